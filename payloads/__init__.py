@@ -1,0 +1,1 @@
+"""Sample payloads: where they come from (S3 archive or prefix, local directory or archive), how users pick them."""

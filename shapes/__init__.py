@@ -1,0 +1,1 @@
+"""Traffic patterns: the pure schedule and the Locust LoadTestShape adapters over it."""

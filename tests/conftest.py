@@ -1,0 +1,50 @@
+"""Shared fixtures: paths of the bundled examples and a valid request to mutate."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+VALID_REQUEST: dict[str, Any] = {
+    "JobName": "unit-job",
+    "JobType": "Advanced",
+    "RoleArn": "arn:aws:iam::123456789012:role/SageMakerInferenceRecommender",
+    "InputConfig": {
+        "JobDurationInSeconds": 7200,
+        "TrafficPattern": {
+            "TrafficType": "PHASES",
+            "Phases": [{"InitialNumberOfUsers": 1, "SpawnRate": 1, "DurationInSeconds": 120}],
+        },
+        "ResourceLimit": {"MaxNumberOfTests": 2, "MaxParallelOfTests": 1},
+        "EndpointConfigurations": [{"InstanceType": "ml.c5.xlarge"}],
+    },
+    "StoppingConditions": {
+        "MaxInvocations": 1000,
+        "ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 100}],
+    },
+}
+
+STAIRS_PATTERN: dict[str, Any] = {
+    "TrafficType": "STAIRS",
+    "Stairs": {"DurationInSeconds": 600, "NumberOfSteps": 5, "UsersPerStep": 2},
+}
+
+
+@pytest.fixture
+def request_dict() -> dict[str, Any]:
+    """A fresh, valid (AWS limits) PHASES request."""
+    return copy.deepcopy(VALID_REQUEST)
+
+
+@pytest.fixture
+def stairs_request() -> dict[str, Any]:
+    """A fresh, valid (AWS limits) STAIRS request."""
+    request = copy.deepcopy(VALID_REQUEST)
+    request["InputConfig"]["TrafficPattern"] = copy.deepcopy(STAIRS_PATTERN)
+    return request

@@ -1,0 +1,92 @@
+"""The LoadTestShape adapters, driven by an injected clock (no sleeping)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shapes.locust_shapes import JOB_ENV, LIMITS_ENV, PhasesShape, StairsShape
+from shapes.schedule import Stairs, TrafficPattern, build_schedule
+from tests.conftest import EXAMPLES
+
+
+class FakeClock:
+    """A clock that only moves when the shape sleeps or the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def stairs_shape(clock: FakeClock, duration: int = 10, steps: int = 4, users: int = 3) -> StairsShape:
+    schedule = build_schedule(TrafficPattern("STAIRS", stairs=Stairs(duration, steps, users)))
+    return StairsShape(schedule, clock=clock, sleep=clock.sleep)
+
+
+def test_tick_returns_target_users_and_a_rate_that_ramps_in_one_dispatch() -> None:
+    clock = FakeClock()
+    shape = stairs_shape(clock)  # steps of 2.5 s: 3, 6, 9, 12 users; peak 12
+    assert shape.tick() == (3, 12.0)
+    assert clock.slept == []
+
+
+def test_tick_waits_for_a_change_point_less_than_a_second_away() -> None:
+    clock = FakeClock()
+    shape = stairs_shape(clock)
+    clock.now = 1.4  # the change at 2.5 s is 1.1 s away: the next tick comes first
+    assert shape.tick() == (3, 12.0)
+    assert clock.slept == []
+    clock.now = 1.8  # 0.7 s away: wait for it rather than apply it 0.3 s late
+    assert shape.tick() == (6, 12.0)
+    assert clock.slept == [0.7]
+    assert clock.now == pytest.approx(2.5)
+
+
+def test_tick_ends_the_test_at_the_end_of_the_pattern() -> None:
+    clock = FakeClock()
+    shape = stairs_shape(clock)
+    clock.now = 9.4
+    assert shape.tick() is None
+    assert clock.slept == [0.6]
+    clock.now = 12.0
+    assert shape.tick() is None
+
+
+def test_shape_reads_the_job_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(JOB_ENV, str(EXAMPLES / "stairs.json"))
+    clock = FakeClock()
+    shape = StairsShape(clock=clock, sleep=clock.sleep)
+    assert shape.tick() == (2, 10.0)
+    clock.now = 121.0
+    assert shape.tick() == (4, 10.0)
+
+
+def test_shape_of_the_wrong_kind_stops_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv(JOB_ENV, str(EXAMPLES / "stairs.json"))
+    assert PhasesShape(clock=FakeClock()).tick() is None
+    assert "PhasesShape runs PHASES jobs" in caplog.text and "use StairsShape" in caplog.text
+
+
+def test_shape_with_an_invalid_job_stops_with_its_problems(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    job = json.loads((EXAMPLES / "phases.json").read_text())
+    job["InputConfig"]["TrafficPattern"]["Phases"][0]["DurationInSeconds"] = 5
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(job))
+    monkeypatch.setenv(JOB_ENV, str(path))
+    assert PhasesShape(clock=FakeClock()).tick() is None
+    assert "Phases[0].DurationInSeconds: 5 is below the AWS limit of 120" in caplog.text
+    monkeypatch.setenv(LIMITS_ENV, "relaxed")
+    assert PhasesShape(clock=FakeClock()).tick() == (1, 2.0)
