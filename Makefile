@@ -17,8 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/loadrec validate examples/phases.json
-	$(BIN)/loadrec schedule examples/phases.json
+	$(BIN)/python -m engine.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

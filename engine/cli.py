@@ -7,10 +7,13 @@ Bad input prints one line per problem on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from engine.job import prepare_job, run_job
 from engine.jobfile import (
     CLI_JSON_FLAGS,
     CLI_TEXT_FLAGS,
@@ -21,7 +24,10 @@ from engine.jobfile import (
 )
 from engine.jobspec import JobSpec, JobSpecError, parse_job
 from engine.limits import LimitsMode
-from engine.summary import summarize
+from engine.loadtest import RunSettings, SetupError
+from engine.monitor import MonitorSettings
+from engine.outcome import COMPLETED
+from engine.summary import render_results, summarize
 from shapes.preview import render_per_second_json, render_preview
 
 EXIT_OK = 0
@@ -51,7 +57,57 @@ def build_parser() -> argparse.ArgumentParser:
     schedule = commands.add_parser("schedule", help="preview the traffic schedule of a job")
     _add_job_arguments(schedule)
     schedule.add_argument("--json", action="store_true", help="print target users for every second as JSON")
+
+    aws_request = commands.add_parser("aws-request", help="print the job's AWS request (without the Loadrec key)")
+    _add_job_arguments(aws_request)
+
+    run = commands.add_parser("run", help="run the job's load tests headless and write results")
+    _add_job_arguments(run)
+    run.add_argument("--out", metavar="DIR", help="results directory (default: results/JOBNAME)")
+    run.add_argument(
+        "--processes",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="run the load on Locust's master with N local worker processes (default: this process)",
+    )
+    run.add_argument(
+        "--window",
+        type=_positive,
+        default=MonitorSettings.window_s,
+        metavar="S",
+        help="trailing window of the stopping conditions, seconds (default 60)",
+    )
+    run.add_argument(
+        "--evaluate-every",
+        type=_positive,
+        default=MonitorSettings.evaluate_every_s,
+        metavar="S",
+        help="how often the stopping conditions are evaluated, seconds (default 5)",
+    )
+    run.add_argument("--seed", type=int, default=None, help="repeatable payload order per user")
+    run.add_argument("--payloads", metavar="PATH_OR_S3_URI", help="sample payloads (overrides the job's)")
+
+    endpoint = commands.add_parser("sample-endpoint", help="serve the built-in sample model endpoint", add_help=False)
+    endpoint.add_argument("rest", nargs=argparse.REMAINDER)
+    worker = commands.add_parser("worker", help="a load worker for a master run", add_help=False)
+    worker.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of ``minimum`` or more."""
+
+    def whole_number(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is not a whole number of {minimum} or more")
+        return value
+
+    return whole_number
+
+
+_positive, _non_negative = _at_least(1), _at_least(0)
 
 
 def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +171,66 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "schedule": cmd_schedule}
+def cmd_aws_request(args: argparse.Namespace) -> int:
+    print(json.dumps(load_spec(args).request, indent=2))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    spec = load_spec(args)
+    job_dir = Path(args.job).resolve().parent if args.job else Path.cwd()
+    out = Path(args.out) if args.out else Path("results") / spec.name
+    try:
+        tests = prepare_job(spec, job_dir, args.payloads)
+    except SetupError as error:
+        raise BadInput([str(error)]) from None
+    settings = RunSettings(
+        monitor=MonitorSettings(window_s=args.window, evaluate_every_s=args.evaluate_every),
+        seed=args.seed,
+        processes=args.processes,
+        job_path=str(Path(args.job).resolve()) if args.job else None,
+        limits=args.limits,
+        payloads_override=args.payloads,
+    )
+    if args.processes and not args.job:
+        raise BadInput(["--processes needs a JOB file: worker processes read it themselves"])
+    print(summarize(spec), flush=True)
+    try:
+        outcome = run_job(spec, tests, settings, out, _progress)
+    except SetupError as error:
+        raise BadInput([str(error)]) from None
+    print()
+    print(render_results(outcome.tests))
+    print(f"job {outcome.status}; results in {out}/ (describe.json, timeline.csv)")
+    if outcome.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if outcome.status == COMPLETED else EXIT_FAILED
+
+
+def _progress(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_sample_endpoint(args: argparse.Namespace) -> int:
+    from engine.sample_endpoint import main as sample_endpoint_main
+
+    return sample_endpoint_main(args.rest)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from engine.worker import main as worker_main
+
+    return worker_main(args.rest)
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "schedule": cmd_schedule,
+    "aws-request": cmd_aws_request,
+    "run": cmd_run,
+    "sample-endpoint": cmd_sample_endpoint,
+    "worker": cmd_worker,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

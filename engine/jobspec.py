@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any, Literal, cast
 
 from engine import limits
+from engine.extension import Extension, check_extension, parse_extension, split_request
 from engine.limits import LimitsMode
 from engine.validation import Problem, check_request, parse_percentile
 from shapes.schedule import Phase, Schedule, Stairs, TrafficPattern, build_schedule
@@ -88,7 +89,8 @@ class JobSpec:
     payload: PayloadConfig
     job_duration_s: int | None
     limits: LimitsMode
-    request_json: str  # the request as given, for echoing back in results
+    extension: Extension  # the Loadrec key: targets, payload overrides
+    request_json: str  # the AWS request as given (without the extension), for echoing back in results
 
     @cached_property
     def schedule(self) -> Schedule:
@@ -102,7 +104,9 @@ class JobSpec:
 
 def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> JobSpec:
     """Validate ``request`` and build its ``JobSpec``; raise ``JobSpecError`` with every problem."""
+    request, raw_extension = split_request(request)
     problems = check_request(request, mode)
+    problems += check_extension(raw_extension, _configuration_count(request))
     if problems:
         raise JobSpecError(problems)
     config = request["InputConfig"]
@@ -121,8 +125,17 @@ def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> 
         payload=_payload(config.get("ContainerConfig", {}).get("PayloadConfig", {})),
         job_duration_s=config.get("JobDurationInSeconds"),
         limits=mode,
+        extension=parse_extension(raw_extension, endpoints),
         request_json=json.dumps(request, sort_keys=True),
     )
+
+
+def _configuration_count(request: Mapping[str, Any]) -> int:
+    config = request.get("InputConfig")
+    if not isinstance(config, dict):
+        return 0
+    entries = config.get("EndpointConfigurations") or config.get("Endpoints") or []
+    return len(entries) if isinstance(entries, list) else 0
 
 
 def _traffic(pattern: Mapping[str, Any]) -> TrafficPattern:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.jobspec import JobSpec
+from engine.results import TestResult
 from shapes.preview import format_clock
 
 
@@ -49,3 +50,30 @@ def _stopping(spec: JobSpec) -> str:
     if stopping.flat_invocations == "Continue":
         text += " (flat invocations are recorded and the test goes on)"
     return text
+
+
+def render_results(tests: list[TestResult]) -> str:
+    """The recommendation table of a run, one line per test."""
+    header = (
+        f"{'configuration':<28} {'status':<10} {'stopped by':<18} {'max inv/min':>11} {'latency ms':>10} "
+        f"{'instances':>9} {'$/hour':>8} {'$/inference':>12}"
+    )
+    lines = [header]
+    for test in tests:
+        sizing = test.sizing
+        cells = ["-"] * 5
+        if sizing is not None:
+            cells = [
+                f"{sizing.max_invocations}",
+                "-" if sizing.model_latency_us is None else f"{sizing.model_latency_us / 1000:.1f}",
+                f"{sizing.initial_instance_count}",
+                "-" if sizing.cost_per_hour is None else f"{sizing.cost_per_hour:.3f}",
+                "-" if sizing.cost_per_inference is None else f"{sizing.cost_per_inference:.3e}",
+            ]
+        lines.append(
+            f"{test.label[:28]:<28} {test.status:<10} {test.stop_reason:<18} {cells[0]:>11} {cells[1]:>10} "
+            f"{cells[2]:>9} {cells[3]:>8} {cells[4]:>12}"
+        )
+        if test.failure_reason:
+            lines.append(f"    {test.failure_reason}")
+    return "\n".join(lines)

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+import engine  # noqa: F401  (first: gevent patches the standard library before ssl is imported)
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 

@@ -1,0 +1,61 @@
+"""``make demo``: the built-in demo job against two local sample endpoints.
+
+Starts the sample endpoint twice (standing in for an ml.c5.large and an ml.c5.xlarge
+instance: 4 and 8 worker slots of 25 ms), runs ``examples/demo.json`` under relaxed
+limits with a short window, prints the recommendation and where the results are, and
+stops the endpoints. Signing uses throwaway credentials: the endpoints are local.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from engine.cli import main as loadrec
+
+ROOT = Path(__file__).resolve().parent.parent
+JOB = ROOT / "examples" / "demo.json"
+OUT = ROOT / "results" / "demo"
+# (port, worker slots, service ms): must match the targets in examples/demo.json
+ENDPOINTS = ((18080, 4, 25), (18081, 8, 25))
+DEMO_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_REGION": "us-east-1"}
+
+
+def start_endpoint(port: int, workers: int, service_ms: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "engine.sample_endpoint", "--port", str(port), "--workers", str(workers)]
+    process = subprocess.Popen([*command, "--service-ms", str(service_ms)])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the sample endpoint on port {port} did not start (is the port in use?)")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"the sample endpoint on port {port} did not answer /ping")
+
+
+def main() -> int:
+    for key, value in DEMO_ENV.items():
+        os.environ[key] = value
+    endpoints = []
+    try:
+        for port, workers, service_ms in ENDPOINTS:
+            endpoints.append(start_endpoint(port, workers, service_ms))
+        argv = ["run", str(JOB), "--limits", "relaxed", "--window", "8", "--evaluate-every", "2", "--seed", "1"]
+        return loadrec([*argv, "--out", str(OUT)])
+    finally:
+        for process in endpoints:
+            process.terminate()
+        for process in endpoints:
+            process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

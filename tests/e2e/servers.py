@@ -1,0 +1,108 @@
+"""Real servers for end-to-end tests, started as subprocesses on loopback.
+
+``sample_endpoint`` runs ``python -m engine.sample_endpoint`` exactly as a person would,
+waits for its "listening on" line and yields the base URL; leaving the block stops it
+with SIGTERM (and SIGKILL if it does not exit in time).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 10.0
+LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+@dataclass
+class ServerProcess:
+    """A started server: its process, base URL and the file its stderr goes to."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    stderr: IO[bytes]
+    stderr_text: str = ""  # what the server wrote to stderr, once stopped
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        """Send ``signum``, then SIGKILL after STOP_TIMEOUT_S; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        if not self.stderr.closed:
+            self.stderr.seek(0)
+            self.stderr_text = self.stderr.read().decode(errors="replace")
+            self.stderr.close()
+        return self.process.returncode
+
+
+def start_sample_endpoint(workers: int = 2, service_ms: float = 20, error_rate: float = 0.0) -> ServerProcess:
+    """Start the sample endpoint on a free loopback port and wait until it listens."""
+    command = [sys.executable, "-m", "engine.sample_endpoint", "--port", "0"]
+    command += ["--workers", str(workers), "--service-ms", str(service_ms), "--error-rate", str(error_rate)]
+    # stderr goes to a file, not a pipe nobody reads, so a chatty server can never block on it.
+    # The file outlives this function: ServerProcess.stop closes it.
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr)
+    try:
+        line = _first_line(process, START_TIMEOUT_S)
+    except RuntimeError as problem:
+        failed = ServerProcess(process, "", stderr)
+        failed.stop(signal.SIGKILL)
+        raise RuntimeError(f"{problem}; its stderr:\n{failed.stderr_text}") from None
+    match = LISTENING.search(line)
+    if match is None:
+        failed = ServerProcess(process, "", stderr)
+        failed.stop()
+        raise RuntimeError(
+            f"unexpected first line from the sample endpoint: {line!r}; its stderr:\n{failed.stderr_text}"
+        )
+    return ServerProcess(process, match.group(1), stderr)
+
+
+@contextmanager
+def sample_endpoint(workers: int = 2, service_ms: float = 20, error_rate: float = 0.0) -> Iterator[str]:
+    """A running sample endpoint for the duration of the block; yields e.g. ``http://127.0.0.1:40123``."""
+    server = start_sample_endpoint(workers, service_ms, error_rate)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def _first_line(process: subprocess.Popen[bytes], timeout_s: float) -> str:
+    """The first stdout line, read from the raw descriptor so the deadline holds even without a newline."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    deadline = time.monotonic() + timeout_s
+    data = b""
+    while b"\n" not in data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RuntimeError(f"the sample endpoint did not report listening within {timeout_s:.0f} s")
+        readable, _, _ = select.select([fd], [], [], remaining)
+        if not readable:
+            continue
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise RuntimeError(f"the sample endpoint exited with code {process.wait()} before listening")
+        data += chunk
+    return data.split(b"\n", 1)[0].decode(errors="replace")

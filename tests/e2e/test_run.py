@@ -1,0 +1,235 @@
+"""``loadrec run`` end to end: the real CLI against the real sample endpoint on loopback.
+
+The sample endpoint with 2 worker slots of 50 ms serves at most 2400 invocations per
+minute; every job here is short (relaxed limits, windows of a few seconds) and bounded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pandas as pd
+import pytest
+
+from tests.e2e.moto import fake_aws_env, moto_server
+from tests.e2e.servers import ROOT, sample_endpoint
+
+pytestmark = pytest.mark.e2e
+
+WORKERS, SERVICE_MS = 2, 50
+CAPACITY_PER_MIN = 60 * WORKERS * 1000 / SERVICE_MS  # 2400
+RUN_TIMEOUT_S = 90
+FAST = ["--window", "4", "--evaluate-every", "1", "--seed", "7"]
+
+
+def payload_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "payloads"
+    folder.mkdir(exist_ok=True)
+    for index in range(3):
+        (folder / f"row-{index}.csv").write_text(",".join(str(index + k / 10) for k in range(8)) + "\n")
+    return folder
+
+
+def sagemaker_target(url: str) -> dict[str, Any]:
+    return {"SageMaker": {"EndpointName": "sample", "Region": "us-east-1", "EndpointUrl": url}, "PricePerHour": 0.119}
+
+
+def http_target(url: str) -> dict[str, Any]:
+    return {"Http": {"Url": f"{url}/invocations", "Headers": {"X-Api-Key": "env:SAMPLE_API_KEY"}}}
+
+
+def write_job(
+    tmp_path: Path,
+    target: dict[str, Any],
+    stopping: dict[str, Any],
+    stairs: tuple[int, int, int] = (18, 6, 1),
+    payloads: str = "payloads/",
+    extension: dict[str, Any] | None = None,
+) -> Path:
+    payload_dir(tmp_path)
+    duration, steps, users = stairs
+    job = {
+        "JobName": "e2e",
+        "JobType": "Advanced",
+        "InputConfig": {
+            "TrafficPattern": {
+                "TrafficType": "STAIRS",
+                "Stairs": {"DurationInSeconds": duration, "NumberOfSteps": steps, "UsersPerStep": users},
+            },
+            "EndpointConfigurations": [{"InstanceType": "ml.c5.large"}],
+            "ContainerConfig": {"PayloadConfig": {"SupportedContentTypes": ["text/csv"]}},
+        },
+        "StoppingConditions": stopping,
+        "Loadrec": {"Targets": [target], "SamplePayloadUrl": payloads, **(extension or {})},
+    }
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(job))
+    return path
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, **fake_aws_env(), "SAMPLE_API_KEY": "not-a-secret"}
+
+
+def loadrec(job: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "engine.cli", "run", str(job), "--limits", "relaxed", "--out", str(out), *FAST]
+    return subprocess.run(
+        [*command, *extra], cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+    )
+
+
+def results(out: Path) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:
+    body = json.loads((out / "describe.json").read_text())
+    return body, body["Loadrec"]["Tests"][0], pd.read_csv(out / "timeline.csv")
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Any:
+    with sample_endpoint(workers=WORKERS, service_ms=SERVICE_MS) as url:
+        yield url
+
+
+@pytest.mark.parametrize("kind", ["sagemaker", "http"])
+def test_latency_threshold_below_the_service_time(tmp_path: Path, endpoint: str, kind: str) -> None:
+    target = sagemaker_target(endpoint) if kind == "sagemaker" else http_target(endpoint)
+    stopping = {"ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 30}]}
+    run = loadrec(write_job(tmp_path, target, stopping), tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    body, test, timeline = results(tmp_path / "out")
+    assert test["StopReason"] == "latency threshold"
+    assert test["StopDetail"].startswith("P95 ") and test["StopDetail"].endswith("ms > 30 ms")
+    assert timeline["invocations"].sum() > 20
+    assert body["Status"] == "COMPLETED"
+    assert body["InferenceRecommendations"] == []  # no load met the threshold: nothing to recommend
+
+
+@pytest.mark.parametrize("flat", ["Stop", "Continue"])
+def test_users_beyond_the_worker_slots_flatten_invocations(tmp_path: Path, endpoint: str, flat: str) -> None:
+    stopping = {
+        "ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 2000}],
+        "FlatInvocations": flat,
+    }
+    run = loadrec(write_job(tmp_path, sagemaker_target(endpoint), stopping), tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    body, test, _ = results(tmp_path / "out")
+    assert test["Plateau"]["Users"] in (2, 3), test["Plateau"]
+    assert test["StopReason"] == ("flat invocations" if flat == "Stop" else "pattern complete")
+    recommendation = body["InferenceRecommendations"][0]
+    measured = (
+        recommendation["Metrics"]["MaxInvocations"] / recommendation["EndpointConfiguration"]["InitialInstanceCount"]
+    )
+    assert abs(measured / CAPACITY_PER_MIN - 1) <= 0.15, measured
+
+
+def test_max_invocations_below_capacity(tmp_path: Path, endpoint: str) -> None:
+    stopping = {"MaxInvocations": 1200, "ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 2000}]}
+    job = write_job(tmp_path, sagemaker_target(endpoint), stopping, stairs=(16, 4, 2))
+    run = loadrec(job, tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    body, test, _ = results(tmp_path / "out")
+    assert test["StopReason"] == "max invocations"
+    metrics = body["InferenceRecommendations"][0]["Metrics"]
+    assert metrics["MaxInvocations"] >= 1200
+    assert body["InferenceRecommendations"][0]["EndpointConfiguration"]["InitialInstanceCount"] == 1
+    assert metrics["CostPerInference"] == metrics["CostPerHour"] / (metrics["MaxInvocations"] * 60)
+    # the same job on Locust's master with two worker processes stops for the same reason
+    run = loadrec(job, tmp_path / "out-2", "--processes", "2")
+    assert run.returncode == 0, run.stderr
+    body, test, timeline = results(tmp_path / "out-2")
+    assert test["StopReason"] == "max invocations" and test["WorkerProcesses"] == 2
+    assert body["InferenceRecommendations"][0]["Metrics"]["MaxInvocations"] >= 1200
+    assert timeline["invocations"].sum() > 0
+
+
+def test_an_endpoint_answering_5xx_fails_the_test(tmp_path: Path) -> None:
+    with sample_endpoint(workers=WORKERS, service_ms=5, error_rate=1.0) as url:
+        run = loadrec(write_job(tmp_path, sagemaker_target(url), {"MaxInvocations": 100000}), tmp_path / "out")
+    assert run.returncode == 1, run.stderr
+    body, test, timeline = results(tmp_path / "out")
+    assert body["Status"] == "FAILED" and test["Status"] == "FAILED"
+    assert test["StopReason"] == "endpoint errors"
+    assert test["Errors"]["HTTP 500"] == timeline["failures"].sum() > 20
+    assert "HTTP 500" in body["FailureReason"] and "injected failure" in body["FailureReason"]
+
+
+def test_a_hostile_archive_is_refused_before_any_request(tmp_path: Path) -> None:
+    archive = tmp_path / "payloads.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("../escape.csv")
+        data = b"1,2,3,4,5,6,7,8\n"
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    with socket.socket() as listener:  # a real port that would see any connection attempt
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.5)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        job = write_job(tmp_path, sagemaker_target(url), {"MaxInvocations": 100}, payloads=str(archive))
+        run = loadrec(job, tmp_path / "out")
+        assert run.returncode == 2
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and "../escape.csv" in lines[0], run.stderr
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    assert not (tmp_path / "out").exists()
+
+
+def test_sigterm_mid_run_writes_stopped_results(tmp_path: Path, endpoint: str) -> None:
+    job = write_job(tmp_path, sagemaker_target(endpoint), {"MaxInvocations": 100000}, stairs=(60, 2, 1))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "engine.cli", "run", str(job), "--limits", "relaxed", "--out", str(out), *FAST]
+    process = subprocess.Popen(command, cwd=ROOT, env=environment(), stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    deadline = time.monotonic() + 30
+    for line in process.stdout:  # wait until the test has been running for a few seconds
+        if (" inv/min " in line and line.strip().startswith("4s")) or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert process.returncode == 130
+    body, test, timeline = results(out)
+    assert body["Status"] == "STOPPED" and test["Status"] == "STOPPED"
+    assert test["StopReason"] == "stopped by user"
+    assert len(timeline) >= 4 and timeline["invocations"].sum() > 0
+    assert timeline.loc[timeline["second"] < 4, "invocations"].min() > 0  # no measured second lost
+
+
+def test_payloads_from_an_s3_archive(tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        for index in range(3):
+            data = (",".join(str(index) for _ in range(8)) + "\n").encode()
+            info = tarfile.TarInfo(f"payloads/row-{index}.csv")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with moto_server() as s3_url:
+        for key, value in fake_aws_env().items():
+            monkeypatch.setenv(key, value)
+        s3 = boto3.session.Session().client("s3", endpoint_url=s3_url, region_name="us-east-1")
+        s3.create_bucket(Bucket="samples")
+        s3.put_object(Bucket="samples", Key="model/payload.tar.gz", Body=archive.getvalue())
+        stopping = {"MaxInvocations": 600}
+        job = write_job(
+            tmp_path,
+            sagemaker_target(endpoint),
+            stopping,
+            stairs=(8, 2, 1),
+            payloads="s3://samples/model/payload.tar.gz",
+            extension={"S3EndpointUrl": s3_url},
+        )
+        run = loadrec(job, tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    body, test, timeline = results(tmp_path / "out")
+    assert test["Status"] == "COMPLETED" and timeline["invocations"].sum() > 0
+    assert body["Status"] == "COMPLETED" and len(body["InferenceRecommendations"]) == 1

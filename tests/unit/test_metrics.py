@@ -1,0 +1,62 @@
+"""Per-second recording, wire format, merging and windows, with an injected clock."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.metrics import SecondRecorder, SecondStats, Timeline
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_recorder_buckets_by_completion_second() -> None:
+    clock = Clock(1000.2)
+    recorder = SecondRecorder(clock)
+    recorder.record_success(1500.0)
+    recorder.record_failure("HTTP 503", "busy")
+    clock.now = 1001.7
+    recorder.record_success(2500.0)
+    done = recorder.take_completed()
+    assert [(s.second, s.successes, s.failures, dict(s.errors)) for s in done] == [(1000, 1, 1, {"HTTP 503": 1})]
+    assert done[0].samples == {"HTTP 503": "busy"}
+    assert recorder.take_completed() == []
+    assert [s.second for s in recorder.take_all()] == [1001]
+
+
+def test_wire_round_trip_and_merge_keep_counts_and_percentiles() -> None:
+    rng = np.random.default_rng(3)
+    latencies = rng.lognormal(10, 0.6, 4000)
+    parts = [SecondStats(50), SecondStats(50)]
+    for index, value in enumerate(latencies):
+        part = parts[index % 2]
+        part.successes += 1
+        part.histogram.record_value(round(value))
+    timeline = Timeline(start_epoch=50)
+    timeline.add([parts[0].to_wire()])
+    timeline.add([SecondStats.from_wire(parts[1].to_wire()).to_wire()])
+    stats = timeline.window(1, 1, [50.0, 95.0, 99.0])
+    assert stats.successes == 4000
+    for quantile in (50.0, 95.0, 99.0):
+        exact = np.percentile(latencies, quantile, method="inverted_cdf") / 1000
+        assert stats.latency_ms[quantile] == pytest.approx(exact, rel=0.001)
+
+
+def test_window_counts_rates_and_ignores_seconds_before_the_start() -> None:
+    timeline = Timeline(start_epoch=100)
+    timeline.add([{"s": 99, "ok": 50, "ko": 0, "err": {}, "h": None}])  # a previous test's straggler
+    for second in range(100, 106):
+        timeline.add([{"s": second, "ok": 10, "ko": 1, "err": {"timeout": 1}, "h": None}])
+        timeline.set_users(second - 100, target=3, running=3)
+    stats = timeline.window(end=6, span=4, quantiles=[95.0])
+    assert (stats.start, stats.end, stats.successes, stats.failures) == (2, 6, 40, 4)
+    assert stats.invocations_per_minute == 600.0
+    assert stats.latency_ms == {95.0: None}
+    assert timeline.error_samples() == {"timeout": (6, "")}
+    assert [row.second for row in timeline.rows()] == list(range(6))
