@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean report-screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,8 @@ test: lint
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# Render RESULTS (default: a built-in fixture) to report.html and screenshot it with headless Chromium
+# (Debian: apt-get install chromium).
+report-screenshot: $(STAMP)
+	$(BIN)/python -m tests.report_screenshot $(RESULTS)

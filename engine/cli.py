@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.job import prepare_job, run_job
+from engine.job import JobRunner, prepare_job
 from engine.jobfile import (
     CLI_JSON_FLAGS,
     CLI_TEXT_FLAGS,
@@ -27,7 +27,10 @@ from engine.limits import LimitsMode
 from engine.loadtest import RunSettings, SetupError
 from engine.monitor import MonitorSettings
 from engine.outcome import COMPLETED
-from engine.summary import render_results, summarize
+from engine.prices import PriceFileError, load_prices
+from engine.ranking import Importance, Weights
+from engine.report import write_report
+from engine.summary import render_describe, summarize
 from shapes.preview import render_per_second_json, render_preview
 
 EXIT_OK = 0
@@ -86,7 +89,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often the stopping conditions are evaluated, seconds (default 5)",
     )
     run.add_argument("--seed", type=int, default=None, help="repeatable payload order per user")
+    run.add_argument("--prices", metavar="FILE", help="price table overriding the bundled us-east-1 prices")
+    run.add_argument(
+        "--publish-metrics",
+        action="store_true",
+        help="publish ClientInvocations, ClientInvocationErrors, ClientLatency, NumberOfUsers to CloudWatch",
+    )
+    levels = [level.label for level in Importance]
+    defaults = Weights()
+    for objective in ("cost", "latency", "throughput"):
+        default = getattr(defaults, objective).label
+        run.add_argument(
+            f"--{objective}-importance",
+            choices=levels,
+            default=default,
+            help=f"how much {objective} weighs in the ranking (default {default})",
+        )
     run.add_argument("--payloads", metavar="PATH_OR_S3_URI", help="sample payloads (overrides the job's)")
+
+    describe_run = commands.add_parser("describe", help="print the status and recommendation table of a run")
+    describe_run.add_argument("out", metavar="DIR", help="a results directory written by loadrec run")
 
     endpoint = commands.add_parser("sample-endpoint", help="serve the built-in sample model endpoint", add_help=False)
     endpoint.add_argument("rest", nargs=argparse.REMAINDER)
@@ -178,33 +200,51 @@ def cmd_aws_request(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args)
-    job_dir = Path(args.job).resolve().parent if args.job else Path.cwd()
+    if not args.job:
+        raise BadInput(["loadrec run needs a JOB file: each test runs in its own process, which reads it"])
+    job_path = Path(args.job).resolve()
     out = Path(args.out) if args.out else Path("results") / spec.name
     try:
-        tests = prepare_job(spec, job_dir, args.payloads)
-    except SetupError as error:
+        tests = prepare_job(spec, job_path.parent, args.payloads)
+        if args.prices:
+            load_prices(Path(args.prices))
+    except (SetupError, PriceFileError) as error:
         raise BadInput([str(error)]) from None
     settings = RunSettings(
         monitor=MonitorSettings(window_s=args.window, evaluate_every_s=args.evaluate_every),
         seed=args.seed,
         processes=args.processes,
-        job_path=str(Path(args.job).resolve()) if args.job else None,
+        job_path=str(job_path),
         limits=args.limits,
         payloads_override=args.payloads,
     )
-    if args.processes and not args.job:
-        raise BadInput(["--processes needs a JOB file: worker processes read it themselves"])
+    weights = Weights(*(Importance.parse(getattr(args, f"{o}_importance")) for o in ("cost", "latency", "throughput")))
     print(summarize(spec), flush=True)
-    try:
-        outcome = run_job(spec, tests, settings, out, _progress)
-    except SetupError as error:
-        raise BadInput([str(error)]) from None
+    runner = JobRunner(
+        spec, tests, settings, out, weights, args.prices, _progress, publish_metrics=args.publish_metrics
+    )
+    outcome = runner.run()
+    report = write_report(out)
     print()
-    print(render_results(outcome.tests))
-    print(f"job {outcome.status}; results in {out}/ (describe.json, timeline.csv)")
+    print(render_describe(json.loads((out / "describe.json").read_text())))
+    print(f"results in {out}/: describe.json, steps.json, timeline.csv, {report.name}")
     if outcome.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if outcome.status == COMPLETED else EXIT_FAILED
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    try:
+        body = json.loads((out / "describe.json").read_text())
+    except FileNotFoundError:
+        raise BadInput([f"{out}: no describe.json here (is it a results directory of loadrec run?)"]) from None
+    except json.JSONDecodeError as error:
+        raise BadInput(
+            [f"{out / 'describe.json'}: invalid JSON at line {error.lineno}, column {error.colno}"]
+        ) from None
+    print(render_describe(body))
+    return EXIT_OK
 
 
 def _progress(line: str) -> None:
@@ -228,6 +268,7 @@ COMMANDS = {
     "schedule": cmd_schedule,
     "aws-request": cmd_aws_request,
     "run": cmd_run,
+    "describe": cmd_describe,
     "sample-endpoint": cmd_sample_endpoint,
     "worker": cmd_worker,
 }

@@ -12,6 +12,7 @@ without it). ``Targets[i]`` is the live endpoint that stands for
       ],
       "SamplePayloadUrl": "payloads/",
       "S3EndpointUrl": "http://127.0.0.1:5000",
+      "CloudWatchEndpointUrl": "http://127.0.0.1:5000",
       "RequestTimeoutSeconds": 60
     }
 
@@ -43,7 +44,7 @@ SAGEMAKER_FIELDS = (
 )
 HTTP_FIELDS = ("Url", "Method", "Headers")
 TARGET_FIELDS = ("SageMaker", "Http", "PricePerHour")
-EXTENSION_FIELDS = ("Targets", "SamplePayloadUrl", "S3EndpointUrl", "RequestTimeoutSeconds")
+EXTENSION_FIELDS = ("Targets", "SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl", "RequestTimeoutSeconds")
 _ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
@@ -87,6 +88,7 @@ class Extension:
     targets: tuple[Target, ...] = ()
     sample_payload_url: str | None = None
     s3_endpoint_url: str | None = None
+    cloudwatch_endpoint_url: str | None = None
     request_timeout_s: float = DEFAULT_TIMEOUT_S
 
 
@@ -117,11 +119,12 @@ def check_extension(raw: Any, configurations: int) -> list[Problem]:
                 )
             for index, target in enumerate(targets):
                 found += _target_problems(target, f"{KEY}.Targets[{index}]")
-    for name in ("SamplePayloadUrl", "S3EndpointUrl"):
+    for name in ("SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl"):
         if name in raw and (not isinstance(raw[name], str) or not raw[name]):
             found.append(Problem(f"{KEY}.{name}", "must be a non-empty string"))
-    if "S3EndpointUrl" in raw and isinstance(raw["S3EndpointUrl"], str) and not _is_http_url(raw["S3EndpointUrl"]):
-        found.append(Problem(f"{KEY}.S3EndpointUrl", f"{raw['S3EndpointUrl']!r} is not an http(s) URL"))
+    for name in ("S3EndpointUrl", "CloudWatchEndpointUrl"):
+        if isinstance(raw.get(name), str) and raw[name] and not _is_http_url(raw[name]):
+            found.append(Problem(f"{KEY}.{name}", f"{raw[name]!r} is not an http(s) URL"))
     timeout = raw.get("RequestTimeoutSeconds")
     if timeout is not None and (not _is_number(timeout) or timeout <= 0):
         found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{timeout!r} must be a number of seconds above 0"))
@@ -194,6 +197,7 @@ def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
         targets=tuple(targets),
         sample_payload_url=raw.get("SamplePayloadUrl"),
         s3_endpoint_url=raw.get("S3EndpointUrl"),
+        cloudwatch_endpoint_url=raw.get("CloudWatchEndpointUrl"),
         request_timeout_s=float(raw.get("RequestTimeoutSeconds", DEFAULT_TIMEOUT_S)),
     )
 

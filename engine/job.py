@@ -1,36 +1,46 @@
-"""A whole job: one load test per endpoint configuration, results written after each.
+"""A whole job: one load test per endpoint configuration, each in its own process.
+
+As the recommender does: at most ``MaxNumberOfTests`` tests (the rest are recorded as
+not run, with the reason), at most ``MaxParallelOfTests`` at once, and no new test
+starts once ``JobDurationInSeconds`` has passed (running ones finish). One test failing
+does not fail the others. The job files are rebuilt each time a test ends.
 
 Everything that can fail on bad input (targets, credentials, payloads) is checked for
-every test before the first request. Ctrl-C or SIGTERM stops the running test, keeps
-every second it measured, and marks the job STOPPED.
+every test before the first request. Ctrl-C or SIGTERM stops the running tests (each
+writes what it measured, marked STOPPED) and starts no more.
 """
 
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gevent
-from locust.runners import Runner
 
 from engine.jobspec import JobSpec
-from engine.loadtest import PreparedTest, RunSettings, TestRecord, load_payloads, prepare_test, run_test
-from engine.monitor import StopReason
-from engine.monitor_greenlet import LiveMonitor
-from engine.outcome import COMPLETED, FAILED, STOPPED, failure_reason, measure, size, status_of
-from engine.results import TestResult, describe, write_results
+from engine.loadtest import PreparedTest, RunSettings, load_payloads, prepare_test
+from engine.outcome import COMPLETED, FAILED, STOPPED
+from engine.ranking import Candidate, Ranked, Weights, rank
+from engine.results import NOT_RUN, TestResult, describe, read_test, steps, write_job
 
 IN_PROGRESS = "IN_PROGRESS"
+POLL_S = 0.2
+STOP_GRACE_S = 30.0  # a stopped test process has this long to write its results
 
 
 @dataclass
 class JobOutcome:
     status: str
     tests: list[TestResult]
+    ranking: list[Ranked]
     interrupted: bool
+    overlaps: list[tuple[int, float, float]] = field(default_factory=list)  # (index, started, ended)
 
 
 def prepare_job(spec: JobSpec, job_dir: Path, payloads_override: str | None) -> list[PreparedTest]:
@@ -40,87 +50,150 @@ def prepare_job(spec: JobSpec, job_dir: Path, payloads_override: str | None) -> 
     return [prepare_test(spec, index, payloads) for index in range(count)]
 
 
-def run_job(
-    spec: JobSpec,
-    tests: list[PreparedTest],
-    settings: RunSettings,
-    out: Path,
-    progress: Callable[[str], None],
-) -> JobOutcome:
-    created = time.time()
-    results: list[TestResult] = []
-    current: list[LiveMonitor] = []
-    interrupted = False
+def step_command(
+    job_path: str, index: int, out: Path, settings: RunSettings, prices: str | None, publish: bool = False
+) -> list[str]:
+    command = [sys.executable, "-m", "engine.step", job_path, "--index", str(index), "--out", str(out)]
+    command += ["--limits", settings.limits, "--window", str(settings.monitor.window_s)]
+    command += ["--evaluate-every", str(settings.monitor.evaluate_every_s), "--processes", str(settings.processes)]
+    if settings.seed is not None:
+        command += ["--seed", str(settings.seed)]
+    if settings.payloads_override:
+        command += ["--payloads", settings.payloads_override]
+    if prices:
+        command += ["--prices", prices]
+    if publish:
+        command.append("--publish-metrics")
+    return command
 
-    def on_signal() -> None:
-        nonlocal interrupted
-        interrupted = True
-        progress("stopping: results so far are kept")
-        for monitor in current:
-            monitor.stop(StopReason.STOPPED_BY_USER, "stopped by a signal")
 
-    def on_runner(runner: Runner, monitor: LiveMonitor) -> None:
-        current[:] = [monitor]
+class JobRunner:
+    def __init__(
+        self,
+        spec: JobSpec,
+        tests: list[PreparedTest],
+        settings: RunSettings,
+        out: Path,
+        weights: Weights,
+        prices: str | None,
+        progress: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+        publish_metrics: bool = False,
+    ) -> None:
+        if settings.job_path is None:
+            raise ValueError("a job runs from its job file: each test process reads it")
+        self.spec, self.tests, self.settings, self.out = spec, tests, settings, out
+        self.weights, self.prices, self.progress, self.clock = weights, prices, progress, clock
+        self.publish_metrics = publish_metrics
+        self.results: dict[int, TestResult] = {}
+        self.running: dict[int, subprocess.Popen[bytes]] = {}
+        self.started_at: dict[int, float] = {}
+        self.overlaps: list[tuple[int, float, float]] = []
+        self.interrupted = False
+        self.stopped_at: float | None = None
+        self.created = clock()
 
-    handlers = [gevent.signal_handler(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)]
-    try:
-        write_results(out, describe(spec, IN_PROGRESS, created, time.time(), results, None), results)
-        for test in tests[: spec.resource_limit.max_number_of_tests]:
-            if interrupted:
-                break
-            progress(f"test {test.index}: {test.label} -> {test.target.label}")
-            record = run_test(spec, test, settings, progress, on_runner)
-            results.append(test_result(spec, settings, record))
-            progress(f"test {test.index}: {results[-1].status}, stopped by {results[-1].stop_reason}")
-            write_results(out, describe(spec, IN_PROGRESS, created, time.time(), results, None), results)
-    finally:
-        for handler in handlers:
-            handler.cancel()
-    status = job_status(results, interrupted)
-    failure = None
-    if status == FAILED:
-        failure = (
-            "; ".join(f"{r.label}: {r.failure_reason}" for r in results if r.failure_reason) or "no test completed"
+    def run(self) -> JobOutcome:
+        limit = self.spec.resource_limit
+        pending = deque(self.tests[: limit.max_number_of_tests])
+        for test in self.tests[limit.max_number_of_tests :]:
+            self._not_run(test, f"MaxNumberOfTests is {limit.max_number_of_tests}")
+        handlers = [gevent.signal_handler(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)]
+        try:
+            self._write(IN_PROGRESS)
+            while pending or self.running:
+                while pending and len(self.running) < limit.max_parallel_of_tests and not self.interrupted:
+                    if self._past_job_duration():
+                        for test in pending:
+                            self._not_run(test, f"JobDurationInSeconds ({self.spec.job_duration_s} s) had passed")
+                        pending.clear()
+                        break
+                    self._start(pending.popleft())
+                if self.interrupted:
+                    for test in pending:
+                        self._not_run(test, "the job was stopped before this test started")
+                    pending.clear()
+                self._reap()
+                gevent.sleep(POLL_S)
+        finally:
+            for handler in handlers:
+                handler.cancel()
+        status = job_status(list(self.results.values()), self.interrupted)
+        ranking = self._ranking()
+        self._write(status, ranking)
+        ordered = [self.results[i] for i in sorted(self.results)]
+        return JobOutcome(status, ordered, ranking, self.interrupted, self.overlaps)
+
+    def _past_job_duration(self) -> bool:
+        duration = self.spec.job_duration_s
+        return duration is not None and self.clock() - self.created >= duration
+
+    def _start(self, test: PreparedTest) -> None:
+        assert self.settings.job_path is not None
+        self.progress(f"test {test.index}: {test.label} -> {test.target.label}")
+        command = step_command(
+            self.settings.job_path, test.index, self.out, self.settings, self.prices, self.publish_metrics
         )
-    write_results(out, describe(spec, status, created, time.time(), results, failure), results)
-    return JobOutcome(status, results, interrupted)
+        self.running[test.index] = subprocess.Popen(command)
+        self.started_at[test.index] = self.clock()
+
+    def _reap(self) -> None:
+        for index, process in list(self.running.items()):
+            code = process.poll()
+            if code is None and self.stopped_at is not None and self.clock() - self.stopped_at > STOP_GRACE_S:
+                process.kill()  # it had its chance to write what it measured
+                code = process.wait()
+            if code is None:
+                continue
+            del self.running[index]
+            self.overlaps.append((index, self.started_at[index], self.clock()))
+            result = read_test(self.out, index)
+            if result is None:
+                label = self.tests[index].label
+                reason = f"the test process ended with exit code {code} before writing its results"
+                result = TestResult(index, label, FAILED, failure_reason=reason)
+            self.results[index] = result
+            self.progress(
+                f"test {index}: {result.status}" + (f", stopped by {result.stop_reason}" if result.stop_reason else "")
+            )
+            self._write(IN_PROGRESS)
+
+    def _not_run(self, test: PreparedTest, reason: str) -> None:
+        self.results[test.index] = TestResult(test.index, test.label, NOT_RUN, failure_reason=reason)
+
+    def _on_signal(self) -> None:
+        self.interrupted = True
+        self.stopped_at = self.clock()
+        self.progress("stopping: running tests write what they measured")
+        for process in self.running.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+
+    def _ranking(self) -> list[Ranked]:
+        candidates = [
+            Candidate(
+                r.index,
+                r.label,
+                r.sizing.cost_per_inference,
+                r.sizing.model_latency_us,
+                r.sizing.max_invocations / r.sizing.initial_instance_count,
+            )
+            for r in self.results.values()
+            if r.status == COMPLETED and r.sizing is not None
+        ]
+        return rank(candidates, self.weights)
+
+    def _write(self, status: str, ranking: list[Ranked] | None = None) -> None:
+        ordered = [self.results[i] for i in sorted(self.results)]
+        failure = None
+        if status == FAILED:
+            reasons = [f"{r.label}: {r.failure_reason}" for r in ordered if r.failure_reason]
+            failure = "; ".join(reasons) or "no test completed"
+        body = describe(self.spec, status, (self.created, self.clock()), ordered, failure, ranking, self.weights)
+        write_job(self.out, body, steps(self.spec, ordered), [r.index for r in ordered])
 
 
 def job_status(results: list[TestResult], interrupted: bool) -> str:
     if interrupted:
         return STOPPED
     return COMPLETED if any(r.status == COMPLETED for r in results) else FAILED
-
-
-def test_result(spec: JobSpec, settings: RunSettings, record: TestRecord) -> TestResult:
-    monitor = record.monitor
-    reason = monitor.reason or StopReason.PATTERN_COMPLETE
-    windows = [entry.window for entry in monitor.history]
-    measured = measure(windows, spec.stopping, settings.monitor, monitor.plateau, monitor.plateau_window)
-    errors = record.timeline.error_samples()
-    target = spec.extension.targets[record.index]
-    sizing = size(measured, spec.stopping, target.price_per_hour) if measured else None
-    plateau = None
-    if monitor.plateau is not None:
-        plateau = {
-            "Users": monitor.plateau.users,
-            "StartSecond": monitor.plateau.start,
-            "InvocationsPerMinute": round(monitor.plateau.invocations_per_minute, 1),
-        }
-    rows = record.timeline.rows()
-    successes = sum(row.successes for row in rows)
-    return TestResult(
-        index=record.index,
-        label=record.label,
-        status=status_of(reason, successes),
-        stop_reason=reason.value,
-        stop_detail=monitor.detail,
-        failure_reason=failure_reason(reason, monitor.detail, errors, successes),
-        sizing=sizing,
-        start_epoch=record.start_epoch,
-        end_epoch=record.end_epoch,
-        plateau=plateau,
-        errors={kind: count for kind, (count, _) in errors.items()},
-        workers=record.workers,
-        rows=tuple(rows),
-    )

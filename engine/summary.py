@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.jobspec import JobSpec
-from engine.results import TestResult
 from shapes.preview import format_clock
 
 
@@ -52,28 +53,58 @@ def _stopping(spec: JobSpec) -> str:
     return text
 
 
-def render_results(tests: list[TestResult]) -> str:
-    """The recommendation table of a run, one line per test."""
-    header = (
-        f"{'configuration':<28} {'status':<10} {'stopped by':<18} {'max inv/min':>11} {'latency ms':>10} "
-        f"{'instances':>9} {'$/hour':>8} {'$/inference':>12}"
-    )
-    lines = [header]
-    for test in tests:
-        sizing = test.sizing
-        cells = ["-"] * 5
-        if sizing is not None:
-            cells = [
-                f"{sizing.max_invocations}",
-                "-" if sizing.model_latency_us is None else f"{sizing.model_latency_us / 1000:.1f}",
-                f"{sizing.initial_instance_count}",
-                "-" if sizing.cost_per_hour is None else f"{sizing.cost_per_hour:.3f}",
-                "-" if sizing.cost_per_inference is None else f"{sizing.cost_per_inference:.3e}",
-            ]
-        lines.append(
-            f"{test.label[:28]:<28} {test.status:<10} {test.stop_reason:<18} {cells[0]:>11} {cells[1]:>10} "
-            f"{cells[2]:>9} {cells[3]:>8} {cells[4]:>12}"
-        )
-        if test.failure_reason:
-            lines.append(f"    {test.failure_reason}")
+# (heading, width, alignment) of the recommendation table
+COLUMNS = (
+    ("", 1, "<"),
+    ("rank", 4, ">"),
+    ("configuration", 28, "<"),
+    ("status", 10, "<"),
+    ("stopped by", 18, "<"),
+    ("max inv/min", 11, ">"),
+    ("latency ms", 10, ">"),
+    ("instances", 9, ">"),
+    ("$/hour", 8, ">"),
+    ("$/inference", 12, ">"),
+)
+
+
+def _row(values: list[str]) -> str:
+    return " ".join(f"{value[:width]:{align}{width}}" for value, (_, width, align) in zip(values, COLUMNS, strict=True))
+
+
+def render_describe(body: dict[str, Any]) -> str:
+    """The job status and recommendation table of a describe.json, for the terminal."""
+    extra = body.get("Loadrec", {})
+    by_id = {r["RecommendationId"]: r for r in body.get("InferenceRecommendations", [])}
+    ranks = {r["Index"]: r["Rank"] for r in extra.get("Ranking", [])}
+    top = extra.get("TopRecommendation", {}).get("Index")
+    lines = [f"{body.get('JobName', '?')}: {body.get('Status', '?')}", _row([c[0] for c in COLUMNS])]
+    for test in extra.get("Tests", []):
+        recommendation = by_id.get(test.get("RecommendationId", ""), {})
+        metrics = recommendation.get("Metrics", {})
+        latency = metrics.get("ModelLatency")
+        values = [
+            "*" if test["Index"] == top else "",
+            _cell(ranks.get(test["Index"]), "{}"),
+            test["Configuration"],
+            test["Status"],
+            test.get("StopReason", "-"),
+            _cell(metrics.get("MaxInvocations"), "{}"),
+            _cell(None if latency is None else latency / 1000, "{:.1f}"),
+            _cell(recommendation.get("EndpointConfiguration", {}).get("InitialInstanceCount"), "{}"),
+            _cell(metrics.get("CostPerHour"), "{:.3f}"),
+            _cell(metrics.get("CostPerInference"), "{:.3e}"),
+        ]
+        lines.append(_row(values))
+        if test.get("FailureReason"):
+            lines.append(f"       {test['FailureReason']}")
+    if top is not None:
+        importance = ", ".join(f"{k.lower()} {v.lower()}" for k, v in extra.get("Importance", {}).items())
+        lines.append(f"* top recommendation: {extra['TopRecommendation']['Configuration']} (importance: {importance})")
+    if body.get("FailureReason"):
+        lines.append(f"FailureReason: {body['FailureReason']}")
     return "\n".join(lines)
+
+
+def _cell(value: Any, form: str) -> str:
+    return "-" if value is None else form.format(value)

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
@@ -91,3 +93,12 @@ def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: IO[by
 def _tail(log: IO[bytes]) -> str:
     log.seek(0)
     return " ".join(log.read()[-2000:].decode(errors="replace").split())
+
+
+def use_fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point boto3 at fake credentials only: nothing from the host's profiles or an instance-metadata service."""
+    for name in AWS_ENV_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in fake_aws_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from payloads import PayloadError, PayloadLimits, S3ArchiveSource, S3PrefixSource, open_source
-from tests.e2e.moto import AWS_ENV_TO_CLEAR, fake_aws_env, free_port, moto_server
+from tests.e2e.moto import free_port, moto_server, use_fake_aws
 
 pytestmark = pytest.mark.e2e
 
@@ -37,10 +37,7 @@ def endpoint() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in AWS_ENV_TO_CLEAR:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in fake_aws_env().items():
-        monkeypatch.setenv(name, value)
+    use_fake_aws(monkeypatch)
 
 
 @pytest.fixture

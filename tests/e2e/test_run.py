@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -193,7 +194,7 @@ def test_sigterm_mid_run_writes_stopped_results(tmp_path: Path, endpoint: str) -
     assert process.stdout is not None
     deadline = time.monotonic() + 30
     for line in process.stdout:  # wait until the test has been running for a few seconds
-        if (" inv/min " in line and line.strip().startswith("4s")) or time.monotonic() > deadline:
+        if re.search(r"\]\s+4s\s.* inv/min ", line) or time.monotonic() > deadline:
             break
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=30)

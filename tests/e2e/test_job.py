@@ -1,0 +1,208 @@
+"""Whole jobs end to end: several configurations, each in its own process, against real sample endpoints.
+
+Every job here runs under relaxed limits with windows of a few seconds and stops by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pandas as pd
+import pytest
+from botocore.parsers import create_parser
+
+from tests.e2e.moto import fake_aws_env
+from tests.e2e.servers import ROOT, sample_endpoint
+
+pytestmark = pytest.mark.e2e
+
+FAST = ["--window", "4", "--evaluate-every", "1", "--seed", "3"]
+# (worker slots, ms per request, $ per hour): capacity 1200, 2400 and 4800 invocations/min
+ENDPOINTS = ((1, 50, 0.10), (2, 50, 0.25), (4, 50, 0.30))
+
+
+@pytest.fixture(scope="module")
+def endpoints() -> Iterator[list[str]]:
+    with ExitStack() as stack:
+        yield [stack.enter_context(sample_endpoint(workers=w, service_ms=ms)) for w, ms, _ in ENDPOINTS]
+
+
+def write_job(tmp_path: Path, urls: list[str | None], prices: list[float], **overrides: Any) -> Path:
+    folder = tmp_path / "payloads"
+    folder.mkdir(exist_ok=True)
+    (folder / "row.csv").write_text("0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8\n")
+    targets = [
+        {"Http": {"Url": f"{url}/invocations"}, "PricePerHour": price} for url, price in zip(urls, prices, strict=True)
+    ]
+    job: dict[str, Any] = {
+        "JobName": "e2e-job",
+        "JobType": "Advanced",
+        "InputConfig": {
+            "TrafficPattern": {
+                "TrafficType": "STAIRS",
+                "Stairs": {"DurationInSeconds": 8, "NumberOfSteps": 4, "UsersPerStep": 2},
+            },
+            "ResourceLimit": {"MaxNumberOfTests": len(urls), "MaxParallelOfTests": 1},
+            "EndpointConfigurations": [{"InstanceType": t} for t in ("ml.c5.large", "ml.c5.xlarge", "ml.c5.2xlarge")][
+                : len(urls)
+            ],
+            "ContainerConfig": {"PayloadConfig": {"SupportedContentTypes": ["text/csv"]}},
+        },
+        "StoppingConditions": {
+            "MaxInvocations": 6000,
+            "ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 5000}],
+            "FlatInvocations": "Continue",
+        },
+        "Loadrec": {"Targets": targets, "SamplePayloadUrl": "payloads/"},
+    }
+    for key, value in overrides.items():
+        job["InputConfig"][key] = value
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(job))
+    return path
+
+
+def run(job: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "engine.cli", "run", str(job), "--limits", "relaxed", "--out", str(out), *FAST]
+    env = {**os.environ, **fake_aws_env()}
+    return subprocess.run([*command, *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+
+
+def load(out: Path) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:
+    return (
+        json.loads((out / "describe.json").read_text()),
+        json.loads((out / "steps.json").read_text()),
+        pd.read_csv(out / "timeline.csv"),
+    )
+
+
+def parse_as(operation: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Parse with botocore's own response parser, and check every key is a member of the output shape."""
+    shape = botocore.session.get_session().get_service_model("sagemaker").operation_model(operation).output_shape
+    aws_only = {k: v for k, v in body.items() if k != "Loadrec"}
+    unknown = list(_unknown_keys(aws_only, shape, ""))
+    assert unknown == [], unknown
+    response = {"body": json.dumps(aws_only).encode(), "headers": {}, "status_code": 200}
+    parsed: dict[str, Any] = create_parser("json").parse(response, shape)
+    return parsed
+
+
+def _unknown_keys(value: Any, shape: Any, path: str) -> Iterator[str]:
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for key, item in value.items():
+            if key not in shape.members:
+                yield f"{path}.{key}"
+            else:
+                yield from _unknown_keys(item, shape.members[key], f"{path}.{key}")
+    elif shape.type_name == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unknown_keys(item, shape.member, f"{path}[{index}]")
+
+
+def test_three_configurations_ranked_and_priced(tmp_path: Path, endpoints: list[str]) -> None:
+    job = write_job(tmp_path, list(endpoints), [p for _, _, p in ENDPOINTS])
+    result = run(job, tmp_path / "cost", "--cost-importance", "Highest", "--throughput-importance", "Lowest")
+    assert result.returncode == 0, result.stderr
+    describe, steps, timeline = load(tmp_path / "cost")
+    assert describe["Status"] == "COMPLETED"
+    assert [t["Status"] for t in describe["Loadrec"]["Tests"]] == ["COMPLETED"] * 3
+    assert sorted(timeline["test"].unique()) == [0, 1, 2]
+    recommendations = {r["RecommendationId"]: r for r in describe["InferenceRecommendations"]}
+    per_instance = {}
+    for test in describe["Loadrec"]["Tests"]:
+        recommendation = recommendations[test["RecommendationId"]]
+        metrics, endpoint = recommendation["Metrics"], recommendation["EndpointConfiguration"]
+        assert metrics["CostPerInference"] == metrics["CostPerHour"] / (metrics["MaxInvocations"] * 60)
+        count = endpoint["InitialInstanceCount"]
+        measured = metrics["MaxInvocations"] / count  # scaled linearly from one instance
+        assert count == max(1, math.ceil(6000 / measured))
+        assert metrics["CostPerHour"] == pytest.approx(ENDPOINTS[test["Index"]][2] * endpoint["InitialInstanceCount"])
+        per_instance[test["Index"]] = test["MeasuredInvocationsPerInstance"]
+    assert per_instance[0] < per_instance[1] < per_instance[2]  # more worker slots, more invocations
+    cheapest = min(recommendations.values(), key=lambda r: r["Metrics"]["CostPerInference"])
+    assert (
+        describe["Loadrec"]["TopRecommendation"]["Configuration"] == cheapest["EndpointConfiguration"]["InstanceType"]
+    )
+    # throughput first instead: the configuration with the most invocations per instance wins
+    result = run(job, tmp_path / "fast", "--cost-importance", "Lowest", "--throughput-importance", "Highest")
+    assert result.returncode == 0, result.stderr
+    describe, steps, _ = load(tmp_path / "fast")
+    assert describe["Loadrec"]["TopRecommendation"]["Index"] == 2
+    assert "top recommendation: ml.c5.2xlarge" in result.stdout
+    # both files are what botocore's output shapes describe
+    parsed = parse_as("DescribeInferenceRecommendationsJob", describe)
+    assert len(parsed["InferenceRecommendations"]) == 3
+    parsed_steps = parse_as("ListInferenceRecommendationsJobSteps", steps)
+    assert [s["Status"] for s in parsed_steps["Steps"]] == ["COMPLETED"] * 3
+    assert parsed_steps["Steps"][0]["InferenceBenchmark"]["Metrics"]["MaxInvocations"] > 0
+    assert (tmp_path / "fast" / "report.html").stat().st_size > 1000
+
+
+def test_parallel_limit_and_test_count(tmp_path: Path, endpoints: list[str]) -> None:
+    job = write_job(
+        tmp_path,
+        list(endpoints),
+        [p for _, _, p in ENDPOINTS],
+        ResourceLimit={"MaxNumberOfTests": 3, "MaxParallelOfTests": 2},
+    )
+    result = run(job, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    _, _, timeline = load(tmp_path / "out")
+    busy = timeline[timeline["invocations"] + timeline["failures"] > 0].groupby("epoch")["test"].nunique()
+    assert busy.max() == 2  # two tests did overlap, never three
+    job = write_job(tmp_path, list(endpoints), [p for _, _, p in ENDPOINTS], ResourceLimit={"MaxNumberOfTests": 2})
+    result = run(job, tmp_path / "two")
+    assert result.returncode == 0, result.stderr
+    describe, steps, timeline = load(tmp_path / "two")
+    tests = describe["Loadrec"]["Tests"]
+    assert [t["Status"] for t in tests] == ["COMPLETED", "COMPLETED", "NOT_RUN"]
+    assert tests[2]["FailureReason"] == "MaxNumberOfTests is 2"
+    assert steps["Steps"][2]["Status"] == "STOPPED"
+    assert steps["Steps"][2]["InferenceBenchmark"]["FailureReason"] == "not run: MaxNumberOfTests is 2"
+    assert 2 not in set(timeline["test"])
+
+
+def test_job_duration_stops_new_tests(tmp_path: Path, endpoints: list[str]) -> None:
+    job = write_job(tmp_path, list(endpoints[:2]), [0.1, 0.2], JobDurationInSeconds=3)
+    result = run(job, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    describe, _, _ = load(tmp_path / "out")
+    first, second = describe["Loadrec"]["Tests"]
+    assert first["Status"] == "COMPLETED"  # the running test finishes, as in AWS
+    assert second["Status"] == "NOT_RUN" and "JobDurationInSeconds (3 s) had passed" in second["FailureReason"]
+
+
+def test_one_endpoint_down(tmp_path: Path, endpoints: list[str]) -> None:
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    job = write_job(tmp_path, [endpoints[0], down, endpoints[2]], [0.1, 0.2, 0.3])
+    result = run(job, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    describe, steps, _ = load(tmp_path / "out")
+    statuses = [t["Status"] for t in describe["Loadrec"]["Tests"]]
+    assert statuses == ["COMPLETED", "FAILED", "COMPLETED"]
+    failed = describe["Loadrec"]["Tests"][1]
+    assert "connection refused" in failed["FailureReason"]
+    assert steps["Steps"][1]["Status"] == "FAILED"
+    assert describe["Status"] == "COMPLETED" and len(describe["InferenceRecommendations"]) == 2
+    assert describe["Loadrec"]["TopRecommendation"]["Index"] in (0, 2)
+    described = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "describe", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert described.returncode == 0
+    assert "e2e-job: COMPLETED" in described.stdout and "connection refused" in described.stdout
