@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,9 @@ def test_sigterm_mid_run_writes_stopped_results(tmp_path: Path, endpoint: str) -
     assert timeline.loc[timeline["second"] < 4, "invocations"].min() > 0  # no measured second lost
 
 
-def test_payloads_from_an_s3_archive(tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_payloads_from_s3_and_utilization_from_cloudwatch(
+    tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w:gz") as tar:
         for index in range(3):
@@ -214,23 +217,43 @@ def test_payloads_from_an_s3_archive(tmp_path: Path, endpoint: str, monkeypatch:
             info = tarfile.TarInfo(f"payloads/row-{index}.csv")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    with moto_server() as s3_url:
+    with moto_server() as aws_url:
         for key, value in fake_aws_env().items():
             monkeypatch.setenv(key, value)
-        s3 = boto3.session.Session().client("s3", endpoint_url=s3_url, region_name="us-east-1")
+        session = boto3.session.Session()
+        s3 = session.client("s3", endpoint_url=aws_url, region_name="us-east-1")
         s3.create_bucket(Bucket="samples")
         s3.put_object(Bucket="samples", Key="model/payload.tar.gz", Body=archive.getvalue())
-        stopping = {"MaxInvocations": 600}
+        # what SageMaker would report for the endpoint during the test
+        cloudwatch = session.client("cloudwatch", endpoint_url=aws_url, region_name="us-east-1")
+        now = datetime.now(UTC)
+        dimensions = [{"Name": "EndpointName", "Value": "sample"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+        cloudwatch.put_metric_data(
+            Namespace="/aws/sagemaker/Endpoints",
+            MetricData=[
+                {"MetricName": name, "Dimensions": dimensions, "Timestamp": now + timedelta(seconds=5), "Value": value}
+                for name, value in (("CPUUtilization", 42.0), ("MemoryUtilization", 17.5))
+            ],
+        )
         job = write_job(
             tmp_path,
             sagemaker_target(endpoint),
-            stopping,
+            {"MaxInvocations": 600},
             stairs=(8, 2, 1),
             payloads="s3://samples/model/payload.tar.gz",
-            extension={"S3EndpointUrl": s3_url},
+            extension={"S3EndpointUrl": aws_url, "CloudWatchEndpointUrl": aws_url},
         )
-        run = loadrec(job, tmp_path / "out")
+        run = loadrec(job, tmp_path / "out", "--publish-metrics")
+        published = cloudwatch.list_metrics(Namespace="/aws/sagemaker/InferenceRecommendationsJobs")["Metrics"]
     assert run.returncode == 0, run.stderr
     body, test, timeline = results(tmp_path / "out")
     assert test["Status"] == "COMPLETED" and timeline["invocations"].sum() > 0
-    assert body["Status"] == "COMPLETED" and len(body["InferenceRecommendations"]) == 1
+    metrics = body["InferenceRecommendations"][0]["Metrics"]
+    assert (metrics["CpuUtilization"], metrics["MemoryUtilization"]) == (42.0, 17.5)
+    assert {m["MetricName"] for m in published} == {
+        "ClientInvocations",
+        "ClientInvocationErrors",
+        "ClientLatency",
+        "NumberOfUsers",
+    }
+    assert "data points published to CloudWatch" in test["Note"]
