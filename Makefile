@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean report-screenshot
+.PHONY: demo test lint install clean report-screenshot docker-smoke
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,7 @@ clean:
 # (Debian: apt-get install chromium).
 report-screenshot: $(STAMP)
 	$(BIN)/python -m tests.report_screenshot $(RESULTS)
+
+# Build the Docker image and run docker/smoke-job.json on one master and two workers (skipped without a Docker engine).
+docker-smoke:
+	bash docker/smoke.sh

@@ -7,7 +7,9 @@ Bad input prints one line per problem on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,6 +34,9 @@ from engine.ranking import Importance, Weights
 from engine.report import write_report
 from engine.summary import render_describe, summarize
 from shapes.preview import render_per_second_json, render_preview
+
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+USERNAME_ENV, PASSWORD_ENV = "LOADREC_WEB_USERNAME", "LOADREC_WEB_PASSWORD"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -89,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often the stopping conditions are evaluated, seconds (default 5)",
     )
     run.add_argument("--seed", type=int, default=None, help="repeatable payload order per user")
+    run.add_argument("--master", action="store_true", help="run as Locust master for workers started elsewhere")
+    run.add_argument("--expect-workers", type=_positive, default=1, metavar="N", help="with --master: wait for N")
+    run.add_argument("--master-bind-host", default="0.0.0.0", help="with --master: address to listen on")
+    run.add_argument("--master-bind-port", type=_positive, default=5557, help="with --master: port (default 5557)")
     run.add_argument("--prices", metavar="FILE", help="price table overriding the bundled us-east-1 prices")
     run.add_argument(
         "--publish-metrics",
@@ -106,6 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"how much {objective} weighs in the ranking (default {default})",
         )
     run.add_argument("--payloads", metavar="PATH_OR_S3_URI", help="sample payloads (overrides the job's)")
+
+    ui = commands.add_parser("ui", help="run one test of the job in the Locust web UI")
+    _add_job_arguments(ui)
+    ui.add_argument("--host", default="127.0.0.1", help="address the web UI listens on (default 127.0.0.1)")
+    ui.add_argument("--port", type=_positive, default=8089, help="web UI port (default 8089)")
+    ui.add_argument("--test-index", type=_non_negative, default=0, help="which endpoint configuration (default 0)")
+    ui.add_argument("--out", metavar="DIR", help="results directory (default: results/JOBNAME)")
+    ui.add_argument("--window", type=_positive, default=MonitorSettings.window_s, metavar="S")
+    ui.add_argument("--evaluate-every", type=_positive, default=MonitorSettings.evaluate_every_s, metavar="S")
+    ui.add_argument("--payloads", metavar="PATH_OR_S3_URI")
+    ui.add_argument("--prices", metavar="FILE")
+    ui.add_argument(
+        "--insecure-no-auth", action="store_true", help="allow a non-loopback --host without a login (not advised)"
+    )
 
     describe_run = commands.add_parser("describe", help="print the status and recommendation table of a run")
     describe_run.add_argument("out", metavar="DIR", help="a results directory written by loadrec run")
@@ -210,10 +233,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             load_prices(Path(args.prices))
     except (SetupError, PriceFileError) as error:
         raise BadInput([str(error)]) from None
+    if args.master and args.processes:
+        raise BadInput(["--master waits for workers started elsewhere; --processes starts local ones: pick one"])
     settings = RunSettings(
         monitor=MonitorSettings(window_s=args.window, evaluate_every_s=args.evaluate_every),
         seed=args.seed,
         processes=args.processes,
+        expect_workers=args.expect_workers if args.master else 0,
+        master_bind_host=args.master_bind_host,
+        master_bind_port=args.master_bind_port if args.master else 0,
         job_path=str(job_path),
         limits=args.limits,
         payloads_override=args.payloads,
@@ -231,6 +259,56 @@ def cmd_run(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if outcome.status == COMPLETED else EXIT_FAILED
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    spec = load_spec(args)
+    if not args.job:
+        raise BadInput(["loadrec ui needs a JOB file"])
+    job_path = Path(args.job).resolve()
+    try:
+        tests = prepare_job(spec, job_path.parent, args.payloads)
+    except SetupError as error:
+        raise BadInput([str(error)]) from None
+    if args.test_index >= len(tests):
+        raise BadInput([f"--test-index: {args.test_index} is past the job's {len(tests)} endpoint configurations"])
+    login = web_login_configured()
+    if not is_loopback(args.host) and not login and not args.insecure_no_auth:
+        raise BadInput(
+            [
+                f"--host: {args.host} exposes the web UI beyond this machine; set {USERNAME_ENV} and "
+                f"{PASSWORD_ENV} for a login, or pass --insecure-no-auth"
+            ]
+        )
+    if not is_loopback(args.host) and not login:
+        print(f"warning: the web UI on {args.host} has no login: anyone who reaches it can start load", file=sys.stderr)
+    argv = ["locust", "-f", str(LOCUSTFILE), "--job", str(job_path), "--limits", args.limits]
+    argv += ["--web-host", args.host, "--web-port", str(args.port), "--test-index", str(args.test_index)]
+    argv += ["--results-dir", args.out or str(Path("results") / spec.name)]
+    argv += ["--window", str(args.window), "--evaluate-every", str(args.evaluate_every)]
+    for flag, value in (("--payloads", args.payloads), ("--prices", args.prices)):
+        if value:
+            argv += [flag, value]
+    if login:
+        argv.append("--web-login")
+    from locust.main import main as locust_main
+
+    sys.argv = argv
+    locust_main()  # exits when the web UI is stopped (Ctrl-C)
+    return EXIT_OK
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def web_login_configured() -> bool:
+    return bool(os.environ.get(USERNAME_ENV)) and bool(os.environ.get(PASSWORD_ENV))
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
@@ -251,16 +329,20 @@ def _progress(line: str) -> None:
     print(line, flush=True)
 
 
-def cmd_sample_endpoint(args: argparse.Namespace) -> int:
+def _sample_endpoint(argv: list[str]) -> int:
     from engine.sample_endpoint import main as sample_endpoint_main
 
-    return sample_endpoint_main(args.rest)
+    return sample_endpoint_main(argv)
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
+def _worker(argv: list[str]) -> int:
     from engine.worker import main as worker_main
 
-    return worker_main(args.rest)
+    return worker_main(argv)
+
+
+# Commands with a parser of their own: everything after the command name is theirs.
+PASSTHROUGH = {"sample-endpoint": _sample_endpoint, "worker": _worker}
 
 
 COMMANDS = {
@@ -269,13 +351,15 @@ COMMANDS = {
     "aws-request": cmd_aws_request,
     "run": cmd_run,
     "describe": cmd_describe,
-    "sample-endpoint": cmd_sample_endpoint,
-    "worker": cmd_worker,
+    "ui": cmd_ui,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in PASSTHROUGH:
+        return PASSTHROUGH[arguments[0]](arguments[1:])
+    args = build_parser().parse_args(arguments)
     try:
         return COMMANDS[args.command](args)
     except BadInput as error:

@@ -56,6 +56,9 @@ def step_command(
     command = [sys.executable, "-m", "engine.step", job_path, "--index", str(index), "--out", str(out)]
     command += ["--limits", settings.limits, "--window", str(settings.monitor.window_s)]
     command += ["--evaluate-every", str(settings.monitor.evaluate_every_s), "--processes", str(settings.processes)]
+    if settings.expect_workers:
+        command += ["--expect-workers", str(settings.expect_workers), "--master-bind-host", settings.master_bind_host]
+        command += ["--master-bind-port", str(settings.master_bind_port)]
     if settings.seed is not None:
         command += ["--seed", str(settings.seed)]
     if settings.payloads_override:
@@ -95,6 +98,8 @@ class JobRunner:
 
     def run(self) -> JobOutcome:
         limit = self.spec.resource_limit
+        # Workers started elsewhere serve one master (one port) at a time: their tests run one by one.
+        parallel = 1 if self.settings.expect_workers else limit.max_parallel_of_tests
         pending = deque(self.tests[: limit.max_number_of_tests])
         for test in self.tests[limit.max_number_of_tests :]:
             self._not_run(test, f"MaxNumberOfTests is {limit.max_number_of_tests}")
@@ -102,7 +107,7 @@ class JobRunner:
         try:
             self._write(IN_PROGRESS)
             while pending or self.running:
-                while pending and len(self.running) < limit.max_parallel_of_tests and not self.interrupted:
+                while pending and len(self.running) < parallel and not self.interrupted:
                     if self._past_job_duration():
                         for test in pending:
                             self._not_run(test, f"JobDurationInSeconds ({self.spec.job_duration_s} s) had passed")

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any, Literal, cast
 
 from engine import limits
+from engine.extension import KEY as EXTENSION_KEY
 from engine.extension import Extension, check_extension, parse_extension, split_request
 from engine.limits import LimitsMode
 from engine.validation import Problem, check_request, parse_percentile
@@ -91,6 +92,7 @@ class JobSpec:
     limits: LimitsMode
     extension: Extension  # the Loadrec key: targets, payload overrides
     request_json: str  # the AWS request as given (without the extension), for echoing back in results
+    extension_json: str = "null"  # the Loadrec key as given, for workers that rebuild the spec
 
     @cached_property
     def schedule(self) -> Schedule:
@@ -98,8 +100,17 @@ class JobSpec:
 
     @property
     def request(self) -> dict[str, Any]:
-        """A fresh copy of the request as given."""
+        """A fresh copy of the AWS request as given."""
         return cast(dict[str, Any], json.loads(self.request_json))
+
+    @property
+    def request_with_extension(self) -> dict[str, Any]:
+        """The whole job file's request, Loadrec key included."""
+        request = self.request
+        extension = json.loads(self.extension_json)
+        if extension is not None:
+            request[EXTENSION_KEY] = extension
+        return request
 
 
 def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> JobSpec:
@@ -127,6 +138,7 @@ def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> 
         limits=mode,
         extension=parse_extension(raw_extension, endpoints),
         request_json=json.dumps(request, sort_keys=True),
+        extension_json=json.dumps(raw_extension, sort_keys=True),
     )
 
 

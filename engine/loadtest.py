@@ -2,9 +2,9 @@
 
 ``prepare_test`` does everything that can fail on bad input (target, credentials,
 payloads) before any load is sent. ``run_test`` then runs the traffic pattern either
-in this process (Locust's LocalRunner) or on Locust's master with N local worker
-processes, with identical results: every process records per-second histograms and
-the master merges them (see :mod:`engine.metrics`).
+in this process (Locust's LocalRunner) or on Locust's master, with N local worker
+processes or N workers started elsewhere (:mod:`engine.distributed`), with identical
+results: every process records per-second histograms and the master merges them.
 """
 
 from __future__ import annotations
@@ -17,29 +17,33 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import gevent
 from locust.env import Environment
 from locust.event import Events
-from locust.runners import Runner
+from locust.runners import MasterRunner, Runner
 
+from engine.distributed import (
+    WORKER_REPORT_INTERVAL_S,
+    Assignment,
+    SetupFailed,
+    assign,
+    attach_recorder,
+    base_dir_of,
+    collect_from_workers,
+    wait_for_workers,
+)
 from engine.extension import Target
 from engine.invocation import Invocation, TargetError, prepare
 from engine.jobspec import JobSpec
 from engine.metrics import SecondRecorder, Timeline
 from engine.monitor import MonitorSettings
 from engine.monitor_greenlet import LiveMonitor
-from engine.users import answer_sample, error_kind, make_user_class
+from engine.users import make_user_class
 from payloads import Payload, PayloadError, open_source
 from shapes.locust_shapes import shape_class_for
 
 logger = logging.getLogger(__name__)
-
-WORKER_REPORT_INTERVAL_S = 1.0  # Locust's default is 3 s; the monitor wants fresher data
-WORKER_CONNECT_TIMEOUT_S = 60.0
-SECONDS_MESSAGE = "loadrec_seconds"  # a worker's last seconds, sent when its users stop
-REPORT_KEY = "loadrec_seconds"  # the same, piggybacked on Locust's periodic worker report
 
 
 class SetupError(Exception):
@@ -59,10 +63,18 @@ class PreparedTest:
 class RunSettings:
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     seed: int | None = None
-    processes: int = 0  # 0: in this process; N: Locust master + N local worker processes
-    job_path: str | None = None  # workers re-read the job from here
+    processes: int = 0  # N > 0: Locust master + N local worker processes
+    expect_workers: int = 0  # N > 0: Locust master waiting for N workers started elsewhere
+    master_bind_host: str = "127.0.0.1"
+    master_bind_port: int = 0  # 0: any free port (local worker processes are told which)
+    worker_timeout_s: float = 120.0  # how long the master waits for workers to connect and confirm
+    job_path: str | None = None
     limits: str = "aws"
     payloads_override: str | None = None
+
+    @property
+    def distributed(self) -> bool:
+        return self.processes > 0 or self.expect_workers > 0
 
 
 @dataclass
@@ -118,20 +130,6 @@ def prepare_test(spec: JobSpec, index: int, payloads: tuple[Payload, ...]) -> Pr
     return PreparedTest(index, label, target, invocation, payloads)
 
 
-def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
-    """Record every request Locust reports in this process."""
-
-    def on_request(
-        response_time: float, response: Any = None, exception: BaseException | None = None, **_: Any
-    ) -> None:
-        if exception is None:
-            recorder.record_success(response_time * 1000.0)  # Locust reports ms; histograms hold µs
-        else:
-            recorder.record_failure(error_kind(response, exception), answer_sample(response))
-
-    environment.events.request.add_listener(on_request)
-
-
 def run_test(
     spec: JobSpec,
     test: PreparedTest,
@@ -142,26 +140,44 @@ def run_test(
     """Run one test to its end; ``on_runner`` lets the caller stop it (signals, UI)."""
     user_class = make_user_class(test.invocation, test.payloads, settings.seed, spec.extension.request_timeout_s)
     schedule = spec.schedule
-    environment = Environment(
-        user_classes=[user_class], shape_class=shape_class_for(spec.traffic.kind)(schedule), events=Events()
-    )
-    workers: list[subprocess.Popen[bytes]] = []
+    shape = shape_class_for(spec.traffic.kind)(schedule)
+    environment = Environment(user_classes=[user_class], shape_class=shape, events=Events())
+    local_workers: list[subprocess.Popen[bytes]] = []
     recorder: SecondRecorder | None = None
-    if settings.processes > 0:
-        runner, workers = _start_master(environment, test, settings)
-        lag_s = int(WORKER_REPORT_INTERVAL_S) + 1
+    workers = 0
+    runner: Runner
+    if settings.distributed:
+        runner = environment.create_master_runner(
+            master_bind_host=settings.master_bind_host, master_bind_port=settings.master_bind_port or _free_port()
+        )
     else:
         runner = environment.create_local_runner()
         recorder = SecondRecorder()
         attach_recorder(environment, recorder)
-        lag_s = 0
     try:
+        if isinstance(runner, MasterRunner):
+            local_workers = _start_local_workers(runner, settings.processes)
+            expected = settings.processes or settings.expect_workers
+            try:
+                wait_for_workers(runner, expected, settings.worker_timeout_s, lambda: _alive(local_workers))
+                assignment = Assignment(
+                    spec.request_with_extension,
+                    settings.limits,
+                    test.index,
+                    settings.seed,
+                    settings.payloads_override,
+                    base_dir_of(settings.job_path),
+                )
+                workers = assign(runner, assignment, settings.worker_timeout_s)
+            except SetupFailed as error:
+                raise SetupError(str(error)) from None
         _wait_for_whole_second()
         timeline = Timeline(time.time())
-        if settings.processes > 0:
-            _collect_from_workers(environment, runner, timeline)
+        if isinstance(runner, MasterRunner):
+            collect_from_workers(environment, runner, timeline)
+        lag_s = int(WORKER_REPORT_INTERVAL_S) + 1 if settings.distributed else 0
         monitor = LiveMonitor(runner, timeline, schedule, spec.stopping, settings.monitor, recorder, lag_s, progress)
-        record = TestRecord(test.index, test.label, timeline, monitor, timeline.start_epoch, workers=len(workers))
+        record = TestRecord(test.index, test.label, timeline, monitor, timeline.start_epoch, workers=workers)
         if on_runner is not None:
             on_runner(runner, monitor)
         runner.start_shape()
@@ -172,7 +188,7 @@ def run_test(
         return record
     finally:
         runner.quit()
-        _stop_workers(workers)
+        _stop_local_workers(local_workers)
 
 
 def _wait_for_whole_second() -> None:
@@ -186,40 +202,20 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start_master(
-    environment: Environment, test: PreparedTest, settings: RunSettings
-) -> tuple[Runner, list[subprocess.Popen[bytes]]]:
-    if settings.job_path is None:
-        raise SetupError("--processes needs the job file (workers read it themselves)")
-    port = _free_port()
-    runner = environment.create_master_runner(master_bind_host="127.0.0.1", master_bind_port=port)
-    command = [sys.executable, "-m", "engine.worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-    command += [settings.job_path, "--limits", settings.limits, "--test-index", str(test.index)]
-    if settings.seed is not None:
-        command += ["--seed", str(settings.seed)]
-    if settings.payloads_override:
-        command += ["--payloads", settings.payloads_override]
-    workers = [subprocess.Popen(command) for _ in range(settings.processes)]
-    deadline = time.monotonic() + WORKER_CONNECT_TIMEOUT_S
-    while len(runner.clients.ready) < settings.processes:
-        dead = [w for w in workers if w.poll() is not None]
-        if dead or time.monotonic() > deadline:
-            runner.quit()
-            _stop_workers(workers)
-            raise SetupError(f"{len(runner.clients.ready)} of {settings.processes} worker processes connected")
-        gevent.sleep(0.1)
-    return runner, workers
+def _start_local_workers(runner: MasterRunner, count: int) -> list[subprocess.Popen[bytes]]:
+    port = str(runner.master_bind_port)
+    command = [sys.executable, "-m", "engine.worker", "--master-host", "127.0.0.1", "--master-port", port]
+    return [subprocess.Popen(command) for _ in range(count)]
 
 
-def _collect_from_workers(environment: Environment, runner: Runner, timeline: Timeline) -> None:
-    def on_report(client_id: str, data: dict[str, Any]) -> None:
-        timeline.add(data.get(REPORT_KEY, []))
-
-    environment.events.worker_report.add_listener(on_report)
-    runner.register_message(SECONDS_MESSAGE, lambda message, **_: timeline.add(message.data["seconds"]))
+def _alive(processes: list[subprocess.Popen[bytes]]) -> bool:
+    return all(process.poll() is None for process in processes)
 
 
-def _stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+def _stop_local_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.terminate()
     for worker in workers:
         try:
             worker.wait(timeout=10)

@@ -141,6 +141,7 @@ class TimelineRow:
     second: int  # from the test start
     users: int  # target users (the schedule)
     running_users: int  # users Locust had running
+    workers: int  # worker processes carrying the load (0: the load ran in the master's own process)
     successes: int
     failures: int
     latency_ms: dict[float, float | None]
@@ -157,7 +158,7 @@ class Timeline:
     def __init__(self, start_epoch: float) -> None:
         self.start_epoch = int(start_epoch)
         self._seconds: dict[int, dict[str, Any]] = {}  # offset → wire form
-        self._users: dict[int, tuple[int, int]] = {}  # offset → (target, running)
+        self._users: dict[int, tuple[int, int, int]] = {}  # offset → (target, running, workers)
 
     def offset(self, epoch: float) -> int:
         return int(epoch) - self.start_epoch
@@ -175,11 +176,11 @@ class Timeline:
                 merged.merge(SecondStats.from_wire(wire))
                 self._seconds[offset] = merged.to_wire()
 
-    def set_users(self, offset: int, target: int, running: int) -> None:
-        self._users[offset] = (target, running)
+    def set_users(self, offset: int, target: int, running: int, workers: int = 0) -> None:
+        self._users[offset] = (target, running, workers)
 
     def target_users(self, offset: int) -> int:
-        return self._users.get(offset, (0, 0))[0]
+        return self._users.get(offset, (0, 0, 0))[0]
 
     @property
     def last_second(self) -> int:
@@ -206,9 +207,11 @@ class Timeline:
         for offset in range(self.last_second):
             wire = self._seconds.get(offset) or {"ok": 0, "ko": 0, "err": {}, "h": None}
             histogram = HdrHistogram.decode(wire["h"]) if wire.get("h") else new_histogram()
-            target, running = self._users.get(offset, (0, 0))
+            target, running, workers = self._users.get(offset, (0, 0, 0))
             latency = {q: percentile_ms(histogram, q) for q in REPORTED_PERCENTILES}
-            rows.append(TimelineRow(offset, target, running, wire["ok"], wire["ko"], latency, dict(wire["err"])))
+            rows.append(
+                TimelineRow(offset, target, running, workers, wire["ok"], wire["ko"], latency, dict(wire["err"]))
+            )
         return rows
 
     def error_samples(self) -> dict[str, tuple[int, str]]:

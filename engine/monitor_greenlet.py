@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import gevent
-from locust.runners import STATE_STOPPED, Runner
+from locust.runners import STATE_STOPPED, MasterRunner, Runner
 
 from engine.jobspec import StoppingConditions
 from engine.metrics import REPORTED_PERCENTILES, SecondRecorder, Timeline, WindowStats
@@ -54,6 +54,9 @@ class LiveMonitor:
         self.plateau: Level | None = None
         self.plateau_window: WindowStats | None = None
         self.history: list[Evaluated] = []
+        self.worker_events: list[dict[str, object]] = []  # {"Second", "Worker", "Event", ...}
+        self._known_missing: set[str] = set()
+        self._known_saturated: set[str] = set()
         quantile = stopping.latency.quantile if stopping.latency else None
         self.quantiles = tuple(sorted({*REPORTED_PERCENTILES, *([quantile] if quantile else [])}))
 
@@ -82,7 +85,31 @@ class LiveMonitor:
         if self.recorder is not None:
             self.timeline.add(s.to_wire() for s in self.recorder.take_completed())
         target = self.schedule.users_at(offset)
-        self.timeline.set_users(offset, target or 0, self.runner.user_count)
+        workers = self._watch_workers(offset) if isinstance(self.runner, MasterRunner) else 0
+        self.timeline.set_users(offset, target or 0, self.runner.user_count, workers)
+
+    def _watch_workers(self, offset: int) -> int:
+        """Workers carrying load now; a lost worker or a saturated worker CPU is recorded once, and said."""
+        assert isinstance(self.runner, MasterRunner)
+        for client in self.runner.clients.missing:
+            if client.id not in self._known_missing:
+                self._known_missing.add(client.id)
+                self.worker_events.append({"Second": offset, "Worker": client.id, "Event": "lost"})
+                self.progress(f"worker {client.id} lost at {offset} s: the test goes on with the others")
+        for client in self.runner.clients.all:
+            if client.cpu_warning_emitted and client.id not in self._known_saturated:
+                self._known_saturated.add(client.id)
+                event = {
+                    "Second": offset,
+                    "Worker": client.id,
+                    "Event": "cpu saturated",
+                    "CpuPercent": client.cpu_usage,
+                }
+                self.worker_events.append(event)
+                self.progress(
+                    f"worker {client.id} CPU at {client.cpu_usage}% at {offset} s: its latencies may be inflated"
+                )
+        return len(self.runner.clients.all) - len(self.runner.clients.missing)
 
     def _evaluate(self, end: int) -> None:
         if end <= 0:

@@ -3,8 +3,8 @@
 Pure functions of the monitor's history (the windows it evaluated) and the job's
 stopping conditions, following the recommender:
 - MaxInvocations: the highest successful invocations per minute in a window where the
-  latency threshold held (full windows only, when any window was full); with a plateau,
-  the rate where the plateau begins.
+  latency threshold held (full windows only, when any such window was full); with a
+  plateau, the rate where the plateau begins.
 - ModelLatency: that window's threshold percentile (P95 without a threshold), in µs.
 - InitialInstanceCount = max(1, ceil(StoppingConditions.MaxInvocations / measured
   MaxInvocations per instance)); MaxInvocations is then scaled by it, linearly.
@@ -58,12 +58,12 @@ def measure(
     if plateau is not None and plateau.invocations_per_minute > 0:
         latency = plateau_window.latency_ms.get(quantile) if plateau_window else None
         return Measured(plateau.invocations_per_minute, latency)
-    full = [w for w in history if w.span_s >= settings.window_s and w.successes]
-    candidates = full or [w for w in history if w.successes]
-    held = [w for w in candidates if _threshold_held(w, stopping)]
-    if not held:
+    held = [w for w in history if w.successes and _threshold_held(w, stopping)]
+    full = [w for w in held if w.span_s >= settings.window_s]
+    candidates = full or held  # a test shorter than one window still measures something
+    if not candidates:
         return None
-    best = max(held, key=lambda w: w.invocations_per_minute)
+    best = max(candidates, key=lambda w: w.invocations_per_minute)
     return Measured(best.invocations_per_minute, best.latency_ms.get(quantile))
 
 

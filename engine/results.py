@@ -52,6 +52,7 @@ class TestResult:
     plateau: dict[str, Any] | None = None
     errors: dict[str, int] = field(default_factory=dict)
     workers: int = 0
+    worker_events: list[dict[str, Any]] = field(default_factory=list)  # lost workers, saturated CPUs
     utilization: dict[str, float] | None = None  # CpuUtilization, MemoryUtilization (CloudWatch)
     note: str | None = None
 
@@ -222,9 +223,10 @@ def _test_summary(test: TestResult) -> dict[str, Any]:
         "Plateau": test.plateau,
         "Errors": test.errors,
         "WorkerProcesses": test.workers,
+        "WorkerEvents": test.worker_events,
         "Note": test.note,
     }
-    summary.update({key: value for key, value in optional.items() if value not in (None, "", {})})
+    summary.update({key: value for key, value in optional.items() if value not in (None, "", {}, [])})
     if test.start_epoch is not None and test.end_epoch is not None:
         summary["InvocationStartTime"] = iso(test.start_epoch)
         summary["InvocationEndTime"] = iso(test.end_epoch)
@@ -247,6 +249,7 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
             "second": row.second,
             "users": row.users,
             "running_users": row.running_users,
+            "workers": row.workers,
             "invocations": row.successes,
             "failures": row.failures,
         }
@@ -254,7 +257,8 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
             record[f"p{quantile:g}_ms"] = row.latency_ms.get(quantile)
         record["errors"] = ";".join(f"{k}={v}" for k, v in sorted(row.errors.items()))
         records.append(record)
-    columns = ["test", "configuration", "epoch", "second", "users", "running_users", "invocations", "failures"]
+    columns = ["test", "configuration", "epoch", "second", "users", "running_users", "workers"]
+    columns += ["invocations", "failures"]
     columns += [f"p{q:g}_ms" for q in REPORTED_PERCENTILES] + ["errors"]
     return pd.DataFrame.from_records(records, columns=columns)
 

@@ -22,11 +22,19 @@ from engine.extension import SageMakerTarget
 from engine.jobfile import load_job
 from engine.jobspec import JobSpec
 from engine.limits import LimitsMode
-from engine.loadtest import PreparedTest, RunSettings, TestRecord, load_payloads, prepare_test, run_test
+from engine.loadtest import (
+    PreparedTest,
+    RunSettings,
+    SetupError,
+    TestRecord,
+    load_payloads,
+    prepare_test,
+    run_test,
+)
 from engine.metrics import TimelineRow
 from engine.monitor import MonitorSettings, StopReason
 from engine.monitor_greenlet import LiveMonitor
-from engine.outcome import Measured, failure_reason, measure, size, status_of
+from engine.outcome import FAILED, Measured, failure_reason, measure, size, status_of
 from engine.prices import PriceTable, instance_price, load_prices, serverless_cost_per_hour
 from engine.results import TestResult, write_test
 
@@ -84,6 +92,7 @@ def result_of(
         plateau=plateau,
         errors={kind: count for kind, (count, _) in errors.items()},
         workers=record.workers,
+        worker_events=list(monitor.worker_events),
     )
 
 
@@ -152,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evaluate-every", type=int, default=MonitorSettings.evaluate_every_s)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--processes", type=int, default=0)
+    parser.add_argument("--expect-workers", type=int, default=0)
+    parser.add_argument("--master-bind-host", default="127.0.0.1")
+    parser.add_argument("--master-bind-port", type=int, default=0)
     parser.add_argument("--payloads", default=None)
     parser.add_argument("--prices", default=None)
     parser.add_argument("--publish-metrics", action="store_true")
@@ -165,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         monitor=MonitorSettings(window_s=args.window, evaluate_every_s=args.evaluate_every),
         seed=args.seed,
         processes=args.processes,
+        expect_workers=args.expect_workers,
+        master_bind_host=args.master_bind_host,
+        master_bind_port=args.master_bind_port,
         job_path=str(Path(args.job).resolve()),
         limits=args.limits,
         payloads_override=args.payloads,
@@ -188,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             lambda line: print(f"{prefix} {line}", flush=True),
             lambda runner, monitor: monitors.append(monitor),
         )
+    except SetupError as error:  # e.g. workers that did not connect or could not take the test
+        write_test(Path(args.out), TestResult(test.index, test.label, FAILED, failure_reason=str(error)), [])
+        return 1
     finally:
         for handler in handlers:
             handler.cancel()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import itertools
 import socket
-from typing import Any, cast
+from collections.abc import Iterator
+from typing import Any, ClassVar, cast
 
 from locust import FastHttpUser, constant, task
 
@@ -24,30 +25,55 @@ REQUEST_NAME = "invoke"
 ANSWER_SAMPLE_BYTES = 200
 
 
-def make_user_class(invocation: Invocation, payloads: tuple[Payload, ...], seed: int | None, timeout_s: float) -> type:
-    """A FastHttpUser subclass bound to one target and its payloads."""
-    counter = itertools.count()
+class InvocationUser(FastHttpUser):
+    """Invokes the target it is configured with; ``configure`` binds it to one test.
 
-    class InvocationUser(FastHttpUser):
-        host = invocation.base_url
-        wait_time = constant(0)
-        network_timeout = timeout_s
-        connection_timeout = timeout_s
-        concurrency = 1  # one request at a time per user, like the recommender's users
+    Configuring the class (not building one per test) lets a Locust worker keep one
+    user class, known to the master by name, across the tests of a job.
+    """
 
-        def on_start(self) -> None:
-            self._picker = PayloadPicker(payloads, seed, next(counter))
+    abstract = True
+    wait_time = constant(0)
+    concurrency = 1  # one request at a time per user, like the recommender's users
+    invocation: ClassVar[Invocation | None] = None
+    payloads: ClassVar[tuple[Payload, ...]] = ()
+    seed: ClassVar[int | None] = None
+    user_numbers: ClassVar[Iterator[int]] = itertools.count()
 
-        @task
-        def invoke(self) -> None:
-            payload = self._picker.next()
-            headers = invocation.headers_for(payload.body, payload.content_type)
-            # geventhttpclient sends bytes as they are; FastHttpSession's annotation names only str and dict.
-            body = cast(str, payload.body)
-            self.client.request(invocation.method, invocation.path, data=body, headers=headers, name=REQUEST_NAME)
+    @classmethod
+    def configure(
+        cls, invocation: Invocation, payloads: tuple[Payload, ...], seed: int | None, timeout_s: float
+    ) -> None:
+        cls.host = invocation.base_url
+        cls.invocation, cls.payloads, cls.seed = invocation, payloads, seed
+        cls.network_timeout = cls.connection_timeout = timeout_s
+        cls.user_numbers = itertools.count()
 
-    InvocationUser.__name__ = InvocationUser.__qualname__ = USER_CLASS_NAME
-    return InvocationUser
+    def on_start(self) -> None:
+        self._picker = PayloadPicker(self.payloads, self.seed, next(self.user_numbers))
+
+    @task
+    def invoke(self) -> None:
+        invocation = self.invocation
+        assert invocation is not None, "configure() the user class before starting users"
+        payload = self._picker.next()
+        headers = invocation.headers_for(payload.body, payload.content_type)
+        # geventhttpclient sends bytes as they are; FastHttpSession's annotation names only str and dict.
+        body = cast(str, payload.body)
+        self.client.request(invocation.method, invocation.path, data=body, headers=headers, name=REQUEST_NAME)
+
+
+def make_user_class(
+    invocation: Invocation | None = None,
+    payloads: tuple[Payload, ...] = (),
+    seed: int | None = None,
+    timeout_s: float = 60.0,
+) -> type[InvocationUser]:
+    """A concrete user class named as workers expect, configured when a target is given."""
+    user_class = cast(type[InvocationUser], type(USER_CLASS_NAME, (InvocationUser,), {"__module__": __name__}))
+    if invocation is not None:
+        user_class.configure(invocation, payloads, seed, timeout_s)
+    return user_class
 
 
 def error_kind(response: Any, exception: BaseException | None) -> str:

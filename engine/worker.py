@@ -1,82 +1,49 @@
-"""A Locust worker process for loadrec: ``python -m engine.worker --master-host H JOB …``.
+"""``loadrec worker --master-host H``: a load worker for master runs, on this or another machine.
 
-It reads the job itself, loads the payloads itself, runs the users the master asks
-for, and ships its per-second histograms to the master: every report interval on
-Locust's own worker report, and its last seconds in one message when its users stop.
+It needs only the master's address: the job comes from the master before each test
+(:mod:`engine.distributed`), and the worker loads the payloads itself. It keeps serving
+test after test until SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
-from typing import Any
 
-import locust.runners
-from locust.env import Environment
-from locust.event import Events
+import gevent
 
-from engine.jobfile import JobFileError, load_job
-from engine.jobspec import JobSpecError
+from engine.distributed import Assignment, WorkerAgent
+from engine.jobspec import parse_job
 from engine.limits import LimitsMode
-from engine.loadtest import (
-    REPORT_KEY,
-    SECONDS_MESSAGE,
-    WORKER_REPORT_INTERVAL_S,
-    SetupError,
-    attach_recorder,
-    load_payloads,
-    prepare_test,
-)
-from engine.metrics import SecondRecorder
-from engine.users import make_user_class
+from engine.loadtest import load_payloads, prepare_test
+from engine.users import InvocationUser
+
+DEFAULT_MASTER_PORT = 5557
 
 
-def run_worker(
-    master_host: str, master_port: int, job_path: str, limits: str, index: int, seed: int | None, payloads: str | None
-) -> int:
-    spec = load_job(job_path, LimitsMode(limits))
-    test = prepare_test(spec, index, load_payloads(spec, Path(job_path).resolve().parent, payloads))
-    user_class = make_user_class(test.invocation, test.payloads, seed, spec.extension.request_timeout_s)
-    locust.runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
-    environment = Environment(user_classes=[user_class], events=Events())
-    recorder = SecondRecorder()
-    attach_recorder(environment, recorder)
-    runner = environment.create_worker_runner(master_host, master_port)
-
-    def on_report(client_id: str, data: dict[str, Any]) -> None:
-        data[REPORT_KEY] = [s.to_wire() for s in recorder.take_completed()]
-
-    def on_stop(**_: Any) -> None:
-        runner.send_message(SECONDS_MESSAGE, {"seconds": [s.to_wire() for s in recorder.take_all()]})
-
-    environment.events.report_to_master.add_listener(on_report)
-    environment.events.test_stop.add_listener(on_stop)
-    runner.greenlet.join()
-    return 0
+def take_assignment(assignment: Assignment, user_class: type[InvocationUser]) -> None:
+    """Validate the job, load payloads, bind the users to the target (raises with the reason)."""
+    spec = parse_job(assignment.request, LimitsMode(assignment.limits))
+    payloads = load_payloads(spec, Path(assignment.base_dir), assignment.payloads)
+    test = prepare_test(spec, assignment.index, payloads)
+    user_class.configure(test.invocation, test.payloads, assignment.seed, spec.extension.request_timeout_s)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="loadrec worker", description="A loadrec load worker (Locust worker).")
-    parser.add_argument("job", metavar="JOB")
-    parser.add_argument("--master-host", default="127.0.0.1")
-    parser.add_argument("--master-port", type=int, default=5557)
-    parser.add_argument("--limits", choices=[m.value for m in LimitsMode], default=LimitsMode.AWS.value)
-    parser.add_argument("--test-index", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--payloads", default=None)
+    parser = argparse.ArgumentParser(prog="loadrec worker", description="A loadrec load worker (a Locust worker).")
+    parser.add_argument("--master-host", default="127.0.0.1", help="the master's address (default 127.0.0.1)")
+    parser.add_argument("--master-port", type=int, default=DEFAULT_MASTER_PORT, help="default 5557")
     args = parser.parse_args(argv)
+    agent = WorkerAgent(args.master_host, args.master_port, take_assignment)
+    handlers = [gevent.signal_handler(sig, agent.stop) for sig in (signal.SIGINT, signal.SIGTERM)]
     try:
-        return run_worker(
-            args.master_host, args.master_port, args.job, args.limits, args.test_index, args.seed, args.payloads
-        )
-    except (JobFileError, SetupError) as error:
-        print(error, file=sys.stderr)
-        return 2
-    except JobSpecError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        return 2
+        agent.serve_forever()
+    finally:
+        for handler in handlers:
+            handler.cancel()
+    return 0
 
 
 if __name__ == "__main__":

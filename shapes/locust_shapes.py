@@ -61,6 +61,10 @@ class ScheduleShape(LoadTestShape):
         self._clock = clock or self.get_run_time
         self._sleep = sleep
 
+    def follow(self, schedule: Schedule) -> None:
+        """Follow ``schedule`` from the next tick on (the job is known only once Locust has started)."""
+        self._schedule = schedule
+
     def tick(self) -> tuple[int, float] | None:
         schedule = self._schedule or self._load_schedule()
         if schedule is None:
@@ -93,7 +97,7 @@ class ScheduleShape(LoadTestShape):
         except (JobFileError, JobSpecError) as error:
             logger.error("%s: the job is not valid:\n%s", type(self).__name__, error)
             return None
-        if spec.traffic.kind != self.traffic_type:
+        if self.traffic_type and spec.traffic.kind != self.traffic_type:
             logger.error(
                 "%s runs %s jobs, but %s is %s: use %s",
                 type(self).__name__,
@@ -105,6 +109,12 @@ class ScheduleShape(LoadTestShape):
             return None
         self._schedule = spec.schedule
         return self._schedule
+
+
+class JobShape(ScheduleShape):
+    """Whatever TrafficType the job has, PHASES or STAIRS."""
+
+    traffic_type = ""
 
 
 class PhasesShape(ScheduleShape):

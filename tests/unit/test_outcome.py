@@ -34,6 +34,11 @@ def test_a_plateau_gives_the_rate_where_it_begins() -> None:
     assert measure([window(300, 90.0)], STOPPING, SETTINGS, plateau, plateau_window) == Measured(1113.0, 70.0)
 
 
+def test_partial_windows_count_when_no_full_window_held() -> None:
+    history = [window(40, 50.0, span=2), window(90, 60.0, span=3), window(150, 130.0)]
+    assert measure(history, STOPPING, SETTINGS) == Measured(1800.0, 60.0)
+
+
 def test_nothing_measured() -> None:
     assert measure([window(0, None), window(50, 150.0)], STOPPING, SETTINGS) is None
 
