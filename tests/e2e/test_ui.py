@@ -127,3 +127,16 @@ def test_a_non_loopback_bind_needs_a_login_or_the_explicit_flag(tmp_path: Path, 
     assert refused.returncode == 2
     assert refused.stderr.startswith("--host: 0.0.0.0 exposes the web UI beyond this machine")
     assert "LOADREC_WEB_USERNAME" in refused.stderr and "--insecure-no-auth" in refused.stderr
+
+
+def test_stock_locust_runs_the_job_headless(tmp_path: Path, endpoint: str) -> None:
+    job = write_job(tmp_path, http_target(endpoint), LATENCY_STOP, stairs=(20, 4, 2))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "locust", "-f", "engine/locustfile.py", "--job", str(job), "--limits", "relaxed"]
+    command += ["--headless", "--results-dir", str(out), "--window", "4", "--evaluate-every", "1"]
+    run = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=90)
+    assert run.returncode == 0, run.stderr[-2000:]
+    describe = json.loads((out / "describe.json").read_text())
+    assert describe["Status"] == "COMPLETED"
+    assert describe["Loadrec"]["Tests"][0]["StopReason"] == "latency threshold"
+    assert (out / "steps.json").exists() and (out / "report.html").exists()
