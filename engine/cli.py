@@ -71,7 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the job's load tests headless and write results")
     _add_job_arguments(run)
-    run.add_argument("--out", metavar="DIR", help="results directory (default: results/JOBNAME)")
     run.add_argument(
         "--processes",
         type=_non_negative,
@@ -79,26 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run the load on Locust's master with N local worker processes (default: this process)",
     )
-    run.add_argument(
-        "--window",
-        type=_positive,
-        default=MonitorSettings.window_s,
-        metavar="S",
-        help="trailing window of the stopping conditions, seconds (default 60)",
-    )
-    run.add_argument(
-        "--evaluate-every",
-        type=_positive,
-        default=MonitorSettings.evaluate_every_s,
-        metavar="S",
-        help="how often the stopping conditions are evaluated, seconds (default 5)",
-    )
+    _add_test_arguments(run)
     run.add_argument("--seed", type=int, default=None, help="repeatable payload order per user")
     run.add_argument("--master", action="store_true", help="run as Locust master for workers started elsewhere")
     run.add_argument("--expect-workers", type=_positive, default=1, metavar="N", help="with --master: wait for N")
     run.add_argument("--master-bind-host", default="0.0.0.0", help="with --master: address to listen on")
     run.add_argument("--master-bind-port", type=_positive, default=5557, help="with --master: port (default 5557)")
-    run.add_argument("--prices", metavar="FILE", help="price table overriding the bundled us-east-1 prices")
     run.add_argument(
         "--publish-metrics",
         action="store_true",
@@ -114,18 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
             default=default,
             help=f"how much {objective} weighs in the ranking (default {default})",
         )
-    run.add_argument("--payloads", metavar="PATH_OR_S3_URI", help="sample payloads (overrides the job's)")
 
     ui = commands.add_parser("ui", help="run one test of the job in the Locust web UI")
     _add_job_arguments(ui)
     ui.add_argument("--host", default="127.0.0.1", help="address the web UI listens on (default 127.0.0.1)")
     ui.add_argument("--port", type=_positive, default=8089, help="web UI port (default 8089)")
     ui.add_argument("--test-index", type=_non_negative, default=0, help="which endpoint configuration (default 0)")
-    ui.add_argument("--out", metavar="DIR", help="results directory (default: results/JOBNAME)")
-    ui.add_argument("--window", type=_positive, default=MonitorSettings.window_s, metavar="S")
-    ui.add_argument("--evaluate-every", type=_positive, default=MonitorSettings.evaluate_every_s, metavar="S")
-    ui.add_argument("--payloads", metavar="PATH_OR_S3_URI")
-    ui.add_argument("--prices", metavar="FILE")
+    _add_test_arguments(ui)
     ui.add_argument(
         "--insecure-no-auth", action="store_true", help="allow a non-loopback --host without a login (not advised)"
     )
@@ -169,6 +149,27 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
     for flag in (*CLI_TEXT_FLAGS, *CLI_JSON_FLAGS):
         aws.add_argument("--" + flag.replace("_", "-"), dest=flag, metavar="VALUE")
     aws.add_argument("--cli-input-json", metavar="JSON", help="the whole request, inline or file://PATH")
+
+
+def _add_test_arguments(parser: argparse.ArgumentParser) -> None:
+    """What every way of running a test takes: results, monitor timing, payloads, prices."""
+    parser.add_argument("--out", metavar="DIR", help="results directory (default: results/JOBNAME)")
+    parser.add_argument(
+        "--window",
+        type=_positive,
+        default=MonitorSettings.window_s,
+        metavar="S",
+        help="trailing window of the stopping conditions, seconds (default 60)",
+    )
+    parser.add_argument(
+        "--evaluate-every",
+        type=_positive,
+        default=MonitorSettings.evaluate_every_s,
+        metavar="S",
+        help="how often the stopping conditions are evaluated, seconds (default 5)",
+    )
+    parser.add_argument("--payloads", metavar="PATH_OR_S3_URI", help="sample payloads (overrides the job's)")
+    parser.add_argument("--prices", metavar="FILE", help="price table overriding the bundled us-east-1 prices")
 
 
 def load_spec(args: argparse.Namespace) -> JobSpec:

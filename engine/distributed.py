@@ -78,6 +78,19 @@ def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
     environment.events.request.add_listener(on_request)
 
 
+def ship_seconds(environment: Environment, runner: WorkerRunner, recorder: SecondRecorder) -> None:
+    """On a worker: send finished seconds with each report, and the rest when the users stop."""
+
+    def on_report(client_id: str, data: dict[str, Any]) -> None:
+        data[REPORT_KEY] = [s.to_wire() for s in recorder.take_completed()]
+
+    def on_stop(**_: Any) -> None:
+        runner.send_message(SECONDS_MESSAGE, {"seconds": [s.to_wire() for s in recorder.take_all()]})
+
+    environment.events.report_to_master.add_listener(on_report)
+    environment.events.test_stop.add_listener(on_stop)
+
+
 def collect_from_workers(environment: Environment, runner: Runner, timeline: Timeline) -> None:
     """On the master: merge every worker's seconds into the timeline."""
 
@@ -156,15 +169,8 @@ class WorkerAgent:
                 answer = {"ok": False, "reason": str(error).splitlines()[0] if str(error) else type(error).__name__}
             runner.send_message(READY_MESSAGE, answer)
 
-        def on_report(client_id: str, data: dict[str, Any]) -> None:
-            data[REPORT_KEY] = [s.to_wire() for s in recorder.take_completed()]
-
-        def on_stop(**_: Any) -> None:
-            runner.send_message(SECONDS_MESSAGE, {"seconds": [s.to_wire() for s in recorder.take_all()]})
-
         runner.register_message(JOB_MESSAGE, on_job)
-        environment.events.report_to_master.add_listener(on_report)
-        environment.events.test_stop.add_listener(on_stop)
+        ship_seconds(environment, runner, recorder)
         return runner
 
     def stop(self) -> None:

@@ -26,7 +26,13 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from engine.cli import PASSWORD_ENV, USERNAME_ENV
-from engine.distributed import REPORT_KEY, SECONDS_MESSAGE, WORKER_REPORT_INTERVAL_S, attach_recorder
+from engine.distributed import (
+    REPORT_KEY,
+    SECONDS_MESSAGE,
+    WORKER_REPORT_INTERVAL_S,
+    attach_recorder,
+    ship_seconds,
+)
 from engine.jobfile import load_job
 from engine.jobspec import JobSpec
 from engine.limits import LimitsMode
@@ -260,15 +266,7 @@ def _configure_worker(environment: Environment, runner: WorkerRunner) -> None:
     locust.runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
     recorder = SecondRecorder()
     attach_recorder(environment, recorder)
-
-    def on_report(client_id: str, data: dict[str, Any]) -> None:
-        data[REPORT_KEY] = [s.to_wire() for s in recorder.take_completed()]
-
-    def on_stop(**_: Any) -> None:
-        runner.send_message(SECONDS_MESSAGE, {"seconds": [s.to_wire() for s in recorder.take_all()]})
-
-    environment.events.report_to_master.add_listener(on_report)
-    environment.events.test_stop.add_listener(on_stop)
+    ship_seconds(environment, runner, recorder)
 
 
 @events.init.add_listener
