@@ -28,7 +28,7 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import STATE_INIT, STATE_STOPPED, MasterRunner, Runner, WorkerRunner
 
-from engine.metrics import SecondRecorder, Timeline
+from engine.metrics import SecondRecorder
 from engine.users import InvocationUser, answer_sample, error_kind, make_user_class
 
 logger = logging.getLogger(__name__)
@@ -91,14 +91,16 @@ def ship_seconds(environment: Environment, runner: WorkerRunner, recorder: Secon
     environment.events.test_stop.add_listener(on_stop)
 
 
-def collect_from_workers(environment: Environment, runner: Runner, timeline: Timeline) -> None:
-    """On the master: merge every worker's seconds into the timeline."""
+def collect_from_workers(
+    environment: Environment, runner: Runner, sink: Callable[[list[dict[str, Any]]], None]
+) -> None:
+    """On the master: hand every worker's seconds to ``sink`` (a timeline's ``add``)."""
 
     def on_report(client_id: str, data: dict[str, Any]) -> None:
-        timeline.add(data.get(REPORT_KEY, []))
+        sink(data.get(REPORT_KEY, []))
 
     environment.events.worker_report.add_listener(on_report)
-    runner.register_message(SECONDS_MESSAGE, lambda msg, **_: timeline.add(msg.data["seconds"]))
+    runner.register_message(SECONDS_MESSAGE, lambda msg, **_: sink(msg.data["seconds"]))
 
 
 def assign(runner: MasterRunner, assignment: Assignment, timeout_s: float) -> int:

@@ -18,7 +18,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import gevent
@@ -27,7 +27,7 @@ from engine.jobspec import JobSpec
 from engine.loadtest import PreparedTest, RunSettings, load_payloads, prepare_test
 from engine.outcome import COMPLETED, FAILED, STOPPED
 from engine.ranking import Candidate, Ranked, Weights, rank
-from engine.results import NOT_RUN, TestResult, describe, read_test, steps, write_job
+from engine.results import NOT_RUN, TestResult, read_test, write_job
 
 IN_PROGRESS = "IN_PROGRESS"
 POLL_S = 0.2
@@ -40,7 +40,6 @@ class JobOutcome:
     tests: list[TestResult]
     ranking: list[Ranked]
     interrupted: bool
-    overlaps: list[tuple[int, float, float]] = field(default_factory=list)  # (index, started, ended)
 
 
 def prepare_job(spec: JobSpec, job_dir: Path, payloads_override: str | None) -> list[PreparedTest]:
@@ -90,8 +89,6 @@ class JobRunner:
         self.publish_metrics = publish_metrics
         self.results: dict[int, TestResult] = {}
         self.running: dict[int, subprocess.Popen[bytes]] = {}
-        self.started_at: dict[int, float] = {}
-        self.overlaps: list[tuple[int, float, float]] = []
         self.interrupted = False
         self.stopped_at: float | None = None
         self.created = clock()
@@ -127,7 +124,7 @@ class JobRunner:
         ranking = self._ranking()
         self._write(status, ranking)
         ordered = [self.results[i] for i in sorted(self.results)]
-        return JobOutcome(status, ordered, ranking, self.interrupted, self.overlaps)
+        return JobOutcome(status, ordered, ranking, self.interrupted)
 
     def _past_job_duration(self) -> bool:
         duration = self.spec.job_duration_s
@@ -140,7 +137,6 @@ class JobRunner:
             self.settings.job_path, test.index, self.out, self.settings, self.prices, self.publish_metrics
         )
         self.running[test.index] = subprocess.Popen(command)
-        self.started_at[test.index] = self.clock()
 
     def _reap(self) -> None:
         for index, process in list(self.running.items()):
@@ -151,7 +147,6 @@ class JobRunner:
             if code is None:
                 continue
             del self.running[index]
-            self.overlaps.append((index, self.started_at[index], self.clock()))
             result = read_test(self.out, index)
             if result is None:
                 label = self.tests[index].label
@@ -194,8 +189,7 @@ class JobRunner:
         if status == FAILED:
             reasons = [f"{r.label}: {r.failure_reason}" for r in ordered if r.failure_reason]
             failure = "; ".join(reasons) or "no test completed"
-        body = describe(self.spec, status, (self.created, self.clock()), ordered, failure, ranking, self.weights)
-        write_job(self.out, body, steps(self.spec, ordered), [r.index for r in ordered])
+        write_job(self.out, self.spec, status, (self.created, self.clock()), ordered, failure, ranking, self.weights)
 
 
 def job_status(results: list[TestResult], interrupted: bool) -> str:

@@ -9,7 +9,6 @@ results: every process records per-second histograms and the master merges them.
 
 from __future__ import annotations
 
-import logging
 import socket
 import subprocess
 import sys
@@ -42,8 +41,6 @@ from engine.monitor_greenlet import LiveMonitor
 from engine.users import make_user_class
 from payloads import Payload, PayloadError, open_source
 from shapes.locust_shapes import shape_class_for
-
-logger = logging.getLogger(__name__)
 
 
 class SetupError(Exception):
@@ -174,7 +171,7 @@ def run_test(
         _wait_for_whole_second()
         timeline = Timeline(time.time())
         if isinstance(runner, MasterRunner):
-            collect_from_workers(environment, runner, timeline)
+            collect_from_workers(environment, runner, timeline.add)
         lag_s = int(WORKER_REPORT_INTERVAL_S) + 1 if settings.distributed else 0
         monitor = LiveMonitor(runner, timeline, schedule, spec.stopping, settings.monitor, recorder, lag_s, progress)
         record = TestRecord(test.index, test.label, timeline, monitor, timeline.start_epoch, workers=workers)

@@ -27,10 +27,9 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from engine.cli import PASSWORD_ENV, USERNAME_ENV
 from engine.distributed import (
-    REPORT_KEY,
-    SECONDS_MESSAGE,
     WORKER_REPORT_INTERVAL_S,
     attach_recorder,
+    collect_from_workers,
     ship_seconds,
 )
 from engine.jobfile import load_job
@@ -82,10 +81,7 @@ class Session:
         self.recorder: SecondRecorder | None = None
         if isinstance(runner, MasterRunner):
             # Listeners are registered once; each test's seconds go to that test's timeline.
-            environment.events.worker_report.add_listener(
-                lambda client_id, data, **_: self._add(data.get(REPORT_KEY, []))
-            )
-            runner.register_message(SECONDS_MESSAGE, lambda msg, **_: self._add(msg.data["seconds"]))
+            collect_from_workers(environment, runner, self._add)
         else:
             self.recorder = SecondRecorder()
             attach_recorder(environment, self.recorder)
@@ -113,7 +109,7 @@ class Session:
         from engine.job import job_status
         from engine.ranking import Weights
         from engine.report import write_report
-        from engine.results import describe, steps, write_job, write_test
+        from engine.results import write_job, write_test
         from engine.step import result_of, with_utilization
 
         monitor, timeline = self.monitor, self.timeline
@@ -128,8 +124,7 @@ class Session:
         result = with_utilization(self.spec, result_of(self.spec, self.test, self.settings, record, self.prices))
         write_test(self.out, result, timeline.rows())
         status = job_status([result], interrupted=False)
-        body = describe(self.spec, status, (timeline.start_epoch, time.time()), [result], None, None, Weights())
-        write_job(self.out, body, steps(self.spec, [result]), [result.index])
+        body = write_job(self.out, self.spec, status, (timeline.start_epoch, time.time()), [result], weights=Weights())
         write_report(self.out)
         self.state = "finished"
         self.result = body

@@ -281,15 +281,26 @@ def read_test(out: Path, index: int) -> TestResult | None:
     return TestResult.from_json(path.read_text()) if path.exists() else None
 
 
-def write_job(out: Path, describe_body: dict[str, Any], steps_body: dict[str, Any], indices: list[int]) -> None:
-    """The job files, rebuilt from every finished test's files."""
+def write_job(
+    out: Path,
+    spec: JobSpec,
+    status: str,
+    times: tuple[float, float],
+    tests: list[TestResult],
+    failure: str | None = None,
+    ranking: list[Ranked] | None = None,
+    weights: Weights | None = None,
+) -> dict[str, Any]:
+    """The job files, rebuilt from every finished test's files; returns the describe body."""
     out.mkdir(parents=True, exist_ok=True)
-    parts = [tests_folder(out, i) / "timeline.csv" for i in indices]
+    describe_body = describe(spec, status, times, tests, failure, ranking, weights)
+    parts = [tests_folder(out, t.index) / "timeline.csv" for t in tests]
     frames = [pd.read_csv(p) for p in parts if p.exists()]
     timeline = pd.concat(frames, ignore_index=True) if frames else timeline_frame(0, "", [])
     atomic_write(out / "timeline.csv", timeline.to_csv(index=False))
-    atomic_write(out / "steps.json", json.dumps(steps_body, indent=2) + "\n")
+    atomic_write(out / "steps.json", json.dumps(steps(spec, tests), indent=2) + "\n")
     atomic_write(out / "describe.json", json.dumps(describe_body, indent=2) + "\n")
+    return describe_body
 
 
 def atomic_write(path: Path, text: str) -> None:

@@ -55,7 +55,7 @@ def price_per_hour(spec: JobSpec, index: int, measured: Measured, prices: PriceT
         hourly = serverless_cost_per_hour(
             prices, configuration.serverless.memory_size_mb, measured.invocations_per_minute, duration_ms
         )
-        # size() multiplies by the instance count; serverless scales itself, so it is one "instance".
+        # Serverless cost grows linearly with the rate, so size() scaling it like instances holds.
         return hourly
     return instance_price(prices, configuration.instance_type) if configuration.instance_type else None
 
