@@ -1,11 +1,27 @@
-"""loadrec's engine: job spec, targets, stop monitor, metrics, orchestration, results and CLI.
+"""loadrec's engine, one subpackage per concern; importing it loads nothing and patches nothing.
 
-Locust runs on gevent, which must patch the standard library before anything imports
-ssl (botocore and urllib3 do, at import). Patching here, first thing, makes every entry
-point (the CLI, a stock ``locust -f`` run, the tests) safe whatever it imports next;
-Locust itself does the same when imported.
+- ``job``: reading a job (file or AWS CLI flags), validating it, its typed spec, limits, the Loadrec key
+- ``measurement``: per-second histograms, the pure stopping-condition rules, outcome, ranking, prices
+- ``load``: invocations, virtual users, the live monitor, one test's session, master and workers
+- ``running``: test settings, which test runs when, the job's orchestration, one test's process
+- ``results``: the typed results model, AWS's response shapes, the results folder, CloudWatch
+- ``presentation``: what people read: the terminal summary and tables, the HTML report and charts
+- ``locust_plugin``: loadrec inside a stock Locust process: options, web UI tab, login, locustfile
+- ``sample``: the built-in sample endpoint, its model and the demo
+- ``cli``: the ``loadrec`` command (a leaf: nothing imports it)
+
+Process entry points (the CLI, a test's process, a worker, the sample endpoint, the demo)
+let gevent patch the standard library before anything else is imported.
 """
 
-from gevent import monkey
-
-monkey.patch_all()
+__all__ = [
+    "cli",
+    "job",
+    "load",
+    "locust_plugin",
+    "measurement",
+    "presentation",
+    "results",
+    "running",
+    "sample",
+]

@@ -1,22 +1,24 @@
 """The ``loadrec`` command line: parses arguments, reads the job, maps outcomes to exit codes.
 
 Exit codes: 0 done, 1 a run failed, 2 bad input (nothing was sent), 130 interrupted.
-Bad input prints one line per problem on stderr, never a traceback.
+Bad input prints one line per problem on stderr, never a traceback. A leaf: nothing
+imports this module; it is the process entry point, so gevent patches first.
 """
 
-from __future__ import annotations
+from gevent import monkey
+
+monkey.patch_all()  # before anything imports ssl: Locust's users run on gevent
 
 import argparse
 import ipaddress
 import json
-import os
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.job import JobRunner, prepare_job
-from engine.jobfile import (
+from loadrec.engine.job.files import (
     CLI_JSON_FLAGS,
     CLI_TEXT_FLAGS,
     JobFileError,
@@ -24,19 +26,27 @@ from engine.jobfile import (
     read_request,
     request_from_cli_flags,
 )
-from engine.jobspec import JobSpec, JobSpecError, parse_job
-from engine.limits import LimitsMode
-from engine.loadtest import RunSettings, SetupError
-from engine.monitor import MonitorSettings
-from engine.outcome import COMPLETED
-from engine.prices import PriceFileError, load_prices
-from engine.ranking import Importance, Weights
-from engine.report import write_report
-from engine.summary import render_describe, summarize
-from shapes.preview import render_per_second_json, render_preview
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
+from loadrec.engine.load.prepare import SetupError, load_payloads, prepare_job, prepare_test
+from loadrec.engine.load.settings import (
+    LIMITS,
+    RUN,
+    UI,
+    TestSettings,
+    add_options,
+    positive,
+    settings_from,
+)
+from loadrec.engine.locust_plugin.web_login import PASSWORD_ENV, USERNAME_ENV, login_configured
+from loadrec.engine.measurement.prices import PriceFileError, load_prices
+from loadrec.engine.presentation.terminal import render_results, summarize
+from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError
+from loadrec.engine.running.manifest import load_results, new_manifest
+from loadrec.engine.running.orchestrator import JobRunner, write_job_files
+from loadrec.shapes.preview import render_per_second_json, render_preview
 
-LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
-USERNAME_ENV, PASSWORD_ENV = "LOADREC_WEB_USERNAME", "LOADREC_WEB_PASSWORD"
+LOCUSTFILE = Path(__file__).resolve().parent / "locust_plugin" / "locustfile.py"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -71,41 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the job's load tests headless and write results")
     _add_job_arguments(run)
-    run.add_argument(
-        "--processes",
-        type=_non_negative,
-        default=0,
-        metavar="N",
-        help="run the load on Locust's master with N local worker processes (default: this process)",
-    )
-    _add_test_arguments(run)
-    run.add_argument("--seed", type=int, default=None, help="repeatable payload order per user")
-    run.add_argument("--master", action="store_true", help="run as Locust master for workers started elsewhere")
-    run.add_argument("--expect-workers", type=_positive, default=1, metavar="N", help="with --master: wait for N")
-    run.add_argument("--master-bind-host", default="0.0.0.0", help="with --master: address to listen on")
-    run.add_argument("--master-bind-port", type=_positive, default=5557, help="with --master: port (default 5557)")
-    run.add_argument(
-        "--publish-metrics",
-        action="store_true",
-        help="publish ClientInvocations, ClientInvocationErrors, ClientLatency, NumberOfUsers to CloudWatch",
-    )
-    levels = [level.label for level in Importance]
-    defaults = Weights()
-    for objective in ("cost", "latency", "throughput"):
-        default = getattr(defaults, objective).label
-        run.add_argument(
-            f"--{objective}-importance",
-            choices=levels,
-            default=default,
-            help=f"how much {objective} weighs in the ranking (default {default})",
-        )
+    add_options(run, RUN)
 
     ui = commands.add_parser("ui", help="run one test of the job in the Locust web UI")
     _add_job_arguments(ui)
     ui.add_argument("--host", default="127.0.0.1", help="address the web UI listens on (default 127.0.0.1)")
-    ui.add_argument("--port", type=_positive, default=8089, help="web UI port (default 8089)")
-    ui.add_argument("--test-index", type=_non_negative, default=0, help="which endpoint configuration (default 0)")
-    _add_test_arguments(ui)
+    ui.add_argument("--port", type=positive, default=8089, help="web UI port (default 8089)")
+    add_options(ui, UI)
     ui.add_argument(
         "--insecure-no-auth", action="store_true", help="allow a non-loopback --host without a login (not advised)"
     )
@@ -113,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe_run = commands.add_parser("describe", help="print the status and recommendation table of a run")
     describe_run.add_argument("out", metavar="DIR", help="a results directory written by loadrec run")
 
+    commands.add_parser("locustfile", help="print the path of loadrec's locustfile, for locust -f")
     endpoint = commands.add_parser("sample-endpoint", help="serve the built-in sample model endpoint", add_help=False)
     endpoint.add_argument("rest", nargs=argparse.REMAINDER)
     worker = commands.add_parser("worker", help="a load worker for a master run", add_help=False)
@@ -120,56 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of ``minimum`` or more."""
-
-    def whole_number(text: str) -> int:
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is not a whole number of {minimum} or more")
-        return value
-
-    return whole_number
-
-
-_positive, _non_negative = _at_least(1), _at_least(0)
-
-
 def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "job", nargs="?", metavar="JOB", help="JSON file with the CreateInferenceRecommendationsJob request"
     )
-    parser.add_argument(
-        "--limits",
-        choices=[m.value for m in LimitsMode],
-        default=LimitsMode.AWS.value,
-        help="aws (default): AWS's documented limits; relaxed: only botocore's minimums",
-    )
+    parser.add_argument(*LIMITS.flags, **LIMITS.kwargs)
     aws = parser.add_argument_group("AWS CLI form (instead of JOB, as for create-inference-recommendations-job)")
     for flag in (*CLI_TEXT_FLAGS, *CLI_JSON_FLAGS):
         aws.add_argument("--" + flag.replace("_", "-"), dest=flag, metavar="VALUE")
     aws.add_argument("--cli-input-json", metavar="JSON", help="the whole request, inline or file://PATH")
-
-
-def _add_test_arguments(parser: argparse.ArgumentParser) -> None:
-    """What every way of running a test takes: results, monitor timing, payloads, prices."""
-    parser.add_argument("--out", metavar="DIR", help="results directory (default: results/JOBNAME)")
-    parser.add_argument(
-        "--window",
-        type=_positive,
-        default=MonitorSettings.window_s,
-        metavar="S",
-        help="trailing window of the stopping conditions, seconds (default 60)",
-    )
-    parser.add_argument(
-        "--evaluate-every",
-        type=_positive,
-        default=MonitorSettings.evaluate_every_s,
-        metavar="S",
-        help="how often the stopping conditions are evaluated, seconds (default 5)",
-    )
-    parser.add_argument("--payloads", metavar="PATH_OR_S3_URI", help="sample payloads (overrides the job's)")
-    parser.add_argument("--prices", metavar="FILE", help="price table overriding the bundled us-east-1 prices")
 
 
 def load_spec(args: argparse.Namespace) -> JobSpec:
@@ -222,58 +164,59 @@ def cmd_aws_request(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _job_dir(args: argparse.Namespace, command: str) -> Path:
+    if not args.job:
+        raise BadInput([f"loadrec {command} needs a JOB file (relative payload paths are read from its folder)"])
+    return Path(args.job).resolve().parent
+
+
+def _settings(args: argparse.Namespace, where: str) -> TestSettings:
+    settings = settings_from(args, where)
+    try:
+        load_prices(Path(settings.prices) if settings.prices else None)
+    except PriceFileError as error:
+        raise BadInput([str(error)]) from None
+    return settings
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args)
-    if not args.job:
-        raise BadInput(["loadrec run needs a JOB file: each test runs in its own process, which reads it"])
-    job_path = Path(args.job).resolve()
-    out = Path(args.out) if args.out else Path("results") / spec.name
-    try:
-        tests = prepare_job(spec, job_path.parent, args.payloads)
-        if args.prices:
-            load_prices(Path(args.prices))
-    except (SetupError, PriceFileError) as error:
-        raise BadInput([str(error)]) from None
+    job_dir = _job_dir(args, "run")
     if args.master and args.processes:
         raise BadInput(["--master waits for workers started elsewhere; --processes starts local ones: pick one"])
-    settings = RunSettings(
-        monitor=MonitorSettings(window_s=args.window, evaluate_every_s=args.evaluate_every),
-        seed=args.seed,
-        processes=args.processes,
-        expect_workers=args.expect_workers if args.master else 0,
-        master_bind_host=args.master_bind_host,
-        master_bind_port=args.master_bind_port if args.master else 0,
-        job_path=str(job_path),
-        limits=args.limits,
-        payloads_override=args.payloads,
-    )
-    weights = Weights(*(Importance.parse(getattr(args, f"{o}_importance")) for o in ("cost", "latency", "throughput")))
+    settings = _settings(args, RUN)
+    try:
+        tests = prepare_job(spec, job_dir, settings.payloads)
+    except SetupError as error:
+        raise BadInput([str(error)]) from None
+    folder = _claim(args, spec)
     print(summarize(spec), flush=True)
-    runner = JobRunner(
-        spec, tests, settings, out, weights, args.prices, _progress, publish_metrics=args.publish_metrics
-    )
-    outcome = runner.run()
-    report = write_report(out)
+    try:
+        manifest = new_manifest(spec, job_dir, settings, time.time())
+        results = JobRunner(spec, tests, folder, manifest, _progress).run()
+    finally:
+        folder.release()
     print()
-    print(render_describe(json.loads((out / "describe.json").read_text())))
-    print(f"results in {out}/: describe.json, steps.json, timeline.csv, {report.name}")
-    if outcome.interrupted:
+    print(render_results(results))
+    print(f"results in {folder.path}/: describe.json, steps.json, timeline.csv, {REPORT}")
+    if results.status.value == "STOPPED":
         return EXIT_INTERRUPTED
-    return EXIT_OK if outcome.status == COMPLETED else EXIT_FAILED
+    return EXIT_OK if results.status.value == "COMPLETED" else EXIT_FAILED
+
+
+def _claim(args: argparse.Namespace, spec: JobSpec) -> ResultsFolder:
+    folder = ResultsFolder(Path(args.out) if args.out else Path("results") / spec.name)
+    try:
+        folder.claim(args.overwrite)
+    except ResultsFolderError as error:
+        raise BadInput([f"--out: {error}"]) from None
+    return folder
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     spec = load_spec(args)
-    if not args.job:
-        raise BadInput(["loadrec ui needs a JOB file"])
-    job_path = Path(args.job).resolve()
-    try:
-        tests = prepare_job(spec, job_path.parent, args.payloads)
-    except SetupError as error:
-        raise BadInput([str(error)]) from None
-    if args.test_index >= len(tests):
-        raise BadInput([f"--test-index: {args.test_index} is past the job's {len(tests)} endpoint configurations"])
-    login = web_login_configured()
+    job_dir = _job_dir(args, "ui")
+    login = login_configured()
     if not is_loopback(args.host) and not login and not args.insecure_no_auth:
         raise BadInput(
             [
@@ -281,20 +224,26 @@ def cmd_ui(args: argparse.Namespace) -> int:
                 f"{PASSWORD_ENV} for a login, or pass --insecure-no-auth"
             ]
         )
+    settings = _settings(args, UI)
+    count = len(spec.endpoint_configurations) or len(spec.existing_endpoints)
+    if args.test_index >= count:
+        raise BadInput([f"--test-index: {args.test_index} is past the job's {count} endpoint configurations"])
+    try:
+        test = prepare_test(spec, args.test_index, load_payloads(spec, job_dir, settings.payloads))
+    except SetupError as error:
+        raise BadInput([str(error)]) from None
+    out = Path(args.out) if args.out else Path("results") / spec.name
+    _claim(args, spec).release()  # refused now, with a clear line, rather than once Locust has started
     if not is_loopback(args.host) and not login:
         print(f"warning: the web UI on {args.host} has no login: anyone who reaches it can start load", file=sys.stderr)
-    argv = ["locust", "-f", str(LOCUSTFILE), "--job", str(job_path), "--limits", args.limits]
-    argv += ["--web-host", args.host, "--web-port", str(args.port), "--test-index", str(args.test_index)]
-    argv += ["--results-dir", args.out or str(Path("results") / spec.name)]
-    argv += ["--window", str(args.window), "--evaluate-every", str(args.evaluate_every)]
-    for flag, value in (("--payloads", args.payloads), ("--prices", args.prices)):
-        if value:
-            argv += [flag, value]
-    if login:
-        argv.append("--web-login")
     from locust.main import main as locust_main
 
-    sys.argv = argv
+    from loadrec.engine.locust_plugin.plugin import Prepared, preset
+
+    preset(Prepared(spec, test, settings, job_dir, out, overwrite=True))
+    sys.argv = ["locust", "-f", str(LOCUSTFILE), "--web-host", args.host, "--web-port", str(args.port)]
+    if login:
+        sys.argv.append("--web-login")
     locust_main()  # exits when the web UI is stopped (Ctrl-C)
     return EXIT_OK
 
@@ -308,21 +257,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def web_login_configured() -> bool:
-    return bool(os.environ.get(USERNAME_ENV)) and bool(os.environ.get(PASSWORD_ENV))
-
-
 def cmd_describe(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    """The run's status and table; an abandoned run's job files are rewritten to say what happened."""
+    folder = ResultsFolder(Path(args.out))
     try:
-        body = json.loads((out / "describe.json").read_text())
-    except FileNotFoundError:
-        raise BadInput([f"{out}: no describe.json here (is it a results directory of loadrec run?)"]) from None
-    except json.JSONDecodeError as error:
-        raise BadInput(
-            [f"{out / 'describe.json'}: invalid JSON at line {error.lineno}, column {error.colno}"]
-        ) from None
-    print(render_describe(body))
+        running = folder.in_use()
+        results = write_job_files(folder, running) if not running else None
+    except ResultsFolderError as error:
+        raise BadInput([str(error)]) from None
+    except OSError:  # a read-only copy of the results: show them without rewriting them
+        results = None
+    if results is None:
+        results = load_results(folder)
+    print(render_results(results))
+    return EXIT_OK
+
+
+def cmd_locustfile(args: argparse.Namespace) -> int:
+    print(LOCUSTFILE)
     return EXIT_OK
 
 
@@ -331,13 +283,13 @@ def _progress(line: str) -> None:
 
 
 def _sample_endpoint(argv: list[str]) -> int:
-    from engine.sample_endpoint import main as sample_endpoint_main
+    from loadrec.engine.sample.endpoint import main as sample_endpoint_main
 
     return sample_endpoint_main(argv)
 
 
 def _worker(argv: list[str]) -> int:
-    from engine.worker import main as worker_main
+    from loadrec.engine.load.worker import main as worker_main
 
     return worker_main(argv)
 
@@ -353,6 +305,7 @@ COMMANDS = {
     "run": cmd_run,
     "describe": cmd_describe,
     "ui": cmd_ui,
+    "locustfile": cmd_locustfile,
 }
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from payloads.archive import is_archive_name, read_tar_gz
-from payloads.local import LocalArchiveSource, LocalDirectorySource
-from payloads.picker import PayloadPicker
-from payloads.s3 import S3_SCHEME, S3ArchiveSource, S3PrefixSource, parse_s3_uri
-from payloads.source import (
+from loadrec.payloads.archive import is_archive_name, read_tar_gz
+from loadrec.payloads.local import LocalArchiveSource, LocalDirectorySource
+from loadrec.payloads.picker import PayloadPicker
+from loadrec.payloads.s3 import S3_SCHEME, S3ArchiveSource, S3PrefixSource, parse_s3_uri
+from loadrec.payloads.source import (
     DEFAULT_LIMITS,
     InMemorySource,
     Payload,

@@ -17,7 +17,15 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from payloads.source import DEFAULT_LIMITS, Budget, Payload, PayloadError, PayloadLimits, content_type_for, finish
+from loadrec.payloads.source import (
+    DEFAULT_LIMITS,
+    Budget,
+    Payload,
+    PayloadError,
+    PayloadLimits,
+    content_type_for,
+    finish,
+)
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 

@@ -10,8 +10,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from payloads.archive import read_tar_gz
-from payloads.source import DEFAULT_LIMITS, Budget, Payload, PayloadError, PayloadLimits, content_type_for, finish
+from loadrec.payloads.archive import read_tar_gz
+from loadrec.payloads.source import (
+    DEFAULT_LIMITS,
+    Budget,
+    Payload,
+    PayloadError,
+    PayloadLimits,
+    content_type_for,
+    finish,
+)
 
 
 class LocalDirectorySource:

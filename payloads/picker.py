@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from payloads.source import Payload
+from loadrec.payloads.source import Payload
 
 
 class PayloadPicker:

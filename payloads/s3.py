@@ -12,8 +12,16 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from payloads.archive import read_tar_gz
-from payloads.source import DEFAULT_LIMITS, Budget, Payload, PayloadError, PayloadLimits, content_type_for, finish
+from loadrec.payloads.archive import read_tar_gz
+from loadrec.payloads.source import (
+    DEFAULT_LIMITS,
+    Budget,
+    Payload,
+    PayloadError,
+    PayloadLimits,
+    content_type_for,
+    finish,
+)
 
 S3_SCHEME = "s3://"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
-from shapes.schedule import Schedule
+from loadrec.shapes.schedule import Schedule
 
 CHART_WIDTH = 40
 

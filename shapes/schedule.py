@@ -19,7 +19,8 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Literal
 
-from engine.limits import PHASE_SPAWN_INTERVAL_S
+# Phases add users every this many seconds (SpawnRate is users per minute).
+PHASE_SPAWN_INTERVAL_S = 60
 
 
 @dataclass(frozen=True)

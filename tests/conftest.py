@@ -1,14 +1,14 @@
 """Shared fixtures: paths of the bundled examples and a valid request to mutate."""
 
-from __future__ import annotations
+from gevent import monkey
+
+monkey.patch_all()  # the tests' entry point: gevent patches the standard library before anything imports ssl
 
 import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-import engine  # noqa: F401  (first: gevent patches the standard library before ssl is imported)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -2,8 +2,8 @@
 
     python -m tests.report_screenshot [RESULTS_DIR] [--png PATH]
 
-RESULTS_DIR holds describe.json and timeline.csv; without it, the unit-test fixture is
-written to a new temporary directory. The report is written next to the results and the
+RESULTS_DIR is a results directory of a loadrec run; without it, the unit-test fixture's
+results are written to a new temporary directory. The report is written next to the results and the
 screenshot beside it (or to --png). Chromium runs with a throw-away profile and every
 background network feature off: the report must render from the file alone.
 """
@@ -19,8 +19,6 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from engine.report import write_report
-
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 WINDOW = "1400,3000"
@@ -28,15 +26,23 @@ MIN_BYTES = 20_000  # a blank 1400×3000 page compresses to a few KB
 MIN_DISTINCT = 16  # byte values in the decoded scanlines: a blank page has two or three
 
 
-def fixture_dir() -> Path:
-    """A results directory built from the unit-test fixture."""
+def write_report(results_dir: Path | None) -> Path:
+    """report.html of ``results_dir`` (rendered anew from its tests' files), or of the fixture."""
     if str(ROOT) not in sys.path:  # run as a plain script, the repository root is not on the path
         sys.path.insert(0, str(ROOT))
-    from tests.unit.test_report import write_fixture
+    from loadrec.engine.presentation.report import render_report
+    from loadrec.engine.results.files import REPORT, ResultsFolder
+    from loadrec.engine.running.manifest import load_results
+    from tests.report_fixture import fixture_results
 
-    out = Path(tempfile.mkdtemp(prefix="loadrec-report-"))
-    write_fixture(out)
-    return out
+    if results_dir is None:
+        results_dir = Path(tempfile.mkdtemp(prefix="loadrec-report-"))
+        results = fixture_results()
+    else:
+        results = load_results(ResultsFolder(results_dir))
+    target = results_dir / REPORT
+    target.write_text(render_report(results), encoding="utf-8")
+    return target
 
 
 def chromium() -> str:
@@ -94,13 +100,12 @@ def check(png: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", nargs="?", type=Path, help="directory with describe.json and timeline.csv")
+    parser.add_argument("results", nargs="?", type=Path, help="a results directory of a loadrec run")
     parser.add_argument("--png", type=Path, help="screenshot path (default: report.png beside the report)")
     args = parser.parse_args(argv)
-    results = args.results if args.results is not None else fixture_dir()
-    if not (results / "describe.json").exists():
-        raise SystemExit(f"{results / 'describe.json'} not found")
-    report = write_report(results)
+    if args.results is not None and not (args.results / "run.json").exists():
+        raise SystemExit(f"{args.results / 'run.json'} not found: not a results directory of loadrec")
+    report = write_report(args.results)
     png = (args.png or report.with_suffix(".png")).resolve()
     screenshot(report, png)
     check(png)

@@ -12,7 +12,9 @@ monitor's P95/P99 within 0.5 % of the exact percentiles of every recorded latenc
     .venv/bin/python tests/benchmarks/bench_invoke.py [--seconds 8] [--users 10] [--rounds 2]
 """
 
-from __future__ import annotations
+from gevent import monkey
+
+monkey.patch_all()  # a process entry point: before anything imports ssl
 
 import argparse
 import contextlib
@@ -24,8 +26,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-
-import engine  # noqa: F401  (gevent patches the standard library first)
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = b"0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8\n"
@@ -70,10 +70,10 @@ def serve(port: int) -> None:
 def user_class(variant: str, url: str) -> type:
     from locust import FastHttpUser, User, constant, task
 
-    from engine.extension import HttpTarget, SageMakerTarget
-    from engine.invocation import prepare
-    from engine.users import make_user_class
-    from payloads import Payload
+    from loadrec.engine.job.extension import HttpTarget, SageMakerTarget
+    from loadrec.engine.load.invocation import prepare
+    from loadrec.engine.load.users import make_user_class
+    from loadrec.payloads import Payload
 
     payloads = (Payload("row.csv", BODY, "text/csv"),)
     if variant == "a":
@@ -126,12 +126,12 @@ def measure(variant: str, url: str, users: int, seconds: float) -> dict[str, Any
     from locust.env import Environment
     from locust.event import Events
 
-    from engine.jobspec import LatencyThreshold, StoppingConditions
-    from engine.loadtest import attach_recorder
-    from engine.metrics import SecondRecorder, Timeline
-    from engine.monitor import MonitorSettings
-    from engine.monitor_greenlet import LiveMonitor
-    from shapes.schedule import Stairs, TrafficPattern, build_schedule
+    from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
+    from loadrec.engine.load.distributed import attach_recorder
+    from loadrec.engine.load.live_monitor import LiveMonitor
+    from loadrec.engine.measurement.metrics import SecondRecorder, Timeline
+    from loadrec.engine.measurement.monitor import MonitorSettings
+    from loadrec.shapes.schedule import Stairs, TrafficPattern, build_schedule
 
     environment = Environment(user_classes=[user_class(variant, url)], events=Events())
     runner = environment.create_local_runner()
@@ -180,7 +180,7 @@ def measure(variant: str, url: str, users: int, seconds: float) -> dict[str, Any
 def _accuracy(latencies: list[float], recorder: Any, timeline: Any) -> dict[str, Any]:
     import numpy as np
 
-    from engine.metrics import new_histogram
+    from loadrec.engine.measurement.metrics import new_histogram
 
     timeline.add(s.to_wire() for s in recorder.take_all())
     # every latency again into one histogram, as the monitor's windows merge them

@@ -1,6 +1,6 @@
 """Real servers for end-to-end tests, started as subprocesses on loopback.
 
-``sample_endpoint`` runs ``python -m engine.sample_endpoint`` exactly as a person would,
+``sample_endpoint`` runs ``python -m loadrec.engine.sample.endpoint`` exactly as a person would,
 waits for its "listening on" line and yields the base URL; leaving the block stops it
 with SIGTERM (and SIGKILL if it does not exit in time).
 """
@@ -56,7 +56,7 @@ class ServerProcess:
 
 def start_sample_endpoint(workers: int = 2, service_ms: float = 20, error_rate: float = 0.0) -> ServerProcess:
     """Start the sample endpoint on a free loopback port and wait until it listens."""
-    command = [sys.executable, "-m", "engine.sample_endpoint", "--port", "0"]
+    command = [sys.executable, "-P", "-m", "loadrec.engine.sample.endpoint", "--port", "0"]
     command += ["--workers", str(workers), "--service-ms", str(service_ms), "--error-rate", str(error_rate)]
     # stderr goes to a file, not a pipe nobody reads, so a chatty server can never block on it.
     # The file outlives this function: ServerProcess.stop closes it.

@@ -9,14 +9,13 @@ from __future__ import annotations
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
-from engine.cloudwatch import (
+from loadrec.engine.results.cloudwatch import (
     ENDPOINT_NAMESPACE,
     INVOCATION_NAMESPACE,
     JOB_NAMESPACE,
@@ -35,10 +34,9 @@ VARIANT = "AllTraffic"
 FAIL_FAST_S = 5.0
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
+@pytest.fixture
+def endpoint(moto_url: str) -> str:
+    return moto_url
 
 
 @pytest.fixture(autouse=True)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,18 +13,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.moto import fake_aws_env, free_port
-from tests.e2e.servers import ROOT, sample_endpoint
-from tests.e2e.test_run import FAST, http_target, results, write_job
+from tests.e2e.jobs import FAST, LOADREC, environment, http_target, results, write_job
+from tests.e2e.moto import free_port
+from tests.e2e.servers import sample_endpoint
 
 pytestmark = pytest.mark.e2e
 
 CAPACITY_PER_MIN = 2400  # 2 slots of 50 ms
 FLAT = {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 5000}], "FlatInvocations": "Stop"}
-
-
-def environment() -> dict[str, str]:
-    return {**os.environ, **fake_aws_env(), "SAMPLE_API_KEY": "not-a-secret"}
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +31,8 @@ def endpoint() -> Iterator[str]:
 
 @contextmanager
 def workers(port: int, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
-    command = [sys.executable, "-m", "engine.cli", "worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-    processes = [subprocess.Popen(command, cwd=ROOT, env=environment()) for _ in range(count)]
+    command = [*LOADREC, "worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+    processes = [subprocess.Popen(command, env=environment()) for _ in range(count)]
     try:
         yield processes
     finally:
@@ -55,13 +49,13 @@ def workers(port: int, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
 
 def master_command(job: Path, out: Path, port: int, expect: int) -> list[str]:
     return [
-        sys.executable, "-m", "engine.cli", "run", str(job), "--limits", "relaxed", "--out", str(out), *FAST,
+        *LOADREC, "run", str(job), "--limits", "relaxed", "--out", str(out), *FAST,
         "--master", "--expect-workers", str(expect), "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
     ]  # fmt: skip
 
 
-def run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=120)
+def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, env=environment(), capture_output=True, text=True, timeout=120)
 
 
 def measured(body: dict[str, Any]) -> float:
@@ -73,24 +67,11 @@ def measured(body: dict[str, Any]) -> float:
 
 def test_master_with_two_workers_matches_one_process(tmp_path: Path, endpoint: str) -> None:
     job = write_job(tmp_path, http_target(endpoint), FLAT)
-    single = run(
-        [
-            sys.executable,
-            "-m",
-            "engine.cli",
-            "run",
-            str(job),
-            "--limits",
-            "relaxed",
-            "--out",
-            str(tmp_path / "one"),
-            *FAST,
-        ]
-    )
+    single = run([*LOADREC, "run", str(job), "--limits", "relaxed", "--out", str(tmp_path / "one"), *FAST], tmp_path)
     assert single.returncode == 0, single.stderr
     port = free_port()
     with workers(port, 2):
-        distributed = run(master_command(job, tmp_path / "two", port, 2))
+        distributed = run(master_command(job, tmp_path / "two", port, 2), tmp_path)
     assert distributed.returncode == 0, distributed.stderr
     one_body, one_test, _ = results(tmp_path / "one")
     two_body, two_test, timeline = results(tmp_path / "two")
@@ -106,7 +87,7 @@ def test_a_worker_killed_mid_test_is_recorded_and_the_test_goes_on(tmp_path: Pat
     with workers(port, 2) as processes:
         master = subprocess.Popen(
             master_command(job, tmp_path / "out", port, 2),
-            cwd=ROOT,
+            cwd=tmp_path,
             env=environment(),
             stdout=subprocess.PIPE,
             text=True,

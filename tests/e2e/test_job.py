@@ -10,7 +10,6 @@ import math
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,8 +20,9 @@ import pandas as pd
 import pytest
 from botocore.parsers import create_parser
 
+from tests.e2e.jobs import LOADREC
 from tests.e2e.moto import fake_aws_env
-from tests.e2e.servers import ROOT, sample_endpoint
+from tests.e2e.servers import sample_endpoint
 
 pytestmark = pytest.mark.e2e
 
@@ -73,9 +73,9 @@ def write_job(tmp_path: Path, urls: list[str | None], prices: list[float], **ove
 
 
 def run(job: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "engine.cli", "run", str(job), "--limits", "relaxed", "--out", str(out), *FAST]
+    command = [*LOADREC, "run", str(job), "--limits", "relaxed", "--out", str(out), *FAST]
     env = {**os.environ, **fake_aws_env()}
-    return subprocess.run([*command, *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    return subprocess.run([*command, *extra], cwd=job.parent, env=env, capture_output=True, text=True, timeout=240)
 
 
 def load(out: Path) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:
@@ -109,14 +109,21 @@ def _unknown_keys(value: Any, shape: Any, path: str) -> Iterator[str]:
             yield from _unknown_keys(item, shape.member, f"{path}[{index}]")
 
 
-def test_three_configurations_ranked_and_priced(tmp_path: Path, endpoints: list[str]) -> None:
-    job = write_job(tmp_path, list(endpoints), [p for _, _, p in ENDPOINTS])
+def test_three_configurations_two_at_a_time_ranked_and_priced(tmp_path: Path, endpoints: list[str]) -> None:
+    job = write_job(
+        tmp_path,
+        list(endpoints),
+        [p for _, _, p in ENDPOINTS],
+        ResourceLimit={"MaxNumberOfTests": 3, "MaxParallelOfTests": 2},
+    )
     result = run(job, tmp_path / "cost", "--cost-importance", "Highest", "--throughput-importance", "Lowest")
     assert result.returncode == 0, result.stderr
     describe, steps, timeline = load(tmp_path / "cost")
     assert describe["Status"] == "COMPLETED"
     assert [t["Status"] for t in describe["Loadrec"]["Tests"]] == ["COMPLETED"] * 3
     assert sorted(timeline["test"].unique()) == [0, 1, 2]
+    busy = timeline[timeline["invocations"] + timeline["failures"] > 0].groupby("epoch")["test"].nunique()
+    assert busy.max() == 2  # two tests did overlap, never three
     recommendations = {r["RecommendationId"]: r for r in describe["InferenceRecommendations"]}
     per_instance = {}
     for test in describe["Loadrec"]["Tests"]:
@@ -133,60 +140,52 @@ def test_three_configurations_ranked_and_priced(tmp_path: Path, endpoints: list[
     assert (
         describe["Loadrec"]["TopRecommendation"]["Configuration"] == cheapest["EndpointConfiguration"]["InstanceType"]
     )
-    # throughput first instead: the configuration with the most invocations per instance wins
-    result = run(job, tmp_path / "fast", "--cost-importance", "Lowest", "--throughput-importance", "Highest")
-    assert result.returncode == 0, result.stderr
-    describe, steps, _ = load(tmp_path / "fast")
-    assert describe["Loadrec"]["TopRecommendation"]["Index"] == 2
-    assert "top recommendation: ml.c5.2xlarge" in result.stdout
     # both files are what botocore's output shapes describe
     parsed = parse_as("DescribeInferenceRecommendationsJob", describe)
     assert len(parsed["InferenceRecommendations"]) == 3
     parsed_steps = parse_as("ListInferenceRecommendationsJobSteps", steps)
     assert [s["Status"] for s in parsed_steps["Steps"]] == ["COMPLETED"] * 3
     assert parsed_steps["Steps"][0]["InferenceBenchmark"]["Metrics"]["MaxInvocations"] > 0
-    assert (tmp_path / "fast" / "report.html").stat().st_size > 1000
+    assert (tmp_path / "cost" / "report.html").stat().st_size > 1000
+    # throughput first instead: the same measurements rank the most invocations per instance first
+    manifest = json.loads((tmp_path / "cost" / "run.json").read_text())
+    manifest["Settings"]["weights"] = {"cost": "Lowest", "latency": "Moderate", "throughput": "Highest"}
+    (tmp_path / "cost" / "run.json").write_text(json.dumps(manifest))
+    described = subprocess.run(
+        [*LOADREC, "describe", str(tmp_path / "cost")], capture_output=True, text=True, timeout=60
+    )
+    assert described.returncode == 0, described.stderr
+    assert "top recommendation: ml.c5.2xlarge" in described.stdout
+    assert load(tmp_path / "cost")[0]["Loadrec"]["TopRecommendation"]["Index"] == 2
 
 
-def test_parallel_limit_and_test_count(tmp_path: Path, endpoints: list[str]) -> None:
+def test_test_count_and_job_duration_limit_which_tests_run(tmp_path: Path, endpoints: list[str]) -> None:
     job = write_job(
         tmp_path,
         list(endpoints),
         [p for _, _, p in ENDPOINTS],
-        ResourceLimit={"MaxNumberOfTests": 3, "MaxParallelOfTests": 2},
+        ResourceLimit={"MaxNumberOfTests": 2},
+        JobDurationInSeconds=3,
     )
     result = run(job, tmp_path / "out")
     assert result.returncode == 0, result.stderr
-    _, _, timeline = load(tmp_path / "out")
-    busy = timeline[timeline["invocations"] + timeline["failures"] > 0].groupby("epoch")["test"].nunique()
-    assert busy.max() == 2  # two tests did overlap, never three
-    job = write_job(tmp_path, list(endpoints), [p for _, _, p in ENDPOINTS], ResourceLimit={"MaxNumberOfTests": 2})
-    result = run(job, tmp_path / "two")
-    assert result.returncode == 0, result.stderr
-    describe, steps, timeline = load(tmp_path / "two")
-    tests = describe["Loadrec"]["Tests"]
-    assert [t["Status"] for t in tests] == ["COMPLETED", "COMPLETED", "NOT_RUN"]
-    assert tests[2]["FailureReason"] == "MaxNumberOfTests is 2"
-    assert steps["Steps"][2]["Status"] == "STOPPED"
-    assert steps["Steps"][2]["InferenceBenchmark"]["FailureReason"] == "not run: MaxNumberOfTests is 2"
-    assert 2 not in set(timeline["test"])
-
-
-def test_job_duration_stops_new_tests(tmp_path: Path, endpoints: list[str]) -> None:
-    job = write_job(tmp_path, list(endpoints[:2]), [0.1, 0.2], JobDurationInSeconds=3)
-    result = run(job, tmp_path / "out")
-    assert result.returncode == 0, result.stderr
-    describe, _, _ = load(tmp_path / "out")
-    first, second = describe["Loadrec"]["Tests"]
+    describe, steps, timeline = load(tmp_path / "out")
+    first, second, third = describe["Loadrec"]["Tests"]
     assert first["Status"] == "COMPLETED"  # the running test finishes, as in AWS
     assert second["Status"] == "NOT_RUN" and "JobDurationInSeconds (3 s) had passed" in second["FailureReason"]
+    assert third["Status"] == "NOT_RUN" and third["FailureReason"] == "MaxNumberOfTests is 2"
+    assert steps["Steps"][2]["Status"] == "STOPPED"
+    assert steps["Steps"][2]["InferenceBenchmark"]["FailureReason"] == "not run: MaxNumberOfTests is 2"
+    assert set(timeline["test"]) == {0}
 
 
 def test_one_endpoint_down(tmp_path: Path, endpoints: list[str]) -> None:
     with socket.socket() as probe:  # a port with nothing listening
         probe.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    job = write_job(tmp_path, [endpoints[0], down, endpoints[2]], [0.1, 0.2, 0.3])
+    job = write_job(
+        tmp_path, [endpoints[0], down, endpoints[2]], [0.1, 0.2, 0.3], ResourceLimit={"MaxParallelOfTests": 3}
+    )
     result = run(job, tmp_path / "out")
     assert result.returncode == 0, result.stderr
     describe, steps, _ = load(tmp_path / "out")
@@ -198,8 +197,8 @@ def test_one_endpoint_down(tmp_path: Path, endpoints: list[str]) -> None:
     assert describe["Status"] == "COMPLETED" and len(describe["InferenceRecommendations"]) == 2
     assert describe["Loadrec"]["TopRecommendation"]["Index"] in (0, 2)
     described = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "describe", str(tmp_path / "out")],
-        cwd=ROOT,
+        [*LOADREC, "describe", str(tmp_path / "out")],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,

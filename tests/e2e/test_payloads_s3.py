@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import tarfile
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from payloads import PayloadError, PayloadLimits, S3ArchiveSource, S3PrefixSource, open_source
-from tests.e2e.moto import free_port, moto_server, use_fake_aws
+from loadrec.payloads import PayloadError, PayloadLimits, S3ArchiveSource, S3PrefixSource, open_source
+from tests.e2e.moto import free_port, use_fake_aws
 
 pytestmark = pytest.mark.e2e
 
@@ -29,10 +28,9 @@ def tar_gz(members: dict[str, bytes], hostile: tuple[tarfile.TarInfo, ...] = ())
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
+@pytest.fixture
+def endpoint(moto_url: str) -> str:
+    return moto_url
 
 
 @pytest.fixture(autouse=True)

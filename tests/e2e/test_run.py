@@ -7,13 +7,10 @@ minute; every job here is short (relaxed limits, windows of a few seconds) and b
 from __future__ import annotations
 
 import io
-import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import tarfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,79 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pandas as pd
 import pytest
 
-from tests.e2e.moto import fake_aws_env, moto_server
-from tests.e2e.servers import ROOT, sample_endpoint
+from tests.e2e.jobs import environment, http_target, loadrec, results, run_command, sagemaker_target, write_job
+from tests.e2e.moto import fake_aws_env
+from tests.e2e.servers import sample_endpoint
 
 pytestmark = pytest.mark.e2e
 
 WORKERS, SERVICE_MS = 2, 50
 CAPACITY_PER_MIN = 60 * WORKERS * 1000 / SERVICE_MS  # 2400
-RUN_TIMEOUT_S = 90
-FAST = ["--window", "4", "--evaluate-every", "1", "--seed", "7"]
-
-
-def payload_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "payloads"
-    folder.mkdir(exist_ok=True)
-    for index in range(3):
-        (folder / f"row-{index}.csv").write_text(",".join(str(index + k / 10) for k in range(8)) + "\n")
-    return folder
-
-
-def sagemaker_target(url: str) -> dict[str, Any]:
-    return {"SageMaker": {"EndpointName": "sample", "Region": "us-east-1", "EndpointUrl": url}, "PricePerHour": 0.119}
-
-
-def http_target(url: str) -> dict[str, Any]:
-    return {"Http": {"Url": f"{url}/invocations", "Headers": {"X-Api-Key": "env:SAMPLE_API_KEY"}}}
-
-
-def write_job(
-    tmp_path: Path,
-    target: dict[str, Any],
-    stopping: dict[str, Any],
-    stairs: tuple[int, int, int] = (18, 6, 1),
-    payloads: str = "payloads/",
-    extension: dict[str, Any] | None = None,
-) -> Path:
-    payload_dir(tmp_path)
-    duration, steps, users = stairs
-    job = {
-        "JobName": "e2e",
-        "JobType": "Advanced",
-        "InputConfig": {
-            "TrafficPattern": {
-                "TrafficType": "STAIRS",
-                "Stairs": {"DurationInSeconds": duration, "NumberOfSteps": steps, "UsersPerStep": users},
-            },
-            "EndpointConfigurations": [{"InstanceType": "ml.c5.large"}],
-            "ContainerConfig": {"PayloadConfig": {"SupportedContentTypes": ["text/csv"]}},
-        },
-        "StoppingConditions": stopping,
-        "Loadrec": {"Targets": [target], "SamplePayloadUrl": payloads, **(extension or {})},
-    }
-    path = tmp_path / "job.json"
-    path.write_text(json.dumps(job))
-    return path
-
-
-def environment() -> dict[str, str]:
-    return {**os.environ, **fake_aws_env(), "SAMPLE_API_KEY": "not-a-secret"}
-
-
-def loadrec(job: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "engine.cli", "run", str(job), "--limits", "relaxed", "--out", str(out), *FAST]
-    return subprocess.run(
-        [*command, *extra], cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S
-    )
-
-
-def results(out: Path) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:
-    body = json.loads((out / "describe.json").read_text())
-    return body, body["Loadrec"]["Tests"][0], pd.read_csv(out / "timeline.csv")
 
 
 @pytest.fixture(scope="module")
@@ -190,8 +124,8 @@ def test_a_hostile_archive_is_refused_before_any_request(tmp_path: Path) -> None
 def test_sigterm_mid_run_writes_stopped_results(tmp_path: Path, endpoint: str) -> None:
     job = write_job(tmp_path, sagemaker_target(endpoint), {"MaxInvocations": 100000}, stairs=(60, 2, 1))
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "engine.cli", "run", str(job), "--limits", "relaxed", "--out", str(out), *FAST]
-    process = subprocess.Popen(command, cwd=ROOT, env=environment(), stdout=subprocess.PIPE, text=True)
+    command = run_command(job, out)
+    process = subprocess.Popen(command, cwd=tmp_path, env=environment(), stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     deadline = time.monotonic() + 30
     for line in process.stdout:  # wait until the test has been running for a few seconds
@@ -208,7 +142,7 @@ def test_sigterm_mid_run_writes_stopped_results(tmp_path: Path, endpoint: str) -
 
 
 def test_payloads_from_s3_and_utilization_from_cloudwatch(
-    tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, endpoint: str, moto_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w:gz") as tar:
@@ -217,34 +151,34 @@ def test_payloads_from_s3_and_utilization_from_cloudwatch(
             info = tarfile.TarInfo(f"payloads/row-{index}.csv")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    with moto_server() as aws_url:
-        for key, value in fake_aws_env().items():
-            monkeypatch.setenv(key, value)
-        session = boto3.session.Session()
-        s3 = session.client("s3", endpoint_url=aws_url, region_name="us-east-1")
-        s3.create_bucket(Bucket="samples")
-        s3.put_object(Bucket="samples", Key="model/payload.tar.gz", Body=archive.getvalue())
-        # what SageMaker would report for the endpoint during the test
-        cloudwatch = session.client("cloudwatch", endpoint_url=aws_url, region_name="us-east-1")
-        now = datetime.now(UTC)
-        dimensions = [{"Name": "EndpointName", "Value": "sample"}, {"Name": "VariantName", "Value": "AllTraffic"}]
-        cloudwatch.put_metric_data(
-            Namespace="/aws/sagemaker/Endpoints",
-            MetricData=[
-                {"MetricName": name, "Dimensions": dimensions, "Timestamp": now + timedelta(seconds=5), "Value": value}
-                for name, value in (("CPUUtilization", 42.0), ("MemoryUtilization", 17.5))
-            ],
-        )
-        job = write_job(
-            tmp_path,
-            sagemaker_target(endpoint),
-            {"MaxInvocations": 600},
-            stairs=(8, 2, 1),
-            payloads="s3://samples/model/payload.tar.gz",
-            extension={"S3EndpointUrl": aws_url, "CloudWatchEndpointUrl": aws_url},
-        )
-        run = loadrec(job, tmp_path / "out", "--publish-metrics")
-        published = cloudwatch.list_metrics(Namespace="/aws/sagemaker/InferenceRecommendationsJobs")["Metrics"]
+    aws_url = moto_url
+    for key, value in fake_aws_env().items():
+        monkeypatch.setenv(key, value)
+    session = boto3.session.Session()
+    s3 = session.client("s3", endpoint_url=aws_url, region_name="us-east-1")
+    s3.create_bucket(Bucket="samples")
+    s3.put_object(Bucket="samples", Key="model/payload.tar.gz", Body=archive.getvalue())
+    # what SageMaker would report for the endpoint during the test
+    cloudwatch = session.client("cloudwatch", endpoint_url=aws_url, region_name="us-east-1")
+    now = datetime.now(UTC)
+    dimensions = [{"Name": "EndpointName", "Value": "sample"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    cloudwatch.put_metric_data(
+        Namespace="/aws/sagemaker/Endpoints",
+        MetricData=[
+            {"MetricName": name, "Dimensions": dimensions, "Timestamp": now + timedelta(seconds=5), "Value": value}
+            for name, value in (("CPUUtilization", 42.0), ("MemoryUtilization", 17.5))
+        ],
+    )
+    job = write_job(
+        tmp_path,
+        sagemaker_target(endpoint),
+        {"MaxInvocations": 600},
+        stairs=(8, 2, 1),
+        payloads="s3://samples/model/payload.tar.gz",
+        extension={"S3EndpointUrl": aws_url, "CloudWatchEndpointUrl": aws_url},
+    )
+    run = loadrec(job, tmp_path / "out", "--publish-metrics")
+    published = cloudwatch.list_metrics(Namespace="/aws/sagemaker/InferenceRecommendationsJobs")["Metrics"]
     assert run.returncode == 0, run.stderr
     body, test, timeline = results(tmp_path / "out")
     assert test["Status"] == "COMPLETED" and timeline["invocations"].sum() > 0

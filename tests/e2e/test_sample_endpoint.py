@@ -13,7 +13,7 @@ import gevent
 import pytest
 from geventhttpclient import HTTPClient
 
-from engine.sample_endpoint import capacity_per_minute
+from loadrec.engine.sample.endpoint import capacity_per_minute
 from tests.e2e.servers import sample_endpoint, start_sample_endpoint
 
 pytestmark = pytest.mark.e2e

@@ -10,10 +10,10 @@ from locust import User, constant, task
 from locust.env import Environment
 from locust.runners import STATE_STOPPED
 
-from engine.jobspec import parse_job
-from engine.limits import LimitsMode
-from shapes.locust_shapes import ScheduleShape, shape_class_for
-from shapes.schedule import Schedule
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.spec import parse_job
+from loadrec.shapes.locust_shapes import ScheduleShape, shape_class_for
+from loadrec.shapes.schedule import Schedule
 
 pytestmark = pytest.mark.functional
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from engine.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from engine.jobfile import read_request, request_from_cli_flags
-from engine.jobspec import parse_job
+from loadrec.engine.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from loadrec.engine.job.files import read_request, request_from_cli_flags
+from loadrec.engine.job.spec import parse_job
 from tests.conftest import EXAMPLES
 
 

@@ -277,7 +277,7 @@ def test_compose_text_holds_no_secret_values() -> None:
 
 
 def test_smoke_job_validates_under_relaxed_limits() -> None:
-    command = [sys.executable, "-m", "engine.cli", "validate", "--limits", "relaxed", str(SMOKE_JOB)]
+    command = [sys.executable, "-m", "loadrec.engine.cli", "validate", "--limits", "relaxed", str(SMOKE_JOB)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "loadrec-docker-smoke is valid under relaxed limits" in done.stdout

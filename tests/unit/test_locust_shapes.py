@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from shapes.locust_shapes import JOB_ENV, LIMITS_ENV, PhasesShape, StairsShape
-from shapes.schedule import Stairs, TrafficPattern, build_schedule
-from tests.conftest import EXAMPLES
+from loadrec.shapes.locust_shapes import StairsShape
+from loadrec.shapes.schedule import Stairs, TrafficPattern, build_schedule
 
 
 class FakeClock:
@@ -59,34 +55,3 @@ def test_tick_ends_the_test_at_the_end_of_the_pattern() -> None:
     assert clock.slept == [0.6]
     clock.now = 12.0
     assert shape.tick() is None
-
-
-def test_shape_reads_the_job_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(JOB_ENV, str(EXAMPLES / "stairs.json"))
-    clock = FakeClock()
-    shape = StairsShape(clock=clock, sleep=clock.sleep)
-    assert shape.tick() == (2, 10.0)
-    clock.now = 121.0
-    assert shape.tick() == (4, 10.0)
-
-
-def test_shape_of_the_wrong_kind_stops_with_a_message(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setenv(JOB_ENV, str(EXAMPLES / "stairs.json"))
-    assert PhasesShape(clock=FakeClock()).tick() is None
-    assert "PhasesShape runs PHASES jobs" in caplog.text and "use StairsShape" in caplog.text
-
-
-def test_shape_with_an_invalid_job_stops_with_its_problems(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    job = json.loads((EXAMPLES / "phases.json").read_text())
-    job["InputConfig"]["TrafficPattern"]["Phases"][0]["DurationInSeconds"] = 5
-    path = tmp_path / "short.json"
-    path.write_text(json.dumps(job))
-    monkeypatch.setenv(JOB_ENV, str(path))
-    assert PhasesShape(clock=FakeClock()).tick() is None
-    assert "Phases[0].DurationInSeconds: 5 is below the AWS limit of 120" in caplog.text
-    monkeypatch.setenv(LIMITS_ENV, "relaxed")
-    assert PhasesShape(clock=FakeClock()).tick() == (1, 2.0)

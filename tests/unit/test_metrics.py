@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.metrics import SecondRecorder, SecondStats, Timeline
+from loadrec.engine.measurement.metrics import SecondRecorder, SecondStats, Timeline
 
 
 class Clock:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.jobspec import LatencyThreshold, StoppingConditions
-from engine.metrics import WindowStats
-from engine.monitor import Level, MonitorSettings, StopReason, evaluate, find_plateau, levels
+from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
+from loadrec.engine.measurement.metrics import WindowStats
+from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason, evaluate, find_plateau, levels
 
 P95_100 = LatencyThreshold("P95", 95.0, 100)
 SETTINGS = MonitorSettings(window_s=10, evaluate_every_s=2, min_requests=20)

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from engine.jobspec import LatencyThreshold, StoppingConditions
-from engine.metrics import WindowStats
-from engine.monitor import Level, MonitorSettings, StopReason
-from engine.outcome import COMPLETED, FAILED, STOPPED, Measured, failure_reason, measure, size, status_of
+from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
+from loadrec.engine.measurement.metrics import WindowStats
+from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason
+from loadrec.engine.measurement.outcome import (
+    Measured,
+    Status,
+    failure_reason,
+    measure,
+    size,
+    status_of,
+)
 
 SETTINGS = MonitorSettings(window_s=10)
 STOPPING = StoppingConditions(max_invocations=3000, latency=LatencyThreshold("P99", 99.0, 100))
@@ -68,10 +75,10 @@ def test_no_price_no_cost() -> None:
 
 
 def test_statuses() -> None:
-    assert status_of(StopReason.LATENCY_THRESHOLD, 10) == COMPLETED
-    assert status_of(StopReason.STOPPED_BY_USER, 10) == STOPPED
-    assert status_of(StopReason.ENDPOINT_ERRORS, 10) == FAILED
-    assert status_of(StopReason.PATTERN_COMPLETE, 0) == FAILED
+    assert status_of(StopReason.LATENCY_THRESHOLD, 10) == Status.COMPLETED
+    assert status_of(StopReason.STOPPED_BY_USER, 10) == Status.STOPPED
+    assert status_of(StopReason.ENDPOINT_ERRORS, 10) == Status.FAILED
+    assert status_of(StopReason.PATTERN_COMPLETE, 0) == Status.FAILED
 
 
 def test_failure_reason_names_status_and_answer() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from payloads import (
+from loadrec.payloads import (
     InMemorySource,
     LocalArchiveSource,
     LocalDirectorySource,
@@ -26,7 +26,7 @@ from payloads import (
     open_source,
     read_tar_gz,
 )
-from payloads.archive import decompressed_bound
+from loadrec.payloads.archive import decompressed_bound
 
 # --- building archives -------------------------------------------------------------------------------------------
 

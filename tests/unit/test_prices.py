@@ -10,8 +10,9 @@ from typing import Any
 import botocore.session
 import pytest
 
-from engine.prices import (
+from loadrec.engine.measurement.prices import (
     BUNDLED_FILE,
+    BUNDLED_PACKAGE,
     PriceFileError,
     PriceTable,
     bundled,
@@ -27,7 +28,7 @@ def production_variant_types() -> set[str]:
 
 
 def bundled_document() -> dict[str, Any]:
-    text = resources.files("engine").joinpath("data").joinpath(BUNDLED_FILE).read_text(encoding="utf-8")
+    text = resources.files(BUNDLED_PACKAGE).joinpath(BUNDLED_FILE).read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 

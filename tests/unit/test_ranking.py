@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.ranking import Candidate, Importance, Weights, rank
+from loadrec.engine.measurement.ranking import Candidate, Importance, Weights, rank
 
 CHEAP_SLOW = Candidate(
     0, "ml.c5.large", cost_per_inference=1.0e-7, model_latency_us=80_000, invocations_per_instance=1000

@@ -2,90 +2,17 @@
 
 from __future__ import annotations
 
-import copy
-import json
+import dataclasses
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
-
-from engine.report import render_report, write_report
-
-MALICIOUS = "<img src=x onerror=alert(1)>"
-COLUMNS = ["test", "configuration", "second", "users", "running_users", "invocations", "failures"]
-COLUMNS += ["p50_ms", "p95_ms", "p99_ms", "errors"]
-
-
-def fixture_describe() -> dict[str, Any]:
-    """Two tests: ml.c5.large completed on a plateau; the second (a hostile label) failed before any traffic."""
-    return {
-        "JobName": "report-job",
-        "Status": "COMPLETED",
-        "CreationTime": "2026-11-24T14:44:41.555+00:00",
-        "CompletionTime": "2026-11-24T14:46:14.098+00:00",
-        "JobDescription": "Fixture for the report & its <escaping>",
-        "InputConfig": {"EndpointConfigurations": [{"InstanceType": "ml.c5.large"}, {"InstanceType": MALICIOUS}]},
-        "StoppingConditions": {
-            "MaxInvocations": 30000,
-            "ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 100}],
-            "FlatInvocations": "Stop",
-        },
-        "InferenceRecommendations": [
-            {
-                "RecommendationId": "report-job/0",
-                "Metrics": {"MaxInvocations": 53280, "ModelLatency": 51263, "CostPerHour": 0.476},
-                "EndpointConfiguration": {
-                    "EndpointName": "sagemaker:c5-large",
-                    "VariantName": "AllTraffic",
-                    "InstanceType": "ml.c5.large",
-                    "InitialInstanceCount": 4,
-                },
-            }
-        ],
-        "Loadrec": {
-            "Tests": [
-                {
-                    "Index": 0,
-                    "Configuration": "ml.c5.large",
-                    "Status": "COMPLETED",
-                    "StopReason": "flat invocations",
-                    "StopDetail": "invocations flat at 13320/min from 6 users",
-                    "Plateau": {"Users": 6, "StartSecond": 16, "InvocationsPerMinute": 13320.0},
-                },
-                {
-                    "Index": 1,
-                    "Configuration": MALICIOUS,
-                    "Status": "FAILED",
-                    "StopReason": "error",
-                    "FailureReason": "endpoint answered <b>500</b> & closed",
-                },
-            ]
-        },
-    }
-
-
-def fixture_timeline() -> pd.DataFrame:
-    """Test 0 only: STAIRS of 2 users every 8 s, throughput flat from 6 users, one second with only timeouts."""
-    rows = []
-    for second in range(42):
-        users = 2 + 2 * (second // 8)
-        served = 37 * min(users, 6) + second % 3 - 1
-        p50 = 27.0 * max(1.0, users / 6) + second % 4 * 0.2
-        latency: list[float | None] = [p50, p50 * 1.06, p50 * 1.12]
-        failures, errors = 0, ""
-        if second == 30:  # nothing succeeded: no latency, a gap in the lines
-            served, failures, errors, latency = 0, 5, "timeout=5", [None, None, None]
-        rows.append([0, "ml.c5.large", second, users, users, served, failures, *latency, errors])
-    return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def write_fixture(out_dir: Path) -> None:
-    """describe.json and timeline.csv as a run writes them."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "describe.json").write_text(json.dumps(fixture_describe(), indent=2) + "\n")
-    (out_dir / "timeline.csv").write_text(fixture_timeline().to_csv(index=False))
+from loadrec.engine.measurement.outcome import Sizing, Status
+from loadrec.engine.measurement.ranking import Ranked
+from loadrec.engine.presentation.report import render_report
+from loadrec.engine.results.files import ResultsFolder
+from loadrec.engine.results.model import Benchmark
+from tests.report_fixture import COMPLETED, CREATED, FAILED, MALICIOUS, UPDATED, fixture_results
 
 
 def svgs(html: str) -> list[ET.Element]:
@@ -103,17 +30,18 @@ def texts(svg: ET.Element) -> list[str]:
 
 
 def test_the_page_names_the_job_and_every_configuration() -> None:
-    html = render_report(fixture_describe(), fixture_timeline())
+    html = render_report(fixture_results())
     assert "<title>loadrec report: report-job</title>" in html
     assert "<h1>report-job " in html
     assert "ml.c5.large" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "Fixture for the report &amp; its &lt;escaping&gt;" in html
     assert "2026-11-24 14:44:41 UTC to 2026-11-24 14:46:14 UTC (1 min 33 s)" in html
     assert "P95 model latency exceeds 100 ms, invocations reach 30,000 per minute" in html
 
 
 def test_the_table_compares_configurations_and_highlights_the_top_pick() -> None:
-    html = render_report(fixture_describe(), fixture_timeline())
+    html = render_report(fixture_results())
     top = top_row(html)
     assert "★ top pick" in top and "ml.c5.large" in top
     assert ">53,280<" in top  # MaxInvocations
@@ -124,26 +52,21 @@ def test_the_table_compares_configurations_and_highlights_the_top_pick() -> None
     assert "CPU (%)" not in html  # no utilization measured, no column
 
 
-def test_top_recommendation_ranking_and_importance_win_over_max_invocations() -> None:
-    describe = fixture_describe()
-    faster = copy.deepcopy(describe["InferenceRecommendations"][0])
-    faster["RecommendationId"] = "report-job/2"
-    faster["Metrics"] = {"MaxInvocations": 99999, "ModelLatency": 20000, "CpuUtilization": 41.26}
-    faster["EndpointConfiguration"]["InstanceType"] = "ml.c5.xlarge"
-    describe["InferenceRecommendations"].append(faster)
-    tests = describe["Loadrec"]["Tests"]
-    tests.append(
-        {"Index": 2, "Configuration": "ml.c5.xlarge", "Status": "COMPLETED", "RecommendationId": "report-job/2"}
+def test_the_ranking_and_its_importance_pick_the_top_recommendation() -> None:
+    faster = Benchmark(
+        index=2,
+        label="ml.c5.xlarge",
+        status=Status.COMPLETED,
+        sizing=Sizing(1, 99999, 20000, None, None),
+        utilization={"CpuUtilization": 41.26},
     )
-    assert "ml.c5.xlarge" in top_row(render_report(describe, fixture_timeline()))  # most invocations
+    results = fixture_results((COMPLETED, FAILED, faster))
+    assert "ml.c5.xlarge" in top_row(render_report(results))  # more invocations per instance, lower latency
 
-    describe["Loadrec"]["Ranking"] = [
-        {"Index": 0, "Configuration": "ml.c5.large", "Rank": 1, "Score": 0.83},
-        {"Index": 2, "Configuration": "ml.c5.xlarge", "Rank": 2, "Score": 0.41},
-    ]
-    describe["Loadrec"]["TopRecommendation"] = {"Index": 0, "Configuration": "ml.c5.large"}
-    describe["Loadrec"]["Importance"] = {"Cost": "High", "Latency": "Moderate", "Throughput": "Low"}
-    html = render_report(describe, fixture_timeline())
+    ranked = dataclasses.replace(
+        results, ranking=(Ranked(0, "ml.c5.large", 1, 0.83), Ranked(2, "ml.c5.xlarge", 2, 0.41))
+    )
+    html = render_report(ranked)
     top = top_row(html)
     assert "ml.c5.large" in top and ">1<" in top and ">0.83<" in top
     assert "Ranked by importance: cost High, latency Moderate, throughput Low." in html
@@ -151,7 +74,7 @@ def test_top_recommendation_ranking_and_importance_win_over_max_invocations() ->
 
 
 def test_charts_show_threshold_stop_and_plateau_and_parse_as_xml() -> None:
-    html = render_report(fixture_describe(), fixture_timeline())
+    html = render_report(fixture_results())
     charts = svgs(html)
     assert len(charts) == 3  # the failed test has no rows, so no charts
     load, latency, throughput = (texts(svg) for svg in charts)
@@ -167,10 +90,10 @@ def test_charts_show_threshold_stop_and_plateau_and_parse_as_xml() -> None:
 
 
 def test_nothing_loads_from_elsewhere_and_hostile_text_stays_text() -> None:
-    describe = fixture_describe()
-    describe["JobName"] = MALICIOUS
-    describe["Loadrec"]["Tests"][0]["StopReason"] = "</text><script>alert(1)</script>"
-    html = render_report(describe, fixture_timeline())
+    hostile = dataclasses.replace(COMPLETED, stop_reason="</text><script>alert(1)</script>")
+    results = fixture_results((hostile, FAILED))
+    results = dataclasses.replace(results, spec=dataclasses.replace(results.spec, name=MALICIOUS))
+    html = render_report(results)
     for reference in ("http://", "https://", "<script", "<img", "<link", "@import", "url("):
         assert reference not in html
     assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 4  # title, heading, table, test section
@@ -178,24 +101,25 @@ def test_nothing_loads_from_elsewhere_and_hostile_text_stays_text() -> None:
 
 
 def test_missing_data_renders_without_charts() -> None:
-    html = render_report(fixture_describe(), pd.DataFrame())
+    html = render_report(fixture_results(timelines=False))
     assert html.count("No data") == 2 and "<svg" not in html
-    bare = render_report({"JobName": "bare"}, pd.DataFrame())
-    assert "<h1>bare " in bare and "the traffic pattern ends" in bare
-    from_timeline = render_report({"JobName": "old"}, fixture_timeline())
-    assert "Test 0 · ml.c5.large" in from_timeline and len(svgs(from_timeline)) == 3
+    bare = render_report(fixture_results(()))
+    assert "<h1>report-job " in bare and "the traffic pattern ends" in bare and "<svg" not in bare
+    one = render_report(fixture_results((COMPLETED,)))
+    assert "Test 0 · ml.c5.large" in one and len(svgs(one)) == 3
 
 
-def test_write_report_replaces_the_file_in_place(tmp_path: Path) -> None:
-    write_fixture(tmp_path)
+def test_the_job_files_replace_the_report_in_place(tmp_path: Path) -> None:
+    timed = dataclasses.replace(COMPLETED, start_epoch=CREATED, end_epoch=UPDATED)
+    results = fixture_results((timed, FAILED))
     (tmp_path / "report.html").write_text("stale")
-    path = write_report(tmp_path)
-    assert path == tmp_path / "report.html"
-    html = path.read_text()
+    ResultsFolder(tmp_path).write_job(results, render_report(results))
+    html = (tmp_path / "report.html").read_text()
     assert "report-job" in html and "P95 threshold 100 ms" in html and len(svgs(html)) == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["describe.json", "report.html", "timeline.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["describe.json", "report.html", "steps.json", "timeline.csv"]
 
 
-def test_write_report_without_a_timeline(tmp_path: Path) -> None:
-    (tmp_path / "describe.json").write_text(json.dumps(fixture_describe()))
-    assert "No data" in write_report(tmp_path).read_text()
+def test_a_report_without_a_timeline(tmp_path: Path) -> None:
+    results = fixture_results(timelines=False)
+    ResultsFolder(tmp_path).write_job(results, render_report(results))
+    assert "No data" in (tmp_path / "report.html").read_text()

@@ -9,8 +9,8 @@ from typing import Any
 import gevent
 import pytest
 
-from engine.sample_endpoint import MAX_BODY_BYTES, SampleEndpoint, build_app, capacity_per_minute
-from engine.sample_model import N_FEATURES
+from loadrec.engine.sample.endpoint import MAX_BODY_BYTES, SampleEndpoint, build_app, capacity_per_minute
+from loadrec.engine.sample.model import N_FEATURES
 
 CSV_BODY = b"1,2,3,4,5,6,7,8\n0,0,0,0,0,0,0,0\n"
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from engine.sample_model import (
+from loadrec.engine.sample.model import (
     CSV,
     JSON,
     N_FEATURES,

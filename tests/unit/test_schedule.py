@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from shapes.schedule import (
+from loadrec.shapes.schedule import (
     ChangePoint,
     Phase,
     Schedule,

@@ -10,8 +10,8 @@ import botocore.auth
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from engine.extension import HttpTarget, SageMakerTarget
-from engine.invocation import TargetError, prepare
+from loadrec.engine.job.extension import HttpTarget, SageMakerTarget
+from loadrec.engine.load.invocation import TargetError, prepare
 
 FIXED = datetime.datetime(2026, 11, 24, 12, 0, 0)
 

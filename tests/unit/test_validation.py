@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine.jobspec import JobSpecError, parse_job
-from engine.limits import AWS_LIMITS, LimitsMode
-from engine.validation import check_request
+from loadrec.engine.job.limits import AWS_LIMITS, LimitsMode
+from loadrec.engine.job.spec import JobSpecError, parse_job
+from loadrec.engine.job.validation import check_request
 from tests.conftest import EXAMPLES
 
 AWS, RELAXED = LimitsMode.AWS, LimitsMode.RELAXED

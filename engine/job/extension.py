@@ -1,0 +1,242 @@
+"""The ``Loadrec`` extension of a job file: where traffic goes and where payloads come from.
+
+It is one top-level key beside the AWS fields, so the AWS fields stay exactly what
+``CreateInferenceRecommendationsJob`` takes (``loadrec aws-request JOB`` prints them
+without it). ``Targets[i]`` is the live endpoint that stands for
+``InputConfig.EndpointConfigurations[i]`` (or ``InputConfig.Endpoints[0]``)::
+
+    "Loadrec": {
+      "Targets": [
+        {"SageMaker": {"EndpointName": "churn-c5", "Region": "us-east-1"}, "PricePerHour": 0.204},
+        {"Http": {"Url": "http://10.0.0.5:8080/invocations", "Headers": {"Authorization": "env:API_TOKEN"}}}
+      ],
+      "SamplePayloadUrl": "payloads/",
+      "S3EndpointUrl": "http://127.0.0.1:5000",
+      "CloudWatchEndpointUrl": "http://127.0.0.1:5000",
+      "RequestTimeoutSeconds": 60
+    }
+
+Header values written ``env:NAME`` are read from the environment when the run starts,
+so secrets never sit in the job file, the logs or the results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from loadrec.engine.job.validation import Problem
+
+KEY = "Loadrec"
+ENV_PREFIX = "env:"
+DEFAULT_TIMEOUT_S = 60.0
+SAGEMAKER_FIELDS = (
+    "EndpointName",
+    "Region",
+    "EndpointUrl",
+    "Accept",
+    "TargetVariant",
+    "InferenceComponentName",
+    "CustomAttributes",
+)
+HTTP_FIELDS = ("Url", "Method", "Headers")
+TARGET_FIELDS = ("SageMaker", "Http", "PricePerHour")
+EXTENSION_FIELDS = ("Targets", "SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl", "RequestTimeoutSeconds")
+_ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+@dataclass(frozen=True)
+class SageMakerTarget:
+    """InvokeEndpoint on a SageMaker endpoint (real-time or serverless), SigV4-signed."""
+
+    endpoint_name: str
+    region: str | None = None  # None: the botocore default chain (AWS_REGION, config file)
+    endpoint_url: str | None = None  # e.g. a local server standing in for sagemaker-runtime
+    accept: str | None = None
+    target_variant: str | None = None
+    inference_component_name: str | None = None
+    custom_attributes: str | None = None
+    price_per_hour: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"sagemaker:{self.endpoint_name}"
+
+
+@dataclass(frozen=True)
+class HttpTarget:
+    """Any HTTP model server: a URL, a method and headers."""
+
+    url: str
+    method: str = "POST"
+    headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # values may be env:NAME
+    price_per_hour: float | None = None
+
+    @property
+    def label(self) -> str:
+        return self.url
+
+
+Target = SageMakerTarget | HttpTarget
+
+
+@dataclass(frozen=True)
+class Extension:
+    targets: tuple[Target, ...] = ()
+    sample_payload_url: str | None = None
+    s3_endpoint_url: str | None = None
+    cloudwatch_endpoint_url: str | None = None
+    request_timeout_s: float = DEFAULT_TIMEOUT_S
+
+
+def split_request(request: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+    """(the AWS request without the extension, the extension's raw value or None)."""
+    aws = {k: v for k, v in request.items() if k != KEY}
+    return aws, request.get(KEY)
+
+
+def check_extension(raw: Any, configurations: int) -> list[Problem]:
+    """Problems with the extension; ``configurations`` is how many targets it must name."""
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        return [Problem(KEY, "must be an object")]
+    found = _unknown(raw, EXTENSION_FIELDS, KEY)
+    targets = raw.get("Targets")
+    if targets is not None:
+        if not isinstance(targets, list):
+            found.append(Problem(f"{KEY}.Targets", "must be an array with one target per endpoint configuration"))
+        else:
+            if configurations and len(targets) != configurations:
+                found.append(
+                    Problem(
+                        f"{KEY}.Targets",
+                        f"has {len(targets)} entries for {configurations} endpoint configurations (one each, in order)",
+                    )
+                )
+            for index, target in enumerate(targets):
+                found += _target_problems(target, f"{KEY}.Targets[{index}]")
+    for name in ("SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl"):
+        if name in raw and (not isinstance(raw[name], str) or not raw[name]):
+            found.append(Problem(f"{KEY}.{name}", "must be a non-empty string"))
+    for name in ("S3EndpointUrl", "CloudWatchEndpointUrl"):
+        if isinstance(raw.get(name), str) and raw[name] and not _is_http_url(raw[name]):
+            found.append(Problem(f"{KEY}.{name}", f"{raw[name]!r} is not an http(s) URL"))
+    timeout = raw.get("RequestTimeoutSeconds")
+    if timeout is not None and (not _is_number(timeout) or timeout <= 0):
+        found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{timeout!r} must be a number of seconds above 0"))
+    return found
+
+
+def _target_problems(target: Any, path: str) -> list[Problem]:
+    if not isinstance(target, dict):
+        return [Problem(path, "must be an object with SageMaker or Http")]
+    found = _unknown(target, TARGET_FIELDS, path)
+    kinds = [k for k in ("SageMaker", "Http") if k in target]
+    if len(kinds) != 1:
+        found.append(Problem(path, "needs exactly one of SageMaker or Http"))
+    price = target.get("PricePerHour")
+    if price is not None and (not _is_number(price) or price < 0):
+        found.append(Problem(f"{path}.PricePerHour", f"{price!r} must be a number of dollars, 0 or more"))
+    if "SageMaker" in target:
+        found += _sagemaker_problems(target["SageMaker"], f"{path}.SageMaker")
+    if "Http" in target:
+        found += _http_problems(target["Http"], f"{path}.Http")
+    return found
+
+
+def _sagemaker_problems(entry: Any, path: str) -> list[Problem]:
+    if not isinstance(entry, dict):
+        return [Problem(path, "must be an object")]
+    found = _unknown(entry, SAGEMAKER_FIELDS, path)
+    found += [
+        Problem(f"{path}.{k}", "must be a string")
+        for k in SAGEMAKER_FIELDS
+        if k in entry and not isinstance(entry[k], str)
+    ]
+    name = entry.get("EndpointName")
+    if name is None:
+        found.append(Problem(f"{path}.EndpointName", "is required"))
+    elif isinstance(name, str) and not _ENDPOINT_NAME.fullmatch(name):
+        found.append(Problem(f"{path}.EndpointName", f"{name!r} is not a SageMaker endpoint name"))
+    url = entry.get("EndpointUrl")
+    if isinstance(url, str) and not _is_http_url(url):
+        found.append(Problem(f"{path}.EndpointUrl", f"{url!r} is not an http(s) URL"))
+    return found
+
+
+def _http_problems(entry: Any, path: str) -> list[Problem]:
+    if not isinstance(entry, dict):
+        return [Problem(path, "must be an object")]
+    found = _unknown(entry, HTTP_FIELDS, path)
+    url = entry.get("Url")
+    if url is None:
+        found.append(Problem(f"{path}.Url", "is required"))
+    elif not isinstance(url, str) or not _is_http_url(url):
+        found.append(Problem(f"{path}.Url", f"{url!r} is not an http(s) URL"))
+    method = entry.get("Method", "POST")
+    if method not in ("POST", "PUT", "GET"):
+        found.append(Problem(f"{path}.Method", f"{method!r} is not one of: POST, PUT, GET"))
+    headers = entry.get("Headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        found.append(Problem(f"{path}.Headers", "must be an object of header names to string values"))
+    return found
+
+
+def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
+    """The validated extension (run ``check_extension`` first)."""
+    raw = raw or {}
+    targets: list[Target] = [_target(t) for t in raw.get("Targets", [])]
+    if not targets and existing_endpoints:
+        # InputConfig.Endpoints names a SageMaker endpoint: invoke it as it is.
+        targets = [SageMakerTarget(endpoint_name=name) for name in existing_endpoints]
+    return Extension(
+        targets=tuple(targets),
+        sample_payload_url=raw.get("SamplePayloadUrl"),
+        s3_endpoint_url=raw.get("S3EndpointUrl"),
+        cloudwatch_endpoint_url=raw.get("CloudWatchEndpointUrl"),
+        request_timeout_s=float(raw.get("RequestTimeoutSeconds", DEFAULT_TIMEOUT_S)),
+    )
+
+
+def _target(entry: Mapping[str, Any]) -> Target:
+    price = entry.get("PricePerHour")
+    if "Http" in entry:
+        http = entry["Http"]
+        return HttpTarget(
+            url=http["Url"],
+            method=http.get("Method", "POST"),
+            headers=tuple(sorted(http.get("Headers", {}).items())),
+            price_per_hour=price,
+        )
+    sm = entry["SageMaker"]
+    return SageMakerTarget(
+        endpoint_name=sm["EndpointName"],
+        region=sm.get("Region"),
+        endpoint_url=sm.get("EndpointUrl"),
+        accept=sm.get("Accept"),
+        target_variant=sm.get("TargetVariant"),
+        inference_component_name=sm.get("InferenceComponentName"),
+        custom_attributes=sm.get("CustomAttributes"),
+        price_per_hour=price,
+    )
+
+
+def _unknown(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> list[Problem]:
+    return [
+        Problem(f"{path}.{key}", f"unknown field (allowed here: {', '.join(allowed)})")
+        for key in entry
+        if key not in allowed
+    ]
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

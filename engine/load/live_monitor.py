@@ -1,0 +1,144 @@
+"""The live side of the monitor: once a second, feed the timeline and act on decisions.
+
+Runs on the local runner or the master. Every second it moves this process's finished
+seconds into the timeline and notes the target and running users; every
+``evaluate_every_s`` it asks the pure evaluator (:mod:`loadrec.engine.measurement.monitor`) about the
+trailing window, prints a progress line, and stops the runner on a Stop decision.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gevent
+from locust.runners import STATE_STOPPED, MasterRunner, Runner
+
+from loadrec.engine.job.spec import StoppingConditions
+from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, SecondRecorder, Timeline, WindowStats
+from loadrec.engine.measurement.monitor import Evaluation, Level, MonitorSettings, StopReason, evaluate, levels
+from loadrec.shapes.schedule import Schedule
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    window: WindowStats
+    evaluation: Evaluation
+
+
+class LiveMonitor:
+    def __init__(
+        self,
+        runner: Runner,
+        timeline: Timeline,
+        schedule: Schedule,
+        stopping: StoppingConditions,
+        settings: MonitorSettings,
+        recorder: SecondRecorder | None,
+        lag_s: int,
+        progress: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+        on_evaluated: Callable[[], None] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.on_evaluated = on_evaluated  # e.g. the session saving what is known so far
+        self.timeline = timeline
+        self.schedule = schedule
+        self.stopping = stopping
+        self.settings = settings
+        self.recorder = recorder
+        self.lag_s = lag_s  # seconds workers' reports may still be on their way
+        self.progress = progress
+        self.clock = clock
+        self.reason: StopReason | None = None
+        self.detail = ""
+        self.plateau: Level | None = None
+        self.plateau_window: WindowStats | None = None
+        self.history: list[Evaluated] = []
+        self.worker_events: list[dict[str, object]] = []  # {"Second", "Worker", "Event", ...}
+        self._known_missing: set[str] = set()
+        self._known_saturated: set[str] = set()
+        quantile = stopping.latency.quantile if stopping.latency else None
+        self.quantiles = tuple(sorted({*REPORTED_PERCENTILES, *([quantile] if quantile else [])}))
+
+    def stop(self, reason: StopReason, detail: str = "") -> None:
+        """End the test for ``reason`` (the first reason given wins)."""
+        if self.reason is None:
+            self.reason, self.detail = reason, detail
+        if self.runner.state != STATE_STOPPED:
+            gevent.spawn(self.runner.stop)
+
+    def run(self) -> None:
+        """Until the runner stops: the shape ended the pattern, or a condition fired."""
+        next_evaluation = self.settings.evaluate_every_s
+        while self.runner.state != STATE_STOPPED:
+            now = self.clock()
+            offset = self.timeline.offset(now)
+            self._collect(offset)
+            if offset >= next_evaluation and self.reason is None:
+                next_evaluation = offset + self.settings.evaluate_every_s
+                self._evaluate(offset - self.lag_s)
+            gevent.sleep(max(0.0, 1.0 - (self.clock() % 1.0)) + 0.01)
+        if self.reason is None:
+            self.reason = StopReason.PATTERN_COMPLETE
+
+    def _collect(self, offset: int) -> None:
+        if self.recorder is not None:
+            self.timeline.add(s.to_wire() for s in self.recorder.take_completed())
+        target = self.schedule.users_at(offset)
+        workers = self._watch_workers(offset) if isinstance(self.runner, MasterRunner) else 0
+        self.timeline.set_users(offset, target or 0, self.runner.user_count, workers)
+
+    def _watch_workers(self, offset: int) -> int:
+        """Workers carrying load now; a lost worker or a saturated worker CPU is recorded once, and said."""
+        assert isinstance(self.runner, MasterRunner)
+        for client in self.runner.clients.missing:
+            if client.id not in self._known_missing:
+                self._known_missing.add(client.id)
+                self.worker_events.append({"Second": offset, "Worker": client.id, "Event": "lost"})
+                self.progress(f"worker {client.id} lost at {offset} s: the test goes on with the others")
+        for client in self.runner.clients.all:
+            if client.cpu_warning_emitted and client.id not in self._known_saturated:
+                self._known_saturated.add(client.id)
+                event = {
+                    "Second": offset,
+                    "Worker": client.id,
+                    "Event": "cpu saturated",
+                    "CpuPercent": client.cpu_usage,
+                }
+                self.worker_events.append(event)
+                self.progress(
+                    f"worker {client.id} CPU at {client.cpu_usage}% at {offset} s: its latencies may be inflated"
+                )
+        return len(self.runner.clients.all) - len(self.runner.clients.missing)
+
+    def _evaluate(self, end: int) -> None:
+        if end <= 0:
+            return
+        window = self.timeline.window(end, self.settings.window_s, self.quantiles)
+        completed = levels(self.timeline.successes_per_second()[:end])
+        evaluation = evaluate(self.stopping, self.settings, window, completed, self.plateau is not None)
+        self.history.append(Evaluated(window, evaluation))
+        if evaluation.plateau is not None:
+            self.plateau = evaluation.plateau
+            span = self.plateau.end - self.plateau.start
+            self.plateau_window = self.timeline.window(self.plateau.end, span, self.quantiles)
+            self.progress(f"plateau: {evaluation.detail}")
+        self.progress(progress_line(window, evaluation))
+        if evaluation.stop is not None:
+            self.stop(evaluation.stop, evaluation.detail)
+        if self.on_evaluated is not None:
+            self.on_evaluated()
+
+
+def progress_line(window: WindowStats, evaluation: Evaluation) -> str:
+    latency = " ".join(f"p{q:g} {_ms(window.latency_ms.get(q))}" for q in REPORTED_PERCENTILES)
+    return (
+        f"{window.end:>5d}s  users {window.users:>4d}  {window.invocations_per_minute:>8.0f} inv/min  "
+        f"{latency} ms  failures {window.failures:>4d}  closest: {evaluation.closest}"
+    )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

@@ -1,0 +1,84 @@
+"""Everything about a test that can fail on bad input, done before any load: payloads, target, credentials.
+
+``prepare_job`` checks every test of a job (the orchestrator does it once, before the
+first request); ``prepare_test`` readies one (each test's process does it once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadrec.engine.job.extension import Target
+from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.load.invocation import Invocation, TargetError, prepare
+from loadrec.payloads import Payload, PayloadError, open_source
+
+
+class SetupError(Exception):
+    """The test cannot start (bad target, credentials, payloads, workers); nothing was sent."""
+
+
+@dataclass(frozen=True)
+class PreparedTest:
+    index: int
+    label: str
+    target: Target
+    invocation: Invocation
+    payloads: tuple[Payload, ...]
+
+
+def payload_url(spec: JobSpec, override: str | None) -> str:
+    url = override or spec.extension.sample_payload_url or spec.payload.sample_payload_url
+    if not url:
+        raise SetupError(
+            "no sample payloads: set InputConfig.ContainerConfig.PayloadConfig.SamplePayloadUrl, "
+            "Loadrec.SamplePayloadUrl or --payloads"
+        )
+    return url
+
+
+def load_payloads(spec: JobSpec, base_dir: Path, override: str | None = None) -> tuple[Payload, ...]:
+    content_type = spec.payload.content_types[0] if spec.payload.content_types else None
+    try:
+        source = open_source(
+            payload_url(spec, override),
+            content_type=content_type,
+            base_dir=base_dir,
+            s3_endpoint_url=spec.extension.s3_endpoint_url,
+        )
+        return source.load()
+    except PayloadError as error:
+        raise SetupError(str(error)) from None
+
+
+def count_tests(spec: JobSpec) -> int:
+    return len(spec.endpoint_configurations) or len(spec.existing_endpoints)
+
+
+def prepare_test(spec: JobSpec, index: int, payloads: tuple[Payload, ...]) -> PreparedTest:
+    targets = spec.extension.targets
+    if index >= len(targets):
+        raise SetupError(
+            f"Loadrec.Targets[{index}]: no target for this endpoint configuration "
+            "(add a SageMaker or Http target for each one, in order)"
+        )
+    target = targets[index]
+    try:
+        invocation = prepare(target)
+    except TargetError as error:
+        raise SetupError(f"Loadrec.Targets[{index}]: {error}") from None
+    return PreparedTest(index, label_of(spec, index), target, invocation, payloads)
+
+
+def label_of(spec: JobSpec, index: int) -> str:
+    """How results name test ``index``: its endpoint configuration, else its target."""
+    if spec.endpoint_configurations:
+        return spec.endpoint_configurations[index].label
+    return spec.extension.targets[index].label if index < len(spec.extension.targets) else f"test {index}"
+
+
+def prepare_job(spec: JobSpec, base_dir: Path, payloads_override: str | None) -> list[PreparedTest]:
+    """Every test, ready to run; raises SetupError before any load."""
+    payloads = load_payloads(spec, base_dir, payloads_override)
+    return [prepare_test(spec, index, payloads) for index in range(count_tests(spec))]

@@ -1,0 +1,184 @@
+"""One test's lifecycle on Locust's events, the same for every entry point.
+
+The headless test process (``loadrec run``), the web UI (``loadrec ui``) and a stock
+``locust -f`` run all build a Locust environment and hand it to a ``TestSession``:
+
+- ``test_start``: a fresh timeline whose every second goes to ``tests/N/seconds.jsonl``
+  as it completes, the live monitor, and ``tests/N/result.json`` saying IN_PROGRESS
+  (rewritten with what is known after every evaluation);
+- ``test_stop``: the stop reason (a stop nobody decided is a person's: STOPPED), the
+  test's Benchmark (sizing, price, CloudWatch), written to ``tests/N/``; then
+  ``on_finished`` listeners run (the job's files are written from there).
+
+So every entry point writes identical results for the same job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import gevent
+import gevent.event
+from locust.env import Environment
+from locust.runners import MasterRunner
+
+from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, collect_from_workers
+from loadrec.engine.load.live_monitor import LiveMonitor
+from loadrec.engine.load.prepare import PreparedTest
+from loadrec.engine.measurement.metrics import SecondRecorder, Timeline
+from loadrec.engine.measurement.monitor import StopReason
+from loadrec.engine.measurement.outcome import failure_reason, measure, size, status_of
+from loadrec.engine.measurement.prices import PriceTable, price_per_hour
+from loadrec.engine.results.cloudwatch import publish, with_utilization
+from loadrec.engine.results.files import Journal, ResultsFolder
+from loadrec.engine.results.model import Benchmark, Status
+
+READY, RUNNING, FINISHED = "ready", "running", "finished"
+
+
+class TestSession:
+    """Runs one test per Locust start on ``environment`` and writes its results into ``folder``."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        environment: Environment,
+        spec: JobSpec,
+        test: PreparedTest,
+        settings: Any,  # TestSettings (loadrec.engine.running): monitor, prices, publish_metrics
+        prices: PriceTable,
+        folder: ResultsFolder,
+        run_id: str,
+        progress: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.environment, self.spec, self.test, self.settings = environment, spec, test, settings
+        self.prices, self.folder, self.run_id, self.progress, self.clock = prices, folder, run_id, progress, clock
+        self.state = READY
+        self.timeline: Timeline | None = None
+        self.monitor: LiveMonitor | None = None
+        self.benchmark: Benchmark | None = None
+        self.workers = 0
+        self.finished = gevent.event.Event()
+        self.on_finished: list[Callable[[Benchmark], None]] = []
+        self._journal: Journal | None = None
+        runner = environment.runner
+        self.recorder: SecondRecorder | None = None
+        if isinstance(runner, MasterRunner):
+            collect_from_workers(environment, runner, self._add)  # once: each test's seconds go to its timeline
+        else:
+            self.recorder = SecondRecorder(clock)
+            attach_recorder(environment, self.recorder)
+        environment.events.test_start.add_listener(self._on_start)
+        environment.events.test_stop.add_listener(self._on_stop)
+
+    @property
+    def index(self) -> int:
+        return self.test.index
+
+    def stop(self, reason: StopReason, detail: str = "") -> None:
+        """End the running test for ``reason`` (signals, a parent gone); before its start, it never starts."""
+        if self.state == RUNNING and self.monitor is not None:
+            self.monitor.stop(reason, detail)
+        elif self.state == READY:
+            stopped = Benchmark(self.index, self.test.label, Status.STOPPED, reason.value, detail, run_id=self.run_id)
+            self._finish(stopped)
+
+    def fail(self, reason: str) -> None:
+        """The test could not start (e.g. workers): FAILED, nothing measured."""
+        self._finish(Benchmark(self.index, self.test.label, Status.FAILED, failure_reason=reason, run_id=self.run_id))
+
+    def _add(self, seconds: list[dict[str, Any]]) -> None:
+        if self.timeline is not None:
+            self.timeline.add(seconds)
+
+    def _on_start(self, **_: Any) -> None:
+        runner = self.environment.runner
+        assert runner is not None
+        if self.recorder is not None:
+            self.recorder.take_all()  # whatever a previous run left behind
+        start = int(self.clock())
+        self._journal = self.folder.open_journal(self.index, start)
+        self.timeline = Timeline(start, self._journal.write)
+        lag = int(WORKER_REPORT_INTERVAL_S) + 1 if isinstance(runner, MasterRunner) else 0
+        self.monitor = LiveMonitor(
+            runner, self.timeline, self.spec.schedule, self.spec.stopping, self.settings.monitor, self.recorder, lag,
+            self.progress, self.clock, self._save_progress,
+        )  # fmt: skip
+        self.state, self.benchmark = RUNNING, None
+        self.finished.clear()
+        self._save_progress()
+        gevent.spawn(self.monitor.run)
+
+    def _save_progress(self) -> None:
+        """What is known so far, on disk while the test runs."""
+        if self.state == RUNNING:
+            self.folder.write_benchmark(self._measure(Status.IN_PROGRESS, self.clock()))
+
+    def _on_stop(self, **_: Any) -> None:
+        """Runs inside runner.stop(), after every user has stopped (and every worker sent its last seconds)."""
+        if self.state != RUNNING:
+            return
+        monitor, timeline = self.monitor, self.timeline
+        assert monitor is not None and timeline is not None
+        if self.recorder is not None:
+            timeline.add(s.to_wire() for s in self.recorder.take_all())
+        end = self.clock()
+        if monitor.reason is None:  # nobody decided: the pattern ended, or a person pressed Stop
+            ended_early = end - timeline.start_epoch < self.spec.schedule.duration_s - 1
+            monitor.reason = StopReason.STOPPED_BY_USER if ended_early else StopReason.PATTERN_COMPLETE
+        self.state = FINISHED  # before any wait below: a second stop() must not finish twice
+        benchmark = self._measure(None, end)
+        benchmark = with_utilization(self.spec, benchmark)
+        rows = timeline.rows()
+        if self.settings.publish_metrics:
+            benchmark = publish(self.spec, benchmark, rows)
+        self.folder.write_test_timeline(benchmark, rows)
+        self._finish(benchmark)
+
+    def _finish(self, benchmark: Benchmark) -> None:
+        if self._journal is not None:
+            self._journal.close()
+        self.folder.write_benchmark(benchmark)
+        self.state, self.benchmark = FINISHED, benchmark
+        for listener in self.on_finished:
+            listener(benchmark)
+        self.finished.set()
+
+    def _measure(self, status: Status | None, end: float) -> Benchmark:
+        """The test's Benchmark from the monitor's history; ``status`` None: decided by its stop reason."""
+        monitor, timeline = self.monitor, self.timeline
+        assert monitor is not None and timeline is not None
+        reason = monitor.reason or StopReason.PATTERN_COMPLETE
+        windows = [entry.window for entry in monitor.history]
+        measured = measure(windows, self.spec.stopping, self.settings.monitor, monitor.plateau, monitor.plateau_window)
+        errors = timeline.error_samples()
+        successes = timeline.successes()
+        price = price_per_hour(self.spec, self.index, measured, self.prices) if measured else None
+        benchmark = Benchmark(
+            index=self.index,
+            label=self.test.label,
+            status=status or status_of(reason, successes),
+            sizing=size(measured, self.spec.stopping, price) if measured else None,
+            start_epoch=timeline.start_epoch,
+            end_epoch=end,
+            plateau=monitor.plateau,
+            errors={kind: count for kind, (count, _) in errors.items()},
+            workers=self.workers,
+            worker_events=tuple(monitor.worker_events),
+            run_id=self.run_id,
+        )
+        if status is not None:
+            return benchmark
+        return replace(
+            benchmark,
+            stop_reason=reason.value,
+            stop_detail=monitor.detail,
+            stop_second=max(0, round(end - timeline.start_epoch)),
+            failure_reason=failure_reason(reason, monitor.detail, errors, successes),
+        )

@@ -1,0 +1,227 @@
+"""A test's settings, declared once: the frozen ``TestSettings`` and the command-line options that fill it.
+
+``loadrec run``, ``loadrec ui`` and the stock locustfile take the same options from the
+one ``OPTIONS`` table (each option says which of them offer it: Locust has its own
+``--processes`` and ``--master`` flags, so the stock locustfile leaves those to Locust).
+The settings travel to a test's process whole, as JSON in the run's ``run.json``; nothing
+re-declares or re-parses them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.measurement.monitor import MonitorSettings
+from loadrec.engine.measurement.ranking import Importance, Weights
+
+RUN, UI, STOCK = "run", "ui", "stock"  # the entry points that take options
+DEFAULT_WORKER_TIMEOUT_S = 120.0  # how long a master waits for its workers to connect and confirm
+DEFAULT_MASTER_PORT = 5557
+
+
+@dataclass(frozen=True)
+class MasterSettings:
+    """A Locust master waiting for workers started elsewhere (``--master``)."""
+
+    expect_workers: int = 1
+    bind_host: str = "0.0.0.0"
+    bind_port: int = DEFAULT_MASTER_PORT
+
+
+@dataclass(frozen=True)
+class TestSettings:
+    """How one test runs and is judged, whatever starts it."""
+
+    __test__ = False  # not a pytest test class
+
+    limits: LimitsMode = LimitsMode.AWS
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    seed: int | None = None
+    payloads: str | None = None  # overrides the job's sample payloads
+    prices: str | None = None  # a price file over the bundled table (an absolute path)
+    weights: Weights = field(default_factory=Weights)
+    publish_metrics: bool = False
+    processes: int = 0  # N > 0: Locust master + N local worker processes
+    master: MasterSettings | None = None  # Locust master for workers started elsewhere
+    worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S
+
+    @property
+    def distributed(self) -> bool:
+        return self.processes > 0 or self.master is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["weights"] = {name: level.label for name, level in data["weights"].items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TestSettings:
+        master = data.get("master")
+        return cls(
+            **{
+                **data,
+                "limits": LimitsMode(data["limits"]),
+                "monitor": MonitorSettings(**data["monitor"]),
+                "weights": Weights(**{name: Importance.parse(label) for name, label in data["weights"].items()}),
+                "master": MasterSettings(**master) if master else None,
+            }
+        )
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of ``minimum`` or more."""
+
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is not a whole number of {minimum} or more")
+        return value
+
+    return whole_number
+
+
+positive, non_negative = at_least(1), at_least(0)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option: its flags, argparse keywords, and the entry points that offer it."""
+
+    flags: tuple[str, ...]
+    kwargs: dict[str, Any]
+    where: frozenset[str] = frozenset({RUN, UI, STOCK})
+
+
+_LEVELS = [level.label for level in Importance]
+_DEFAULTS, _MONITOR = Weights(), MonitorSettings()
+
+LIMITS = Option(
+    ("--limits",),
+    {
+        "choices": [m.value for m in LimitsMode],
+        "default": LimitsMode.AWS.value,
+        "help": "aws (default): AWS's documented limits; relaxed: only botocore's minimums",
+    },
+)
+
+OPTIONS: tuple[Option, ...] = (
+    Option(("--out", "--results-dir"), {"dest": "out", "metavar": "DIR", "help": "results (default results/JOBNAME)"}),
+    Option(
+        ("--overwrite",),
+        {"action": "store_true", "help": "replace the results of an earlier run in the results directory"},
+    ),
+    Option(
+        ("--window",),
+        {
+            "type": positive,
+            "default": _MONITOR.window_s,
+            "metavar": "S",
+            "help": f"trailing window of the stopping conditions, seconds (default {_MONITOR.window_s})",
+        },
+    ),
+    Option(
+        ("--evaluate-every",),
+        {
+            "type": positive,
+            "default": _MONITOR.evaluate_every_s,
+            "metavar": "S",
+            "help": f"how often the stopping conditions are evaluated, seconds (default {_MONITOR.evaluate_every_s})",
+        },
+    ),
+    Option(("--payloads",), {"metavar": "PATH_OR_S3_URI", "help": "sample payloads (overrides the job's)"}),
+    Option(("--prices",), {"metavar": "FILE", "help": "price table overriding the bundled us-east-1 prices"}),
+    Option(("--seed",), {"type": int, "default": None, "help": "repeatable payload order per user"}),
+    *(
+        Option(
+            (f"--{objective}-importance",),
+            {
+                "choices": _LEVELS,
+                "default": getattr(_DEFAULTS, objective).label,
+                "help": f"how much {objective} weighs in the ranking (default {getattr(_DEFAULTS, objective).label})",
+            },
+        )
+        for objective in ("cost", "latency", "throughput")
+    ),
+    Option(
+        ("--publish-metrics",),
+        {
+            "action": "store_true",
+            "help": "publish ClientInvocations, ClientInvocationErrors, ClientLatency, NumberOfUsers to CloudWatch",
+        },
+    ),
+    Option(
+        ("--processes",),
+        {
+            "type": non_negative,
+            "default": 0,
+            "metavar": "N",
+            "help": "run the load on Locust's master with N local worker processes (default: this process)",
+        },
+        frozenset({RUN}),
+    ),
+    Option(
+        ("--master",),
+        {"action": "store_true", "help": "run as Locust master for workers started elsewhere"},
+        frozenset({RUN}),
+    ),
+    Option(
+        ("--expect-workers",),
+        {"type": positive, "default": 1, "metavar": "N", "help": "with --master: wait for N workers"},
+        frozenset({RUN}),
+    ),
+    Option(
+        ("--master-bind-host",),
+        {"default": "0.0.0.0", "help": "with --master: address to listen on"},
+        frozenset({RUN}),
+    ),
+    Option(
+        ("--master-bind-port",),
+        {"type": positive, "default": DEFAULT_MASTER_PORT, "help": "with --master: port (default 5557)"},
+        frozenset({RUN}),
+    ),
+    Option(
+        ("--test-index",),
+        {"type": non_negative, "default": 0, "help": "which endpoint configuration to test (default 0)"},
+        frozenset({UI, STOCK}),
+    ),
+)
+
+
+def add_options(parser: argparse.ArgumentParser, where: str, **extra: Any) -> None:
+    """Add the options ``where`` offers; ``extra`` goes to every add_argument (e.g. Locust's ``include_in_web_ui``)."""
+    if where == STOCK:
+        parser.add_argument(*LIMITS.flags, **LIMITS.kwargs, **extra)
+    for option in OPTIONS:
+        if where in option.where:
+            parser.add_argument(*option.flags, **option.kwargs, **extra)
+
+
+def settings_from(options: argparse.Namespace, where: str) -> TestSettings:
+    """The settings the options parsed for ``where`` name (in stock runs, distribution is Locust's own)."""
+    master, processes = None, 0
+    if where == RUN:
+        processes = options.processes
+        if options.master:
+            master = MasterSettings(options.expect_workers, options.master_bind_host, options.master_bind_port)
+    weights = Weights(
+        *(Importance.parse(getattr(options, f"{o}_importance")) for o in ("cost", "latency", "throughput"))
+    )
+    return TestSettings(
+        limits=LimitsMode(options.limits or LimitsMode.AWS.value),
+        monitor=MonitorSettings(window_s=options.window, evaluate_every_s=options.evaluate_every),
+        seed=options.seed,
+        payloads=options.payloads,
+        prices=str(Path(options.prices).resolve()) if options.prices else None,
+        weights=weights,
+        publish_metrics=options.publish_metrics,
+        processes=processes,
+        master=master,
+    )

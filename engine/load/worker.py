@@ -1,0 +1,56 @@
+"""``loadrec worker --master-host H``: a load worker for master runs, on this or another machine.
+
+It needs only the master's address: the job comes from the master before each test
+(:mod:`loadrec.engine.load.distributed`), and the worker loads the payloads itself. It
+keeps serving test after test until SIGTERM or Ctrl-C, or, for the local workers of
+``--processes N``, until the test process that started it is gone.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()  # a process entry point: before anything imports ssl
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+import gevent
+
+from loadrec.engine.job.spec import parse_job
+from loadrec.engine.load.distributed import Assignment, WorkerAgent
+from loadrec.engine.load.lifeline import watch_parent
+from loadrec.engine.load.prepare import load_payloads, prepare_test
+from loadrec.engine.load.settings import DEFAULT_MASTER_PORT
+from loadrec.engine.load.users import InvocationUser
+
+
+def take_assignment(assignment: Assignment, user_class: type[InvocationUser]) -> None:
+    """Validate the job, load payloads, bind the users to the target (raises with the reason)."""
+    settings = assignment.settings
+    spec = parse_job(assignment.request, settings.limits)
+    payloads = load_payloads(spec, Path(assignment.base_dir), settings.payloads)
+    test = prepare_test(spec, assignment.index, payloads)
+    user_class.configure(test.invocation, test.payloads, settings.seed, spec.extension.request_timeout_s)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="loadrec worker", description="A loadrec load worker (a Locust worker).")
+    parser.add_argument("--master-host", default="127.0.0.1", help="the master's address (default 127.0.0.1)")
+    parser.add_argument("--master-port", type=int, default=DEFAULT_MASTER_PORT, help="default 5557")
+    parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    agent = WorkerAgent(args.master_host, args.master_port, take_assignment)
+    handlers = [gevent.signal_handler(sig, agent.stop) for sig in (signal.SIGINT, signal.SIGTERM)]
+    if args.exit_with_parent:
+        watch_parent(lambda _: agent.stop())
+    try:
+        agent.serve_forever()
+    finally:
+        for handler in handlers:
+            handler.cancel()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

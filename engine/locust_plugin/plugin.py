@@ -1,0 +1,205 @@
+"""loadrec inside a Locust process: its options, the job's user and shape, one test session, the job's files.
+
+Importing this module registers it on Locust's events (as Locust plugins do); the
+locustfile beside it imports it. ``locust -f <that locustfile> --job JOB`` then works
+headless, with the web UI, and as ``--master``/``--worker``; ``loadrec ui`` is the same
+with the job already validated and its payloads loaded (``preset``), so a process does
+each once. The test runs in the same :class:`~loadrec.engine.load.session.TestSession`
+as a headless ``loadrec run`` test, and the job's files are written the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import gevent
+import locust.runners
+from locust import events
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from loadrec.engine.job.files import JobFileError, load_job
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.spec import JobSpec, JobSpecError
+from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, ship_seconds
+from loadrec.engine.load.prepare import PreparedTest, SetupError, load_payloads, prepare_test
+from loadrec.engine.load.session import TestSession
+from loadrec.engine.load.settings import STOCK, TestSettings, add_options, settings_from
+from loadrec.engine.load.users import InvocationUser
+from loadrec.engine.measurement.metrics import SecondRecorder
+from loadrec.engine.measurement.prices import PriceFileError, load_prices
+from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
+from loadrec.engine.results.model import Benchmark, JobResults
+from loadrec.engine.running.manifest import RunManifest, finish_manifest, new_manifest, write_manifest
+from loadrec.engine.running.orchestrator import write_job_files
+from loadrec.shapes.locust_shapes import JobShape, PhasesShape, ScheduleShape, StairsShape
+
+logger = logging.getLogger(__name__)
+
+JOB_ENV = "LOADREC_JOB"
+LIMITS_ENV = "LOADREC_LIMITS"
+EXIT_BAD_INPUT = 2
+
+__all__ = ["JobShape", "JobUser", "PhasesShape", "StairsShape", "preset"]
+
+
+class JobUser(InvocationUser):
+    """The job's virtual user; bound to the job's target when Locust starts."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A job ready to run in this process: validated, its payloads loaded, its target resolved."""
+
+    spec: JobSpec
+    test: PreparedTest
+    settings: TestSettings
+    job_dir: Path
+    out: Path
+    overwrite: bool
+
+
+_preset: Prepared | None = None
+
+
+def preset(prepared: Prepared) -> None:
+    """What ``loadrec ui`` has already read and checked; used instead of Locust's options."""
+    global _preset
+    _preset = prepared
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser: argparse.ArgumentParser) -> None:
+    # Read once, when Locust starts: editing them in the web UI would change nothing, so it does not show them.
+    parser.add_argument(
+        "--job", default=None, env_var=JOB_ENV, include_in_web_ui=False, help="loadrec: the job file (JSON)"
+    )
+    add_options(parser, STOCK, include_in_web_ui=False)
+    parser.set_defaults(limits=os.environ.get(LIMITS_ENV) or LimitsMode.AWS.value)
+
+
+def prepare_from_options(options: argparse.Namespace) -> Prepared:
+    """The job named by ``--job``, read and checked; raises one of the input errors."""
+    settings = settings_from(options, STOCK)
+    spec = load_job(options.job, settings.limits)
+    job_dir = Path(options.job).resolve().parent
+    test = prepare_test(spec, options.test_index, load_payloads(spec, job_dir, settings.payloads))
+    out = Path(options.out) if options.out else Path("results") / spec.name
+    return Prepared(spec, test, settings, job_dir, out, options.overwrite)
+
+
+def shape_problem(shape: ScheduleShape, spec: JobSpec, job: str) -> str | None:
+    """Why ``shape`` cannot run ``spec``'s pattern (a PhasesShape for a STAIRS job), or None."""
+    wanted = type(shape).traffic_type
+    if wanted and wanted != spec.traffic.kind:
+        right = StairsShape if spec.traffic.kind == "STAIRS" else PhasesShape
+        return f"{type(shape).__name__} runs {wanted} jobs, but {job} is {spec.traffic.kind}: use {right.__name__}"
+    return None
+
+
+def follow_job(shape: ScheduleShape, job: str, limits: LimitsMode) -> list[str]:
+    """Make ``shape`` follow the job at ``job``; the problems, one line each, if it cannot."""
+    try:
+        spec = load_job(job, limits)
+    except JobFileError as error:
+        return [str(error)]
+    except JobSpecError as error:
+        return [str(problem) for problem in error.problems]
+    problem = shape_problem(shape, spec, job)
+    if problem:
+        return [problem]
+    shape.follow(spec.schedule)
+    return []
+
+
+class LocustJob:
+    """One job in one Locust process: its results folder, its run, a test per start."""
+
+    def __init__(self, environment: Environment, prepared: Prepared) -> None:
+        self.environment, self.prepared = environment, prepared
+        self.folder = ResultsFolder(prepared.out)
+        self.folder.claim(prepared.overwrite)
+        settings = prepared.settings
+        self.manifest: RunManifest = new_manifest(prepared.spec, prepared.job_dir, settings, time.time())
+        write_manifest(self.folder, self.manifest)
+        prices = load_prices(Path(settings.prices) if settings.prices else None)
+        self.results: JobResults | None = None
+        self.session = TestSession(
+            environment,
+            prepared.spec,
+            prepared.test,
+            settings,
+            prices,
+            self.folder,
+            self.manifest.run_id,
+            lambda line: logger.info("%s", line),
+        )
+        environment.events.test_start.add_listener(self._on_start)
+        self.session.on_finished.append(self._on_finished)
+
+    def _on_start(self, **_: Any) -> None:
+        self.manifest = replace(self.manifest, ended=None)
+        write_manifest(self.folder, self.manifest)
+        self.results = None
+
+    def _on_finished(self, benchmark: Benchmark) -> None:
+        self.manifest = finish_manifest(self.manifest, time.time(), interrupted=False)
+        write_manifest(self.folder, self.manifest)
+        self.results = write_job_files(self.folder, running=False)
+        options = self.environment.parsed_options
+        if options is not None and options.headless and self.environment.runner is not None:
+            gevent.spawn(self.environment.runner.quit)
+
+
+def _bad_input(lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)  # not an Exception: Locust's event hook lets it end the process
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    prepared = _preset
+    if prepared is None:
+        if options is None or not getattr(options, "job", None):
+            return  # not a loadrec run (a library import, or a locustfile without --job)
+        try:
+            prepared = prepare_from_options(options)
+        except (JobFileError, SetupError, PriceFileError) as error:
+            _bad_input([str(error)])
+        except JobSpecError as error:
+            _bad_input([str(problem) for problem in error.problems])
+    assert prepared is not None
+    shape = environment.shape_class
+    if isinstance(shape, ScheduleShape):
+        problem = shape_problem(shape, prepared.spec, getattr(options, "job", None) or "the job")
+        if problem:
+            _bad_input([problem])
+        shape.follow(prepared.spec.schedule)
+    if not any(issubclass(user, JobUser) for user in environment.user_classes):
+        return  # a locustfile of the user's own with only the shape: the traffic follows the job's pattern
+    spec, test, settings = prepared.spec, prepared.test, prepared.settings
+    JobUser.configure(test.invocation, test.payloads, settings.seed, spec.extension.request_timeout_s)
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        locust.runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
+        recorder = SecondRecorder()
+        attach_recorder(environment, recorder)
+        ship_seconds(environment, runner, recorder)
+        return
+    try:
+        job = LocustJob(environment, prepared)
+    except (ResultsFolderError, PriceFileError) as error:
+        _bad_input([str(error)])
+    if environment.web_ui is not None:
+        from loadrec.engine.locust_plugin.recommender_tab import install
+
+        install(environment, job)

@@ -1,0 +1,152 @@
+"""The stopping-condition monitor: a pure evaluator (window stats in, decision out).
+
+Rules, checked in this order on a trailing window (default 60 s) every few seconds:
+1. Endpoint errors: with at least ``min_requests`` requests in the window, more than
+   ``error_ratio`` of them failed → stop ("endpoint errors").
+2. ModelLatencyThresholds: with at least ``min_requests`` successes, the window's
+   percentile (P95/P99) is above ValueInMilliseconds → stop ("latency threshold").
+3. MaxInvocations: once a full window has run, successful invocations per minute in it
+   reach MaxInvocations → stop ("max invocations": the target load is proven).
+4. FlatInvocations: over the last ``flat_levels`` completed user levels (runs of seconds
+   with the same target users), each with more users than the one before, throughput
+   grew by less than ``flat_gain`` from the first to the last → a plateau, which begins
+   at the first of those levels. ``Stop`` ends the test ("flat invocations");
+   ``Continue`` records the plateau once and goes on.
+The Locust side (:mod:`loadrec.engine.load.live_monitor`) feeds it and acts on its decisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import pairwise
+
+from loadrec.engine.job.spec import StoppingConditions
+from loadrec.engine.measurement.metrics import WindowStats
+
+
+class StopReason(StrEnum):
+    """Why a test ended; exactly one per test."""
+
+    PATTERN_COMPLETE = "pattern complete"
+    LATENCY_THRESHOLD = "latency threshold"
+    MAX_INVOCATIONS = "max invocations"
+    FLAT_INVOCATIONS = "flat invocations"
+    JOB_DURATION = "job duration"
+    STOPPED_BY_USER = "stopped by user"
+    ENDPOINT_ERRORS = "endpoint errors"
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    window_s: int = 60
+    evaluate_every_s: int = 5
+    min_requests: int = 20  # fewer requests say too little about a percentile or an error rate
+    error_ratio: float = 0.5
+    flat_gain: float = 0.05
+    flat_levels: int = 3
+
+
+@dataclass(frozen=True)
+class Level:
+    """A run of seconds [start, end) at the same target users, and its throughput."""
+
+    users: int
+    start: int
+    end: int
+    invocations_per_minute: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    stop: StopReason | None
+    detail: str  # the values behind the decision, for the log and the results
+    plateau: Level | None  # newly found plateau start (None if none, or already known)
+    closest: str  # the condition nearest to firing, e.g. "P95 84.0/100 ms (84 %)"
+
+
+def levels(per_second: Sequence[tuple[int, int]]) -> list[Level]:
+    """Completed levels from (target users, successes) per second.
+
+    The last run is still going and is left out. The first second of a level is skipped
+    when the level is longer than two seconds: users are still starting then.
+    """
+    found: list[Level] = []
+    start = 0
+    for index in range(1, len(per_second) + 1):
+        if index < len(per_second) and per_second[index][0] == per_second[start][0]:
+            continue
+        if index == len(per_second):
+            break  # the current level is not over
+        users = per_second[start][0]
+        first = start + 1 if index - start > 2 else start
+        seconds = per_second[first:index]
+        rate = sum(s for _, s in seconds) * 60.0 / len(seconds)
+        if users > 0:
+            found.append(Level(users, start, index, rate))
+        start = index
+    return found
+
+
+def find_plateau(found: Sequence[Level], gain: float, count: int) -> Level | None:
+    """The first level that starts a plateau: ``count`` levels of growing users, < ``gain`` growth."""
+    for first in range(len(found) - count + 1):
+        run = found[first : first + count]
+        growing_users = all(a.users < b.users for a, b in pairwise(run))
+        if growing_users and run[-1].invocations_per_minute < run[0].invocations_per_minute * (1 + gain):
+            return run[0]
+    return None
+
+
+def evaluate(
+    stopping: StoppingConditions,
+    settings: MonitorSettings,
+    window: WindowStats,
+    completed_levels: Sequence[Level],
+    plateau_known: bool,
+) -> Evaluation:
+    closest = _closest(stopping, settings, window)
+    if window.requests >= settings.min_requests and window.failures > settings.error_ratio * window.requests:
+        detail = f"{window.failures} of {window.requests} requests failed in the last {window.span_s} s"
+        return Evaluation(StopReason.ENDPOINT_ERRORS, detail, None, closest)
+    latency = stopping.latency
+    if latency is not None and window.successes >= settings.min_requests:
+        value = window.latency_ms.get(latency.quantile)
+        if value is not None and value > latency.value_ms:
+            detail = f"{latency.percentile} {value:.1f} ms > {latency.value_ms} ms"
+            return Evaluation(StopReason.LATENCY_THRESHOLD, detail, None, closest)
+    if (
+        stopping.max_invocations is not None
+        and window.span_s >= settings.window_s
+        and window.invocations_per_minute >= stopping.max_invocations
+    ):
+        detail = f"{window.invocations_per_minute:.0f} invocations/min >= {stopping.max_invocations}"
+        return Evaluation(StopReason.MAX_INVOCATIONS, detail, None, closest)
+    if not plateau_known:
+        plateau = find_plateau(completed_levels, settings.flat_gain, settings.flat_levels)
+        if plateau is not None:
+            detail = f"invocations flat at {plateau.invocations_per_minute:.0f}/min from {plateau.users} users"
+            stop = StopReason.FLAT_INVOCATIONS if stopping.flat_invocations == "Stop" else None
+            return Evaluation(stop, detail, plateau, closest)
+    return Evaluation(None, "", None, closest)
+
+
+def _closest(stopping: StoppingConditions, settings: MonitorSettings, window: WindowStats) -> str:
+    """The condition with the highest value-to-limit ratio."""
+    candidates: list[tuple[float, str]] = []
+    if stopping.latency is not None:
+        value = window.latency_ms.get(stopping.latency.quantile)
+        if value is not None:
+            ratio = value / stopping.latency.value_ms
+            candidates.append((ratio, f"{stopping.latency.percentile} {value:.1f}/{stopping.latency.value_ms} ms"))
+    if stopping.max_invocations is not None:
+        ratio = window.invocations_per_minute / stopping.max_invocations
+        candidates.append((ratio, f"{window.invocations_per_minute:.0f}/{stopping.max_invocations} invocations/min"))
+    if window.requests:
+        ratio = window.failures / window.requests / settings.error_ratio
+        candidates.append((ratio, f"errors {window.failures}/{window.requests}"))
+    if not candidates:
+        return "no data yet"
+    ratio, text = max(candidates)
+    return f"{text} ({ratio:.0%})"

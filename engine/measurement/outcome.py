@@ -1,0 +1,128 @@
+"""What a finished test means: status, stop reason, MaxInvocations, ModelLatency, instances, cost.
+
+Pure functions of the monitor's history (the windows it evaluated) and the job's
+stopping conditions, following the recommender:
+- MaxInvocations: the highest successful invocations per minute in a window where the
+  latency threshold held (full windows only, when any such window was full); with a
+  plateau, the rate where the plateau begins.
+- ModelLatency: that window's threshold percentile (P95 without a threshold), in µs.
+- InitialInstanceCount = max(1, ceil(StoppingConditions.MaxInvocations / measured
+  MaxInvocations per instance)); MaxInvocations is then scaled by it, linearly.
+- CostPerHour = price per instance-hour × InitialInstanceCount;
+  CostPerInference = CostPerHour / (MaxInvocations × 60).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from loadrec.engine.job.spec import StoppingConditions
+from loadrec.engine.measurement.metrics import WindowStats
+from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason
+
+DEFAULT_QUANTILE = 95.0
+US_PER_MS = 1000
+
+
+class Status(StrEnum):
+    """A job's or a test's status, as AWS names them, and loadrec's NOT_RUN: the one status enum."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    STOPPED = "STOPPED"
+    NOT_RUN = "NOT_RUN"  # a test that never started; AWS's shapes have no such status and say STOPPED
+
+    @property
+    def aws(self) -> str:
+        """The status in AWS's shapes."""
+        return Status.STOPPED.value if self is Status.NOT_RUN else self.value
+
+    @property
+    def finished(self) -> bool:
+        return self is not Status.IN_PROGRESS
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One instance's capacity under the test's conditions."""
+
+    invocations_per_minute: float
+    latency_ms: float | None
+
+
+@dataclass(frozen=True)
+class Sizing:
+    initial_instance_count: int
+    max_invocations: int  # per minute, for all instances
+    model_latency_us: int | None
+    cost_per_hour: float | None
+    cost_per_inference: float | None
+
+
+def measure(
+    history: Sequence[WindowStats],
+    stopping: StoppingConditions,
+    settings: MonitorSettings,
+    plateau: Level | None = None,
+    plateau_window: WindowStats | None = None,
+) -> Measured | None:
+    """The test's capacity per instance, or None when nothing succeeded."""
+    quantile = stopping.latency.quantile if stopping.latency else DEFAULT_QUANTILE
+    if plateau is not None and plateau.invocations_per_minute > 0:
+        latency = plateau_window.latency_ms.get(quantile) if plateau_window else None
+        return Measured(plateau.invocations_per_minute, latency)
+    held = [w for w in history if w.successes and _threshold_held(w, stopping)]
+    full = [w for w in held if w.span_s >= settings.window_s]
+    candidates = full or held  # a test shorter than one window still measures something
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda w: w.invocations_per_minute)
+    return Measured(best.invocations_per_minute, best.latency_ms.get(quantile))
+
+
+def _threshold_held(window: WindowStats, stopping: StoppingConditions) -> bool:
+    if stopping.latency is None:
+        return True
+    value = window.latency_ms.get(stopping.latency.quantile)
+    return value is not None and value <= stopping.latency.value_ms
+
+
+def size(measured: Measured, stopping: StoppingConditions, price_per_hour: float | None) -> Sizing:
+    per_instance = measured.invocations_per_minute
+    count = 1
+    if stopping.max_invocations is not None and per_instance > 0:
+        count = max(1, math.ceil(stopping.max_invocations / per_instance))
+    max_invocations = round(per_instance * count)
+    latency_us = None if measured.latency_ms is None else round(measured.latency_ms * US_PER_MS)
+    cost_per_hour = cost_per_inference = None
+    if price_per_hour is not None:
+        cost_per_hour = price_per_hour * count
+        cost_per_inference = cost_per_hour / (max_invocations * 60) if max_invocations else None
+    return Sizing(count, max_invocations, latency_us, cost_per_hour, cost_per_inference)
+
+
+def status_of(reason: StopReason, successes: int) -> Status:
+    """STOPPED when a person stopped it; FAILED when the endpoint failed or never answered."""
+    if reason is StopReason.STOPPED_BY_USER:
+        return Status.STOPPED
+    if reason is StopReason.ENDPOINT_ERRORS or successes == 0:
+        return Status.FAILED
+    return Status.COMPLETED
+
+
+def failure_reason(reason: StopReason, detail: str, errors: dict[str, tuple[int, str]], successes: int) -> str | None:
+    """A FailureReason a person can act on: what failed, how often, what the endpoint said."""
+    if status_of(reason, successes) is not Status.FAILED:
+        return None
+    head = f"endpoint errors: {detail}" if reason is StopReason.ENDPOINT_ERRORS else "no successful invocation"
+    if not errors:
+        return f"{head} (no request completed)"
+    kinds = sorted(errors.items(), key=lambda item: -item[1][0])
+    parts = [
+        f"{kind} x{count}" + (f": {sample.strip()!r}" if sample.strip() else "") for kind, (count, sample) in kinds[:3]
+    ]
+    return f"{head}; " + "; ".join(parts) if parts else head

@@ -1,0 +1,118 @@
+"""What the terminal shows: a job's one-paragraph summary (``loadrec validate``) and its results table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.results.model import JobResults
+from loadrec.shapes.preview import format_clock
+
+
+def summarize(spec: JobSpec) -> str:
+    schedule = spec.schedule
+    traffic = spec.traffic
+    if traffic.kind == "PHASES":
+        count = len(traffic.phases)
+        pattern = f"a PHASES pattern of {count} phase{'s' if count != 1 else ''}"
+    else:
+        assert traffic.stairs is not None
+        pattern = f"a STAIRS pattern of {traffic.stairs.number_of_steps} steps"
+    parts = [
+        f"{spec.name} is valid under {spec.limits.value} limits: {pattern}, "
+        f"{schedule.duration_s} s in all ({format_clock(schedule.duration_s)}), "
+        f"peaking at {schedule.peak_users} users",
+        _targets(spec),
+        _stopping(spec),
+    ]
+    return "; ".join(parts) + "."
+
+
+def _targets(spec: JobSpec) -> str:
+    limit = spec.resource_limit
+    tests = f"at most {limit.max_number_of_tests} tests, {limit.max_parallel_of_tests} at a time"
+    if spec.existing_endpoints:
+        return f"existing endpoint {', '.join(spec.existing_endpoints)}, {tests}"
+    labels = ", ".join(c.label for c in spec.endpoint_configurations)
+    count = len(spec.endpoint_configurations)
+    return f"{count} endpoint configuration{'s' if count != 1 else ''} ({labels}), {tests}"
+
+
+def _stopping(spec: JobSpec) -> str:
+    stopping = spec.stopping
+    reasons = []
+    if stopping.latency is not None:
+        reasons.append(f"{stopping.latency.percentile} latency exceeds {stopping.latency.value_ms} ms")
+    if stopping.max_invocations is not None:
+        reasons.append(f"invocations reach {stopping.max_invocations} per minute")
+    if stopping.flat_invocations == "Stop":
+        reasons.append("invocations flatten")
+    reasons.append("the pattern ends")
+    text = "each test stops when " + ", ".join(reasons[:-1]) + (" or " if len(reasons) > 1 else "") + reasons[-1]
+    if stopping.flat_invocations == "Continue":
+        text += " (flat invocations are recorded and the test goes on)"
+    return text
+
+
+# (heading, width, alignment) of the recommendation table
+COLUMNS = (
+    ("", 1, "<"),
+    ("rank", 4, ">"),
+    ("configuration", 28, "<"),
+    ("status", 11, "<"),
+    ("stopped by", 18, "<"),
+    ("seconds", 7, ">"),
+    ("invocations", 11, ">"),
+    ("max inv/min", 11, ">"),
+    ("latency ms", 10, ">"),
+    ("instances", 9, ">"),
+    ("$/hour", 8, ">"),
+    ("$/inference", 12, ">"),
+)
+
+
+def _row(values: list[str]) -> str:
+    line = " ".join(f"{value[:width]:{align}{width}}" for value, (_, width, align) in zip(values, COLUMNS, strict=True))
+    return line.rstrip()
+
+
+def render_results(results: JobResults) -> str:
+    """The job status and recommendation table, for the terminal."""
+    top = results.top
+    lines = [f"{results.spec.name}: {results.status.aws}", _row([c[0] for c in COLUMNS])]
+    for benchmark in results.benchmarks:
+        sizing = benchmark.sizing if benchmark.measured else None
+        ranked = results.rank_of(benchmark)
+        rows = results.timelines.get(benchmark.index, ())
+        latency = sizing.model_latency_us if sizing else None
+        values = [
+            "*" if top is not None and benchmark.index == top.index else "",
+            _cell(ranked.rank if ranked else None, "{}"),
+            benchmark.label,
+            benchmark.status.value,
+            benchmark.stop_reason or "-",
+            _cell(len(rows) if rows else None, "{}"),
+            _cell(sum(row.successes for row in rows) if rows else None, "{}"),
+            _cell(sizing.max_invocations if sizing else None, "{}"),
+            _cell(None if latency is None else latency / 1000, "{:.1f}"),
+            _cell(sizing.initial_instance_count if sizing else None, "{}"),
+            _cell(sizing.cost_per_hour if sizing else None, "{:.3f}"),
+            _cell(sizing.cost_per_inference if sizing else None, "{:.3e}"),
+        ]
+        lines.append(_row(values))
+        if benchmark.failure_reason:
+            lines.append(f"       {benchmark.failure_reason}")
+    if top is not None:
+        weights = results.weights
+        importance = (
+            f"cost {weights.cost.label.lower()}, latency {weights.latency.label.lower()}, "
+            f"throughput {weights.throughput.label.lower()}"
+        )
+        lines.append(f"* top recommendation: {top.label} (importance: {importance})")
+    if results.failure_reason:
+        lines.append(f"FailureReason: {results.failure_reason}")
+    return "\n".join(lines)
+
+
+def _cell(value: Any, form: str) -> str:
+    return "-" if value is None else form.format(value)

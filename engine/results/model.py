@@ -1,0 +1,166 @@
+"""The typed results of a job: the one status enum, a ``Benchmark`` per test, and the ``JobResults`` they make.
+
+Everything people and programs read (describe.json, steps.json, timeline.csv, the
+terminal table, report.html) is rendered from a ``JobResults``; nothing re-reads a
+rendered file to draw another. A test's recommendation is its own ``Benchmark``'s
+sizing, so joining tests to recommendations needs no matching.
+
+AWS calls one load test a *benchmark* step; so does this module (a ``TestResult`` would
+be mistaken for a test class by pytest).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.measurement.metrics import TimelineRow
+from loadrec.engine.measurement.monitor import Level, StopReason
+from loadrec.engine.measurement.outcome import Sizing, Status
+from loadrec.engine.measurement.ranking import Candidate, Ranked, Weights, rank
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One load test: what it measured and what it means (AWS: a BENCHMARK step)."""
+
+    index: int
+    label: str
+    status: Status
+    stop_reason: str = ""
+    stop_detail: str = ""
+    stop_second: int | None = None
+    failure_reason: str | None = None
+    sizing: Sizing | None = None
+    start_epoch: float | None = None
+    end_epoch: float | None = None
+    plateau: Level | None = None
+    errors: dict[str, int] = field(default_factory=dict)
+    workers: int = 0
+    worker_events: tuple[dict[str, Any], ...] = ()  # lost workers, saturated CPUs
+    utilization: dict[str, float] | None = None  # CpuUtilization, MemoryUtilization (CloudWatch)
+    note: str | None = None
+    run_id: str = ""  # the run that wrote it: a reused folder never mixes runs
+
+    @property
+    def measured(self) -> bool:
+        """A recommendation can be made from it."""
+        return self.status is Status.COMPLETED and self.sizing is not None
+
+    @property
+    def stopped_by_user(self) -> bool:
+        return self.status is Status.STOPPED and self.stop_reason == StopReason.STOPPED_BY_USER.value
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Benchmark:
+        data = json.loads(text)
+        sizing, plateau = data.pop("sizing"), data.pop("plateau")
+        return cls(
+            **{**data, "status": Status(data["status"]), "worker_events": tuple(data.get("worker_events", ()))},
+            sizing=Sizing(**sizing) if sizing else None,
+            plateau=Level(**plateau) if plateau else None,
+        )
+
+
+def not_run(index: int, label: str, reason: str, run_id: str = "") -> Benchmark:
+    return Benchmark(index, label, Status.NOT_RUN, failure_reason=reason, run_id=run_id)
+
+
+def ended_early(benchmark: Benchmark, reason: str, end_epoch: float | None) -> Benchmark:
+    """A test whose process ended before finishing it: FAILED, with what it had recorded so far."""
+    stop_second = None
+    if benchmark.start_epoch is not None and end_epoch is not None:
+        stop_second = max(0, round(end_epoch - benchmark.start_epoch))
+    return replace(
+        benchmark, status=Status.FAILED, failure_reason=reason, end_epoch=end_epoch, stop_second=stop_second
+    )
+
+
+@dataclass(frozen=True)
+class JobResults:
+    """A job's results at one moment: while it runs, and when it has ended."""
+
+    spec: JobSpec
+    run_id: str
+    status: Status
+    created: float
+    updated: float
+    benchmarks: tuple[Benchmark, ...]
+    weights: Weights = field(default_factory=Weights)
+    ranking: tuple[Ranked, ...] = ()
+    failure_reason: str | None = None
+    timelines: Mapping[int, tuple[TimelineRow, ...]] = field(default_factory=dict)
+
+    @property
+    def measured(self) -> list[Benchmark]:
+        return [b for b in self.benchmarks if b.measured]
+
+    @property
+    def top(self) -> Benchmark | None:
+        """The top recommendation (ranked first), once the job has ended."""
+        if not self.ranking:
+            return None
+        return next(b for b in self.benchmarks if b.index == self.ranking[0].index)
+
+    def rank_of(self, benchmark: Benchmark) -> Ranked | None:
+        return next((r for r in self.ranking if r.index == benchmark.index), None)
+
+    def recommendation_id(self, benchmark: Benchmark) -> str:
+        """Unique per run and test, as AWS's RecommendationId is per job."""
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"loadrec/{self.run_id}/{benchmark.index}").hex[:12]
+
+
+def job_status(benchmarks: Iterable[Benchmark], interrupted: bool, running: bool = False) -> Status:
+    """IN_PROGRESS while running; STOPPED when a person stopped the job or one of its tests;
+    COMPLETED when any test completed; FAILED otherwise."""
+    benchmarks = list(benchmarks)
+    if running:
+        return Status.IN_PROGRESS
+    if interrupted or any(b.stopped_by_user for b in benchmarks):
+        return Status.STOPPED
+    return Status.COMPLETED if any(b.status is Status.COMPLETED for b in benchmarks) else Status.FAILED
+
+
+def job_results(
+    spec: JobSpec,
+    run_id: str,
+    benchmarks: Iterable[Benchmark],
+    times: tuple[float, float],
+    weights: Weights,
+    *,
+    interrupted: bool = False,
+    running: bool = False,
+    timelines: Mapping[int, tuple[TimelineRow, ...]] | None = None,
+    failure_reason: str | None = None,
+) -> JobResults:
+    """The job's results from its tests' benchmarks: status, failure reason and, once ended, the ranking."""
+    ordered = tuple(sorted(benchmarks, key=lambda b: b.index))
+    status = Status.FAILED if failure_reason else job_status(ordered, interrupted, running)
+    if status is Status.FAILED and failure_reason is None:
+        reasons = [f"{b.label}: {b.failure_reason}" for b in ordered if b.failure_reason]
+        failure_reason = "; ".join(reasons) or "no test completed"
+    ranking: tuple[Ranked, ...] = ()
+    if status.finished:
+        candidates = [
+            Candidate(
+                b.index,
+                b.label,
+                b.sizing.cost_per_inference,
+                b.sizing.model_latency_us,
+                b.sizing.max_invocations / b.sizing.initial_instance_count,
+            )
+            for b in ordered
+            if b.measured and b.sizing is not None
+        ]
+        ranking = tuple(rank(candidates, weights))
+    created, updated = times
+    return JobResults(
+        spec, run_id, status, created, updated, ordered, weights, ranking, failure_reason, dict(timelines or {})
+    )

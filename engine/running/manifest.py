@@ -1,0 +1,123 @@
+"""A run's manifest (``run.json``) and the job's results as its folder stands.
+
+The manifest is what a test's process needs to run its test (the job request with its
+Loadrec key, the folder relative payload paths resolve against, the settings) and what
+anyone needs to read the results later (the run's id and times, whether it ended and
+how). ``load_results`` builds the typed ``JobResults`` from the manifest and each
+test's own files: for a live run, an ended one, or one whose process was killed
+(then the job is FAILED, saying so, and every measured second is kept).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from loadrec.engine.job.spec import JobSpec, parse_job
+from loadrec.engine.load.prepare import count_tests
+from loadrec.engine.load.settings import TestSettings
+from loadrec.engine.measurement.metrics import TimelineRow
+from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
+from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results
+
+
+@dataclass(frozen=True)
+class RunManifest:
+    run_id: str
+    request: dict[str, Any]  # the whole job request, Loadrec key included
+    job_dir: str  # relative payload paths resolve here
+    settings: TestSettings
+    created: float
+    pid: int  # the process running the job
+    ended: float | None = None  # set when the run ends as it should (not when its process is killed)
+    interrupted: bool = False  # a person stopped the job
+
+    def spec(self) -> JobSpec:
+        return parse_job(self.request, self.settings.limits)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "RunId": self.run_id,
+            "Request": self.request,
+            "JobDir": self.job_dir,
+            "Settings": self.settings.to_dict(),
+            "Created": self.created,
+            "Pid": self.pid,
+            "Ended": self.ended,
+            "Interrupted": self.interrupted,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunManifest:
+        return cls(
+            run_id=data["RunId"],
+            request=data["Request"],
+            job_dir=data["JobDir"],
+            settings=TestSettings.from_dict(data["Settings"]),
+            created=data["Created"],
+            pid=data["Pid"],
+            ended=data.get("Ended"),
+            interrupted=bool(data.get("Interrupted")),
+        )
+
+
+def new_manifest(spec: JobSpec, job_dir: Path, settings: TestSettings, created: float) -> RunManifest:
+    return RunManifest(
+        uuid.uuid4().hex, spec.request_with_extension, str(job_dir.resolve()), settings, created, os.getpid()
+    )
+
+
+def read_manifest(folder: ResultsFolder) -> RunManifest:
+    try:
+        return RunManifest.from_dict(folder.read_run())
+    except (KeyError, TypeError, ValueError) as error:
+        raise ResultsFolderError(f"{folder.path / RUN}: not a run description ({error})") from None
+
+
+def write_manifest(folder: ResultsFolder, manifest: RunManifest) -> None:
+    folder.write_run(manifest.to_dict())
+
+
+def load_results(folder: ResultsFolder, running: bool | None = None, now: float | None = None) -> JobResults:
+    """The job's results from ``folder``; ``running`` None: a live process holding the folder says so."""
+    manifest = read_manifest(folder)
+    spec = manifest.spec()
+    live = folder.in_use() if running is None else running
+    abandoned = manifest.ended is None and not live
+    now = time.time() if now is None else now
+    benchmarks: list[Benchmark] = []
+    timelines: dict[int, tuple[TimelineRow, ...]] = {}
+    for index in range(count_tests(spec)):
+        benchmark = folder.read_benchmark(index, manifest.run_id)
+        if benchmark is None:
+            continue
+        timeline = folder.read_timeline(index) if benchmark.start_epoch is not None else None
+        rows = tuple(timeline.rows()) if timeline is not None else ()
+        if benchmark.status is Status.IN_PROGRESS and abandoned:
+            last = benchmark.start_epoch + len(rows) if benchmark.start_epoch is not None else None
+            benchmark = ended_early(benchmark, "its process ended before the test did", last)
+        benchmarks.append(benchmark)
+        if rows:
+            timelines[index] = rows
+    failure = None
+    if abandoned:
+        failure = f"the loadrec process (pid {manifest.pid}) ended before the job did; every second measured is kept"
+    return job_results(
+        spec,
+        manifest.run_id,
+        benchmarks,
+        (manifest.created, manifest.ended or now),
+        manifest.settings.weights,
+        interrupted=manifest.interrupted,
+        running=live and manifest.ended is None,
+        timelines=timelines,
+        failure_reason=failure,
+    )
+
+
+def finish_manifest(manifest: RunManifest, ended: float, interrupted: bool) -> RunManifest:
+    return replace(manifest, ended=ended, interrupted=interrupted)

@@ -1,0 +1,140 @@
+"""A whole job: one load test per endpoint configuration, each in its own process.
+
+Which test runs when is :mod:`loadrec.engine.running.plan`'s decision; this module
+starts the test processes (``python -P -m loadrec.engine.running.step DIR N``: ``-P``
+so that the current directory can never shadow loadrec), reaps them, and rewrites the
+job's files each time a test ends. One test failing does not fail the others; a test
+process that dies (SIGKILL included) is FAILED with the signal named, and keeps every
+second it measured. Ctrl-C or SIGTERM stops the running tests (each writes what it
+measured, marked STOPPED) and starts no more.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import gevent
+
+from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.load.prepare import PreparedTest
+from loadrec.engine.presentation.report import render_report
+from loadrec.engine.results.files import ResultsFolder
+from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, not_run
+from loadrec.engine.running.manifest import RunManifest, finish_manifest, load_results, write_manifest
+from loadrec.engine.running.plan import NotRun, TestPlan
+
+STEP_MODULE = "loadrec.engine.running.step"
+POLL_S = 0.2
+STOP_GRACE_S = 30.0  # a stopped test process has this long to write its results
+
+
+def write_job_files(folder: ResultsFolder, running: bool | None = None) -> JobResults:
+    """Render every job file from the folder's tests, as they stand; returns the results."""
+    results = load_results(folder, running)
+    folder.write_job(results, render_report(results))
+    return results
+
+
+def exit_description(code: int) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"its process was killed by {name}"
+    return f"its process ended with exit code {code} before the test did"
+
+
+class JobRunner:
+    def __init__(
+        self,
+        spec: JobSpec,
+        tests: list[PreparedTest],
+        folder: ResultsFolder,
+        manifest: RunManifest,
+        progress: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.spec, self.tests, self.folder, self.manifest = spec, tests, folder, manifest
+        self.progress, self.clock = progress, clock
+        self.running: dict[int, subprocess.Popen[bytes]] = {}
+        self.interrupted = False
+        self.stopped_at: float | None = None
+        limit, settings = spec.resource_limit, manifest.settings
+        # Workers started elsewhere serve one master (one port) at a time: their tests run one by one.
+        parallel = 1 if settings.master is not None else limit.max_parallel_of_tests
+        self.plan = TestPlan(len(tests), limit.max_number_of_tests, parallel, spec.job_duration_s, manifest.created)
+
+    def run(self) -> JobResults:
+        handlers = [gevent.signal_handler(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)]
+        try:
+            write_manifest(self.folder, self.manifest)
+            self._not_run(self.plan.skipped)
+            write_job_files(self.folder, running=True)
+            while not self.plan.done or self.running:
+                decision = self.plan.next(self.clock(), len(self.running), self.interrupted)
+                self._not_run(decision.not_run)
+                for index in decision.start:
+                    self._start(self.tests[index])
+                self._reap()
+                gevent.sleep(POLL_S)
+        finally:
+            for handler in handlers:
+                handler.cancel()
+        write_manifest(self.folder, finish_manifest(self.manifest, self.clock(), self.interrupted))
+        return write_job_files(self.folder, running=False)
+
+    def _start(self, test: PreparedTest) -> None:
+        self.progress(f"test {test.index}: {test.label} -> {test.target.label}")
+        command = [sys.executable, "-P", "-m", STEP_MODULE, str(self.folder.path.resolve()), str(test.index)]
+        self.running[test.index] = subprocess.Popen(command)
+
+    def _reap(self) -> None:
+        for index, process in list(self.running.items()):
+            code = process.poll()
+            if code is None and self.stopped_at is not None and self.clock() - self.stopped_at > STOP_GRACE_S:
+                process.kill()  # it had its chance to write what it measured
+                code = process.wait()
+            if code is None:
+                continue
+            del self.running[index]
+            benchmark = self._ended(index, code)
+            self.progress(
+                f"test {index}: {benchmark.status}"
+                + (f", stopped by {benchmark.stop_reason}" if benchmark.stop_reason else "")
+            )
+            write_job_files(self.folder, running=True)
+
+    def _ended(self, index: int, code: int) -> Benchmark:
+        """Test ``index``'s result once its process has exited: as written, or FAILED if it never finished."""
+        benchmark = self.folder.read_benchmark(index, self.manifest.run_id)
+        if benchmark is not None and benchmark.status is not Status.IN_PROGRESS:
+            return benchmark
+        test = self.tests[index]
+        if benchmark is None:
+            benchmark = Benchmark(index, test.label, Status.FAILED, run_id=self.manifest.run_id)
+        timeline = self.folder.read_timeline(index)
+        rows = timeline.rows() if timeline is not None else []
+        end = benchmark.start_epoch + len(rows) if benchmark.start_epoch is not None else None
+        benchmark = ended_early(benchmark, exit_description(code), end)
+        self.folder.write_benchmark(benchmark)
+        if rows:
+            self.folder.write_test_timeline(benchmark, rows)
+        return benchmark
+
+    def _not_run(self, skipped: tuple[NotRun, ...]) -> None:
+        for entry in skipped:
+            label = self.tests[entry.index].label
+            self.folder.write_benchmark(not_run(entry.index, label, entry.reason, self.manifest.run_id))
+
+    def _on_signal(self) -> None:
+        self.interrupted = True
+        self.stopped_at = self.clock()
+        self.progress("stopping: running tests write what they measured")
+        for process in self.running.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)

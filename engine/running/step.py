@@ -1,0 +1,96 @@
+"""One job step (one load test) in its own process: ``python -P -m loadrec.engine.running.step DIR N``.
+
+The orchestrator starts one of these per endpoint configuration, so tests running in
+parallel never share a Locust runner or a gevent hub, and a crash in one cannot take
+the others with it. Everything comes from ``DIR/run.json`` (the job, the settings):
+the job is validated and the payloads loaded once. The test runs in a
+:class:`~loadrec.engine.load.session.TestSession`, which writes ``DIR/tests/N/`` as it
+goes. SIGTERM or Ctrl-C stops the test and still writes what it measured, marked
+STOPPED; so does the end of the process that started this one (it watches its parent).
+"""
+
+from gevent import monkey
+
+monkey.patch_all()  # a process entry point: before anything imports ssl
+
+import signal
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import gevent
+
+from loadrec.engine.load.lifeline import watch_parent
+from loadrec.engine.load.prepare import SetupError, label_of, load_payloads, prepare_test
+from loadrec.engine.load.runners import create_runner
+from loadrec.engine.load.session import TestSession
+from loadrec.engine.measurement.monitor import StopReason
+from loadrec.engine.measurement.prices import PriceFileError, load_prices
+from loadrec.engine.results.files import ResultsFolder
+from loadrec.engine.results.model import Benchmark, Status
+from loadrec.engine.running.manifest import read_manifest
+
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    out, index = (sys.argv[1:] if argv is None else argv)[:2]
+    folder = ResultsFolder(Path(out))
+    manifest = read_manifest(folder)
+    settings = manifest.settings
+    spec = manifest.spec()
+    try:
+        prices = load_prices(Path(settings.prices) if settings.prices else None)
+        test = prepare_test(spec, int(index), load_payloads(spec, Path(manifest.job_dir), settings.payloads))
+    except (SetupError, PriceFileError) as error:  # checked before the job started; something changed since
+        failed = Benchmark(int(index), label_of(spec, int(index)), Status.FAILED, failure_reason=str(error))
+        folder.write_benchmark(replace(failed, run_id=manifest.run_id))
+        print(error, file=sys.stderr)
+        return 1
+    prefix = f"[{test.index} {test.label}]"
+    test_runner = create_runner(spec, test, settings)
+    session = TestSession(
+        test_runner.environment,
+        spec,
+        test,
+        settings,
+        prices,
+        folder,
+        manifest.run_id,
+        lambda line: print(f"{prefix} {line}", flush=True),
+    )
+    interrupted = False
+
+    def on_signal() -> None:
+        nonlocal interrupted
+        interrupted = True
+        session.stop(StopReason.STOPPED_BY_USER, "stopped by a signal")
+
+    def on_orphaned(parent: int) -> None:
+        nonlocal interrupted
+        interrupted = True
+        session.stop(StopReason.STOPPED_BY_USER, f"the process that ran the job (pid {parent}) ended")
+
+    handlers = [gevent.signal_handler(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)]
+    lifeline = watch_parent(on_orphaned)
+    try:
+        if settings.distributed:
+            session.workers = test_runner.connect_workers(spec, test, settings, Path(manifest.job_dir))
+        if not session.finished.is_set():
+            gevent.sleep(1.0 - (time.time() % 1.0))  # start on a whole second: timeline and schedule seconds coincide
+            test_runner.runner.start_shape()
+        session.finished.wait()
+    except SetupError as error:  # e.g. workers that did not connect or could not take the test
+        session.fail(str(error))
+        return 1
+    finally:
+        lifeline.kill(block=False)
+        for handler in handlers:
+            handler.cancel()
+        test_runner.close()
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

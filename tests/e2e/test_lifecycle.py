@@ -1,0 +1,177 @@
+"""A run's life end to end: from a user's own folder, killed processes, a reused folder, every entry point alike.
+
+Each job here runs under relaxed limits with windows of a few seconds, against a real
+endpoint on loopback, and stops by itself.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.e2e.jobs import LOADREC, environment, http_target, loadrec, results, run_command, write_job
+from tests.e2e.servers import sample_endpoint
+
+pytestmark = pytest.mark.e2e
+
+HOSTILE = "raise RuntimeError('the user\\'s own package was imported instead of loadrec')\n"
+ENDLESS = {"MaxInvocations": 100000}  # never reached: the pattern (or a kill) ends the test
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with sample_endpoint(workers=2, service_ms=20) as url:
+        yield url
+
+
+class CountingServer(http.server.ThreadingHTTPServer):
+    """A real HTTP endpoint on loopback that counts the invocations it serves."""
+
+    invocations = 0
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        assert isinstance(self.server, CountingServer)
+        self.server.invocations += 1
+        time.sleep(0.01)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def counting_endpoint() -> Iterator[CountingServer]:
+    server = CountingServer(("127.0.0.1", 0), _Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def started(job: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
+    """``loadrec run`` in the background, once its first test has measured a few seconds."""
+    command = run_command(job, out, *extra)
+    process = subprocess.Popen(command, cwd=job.parent, env=environment(), stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    deadline = time.monotonic() + 30
+    for line in process.stdout:
+        if re.search(r"\]\s+4s\s.* inv/min ", line):
+            break
+        assert time.monotonic() < deadline, "the test did not get going"
+    return process
+
+
+def step_processes(parent: int) -> list[psutil.Process]:
+    children = psutil.Process(parent).children(recursive=True)
+    return [child for child in children if "loadrec.engine.running.step" in " ".join(child.cmdline())]
+
+
+def two_configuration_job(folder: Path, url: str, first_stairs: tuple[int, int, int]) -> Path:
+    job_path = write_job(folder, http_target(url), ENDLESS, stairs=first_stairs)
+    job = json.loads(job_path.read_text())
+    job["InputConfig"]["EndpointConfigurations"].append({"InstanceType": "ml.c5.xlarge"})
+    job["Loadrec"]["Targets"].append(http_target(url))
+    job_path.write_text(json.dumps(job))
+    return job_path
+
+
+def test_a_job_runs_from_a_folder_holding_its_own_engine_shapes_and_payloads(tmp_path: Path, endpoint: str) -> None:
+    for name in ("engine", "shapes"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(HOSTILE)
+    job = write_job(tmp_path, http_target(endpoint), ENDLESS, stairs=(6, 3, 1))  # payloads/ beside it
+    run = loadrec(job, tmp_path / "out", "--processes", "1")  # a test process and a worker process
+    assert run.returncode == 0, run.stderr
+    body, test, timeline = results(tmp_path / "out")
+    assert body["Status"] == "COMPLETED" and test["Status"] == "COMPLETED"
+    assert timeline["invocations"].sum() > 0 and test["WorkerProcesses"] == 1
+    assert "RuntimeError" not in run.stderr
+
+
+def test_a_killed_test_process_fails_its_test_keeps_its_seconds_and_the_job_goes_on(
+    tmp_path: Path, endpoint: str
+) -> None:
+    job = two_configuration_job(tmp_path, endpoint, first_stairs=(30, 2, 1))
+    process = started(job, tmp_path / "out")
+    (step,) = step_processes(process.pid)
+    step.kill()
+    killed_at = time.time()
+    process.communicate(timeout=60)
+    assert process.returncode == 0  # the second test completed
+    body, first, timeline = results(tmp_path / "out")
+    second = body["Loadrec"]["Tests"][1]
+    assert first["Status"] == "FAILED" and first["FailureReason"] == "its process was killed by SIGKILL"
+    assert second["Status"] == "COMPLETED" and body["Status"] == "COMPLETED"
+    before = timeline[(timeline["test"] == 0) & (timeline["epoch"] < int(killed_at) - 1)]
+    assert len(before) >= 4 and (before["invocations"] > 0).all()  # every second it finished is kept
+    assert (
+        first["MeasuredSeconds"] >= 4
+        and first["Invocations"] == timeline.loc[timeline["test"] == 0, "invocations"].sum()
+    )
+
+
+def test_a_killed_loadrec_run_stops_its_load_and_describe_shows_what_was_measured(
+    tmp_path: Path, counting_endpoint: CountingServer
+) -> None:
+    url = f"http://127.0.0.1:{counting_endpoint.server_address[1]}"
+    job = two_configuration_job(tmp_path, url, first_stairs=(60, 2, 1))
+    process = started(job, tmp_path / "out")
+    (step,) = step_processes(process.pid)
+    process.kill()
+    process.wait(timeout=10)
+    step.wait(timeout=10)  # it noticed, wrote what it measured and ended
+    served = counting_endpoint.invocations
+    time.sleep(2)
+    assert counting_endpoint.invocations == served > 0  # no request reaches the endpoint any more
+    described = subprocess.run(
+        [*LOADREC, "describe", str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert described.returncode == 0 and "Traceback" not in described.stderr, described.stderr
+    assert described.stdout.startswith("e2e: FAILED")
+    assert "ended before the job did; every second measured is kept" in described.stdout
+    row = next(line for line in described.stdout.splitlines() if "ml.c5.large" in line)
+    seconds, invocations = (int(value) for value in row.split()[3:5])
+    assert seconds >= 4 and invocations > 0
+    body, first, timeline = results(tmp_path / "out")  # the job's files now say so too
+    assert body["Status"] == "FAILED" and first["Status"] == "STOPPED" and "ended" in first["StopDetail"]
+    assert timeline["invocations"].sum() == invocations <= served
+    assert len(body["Loadrec"]["Tests"]) == 1  # the second test never started
+
+
+def test_a_reused_results_folder_is_refused_unless_overwritten(tmp_path: Path, endpoint: str) -> None:
+    job = write_job(tmp_path, http_target(endpoint), ENDLESS, stairs=(3, 1, 1))
+    out = tmp_path / "out"
+    assert loadrec(job, out).returncode == 0
+    first = json.loads((out / "run.json").read_text())["RunId"]
+    refused = loadrec(job, out)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"--out: {out}: holds the results of an earlier run; pass --overwrite to replace them, or choose another --out"
+    ]
+    assert refused.stdout == ""  # nothing started
+    again = loadrec(job, out, "--overwrite")
+    assert again.returncode == 0, again.stderr
+    run = json.loads((out / "run.json").read_text())
+    body, test, _ = results(out)
+    assert run["RunId"] != first
+    assert json.loads((out / "tests" / "0" / "result.json").read_text())["run_id"] == run["RunId"]
+    assert test["RecommendationId"] == body["InferenceRecommendations"][0]["RecommendationId"]

@@ -1,0 +1,48 @@
+"""A test's settings: declared once, the same from every entry point, handed to child processes whole."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from locust.argument_parser import LocustArgumentParser
+
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.load.settings import RUN, STOCK, UI, MasterSettings, TestSettings, add_options, settings_from
+from loadrec.engine.measurement.monitor import MonitorSettings
+from loadrec.engine.measurement.ranking import Importance, Weights
+
+COMMON = ["--window", "8", "--evaluate-every", "2", "--seed", "3", "--payloads", "s3://b/p.tar.gz"]
+COMMON += ["--cost-importance", "Lowest", "--publish-metrics", "--prices", "prices.json"]
+
+
+def parse(where: str, args: list[str], parser: argparse.ArgumentParser | None = None) -> TestSettings:
+    parser = parser or argparse.ArgumentParser()
+    if where != STOCK:
+        parser.add_argument("--limits", default="aws")
+    add_options(parser, where)
+    return settings_from(parser.parse_args(args), where)
+
+
+def test_run_ui_and_the_stock_locustfile_read_the_same_options_the_same_way() -> None:
+    run = parse(RUN, ["--limits", "relaxed", *COMMON])
+    ui = parse(UI, ["--limits", "relaxed", *COMMON, "--test-index", "1"])
+    stock = parse(STOCK, ["--limits", "relaxed", *COMMON, "--results-dir", "out"], LocustArgumentParser())
+    assert run == ui == stock
+    assert run.limits is LimitsMode.RELAXED and run.monitor == MonitorSettings(window_s=8, evaluate_every_s=2)
+    assert run.weights == Weights(cost=Importance.LOWEST) and run.publish_metrics and run.seed == 3
+    assert run.prices == str(Path("prices.json").resolve())  # child processes may start elsewhere
+
+
+def test_distribution_is_loadrec_run_s_own_option() -> None:
+    assert parse(RUN, ["--processes", "2"]).processes == 2
+    master = parse(RUN, ["--master", "--expect-workers", "3", "--master-bind-port", "6000"]).master
+    assert master == MasterSettings(expect_workers=3, bind_host="0.0.0.0", bind_port=6000)
+    assert not parse(UI, []).distributed
+
+
+def test_settings_travel_as_json_whole() -> None:
+    settings = parse(RUN, ["--limits", "relaxed", *COMMON, "--master"])
+    assert TestSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
+    assert TestSettings.from_dict(TestSettings().to_dict()) == TestSettings()
