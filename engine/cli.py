@@ -33,7 +33,7 @@ from loadrec.engine.load.settings import (
     LIMITS,
     RUN,
     UI,
-    TestSettings,
+    RunSettings,
     add_options,
     positive,
     settings_from,
@@ -170,7 +170,7 @@ def _job_dir(args: argparse.Namespace, command: str) -> Path:
     return Path(args.job).resolve().parent
 
 
-def _settings(args: argparse.Namespace, where: str) -> TestSettings:
+def _settings(args: argparse.Namespace, where: str) -> RunSettings:
     settings = settings_from(args, where)
     try:
         load_prices(Path(settings.prices) if settings.prices else None)

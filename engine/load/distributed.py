@@ -27,7 +27,7 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import STATE_INIT, STATE_STOPPED, MasterRunner, Runner, WorkerRunner
 
-from loadrec.engine.load.settings import TestSettings
+from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.load.users import InvocationUser, answer_sample, error_kind, make_user_class
 from loadrec.engine.measurement.metrics import SecondRecorder
 
@@ -46,7 +46,7 @@ class Assignment:
     """What a worker needs to run its share of one test."""
 
     request: dict[str, Any]  # the whole job request, Loadrec key included
-    settings: TestSettings
+    settings: RunSettings
     index: int
     base_dir: str  # relative payload paths resolve here (the job file's folder on the master)
 
@@ -55,7 +55,7 @@ class Assignment:
 
     @classmethod
     def from_message(cls, data: dict[str, Any]) -> Assignment:
-        return cls(**{**data, "settings": TestSettings.from_dict(data["settings"])})
+        return cls(**{**data, "settings": RunSettings.from_dict(data["settings"])})
 
 
 class SetupFailed(Exception):

@@ -20,7 +20,7 @@ from locust.runners import MasterRunner, Runner
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.distributed import Assignment, SetupFailed, assign, wait_for_workers
 from loadrec.engine.load.prepare import PreparedTest, SetupError
-from loadrec.engine.load.settings import TestSettings
+from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.load.users import make_user_class
 from loadrec.shapes.locust_shapes import shape_class_for
 
@@ -28,16 +28,14 @@ WORKER_MODULE = "loadrec.engine.load.worker"
 
 
 @dataclass
-class TestRunner:
+class LoadTestRunner:
     """A test's Locust environment and runner, and the local worker processes it started."""
-
-    __test__ = False  # not a pytest test class
 
     environment: Environment
     runner: Runner
     local_workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def connect_workers(self, spec: JobSpec, test: PreparedTest, settings: TestSettings, base_dir: Path) -> int:
+    def connect_workers(self, spec: JobSpec, test: PreparedTest, settings: RunSettings, base_dir: Path) -> int:
         """On a master: wait for the workers, send them the test, wait for each to confirm; returns how many."""
         assert isinstance(self.runner, MasterRunner)
         expected = settings.processes or (settings.master.expect_workers if settings.master else 0)
@@ -64,12 +62,12 @@ class TestRunner:
         return all(worker.poll() is None for worker in self.local_workers)
 
 
-def create_runner(spec: JobSpec, test: PreparedTest, settings: TestSettings) -> TestRunner:
+def create_runner(spec: JobSpec, test: PreparedTest, settings: RunSettings) -> LoadTestRunner:
     user_class = make_user_class(test.invocation, test.payloads, settings.seed, spec.extension.request_timeout_s)
     shape = shape_class_for(spec.traffic.kind)(spec.schedule)
     environment = Environment(user_classes=[user_class], shape_class=shape, events=Events())
     if not settings.distributed:
-        return TestRunner(environment, environment.create_local_runner())
+        return LoadTestRunner(environment, environment.create_local_runner())
     master = settings.master
     host = master.bind_host if master else "127.0.0.1"
     port = master.bind_port if master else _free_port()
@@ -77,7 +75,7 @@ def create_runner(spec: JobSpec, test: PreparedTest, settings: TestSettings) -> 
     command = [sys.executable, "-P", "-m", WORKER_MODULE, "--master-host", "127.0.0.1", "--master-port", str(port)]
     command.append("--exit-with-parent")
     workers = [subprocess.Popen(command) for _ in range(settings.processes)]
-    return TestRunner(environment, runner, workers)
+    return LoadTestRunner(environment, runner, workers)
 
 
 def _free_port() -> int:

@@ -1,7 +1,7 @@
 """One test's lifecycle on Locust's events, the same for every entry point.
 
 The headless test process (``loadrec run``), the web UI (``loadrec ui``) and a stock
-``locust -f`` run all build a Locust environment and hand it to a ``TestSession``:
+``locust -f`` run all build a Locust environment and hand it to a ``LoadTestSession``:
 
 - ``test_start``: a fresh timeline whose every second goes to ``tests/N/seconds.jsonl``
   as it completes, the live monitor, and ``tests/N/result.json`` saying IN_PROGRESS
@@ -40,17 +40,15 @@ from loadrec.engine.results.model import Benchmark, Status
 READY, RUNNING, FINISHED = "ready", "running", "finished"
 
 
-class TestSession:
+class LoadTestSession:
     """Runs one test per Locust start on ``environment`` and writes its results into ``folder``."""
-
-    __test__ = False  # not a pytest test class
 
     def __init__(
         self,
         environment: Environment,
         spec: JobSpec,
         test: PreparedTest,
-        settings: Any,  # TestSettings (loadrec.engine.running): monitor, prices, publish_metrics
+        settings: Any,  # RunSettings (loadrec.engine.running): monitor, prices, publish_metrics
         prices: PriceTable,
         folder: ResultsFolder,
         run_id: str,

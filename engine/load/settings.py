@@ -1,4 +1,4 @@
-"""A test's settings, declared once: the frozen ``TestSettings`` and the command-line options that fill it.
+"""A test's settings, declared once: the frozen ``RunSettings`` and the command-line options that fill it.
 
 ``loadrec run``, ``loadrec ui`` and the stock locustfile take the same options from the
 one ``OPTIONS`` table (each option says which of them offer it: Locust has its own
@@ -34,10 +34,8 @@ class MasterSettings:
 
 
 @dataclass(frozen=True)
-class TestSettings:
+class RunSettings:
     """How one test runs and is judged, whatever starts it."""
-
-    __test__ = False  # not a pytest test class
 
     limits: LimitsMode = LimitsMode.AWS
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
@@ -60,7 +58,7 @@ class TestSettings:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TestSettings:
+    def from_dict(cls, data: dict[str, Any]) -> RunSettings:
         master = data.get("master")
         return cls(
             **{
@@ -204,7 +202,7 @@ def add_options(parser: argparse.ArgumentParser, where: str, **extra: Any) -> No
             parser.add_argument(*option.flags, **option.kwargs, **extra)
 
 
-def settings_from(options: argparse.Namespace, where: str) -> TestSettings:
+def settings_from(options: argparse.Namespace, where: str) -> RunSettings:
     """The settings the options parsed for ``where`` name (in stock runs, distribution is Locust's own)."""
     master, processes = None, 0
     if where == RUN:
@@ -214,7 +212,7 @@ def settings_from(options: argparse.Namespace, where: str) -> TestSettings:
     weights = Weights(
         *(Importance.parse(getattr(options, f"{o}_importance")) for o in ("cost", "latency", "throughput"))
     )
-    return TestSettings(
+    return RunSettings(
         limits=LimitsMode(options.limits or LimitsMode.AWS.value),
         monitor=MonitorSettings(window_s=options.window, evaluate_every_s=options.evaluate_every),
         seed=options.seed,

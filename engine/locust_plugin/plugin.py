@@ -4,7 +4,7 @@ Importing this module registers it on Locust's events (as Locust plugins do); th
 locustfile beside it imports it. ``locust -f <that locustfile> --job JOB`` then works
 headless, with the web UI, and as ``--master``/``--worker``; ``loadrec ui`` is the same
 with the job already validated and its payloads loaded (``preset``), so a process does
-each once. The test runs in the same :class:`~loadrec.engine.load.session.TestSession`
+each once. The test runs in the same :class:`~loadrec.engine.load.session.LoadTestSession`
 as a headless ``loadrec run`` test, and the job's files are written the same way.
 """
 
@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +32,11 @@ from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpec, JobSpecError
 from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, ship_seconds
 from loadrec.engine.load.prepare import PreparedTest, SetupError, load_payloads, prepare_test
-from loadrec.engine.load.session import TestSession
-from loadrec.engine.load.settings import STOCK, TestSettings, add_options, settings_from
+from loadrec.engine.load.session import LoadTestSession
+from loadrec.engine.load.settings import STOCK, RunSettings, add_options, settings_from
 from loadrec.engine.load.users import InvocationUser
 from loadrec.engine.measurement.metrics import SecondRecorder
+from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, JobResults
@@ -60,7 +63,7 @@ class Prepared:
 
     spec: JobSpec
     test: PreparedTest
-    settings: TestSettings
+    settings: RunSettings
     job_dir: Path
     out: Path
     overwrite: bool
@@ -131,7 +134,7 @@ class LocustJob:
         write_manifest(self.folder, self.manifest)
         prices = load_prices(Path(settings.prices) if settings.prices else None)
         self.results: JobResults | None = None
-        self.session = TestSession(
+        self.session = LoadTestSession(
             environment,
             prepared.spec,
             prepared.test,
@@ -143,6 +146,12 @@ class LocustJob:
         )
         environment.events.test_start.add_listener(self._on_start)
         self.session.on_finished.append(self._on_finished)
+        options = environment.parsed_options
+        if options is not None and options.headless:
+            # Locust installs its SIGTERM handler only once a headless shape run is over: until then, stop the test
+            # here, so that it ends STOPPED with what it measured instead of being killed.
+            stop = partial(self.session.stop, StopReason.STOPPED_BY_USER, "stopped by a signal")
+            gevent.signal_handler(signal.SIGTERM, stop)
 
     def _on_start(self, **_: Any) -> None:
         self.manifest = replace(self.manifest, ended=None)

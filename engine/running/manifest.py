@@ -19,7 +19,7 @@ from typing import Any
 
 from loadrec.engine.job.spec import JobSpec, parse_job
 from loadrec.engine.load.prepare import count_tests
-from loadrec.engine.load.settings import TestSettings
+from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results
@@ -30,7 +30,7 @@ class RunManifest:
     run_id: str
     request: dict[str, Any]  # the whole job request, Loadrec key included
     job_dir: str  # relative payload paths resolve here
-    settings: TestSettings
+    settings: RunSettings
     created: float
     pid: int  # the process running the job
     ended: float | None = None  # set when the run ends as it should (not when its process is killed)
@@ -57,7 +57,7 @@ class RunManifest:
             run_id=data["RunId"],
             request=data["Request"],
             job_dir=data["JobDir"],
-            settings=TestSettings.from_dict(data["Settings"]),
+            settings=RunSettings.from_dict(data["Settings"]),
             created=data["Created"],
             pid=data["Pid"],
             ended=data.get("Ended"),
@@ -65,7 +65,7 @@ class RunManifest:
         )
 
 
-def new_manifest(spec: JobSpec, job_dir: Path, settings: TestSettings, created: float) -> RunManifest:
+def new_manifest(spec: JobSpec, job_dir: Path, settings: RunSettings, created: float) -> RunManifest:
     return RunManifest(
         uuid.uuid4().hex, spec.request_with_extension, str(job_dir.resolve()), settings, created, os.getpid()
     )

@@ -25,7 +25,7 @@ from loadrec.engine.presentation.report import render_report
 from loadrec.engine.results.files import ResultsFolder
 from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, not_run
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, load_results, write_manifest
-from loadrec.engine.running.plan import NotRun, TestPlan
+from loadrec.engine.running.plan import JobPlan, NotRun
 
 STEP_MODULE = "loadrec.engine.running.step"
 POLL_S = 0.2
@@ -67,7 +67,7 @@ class JobRunner:
         limit, settings = spec.resource_limit, manifest.settings
         # Workers started elsewhere serve one master (one port) at a time: their tests run one by one.
         parallel = 1 if settings.master is not None else limit.max_parallel_of_tests
-        self.plan = TestPlan(len(tests), limit.max_number_of_tests, parallel, spec.job_duration_s, manifest.created)
+        self.plan = JobPlan(len(tests), limit.max_number_of_tests, parallel, spec.job_duration_s, manifest.created)
 
     def run(self) -> JobResults:
         handlers = [gevent.signal_handler(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)]

@@ -25,9 +25,7 @@ class Decision:
     not_run: tuple[NotRun, ...] = ()
 
 
-class TestPlan:
-    __test__ = False  # not a pytest test class
-
+class JobPlan:
     def __init__(
         self, tests: int, max_number: int, max_parallel: int, job_duration_s: int | None, created: float
     ) -> None:

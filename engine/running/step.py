@@ -4,7 +4,7 @@ The orchestrator starts one of these per endpoint configuration, so tests runnin
 parallel never share a Locust runner or a gevent hub, and a crash in one cannot take
 the others with it. Everything comes from ``DIR/run.json`` (the job, the settings):
 the job is validated and the payloads loaded once. The test runs in a
-:class:`~loadrec.engine.load.session.TestSession`, which writes ``DIR/tests/N/`` as it
+:class:`~loadrec.engine.load.session.LoadTestSession`, which writes ``DIR/tests/N/`` as it
 goes. SIGTERM or Ctrl-C stops the test and still writes what it measured, marked
 STOPPED; so does the end of the process that started this one (it watches its parent).
 """
@@ -24,7 +24,7 @@ import gevent
 from loadrec.engine.load.lifeline import watch_parent
 from loadrec.engine.load.prepare import SetupError, label_of, load_payloads, prepare_test
 from loadrec.engine.load.runners import create_runner
-from loadrec.engine.load.session import TestSession
+from loadrec.engine.load.session import LoadTestSession
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
 from loadrec.engine.results.files import ResultsFolder
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     prefix = f"[{test.index} {test.label}]"
     test_runner = create_runner(spec, test, settings)
-    session = TestSession(
+    session = LoadTestSession(
         test_runner.environment,
         spec,
         test,

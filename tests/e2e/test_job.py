@@ -15,11 +15,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pandas as pd
 import pytest
-from botocore.parsers import create_parser
 
+from tests.aws_shapes import parse_as
 from tests.e2e.jobs import LOADREC
 from tests.e2e.moto import fake_aws_env
 from tests.e2e.servers import sample_endpoint
@@ -84,29 +83,6 @@ def load(out: Path) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:
         json.loads((out / "steps.json").read_text()),
         pd.read_csv(out / "timeline.csv"),
     )
-
-
-def parse_as(operation: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Parse with botocore's own response parser, and check every key is a member of the output shape."""
-    shape = botocore.session.get_session().get_service_model("sagemaker").operation_model(operation).output_shape
-    aws_only = {k: v for k, v in body.items() if k != "Loadrec"}
-    unknown = list(_unknown_keys(aws_only, shape, ""))
-    assert unknown == [], unknown
-    response = {"body": json.dumps(aws_only).encode(), "headers": {}, "status_code": 200}
-    parsed: dict[str, Any] = create_parser("json").parse(response, shape)
-    return parsed
-
-
-def _unknown_keys(value: Any, shape: Any, path: str) -> Iterator[str]:
-    if shape.type_name == "structure" and isinstance(value, dict):
-        for key, item in value.items():
-            if key not in shape.members:
-                yield f"{path}.{key}"
-            else:
-                yield from _unknown_keys(item, shape.members[key], f"{path}.{key}")
-    elif shape.type_name == "list" and isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _unknown_keys(item, shape.member, f"{path}[{index}]")
 
 
 def test_three_configurations_two_at_a_time_ranked_and_priced(tmp_path: Path, endpoints: list[str]) -> None:

@@ -114,7 +114,7 @@ def test_the_web_ui_writes_what_loadrec_run_and_stock_locust_write(tmp_path: Pat
         post(opener, f"{base}/swarm", {"user_count": "1", "spawn_rate": "1"})
         wait_for(opener, base, "running")
         time.sleep(2)
-        opener.open(f"{base}/stop", timeout=5).read()
+        post(opener, f"{base}/stop", {})
         stopped = wait_for(opener, base, "finished")
         ui_stopped = describe(tmp_path / "ui")
     assert status["stop_reason"] == "latency threshold"

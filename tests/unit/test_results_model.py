@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Iterator
-from typing import Any
 
-import botocore.session
 import pytest
-from botocore.parsers import create_parser
 
 from loadrec.engine.measurement.monitor import Level
 from loadrec.engine.measurement.outcome import Sizing, Status
 from loadrec.engine.measurement.ranking import Importance, Weights
 from loadrec.engine.results import aws
 from loadrec.engine.results.model import Benchmark, ended_early, job_results, job_status, not_run
+from tests.aws_shapes import parse_as
 from tests.report_fixture import CREATED, UPDATED, fixture_results
 
 
@@ -23,29 +19,6 @@ def measured(index: int, per_minute: int, latency_us: int, cost_per_hour: float)
     sizing = Sizing(1, per_minute, latency_us, cost_per_hour, cost_per_hour / (per_minute * 60))
     return Benchmark(index, f"c{index}", Status.COMPLETED, "pattern complete", sizing=sizing, start_epoch=CREATED,
                      end_epoch=UPDATED)  # fmt: skip
-
-
-def parse_as(operation: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Parse with botocore's own response parser, and check every key is a member of the output shape."""
-    shape = botocore.session.get_session().get_service_model("sagemaker").operation_model(operation).output_shape
-    aws_only = {k: v for k, v in body.items() if k != "Loadrec"}
-    unknown = list(_unknown_keys(aws_only, shape, ""))
-    assert unknown == [], unknown
-    response = {"body": json.dumps(aws_only).encode(), "headers": {}, "status_code": 200}
-    parsed: dict[str, Any] = create_parser("json").parse(response, shape)
-    return parsed
-
-
-def _unknown_keys(value: Any, shape: Any, path: str) -> Iterator[str]:
-    if shape.type_name == "structure" and isinstance(value, dict):
-        for key, item in value.items():
-            if key not in shape.members:
-                yield f"{path}.{key}"
-            else:
-                yield from _unknown_keys(item, shape.members[key], f"{path}.{key}")
-    elif shape.type_name == "list" and isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _unknown_keys(item, shape.member, f"{path}[{index}]")
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 from locust.argument_parser import LocustArgumentParser
 
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.load.settings import RUN, STOCK, UI, MasterSettings, TestSettings, add_options, settings_from
+from loadrec.engine.load.settings import RUN, STOCK, UI, MasterSettings, RunSettings, add_options, settings_from
 from loadrec.engine.measurement.monitor import MonitorSettings
 from loadrec.engine.measurement.ranking import Importance, Weights
 
@@ -17,7 +17,7 @@ COMMON = ["--window", "8", "--evaluate-every", "2", "--seed", "3", "--payloads",
 COMMON += ["--cost-importance", "Lowest", "--publish-metrics", "--prices", "prices.json"]
 
 
-def parse(where: str, args: list[str], parser: argparse.ArgumentParser | None = None) -> TestSettings:
+def parse(where: str, args: list[str], parser: argparse.ArgumentParser | None = None) -> RunSettings:
     parser = parser or argparse.ArgumentParser()
     if where != STOCK:
         parser.add_argument("--limits", default="aws")
@@ -44,5 +44,5 @@ def test_distribution_is_loadrec_run_s_own_option() -> None:
 
 def test_settings_travel_as_json_whole() -> None:
     settings = parse(RUN, ["--limits", "relaxed", *COMMON, "--master"])
-    assert TestSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
-    assert TestSettings.from_dict(TestSettings().to_dict()) == TestSettings()
+    assert RunSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
+    assert RunSettings.from_dict(RunSettings().to_dict()) == RunSettings()
