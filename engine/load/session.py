@@ -29,6 +29,7 @@ from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, collect_from_workers
 from loadrec.engine.load.live_monitor import LiveMonitor
 from loadrec.engine.load.prepare import PreparedTest
+from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import SecondRecorder, Timeline
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.outcome import failure_reason, measure, size, status_of
@@ -48,7 +49,7 @@ class LoadTestSession:
         environment: Environment,
         spec: JobSpec,
         test: PreparedTest,
-        settings: Any,  # RunSettings (loadrec.engine.running): monitor, prices, publish_metrics
+        settings: RunSettings,
         prices: PriceTable,
         folder: ResultsFolder,
         run_id: str,

@@ -1,0 +1,200 @@
+"""A job's results in the recommender's own response shapes, rendered from ``JobResults``.
+
+``describe`` is a DescribeInferenceRecommendationsJob response: the request echoed
+back, the job status, and InferenceRecommendations (one per test that measured
+something) or EndpointPerformances (for InputConfig.Endpoints). ``steps`` is a
+ListInferenceRecommendationsJobSteps response, one BENCHMARK step per test.
+Timestamps are ISO 8601; ModelLatency is in microseconds, as AWS reports it. What AWS
+has no field for (stop reasons, plateaus, errors, the ranking) sits under a ``Loadrec``
+key, which AWS parsers ignore. botocore's parser accepts both (tested).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from loadrec.engine.results.model import Benchmark, JobResults, Status
+
+VARIANT_NAME = "AllTraffic"
+STEP_TYPE = "BENCHMARK"
+EXTENSION_KEY = "Loadrec"
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+
+
+def job_arn(name: str) -> str:
+    return f"arn:loadrec:local:inference-recommendations-job/{name}"
+
+
+def describe(results: JobResults) -> dict[str, Any]:
+    spec, request = results.spec, results.spec.request
+    body: dict[str, Any] = {
+        "JobName": spec.name,
+        "JobType": request["JobType"],
+        "JobArn": job_arn(spec.name),
+        "Status": results.status.aws,
+        "CreationTime": iso(results.created),
+        "LastModifiedTime": iso(results.updated),
+        "InputConfig": request["InputConfig"],
+    }
+    for key in ("JobDescription", "RoleArn", "StoppingConditions"):
+        if key in request:
+            body[key] = request[key]
+    if results.status.finished:
+        body["CompletionTime"] = iso(results.updated)
+    if results.failure_reason:
+        body["FailureReason"] = results.failure_reason
+    if spec.existing_endpoints:
+        body["EndpointPerformances"] = [_endpoint_performance(results, b) for b in results.measured]
+    else:
+        body["InferenceRecommendations"] = [_recommendation(results, b) for b in results.measured]
+    extra: dict[str, Any] = {"Tests": [_test_summary(results, b) for b in results.benchmarks]}
+    if results.ranking:
+        extra["Ranking"] = [
+            {"Index": r.index, "Configuration": r.label, "Rank": r.rank, "Score": r.score} for r in results.ranking
+        ]
+        extra["TopRecommendation"] = {"Index": results.ranking[0].index, "Configuration": results.ranking[0].label}
+    weights = results.weights
+    extra["Importance"] = {
+        "Cost": weights.cost.label,
+        "Latency": weights.latency.label,
+        "Throughput": weights.throughput.label,
+    }
+    body[EXTENSION_KEY] = extra
+    return body
+
+
+def steps(results: JobResults) -> dict[str, Any]:
+    """The ListInferenceRecommendationsJobSteps response: one BENCHMARK step per test."""
+    return {"Steps": [_step(results, b) for b in results.benchmarks]}
+
+
+def _step(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
+    spec = results.spec
+    inference: dict[str, Any] = {"ModelConfiguration": _model_configuration(results, benchmark.index)}
+    if spec.endpoint_configurations:
+        inference["EndpointConfiguration"] = _endpoint_configuration(results, benchmark)
+    if benchmark.sizing is not None:
+        if spec.existing_endpoints:
+            inference["EndpointMetrics"] = _endpoint_metrics(benchmark)
+        else:
+            inference["Metrics"] = _metrics(benchmark)
+    reason = benchmark.failure_reason
+    if benchmark.status is Status.NOT_RUN:
+        reason = f"not run: {reason}"
+    if reason:
+        inference["FailureReason"] = reason
+    if benchmark.start_epoch is not None and benchmark.end_epoch is not None:
+        inference["InvocationStartTime"] = iso(benchmark.start_epoch)
+        inference["InvocationEndTime"] = iso(benchmark.end_epoch)
+    return {"StepType": STEP_TYPE, "JobName": spec.name, "Status": benchmark.status.aws, "InferenceBenchmark": inference}
+
+
+def _metrics(benchmark: Benchmark) -> dict[str, Any]:
+    sizing = benchmark.sizing
+    assert sizing is not None
+    metrics: dict[str, Any] = {"MaxInvocations": sizing.max_invocations}
+    if sizing.model_latency_us is not None:
+        metrics["ModelLatency"] = sizing.model_latency_us
+    if sizing.cost_per_hour is not None:
+        metrics["CostPerHour"] = sizing.cost_per_hour
+    if sizing.cost_per_inference is not None:
+        metrics["CostPerInference"] = sizing.cost_per_inference
+    metrics.update(benchmark.utilization or {})
+    return metrics
+
+
+def _endpoint_metrics(benchmark: Benchmark) -> dict[str, Any]:
+    assert benchmark.sizing is not None
+    return {"MaxInvocations": benchmark.sizing.max_invocations, "ModelLatency": benchmark.sizing.model_latency_us or 0}
+
+
+def _endpoint_configuration(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
+    spec = results.spec
+    configuration = spec.endpoint_configurations[benchmark.index]
+    endpoint: dict[str, Any] = {
+        "EndpointName": spec.extension.targets[benchmark.index].label,
+        "VariantName": VARIANT_NAME,
+    }
+    if configuration.instance_type:
+        endpoint["InstanceType"] = configuration.instance_type
+    if benchmark.sizing is not None:
+        endpoint["InitialInstanceCount"] = benchmark.sizing.initial_instance_count
+    if configuration.serverless is not None:
+        endpoint["ServerlessConfig"] = {
+            "MemorySizeInMB": configuration.serverless.memory_size_mb,
+            "MaxConcurrency": configuration.serverless.max_concurrency,
+        }
+    return endpoint
+
+
+def _model_configuration(results: JobResults, index: int) -> dict[str, Any]:
+    model: dict[str, Any] = {"EnvironmentParameters": []}
+    configurations = results.spec.endpoint_configurations
+    if configurations and configurations[index].inference_specification_name:
+        model["InferenceSpecificationName"] = configurations[index].inference_specification_name
+    return model
+
+
+def _recommendation(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
+    recommendation = {
+        "RecommendationId": results.recommendation_id(benchmark),
+        "Metrics": _metrics(benchmark),
+        "EndpointConfiguration": _endpoint_configuration(results, benchmark),
+        "ModelConfiguration": _model_configuration(results, benchmark.index),
+    }
+    if benchmark.start_epoch is not None and benchmark.end_epoch is not None:
+        recommendation["InvocationStartTime"] = iso(benchmark.start_epoch)
+        recommendation["InvocationEndTime"] = iso(benchmark.end_epoch)
+    return recommendation
+
+
+def _endpoint_performance(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
+    return {
+        "Metrics": _endpoint_metrics(benchmark),
+        "EndpointInfo": {"EndpointName": results.spec.existing_endpoints[benchmark.index]},
+    }
+
+
+def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
+    plateau = benchmark.plateau
+    summary: dict[str, Any] = {
+        "Index": benchmark.index,
+        "Configuration": benchmark.label,
+        "Status": benchmark.status.value,
+    }
+    optional = {
+        "StopReason": benchmark.stop_reason,
+        "StopDetail": benchmark.stop_detail,
+        "StopSecond": benchmark.stop_second,
+        "FailureReason": benchmark.failure_reason,
+        "Plateau": None
+        if plateau is None
+        else {
+            "Users": plateau.users,
+            "StartSecond": plateau.start,
+            "InvocationsPerMinute": round(plateau.invocations_per_minute, 1),
+        },
+        "Errors": benchmark.errors,
+        "WorkerProcesses": benchmark.workers,
+        "WorkerEvents": list(benchmark.worker_events),
+        "Note": benchmark.note,
+    }
+    summary.update({key: value for key, value in optional.items() if value not in (None, "", {}, [])})
+    if benchmark.start_epoch is not None and benchmark.end_epoch is not None:
+        summary["InvocationStartTime"] = iso(benchmark.start_epoch)
+        summary["InvocationEndTime"] = iso(benchmark.end_epoch)
+    if benchmark.sizing is not None:
+        if benchmark.measured:
+            summary["RecommendationId"] = results.recommendation_id(benchmark)
+        summary["MeasuredInvocationsPerInstance"] = round(
+            benchmark.sizing.max_invocations / benchmark.sizing.initial_instance_count
+        )
+    timeline = results.timelines.get(benchmark.index)
+    if timeline:
+        summary["MeasuredSeconds"] = len(timeline)
+        summary["Invocations"] = sum(row.successes for row in timeline)
+    return summary

@@ -1,0 +1,266 @@
+"""The results folder of a run: who owns it, what each test writes while it runs, and the job's files.
+
+Layout of ``DIR``::
+
+    .lock                 held (flock) by the process running the job, for as long as it runs
+    run.json              the run: its id, the job request, settings, times, and its end
+    tests/N/result.json   test N's Benchmark: IN_PROGRESS while it runs (updated every evaluation), then final
+    tests/N/seconds.jsonl every second test N measured, appended and flushed as it arrives (histograms included)
+    tests/N/timeline.csv  test N's per-second table, when it ends
+    describe.json  steps.json  timeline.csv  report.html   the job's files, rendered from the typed results
+
+A test process killed mid-run loses nothing it measured: its seconds are on disk as
+they complete, and its result file says how far it got. The lock dies with its holder
+(SIGKILL included), so anyone can tell a live run from an abandoned one. A folder
+holding an earlier run is refused unless the caller asks to overwrite it; then only
+loadrec's own files are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, Timeline, TimelineRow
+from loadrec.engine.results import aws
+from loadrec.engine.results.model import Benchmark, JobResults
+
+LOCK = ".lock"
+RUN = "run.json"
+TESTS = "tests"
+RESULT = "result.json"
+SECONDS = "seconds.jsonl"
+TIMELINE = "timeline.csv"
+DESCRIBE = "describe.json"
+STEPS = "steps.json"
+REPORT = "report.html"
+JOB_FILES = (RUN, DESCRIBE, STEPS, TIMELINE, REPORT)
+START_KEY = "start"  # the first line of a seconds file: {"start": epoch of second 0}
+
+
+class ResultsFolderError(Exception):
+    """The folder cannot be used; the message is one line naming it."""
+
+
+class Journal:
+    """Appends a test's seconds as JSON lines, each flushed as written (a killed process loses none)."""
+
+    def __init__(self, path: Path, start_epoch: int) -> None:
+        self._stream: IO[str] | None = path.open("w", encoding="utf-8")
+        self.write({START_KEY: start_epoch})
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._stream is None:
+            return
+        self._stream.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+class ResultsFolder:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock: IO[str] | None = None
+
+    # --- who owns it --------------------------------------------------------------------
+
+    def claim(self, overwrite: bool) -> None:
+        """Own the folder for this process: refuse one in use, or holding an earlier run unless ``overwrite``."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            lock = (self.path / LOCK).open("a+", encoding="utf-8")
+        except OSError as error:
+            raise ResultsFolderError(f"{self.path}: cannot write results here ({_reason(error)})") from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            lock.close()
+            raise ResultsFolderError(f"{self.path}: in use by a running loadrec ({holder})") from None
+        if self.holds_a_run():
+            if not overwrite:
+                lock.close()
+                raise ResultsFolderError(
+                    f"{self.path}: holds the results of an earlier run; pass --overwrite to replace them, "
+                    "or choose another --out"
+                )
+            self.clear()
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}\n")
+        lock.flush()
+        self._lock = lock
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the flock
+            self._lock = None
+
+    def in_use(self) -> bool:
+        """A live process other than this one holds the folder."""
+        if self._lock is not None:
+            return False
+        path = self.path / LOCK
+        if not path.exists():
+            return False
+        with path.open("a+", encoding="utf-8") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            return False
+
+    def holds_a_run(self) -> bool:
+        return any((self.path / name).exists() for name in (RUN, DESCRIBE, TESTS))
+
+    def clear(self) -> None:
+        """Remove loadrec's own files (and nothing else)."""
+        for name in JOB_FILES:
+            (self.path / name).unlink(missing_ok=True)
+        shutil.rmtree(self.path / TESTS, ignore_errors=True)
+
+    # --- the run ------------------------------------------------------------------------
+
+    def write_run(self, run: dict[str, Any]) -> None:
+        self._write(self.path / RUN, json.dumps(run, indent=2, allow_nan=False) + "\n")
+
+    def read_run(self) -> dict[str, Any]:
+        path = self.path / RUN
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ResultsFolderError(f"{self.path}: no {RUN} here (is it a results directory of loadrec?)") from None
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise ResultsFolderError(f"{path}: cannot be read ({_reason(error)})") from None
+        if not isinstance(data, dict):
+            raise ResultsFolderError(f"{path}: not a run description")
+        return data
+
+    # --- each test ----------------------------------------------------------------------
+
+    def test_dir(self, index: int) -> Path:
+        return self.path / TESTS / str(index)
+
+    def indexes(self) -> list[int]:
+        folder = self.path / TESTS
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / RESULT).exists())
+
+    def open_journal(self, index: int, start_epoch: int) -> Journal:
+        """A fresh seconds file for test ``index`` (a new start replaces the previous one)."""
+        folder = self.test_dir(index)
+        folder.mkdir(parents=True, exist_ok=True)
+        return Journal(folder / SECONDS, start_epoch)
+
+    def write_benchmark(self, benchmark: Benchmark) -> None:
+        folder = self.test_dir(benchmark.index)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._write(folder / RESULT, benchmark.to_json() + "\n")
+
+    def read_benchmark(self, index: int, run_id: str) -> Benchmark | None:
+        """Test ``index``'s result as last written by run ``run_id`` (None if none, or another run's)."""
+        path = self.test_dir(index) / RESULT
+        try:
+            benchmark = Benchmark.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        return benchmark if benchmark.run_id == run_id else None
+
+    def read_timeline(self, index: int) -> Timeline | None:
+        """Test ``index``'s timeline rebuilt from its seconds file (a torn last line is skipped)."""
+        path = self.test_dir(index) / SECONDS
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return None
+        records = list(_records(lines))
+        if not records or START_KEY not in records[0]:
+            return None
+        return Timeline.replay(records[0][START_KEY], records[1:])
+
+    def write_test_timeline(self, benchmark: Benchmark, rows: list[TimelineRow]) -> None:
+        frame = timeline_frame(benchmark.index, benchmark.label, rows, benchmark.start_epoch or 0.0)
+        self._write(self.test_dir(benchmark.index) / TIMELINE, frame.to_csv(index=False))
+
+    # --- the job ------------------------------------------------------------------------
+
+    def write_job(self, results: JobResults, report_html: str) -> dict[str, Any]:
+        """describe.json, steps.json, timeline.csv and report.html from ``results``; returns describe's body."""
+        body = aws.describe(results)
+        frames = [
+            timeline_frame(b.index, b.label, list(results.timelines.get(b.index, ())), b.start_epoch or 0.0)
+            for b in results.benchmarks
+            if results.timelines.get(b.index)
+        ]
+        timeline = pd.concat(frames, ignore_index=True) if frames else timeline_frame(0, "", [])
+        self._write(self.path / TIMELINE, timeline.to_csv(index=False))
+        self._write(self.path / STEPS, json.dumps(aws.steps(results), indent=2, allow_nan=False) + "\n")
+        self._write(self.path / DESCRIBE, json.dumps(body, indent=2, allow_nan=False) + "\n")
+        self._write(self.path / REPORT, report_html)
+        return body
+
+    @staticmethod
+    def _write(path: Path, text: str) -> None:
+        """Write via a unique temporary file and replace in one step: readers never see half a file."""
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be shared
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch: float = 0.0) -> pd.DataFrame:
+    """One test's per-second rows; ``epoch`` places them on the job's clock, across tests."""
+    records = []
+    for row in rows:
+        record: dict[str, Any] = {
+            "test": index,
+            "configuration": label,
+            "epoch": int(start_epoch) + row.second,
+            "second": row.second,
+            "users": row.users,
+            "running_users": row.running_users,
+            "workers": row.workers,
+            "invocations": row.successes,
+            "failures": row.failures,
+        }
+        for quantile in REPORTED_PERCENTILES:
+            record[f"p{quantile:g}_ms"] = row.latency_ms.get(quantile)
+        record["errors"] = ";".join(f"{k}={v}" for k, v in sorted(row.errors.items()))
+        records.append(record)
+    columns = ["test", "configuration", "epoch", "second", "users", "running_users", "workers"]
+    columns += ["invocations", "failures"]
+    columns += [f"p{q:g}_ms" for q in REPORTED_PERCENTILES] + ["errors"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _records(lines: list[str]) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        with contextlib.suppress(ValueError):  # a line cut short by a killed process
+            record = json.loads(line)
+            if isinstance(record, dict):
+                yield record
+
+
+def _reason(error: BaseException) -> str:
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
