@@ -2,8 +2,8 @@
 
 - ``job``: reading a job (file or AWS CLI flags), validating it, its typed spec, limits, the Loadrec key
 - ``measurement``: per-second histograms, the pure stopping-condition rules, outcome, ranking, prices
-- ``load``: invocations, virtual users, the live monitor, one test's session, master and workers
-- ``running``: test settings, which test runs when, the job's orchestration, one test's process
+- ``load``: a test's settings, invocations, virtual users, the live monitor, one test's session, workers
+- ``running``: which test runs when, the run's manifest, the job's orchestration, one test's process
 - ``results``: the typed results model, AWS's response shapes, the results folder, CloudWatch
 - ``presentation``: what people read: the terminal summary and tables, the HTML report and charts
 - ``locust_plugin``: loadrec inside a stock Locust process: options, web UI tab, login, locustfile

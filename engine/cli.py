@@ -28,7 +28,7 @@ from loadrec.engine.job.files import (
 )
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
-from loadrec.engine.load.prepare import SetupError, load_payloads, prepare_job, prepare_test
+from loadrec.engine.load.prepare import SetupError, count_tests, load_payloads, prepare_job, prepare_test
 from loadrec.engine.load.settings import (
     LIMITS,
     RUN,
@@ -39,9 +39,9 @@ from loadrec.engine.load.settings import (
     settings_from,
 )
 from loadrec.engine.locust_plugin.web_login import PASSWORD_ENV, USERNAME_ENV, login_configured
-from loadrec.engine.measurement.prices import PriceFileError, load_prices
+from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
 from loadrec.engine.presentation.terminal import render_results, summarize
-from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError
+from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError, default_folder
 from loadrec.engine.running.manifest import load_results, new_manifest
 from loadrec.engine.running.orchestrator import JobRunner, write_job_files
 from loadrec.shapes.preview import render_per_second_json, render_preview
@@ -170,13 +170,11 @@ def _job_dir(args: argparse.Namespace, command: str) -> Path:
     return Path(args.job).resolve().parent
 
 
-def _settings(args: argparse.Namespace, where: str) -> RunSettings:
-    settings = settings_from(args, where)
+def _prices(settings: RunSettings) -> PriceTable:
     try:
-        load_prices(Path(settings.prices) if settings.prices else None)
+        return load_prices(Path(settings.prices) if settings.prices else None)
     except PriceFileError as error:
         raise BadInput([str(error)]) from None
-    return settings
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -184,7 +182,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     job_dir = _job_dir(args, "run")
     if args.master and args.processes:
         raise BadInput(["--master waits for workers started elsewhere; --processes starts local ones: pick one"])
-    settings = _settings(args, RUN)
+    settings = settings_from(args, RUN)
+    _prices(settings)  # each test's process reads them; a bad file is refused now
     try:
         tests = prepare_job(spec, job_dir, settings.payloads)
     except SetupError as error:
@@ -205,7 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _claim(args: argparse.Namespace, spec: JobSpec) -> ResultsFolder:
-    folder = ResultsFolder(Path(args.out) if args.out else Path("results") / spec.name)
+    folder = ResultsFolder(Path(args.out) if args.out else default_folder(spec.name))
     try:
         folder.claim(args.overwrite)
     except ResultsFolderError as error:
@@ -224,23 +223,22 @@ def cmd_ui(args: argparse.Namespace) -> int:
                 f"{PASSWORD_ENV} for a login, or pass --insecure-no-auth"
             ]
         )
-    settings = _settings(args, UI)
-    count = len(spec.endpoint_configurations) or len(spec.existing_endpoints)
-    if args.test_index >= count:
-        raise BadInput([f"--test-index: {args.test_index} is past the job's {count} endpoint configurations"])
+    settings = settings_from(args, UI)
+    prices = _prices(settings)
+    if args.test_index >= count_tests(spec):
+        raise BadInput([f"--test-index: {args.test_index} is past the job's {count_tests(spec)} configurations"])
     try:
         test = prepare_test(spec, args.test_index, load_payloads(spec, job_dir, settings.payloads))
     except SetupError as error:
         raise BadInput([str(error)]) from None
-    out = Path(args.out) if args.out else Path("results") / spec.name
-    _claim(args, spec).release()  # refused now, with a clear line, rather than once Locust has started
+    folder = _claim(args, spec)  # handed to the web UI, which keeps it for as long as it runs
     if not is_loopback(args.host) and not login:
         print(f"warning: the web UI on {args.host} has no login: anyone who reaches it can start load", file=sys.stderr)
     from locust.main import main as locust_main
 
     from loadrec.engine.locust_plugin.plugin import Prepared, preset
 
-    preset(Prepared(spec, test, settings, job_dir, out, overwrite=True))
+    preset(Prepared(spec, test, settings, prices, job_dir, folder))
     sys.argv = ["locust", "-f", str(LOCUSTFILE), "--web-host", args.host, "--web-port", str(args.port)]
     if login:
         sys.argv.append("--web-login")
@@ -258,17 +256,16 @@ def is_loopback(host: str) -> bool:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    """The run's status and table; an abandoned run's job files are rewritten to say what happened."""
+    """The run's status and table; the job files of a run that is no longer live are rendered anew."""
     folder = ResultsFolder(Path(args.out))
     try:
         running = folder.in_use()
-        results = write_job_files(folder, running) if not running else None
-    except ResultsFolderError as error:
-        raise BadInput([str(error)]) from None
-    except OSError:  # a read-only copy of the results: show them without rewriting them
-        results = None
-    if results is None:
-        results = load_results(folder)
+        try:
+            results = load_results(folder, running) if running else write_job_files(folder, running)
+        except OSError:  # a read-only copy of the results: show them without rewriting them
+            results = load_results(folder, running)
+    except (ResultsFolderError, JobSpecError) as error:
+        raise BadInput([f"{args.out}: not a loadrec run ({error})".splitlines()[0]]) from None
     print(render_results(results))
     return EXIT_OK
 

@@ -15,9 +15,15 @@ import gevent
 CHECK_EVERY_S = 0.5
 
 
-def watch_parent(on_gone: Callable[[int], None], every_s: float = CHECK_EVERY_S) -> gevent.Greenlet:
-    """Call ``on_gone(parent_pid)`` once, as soon as this process's parent has ended."""
-    parent = os.getppid()
+def watch_parent(
+    on_gone: Callable[[int], None], parent: int | None = None, every_s: float = CHECK_EVERY_S
+) -> gevent.Greenlet:
+    """Call ``on_gone(parent)`` once, as soon as this process's parent (by default: its parent now) has ended.
+
+    Naming the parent catches one that ended before the watch began: this process has
+    been handed to another parent by then.
+    """
+    parent = os.getppid() if parent is None else parent
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -70,7 +70,10 @@ class LiveMonitor:
             gevent.spawn(self.runner.stop)
 
     def run(self) -> None:
-        """Until the runner stops: the shape ended the pattern, or a condition fired."""
+        """Until the runner stops: the shape ended the pattern, a condition fired, or a person stopped it.
+
+        A stop nobody decided leaves ``reason`` None: the test's session tells the end of the
+        pattern from a person's Stop."""
         next_evaluation = self.settings.evaluate_every_s
         while self.runner.state != STATE_STOPPED:
             now = self.clock()
@@ -80,8 +83,6 @@ class LiveMonitor:
                 next_evaluation = offset + self.settings.evaluate_every_s
                 self._evaluate(offset - self.lag_s)
             gevent.sleep(max(0.0, 1.0 - (self.clock() % 1.0)) + 0.01)
-        if self.reason is None:
-            self.reason = StopReason.PATTERN_COMPLETE
 
     def _collect(self, offset: int) -> None:
         if self.recorder is not None:

@@ -1,6 +1,6 @@
 """Everything about a test that can fail on bad input, done before any load: payloads, target, credentials.
 
-``prepare_job`` checks every test of a job (the orchestrator does it once, before the
+``prepare_job`` checks every test of a job (``loadrec run`` does it once, before the
 first request); ``prepare_test`` readies one (each test's process does it once).
 """
 

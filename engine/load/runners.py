@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,12 +36,18 @@ class LoadTestRunner:
     runner: Runner
     local_workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def connect_workers(self, spec: JobSpec, test: PreparedTest, settings: RunSettings, base_dir: Path) -> int:
-        """On a master: wait for the workers, send them the test, wait for each to confirm; returns how many."""
+    def connect_workers(
+        self, spec: JobSpec, test: PreparedTest, settings: RunSettings, base_dir: Path, wanted: Callable[[], bool]
+    ) -> int:
+        """On a master: wait for the workers, send them the test, wait for each to confirm; returns how many.
+
+        ``wanted`` says whether the test is still wanted: a stop ends the wait."""
         assert isinstance(self.runner, MasterRunner)
         expected = settings.processes or (settings.master.expect_workers if settings.master else 0)
         try:
-            wait_for_workers(self.runner, expected, settings.worker_timeout_s, self._workers_alive)
+            wait_for_workers(
+                self.runner, expected, settings.worker_timeout_s, lambda: self._workers_alive() and wanted()
+            )
             assignment = Assignment(spec.request_with_extension, settings, test.index, str(base_dir))
             return assign(self.runner, assignment, settings.worker_timeout_s)
         except SetupFailed as error:

@@ -8,7 +8,8 @@ The headless test process (``loadrec run``), the web UI (``loadrec ui``) and a s
   (rewritten with what is known after every evaluation);
 - ``test_stop``: the stop reason (a stop nobody decided is a person's: STOPPED), the
   test's Benchmark (sizing, price, CloudWatch), written to ``tests/N/``; then
-  ``on_finished`` listeners run (the job's files are written from there).
+  ``on_finished`` listeners run (the Locust plugin writes the job's files there; a
+  headless test's process ends and the orchestrator writes them).
 
 So every entry point writes identical results for the same job.
 """
@@ -38,7 +39,7 @@ from loadrec.engine.results.cloudwatch import publish, with_utilization
 from loadrec.engine.results.files import Journal, ResultsFolder
 from loadrec.engine.results.model import Benchmark, Status
 
-READY, RUNNING, FINISHED = "ready", "running", "finished"
+READY, RUNNING, FINISHING, FINISHED = "ready", "running", "finishing", "finished"
 
 
 class LoadTestSession:
@@ -66,6 +67,8 @@ class LoadTestSession:
         self.finished = gevent.event.Event()
         self.on_finished: list[Callable[[Benchmark], None]] = []
         self._journal: Journal | None = None
+        self._monitor_loop: gevent.Greenlet | None = None
+        self.cancelled = False  # stopped before its start: a later start sends no load
         runner = environment.runner
         self.recorder: SecondRecorder | None = None
         if isinstance(runner, MasterRunner):
@@ -85,11 +88,12 @@ class LoadTestSession:
         if self.state == RUNNING and self.monitor is not None:
             self.monitor.stop(reason, detail)
         elif self.state == READY:
+            self.cancelled = True
             stopped = Benchmark(self.index, self.test.label, Status.STOPPED, reason.value, detail, run_id=self.run_id)
             self._finish(stopped)
 
     def fail(self, reason: str) -> None:
-        """The test could not start (e.g. workers): FAILED, nothing measured."""
+        """The test could not start (e.g. workers): FAILED, nothing measured (unless it was stopped already)."""
         self._finish(Benchmark(self.index, self.test.label, Status.FAILED, failure_reason=reason, run_id=self.run_id))
 
     def _add(self, seconds: list[dict[str, Any]]) -> None:
@@ -99,20 +103,31 @@ class LoadTestSession:
     def _on_start(self, **_: Any) -> None:
         runner = self.environment.runner
         assert runner is not None
+        if self.cancelled or self.state == FINISHING:
+            # Stopped before it began, or a new start while the last test is still being written: no load.
+            gevent.spawn(runner.stop)
+            return
         if self.recorder is not None:
             self.recorder.take_all()  # whatever a previous run left behind
-        start = int(self.clock())
-        self._journal = self.folder.open_journal(self.index, start)
-        self.timeline = Timeline(start, self._journal.write)
-        lag = int(WORKER_REPORT_INTERVAL_S) + 1 if isinstance(runner, MasterRunner) else 0
-        self.monitor = LiveMonitor(
-            runner, self.timeline, self.spec.schedule, self.spec.stopping, self.settings.monitor, self.recorder, lag,
-            self.progress, self.clock, self._save_progress,
-        )  # fmt: skip
-        self.state, self.benchmark = RUNNING, None
-        self.finished.clear()
-        self._save_progress()
-        gevent.spawn(self.monitor.run)
+        if isinstance(runner, MasterRunner) and not self.workers:  # a stock master: whoever is connected
+            self.workers = len(runner.clients.ready)
+        try:
+            start = int(self.clock())
+            self._journal = self.folder.open_journal(self.index, start)
+            self.timeline = Timeline(start, self._journal.write)
+            lag = int(WORKER_REPORT_INTERVAL_S) + 1 if isinstance(runner, MasterRunner) else 0
+            self.monitor = LiveMonitor(
+                runner, self.timeline, self.spec.schedule, self.spec.stopping, self.settings.monitor, self.recorder,
+                lag, self.progress, self.clock, self._save_progress,
+            )  # fmt: skip
+            self.state, self.benchmark = RUNNING, None
+            self.finished.clear()
+            self._save_progress()
+        except OSError as error:  # Locust's event hook would only log it, and the test would never end
+            self._fail_running(f"its results could not be written ({error})")
+            gevent.spawn(runner.stop)
+            return
+        self._monitor_loop = gevent.spawn(self.monitor.run)
 
     def _save_progress(self) -> None:
         """What is known so far, on disk while the test runs."""
@@ -123,31 +138,46 @@ class LoadTestSession:
         """Runs inside runner.stop(), after every user has stopped (and every worker sent its last seconds)."""
         if self.state != RUNNING:
             return
+        self.state = FINISHING  # a second stop, or a start meanwhile, must not touch this test
         monitor, timeline = self.monitor, self.timeline
         assert monitor is not None and timeline is not None
+        if self._monitor_loop is not None:
+            self._monitor_loop.kill(block=False)
         if self.recorder is not None:
             timeline.add(s.to_wire() for s in self.recorder.take_all())
         end = self.clock()
         if monitor.reason is None:  # nobody decided: the pattern ended, or a person pressed Stop
             ended_early = end - timeline.start_epoch < self.spec.schedule.duration_s - 1
             monitor.reason = StopReason.STOPPED_BY_USER if ended_early else StopReason.PATTERN_COMPLETE
-        self.state = FINISHED  # before any wait below: a second stop() must not finish twice
-        benchmark = self._measure(None, end)
-        benchmark = with_utilization(self.spec, benchmark)
-        rows = timeline.rows()
-        if self.settings.publish_metrics:
-            benchmark = publish(self.spec, benchmark, rows)
-        self.folder.write_test_timeline(benchmark, rows)
+        try:
+            benchmark = with_utilization(self.spec, self._measure(None, end))
+            rows = timeline.rows()
+            if self.settings.publish_metrics:
+                benchmark = publish(self.spec, benchmark, rows)
+            self.folder.write_test_timeline(benchmark, rows)
+        except Exception as error:  # Locust's event hook would only log it, and the test would never end
+            self._fail_running(f"its results could not be completed ({type(error).__name__}: {error})")
+            return
         self._finish(benchmark)
 
+    def _fail_running(self, reason: str) -> None:
+        base = Benchmark(self.index, self.test.label, Status.FAILED, run_id=self.run_id)
+        if self.monitor is not None and self.timeline is not None:
+            base = self._measure(Status.FAILED, self.clock())
+        self._finish(replace(base, failure_reason=reason))
+
     def _finish(self, benchmark: Benchmark) -> None:
+        if self.finished.is_set() and self.state == FINISHED:
+            return  # already finished (a stop, then a failure to start): the first outcome stands
         if self._journal is not None:
             self._journal.close()
-        self.folder.write_benchmark(benchmark)
         self.state, self.benchmark = FINISHED, benchmark
-        for listener in self.on_finished:
-            listener(benchmark)
-        self.finished.set()
+        try:
+            self.folder.write_benchmark(benchmark)
+            for listener in self.on_finished:
+                listener(benchmark)
+        finally:
+            self.finished.set()
 
     def _measure(self, status: Status | None, end: float) -> Benchmark:
         """The test's Benchmark from the monitor's history; ``status`` None: decided by its stop reason."""

@@ -20,6 +20,7 @@ from loadrec.engine.measurement.monitor import MonitorSettings
 from loadrec.engine.measurement.ranking import Importance, Weights
 
 RUN, UI, STOCK = "run", "ui", "stock"  # the entry points that take options
+LIMITS_ENV = "LOADREC_LIMITS"  # the stock locustfile's --limits may come from here
 DEFAULT_WORKER_TIMEOUT_S = 120.0  # how long a master waits for its workers to connect and confirm
 DEFAULT_MASTER_PORT = 5557
 
@@ -182,7 +183,11 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         ("--master-bind-port",),
-        {"type": positive, "default": DEFAULT_MASTER_PORT, "help": "with --master: port (default 5557)"},
+        {
+            "type": positive,
+            "default": DEFAULT_MASTER_PORT,
+            "help": f"with --master: port (default {DEFAULT_MASTER_PORT})",
+        },
         frozenset({RUN}),
     ),
     Option(
@@ -195,8 +200,8 @@ OPTIONS: tuple[Option, ...] = (
 
 def add_options(parser: argparse.ArgumentParser, where: str, **extra: Any) -> None:
     """Add the options ``where`` offers; ``extra`` goes to every add_argument (e.g. Locust's ``include_in_web_ui``)."""
-    if where == STOCK:
-        parser.add_argument(*LIMITS.flags, **LIMITS.kwargs, **extra)
+    if where == STOCK:  # Locust's parser is configargparse's: it reads environment variables
+        parser.add_argument(*LIMITS.flags, **LIMITS.kwargs, env_var=LIMITS_ENV, **extra)
     for option in OPTIONS:
         if where in option.where:
             parser.add_argument(*option.flags, **option.kwargs, **extra)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import time
+import uuid
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import gevent
 import locust.runners
@@ -31,14 +31,14 @@ from loadrec.engine.job.files import JobFileError, load_job
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpec, JobSpecError
 from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, ship_seconds
-from loadrec.engine.load.prepare import PreparedTest, SetupError, load_payloads, prepare_test
-from loadrec.engine.load.session import LoadTestSession
+from loadrec.engine.load.prepare import PreparedTest, SetupError, count_tests, load_payloads, prepare_test
+from loadrec.engine.load.session import FINISHING, RUNNING, LoadTestSession
 from loadrec.engine.load.settings import STOCK, RunSettings, add_options, settings_from
 from loadrec.engine.load.users import InvocationUser
 from loadrec.engine.measurement.metrics import SecondRecorder
 from loadrec.engine.measurement.monitor import StopReason
-from loadrec.engine.measurement.prices import PriceFileError, load_prices
-from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
+from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
+from loadrec.engine.results.files import ResultsFolder, ResultsFolderError, default_folder
 from loadrec.engine.results.model import Benchmark, JobResults
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, new_manifest, write_manifest
 from loadrec.engine.running.orchestrator import write_job_files
@@ -47,7 +47,6 @@ from loadrec.shapes.locust_shapes import JobShape, PhasesShape, ScheduleShape, S
 logger = logging.getLogger(__name__)
 
 JOB_ENV = "LOADREC_JOB"
-LIMITS_ENV = "LOADREC_LIMITS"
 EXIT_BAD_INPUT = 2
 
 __all__ = ["JobShape", "JobUser", "PhasesShape", "StairsShape", "preset"]
@@ -64,9 +63,9 @@ class Prepared:
     spec: JobSpec
     test: PreparedTest
     settings: RunSettings
+    prices: PriceTable
     job_dir: Path
-    out: Path
-    overwrite: bool
+    folder: ResultsFolder  # claimed for this process
 
 
 _preset: Prepared | None = None
@@ -85,17 +84,21 @@ def _options(parser: argparse.ArgumentParser) -> None:
         "--job", default=None, env_var=JOB_ENV, include_in_web_ui=False, help="loadrec: the job file (JSON)"
     )
     add_options(parser, STOCK, include_in_web_ui=False)
-    parser.set_defaults(limits=os.environ.get(LIMITS_ENV) or LimitsMode.AWS.value)
 
 
-def prepare_from_options(options: argparse.Namespace) -> Prepared:
-    """The job named by ``--job``, read and checked; raises one of the input errors."""
+def prepare_from_options(options: argparse.Namespace, spec: JobSpec) -> Prepared:
+    """The test ``--job`` and ``--test-index`` name, ready, and its results folder claimed.
+
+    Raises SetupError, PriceFileError or ResultsFolderError, before anything is written."""
     settings = settings_from(options, STOCK)
-    spec = load_job(options.job, settings.limits)
     job_dir = Path(options.job).resolve().parent
+    if options.test_index >= count_tests(spec):
+        raise SetupError(f"--test-index: {options.test_index} is past the job's {count_tests(spec)} configurations")
     test = prepare_test(spec, options.test_index, load_payloads(spec, job_dir, settings.payloads))
-    out = Path(options.out) if options.out else Path("results") / spec.name
-    return Prepared(spec, test, settings, job_dir, out, options.overwrite)
+    prices = load_prices(Path(settings.prices) if settings.prices else None)
+    folder = ResultsFolder(Path(options.out) if options.out else default_folder(spec.name))
+    folder.claim(options.overwrite)
+    return Prepared(spec, test, settings, prices, job_dir, folder)
 
 
 def shape_problem(shape: ScheduleShape, spec: JobSpec, job: str) -> str | None:
@@ -107,44 +110,55 @@ def shape_problem(shape: ScheduleShape, spec: JobSpec, job: str) -> str | None:
     return None
 
 
-def follow_job(shape: ScheduleShape, job: str, limits: LimitsMode) -> list[str]:
-    """Make ``shape`` follow the job at ``job``; the problems, one line each, if it cannot."""
+class BadJob(Exception):
+    """The job cannot run here; one line per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def follow_job(shape: object, spec: JobSpec, job: str) -> None:
+    """Make ``shape`` (when it is one of loadrec's) follow ``spec``'s pattern; raises BadJob if it cannot."""
+    if isinstance(shape, ScheduleShape):
+        problem = shape_problem(shape, spec, job)
+        if problem is not None:
+            raise BadJob([problem])
+        shape.follow(spec.schedule)
+
+
+def load_job_for(shape: object, job: str, limits: LimitsMode) -> JobSpec:
+    """The job file at ``job``, validated, with ``shape`` following its pattern; raises BadJob."""
     try:
         spec = load_job(job, limits)
     except JobFileError as error:
-        return [str(error)]
+        raise BadJob([str(error)]) from None
     except JobSpecError as error:
-        return [str(problem) for problem in error.problems]
-    problem = shape_problem(shape, spec, job)
-    if problem:
-        return [problem]
-    shape.follow(spec.schedule)
-    return []
+        raise BadJob([str(problem) for problem in error.problems]) from None
+    follow_job(shape, spec, job)
+    return spec
 
 
 class LocustJob:
     """One job in one Locust process: its results folder, its run, a test per start."""
 
     def __init__(self, environment: Environment, prepared: Prepared) -> None:
-        self.environment, self.prepared = environment, prepared
-        self.folder = ResultsFolder(prepared.out)
-        self.folder.claim(prepared.overwrite)
-        settings = prepared.settings
-        self.manifest: RunManifest = new_manifest(prepared.spec, prepared.job_dir, settings, time.time())
+        self.environment, self.prepared, self.folder = environment, prepared, prepared.folder
+        self.manifest: RunManifest = new_manifest(prepared.spec, prepared.job_dir, prepared.settings, time.time())
         write_manifest(self.folder, self.manifest)
-        prices = load_prices(Path(settings.prices) if settings.prices else None)
         self.results: JobResults | None = None
+        # Before the session's own listener: each start is a new run (its id, its times) before the test begins.
+        environment.events.test_start.add_listener(self._on_start)
         self.session = LoadTestSession(
             environment,
             prepared.spec,
             prepared.test,
-            settings,
-            prices,
+            prepared.settings,
+            prepared.prices,
             self.folder,
             self.manifest.run_id,
             lambda line: logger.info("%s", line),
         )
-        environment.events.test_start.add_listener(self._on_start)
         self.session.on_finished.append(self._on_finished)
         options = environment.parsed_options
         if options is not None and options.headless:
@@ -154,7 +168,10 @@ class LocustJob:
             gevent.signal_handler(signal.SIGTERM, stop)
 
     def _on_start(self, **_: Any) -> None:
-        self.manifest = replace(self.manifest, ended=None)
+        if self.session.state == RUNNING or self.session.state == FINISHING:
+            return  # the session refuses this start
+        self.manifest = replace(self.manifest, run_id=uuid.uuid4().hex, created=time.time(), ended=None)
+        self.session.run_id = self.manifest.run_id
         write_manifest(self.folder, self.manifest)
         self.results = None
 
@@ -167,7 +184,7 @@ class LocustJob:
             gevent.spawn(self.environment.runner.quit)
 
 
-def _bad_input(lines: list[str]) -> None:
+def _bad_input(lines: list[str]) -> NoReturn:
     for line in lines:
         print(line, file=sys.stderr)
     sys.exit(EXIT_BAD_INPUT)  # not an Exception: Locust's event hook lets it end the process
@@ -177,25 +194,28 @@ def _bad_input(lines: list[str]) -> None:
 def _on_init(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     prepared = _preset
-    if prepared is None:
-        if options is None or not getattr(options, "job", None):
-            return  # not a loadrec run (a library import, or a locustfile without --job)
-        try:
-            prepared = prepare_from_options(options)
-        except (JobFileError, SetupError, PriceFileError) as error:
-            _bad_input([str(error)])
-        except JobSpecError as error:
-            _bad_input([str(problem) for problem in error.problems])
-    assert prepared is not None
+    job = getattr(options, "job", None)
+    if prepared is None and (options is None or not job):
+        return  # not a loadrec run (a library import, or a locustfile without --job)
     shape = environment.shape_class
-    if isinstance(shape, ScheduleShape):
-        problem = shape_problem(shape, prepared.spec, getattr(options, "job", None) or "the job")
-        if problem:
-            _bad_input([problem])
-        shape.follow(prepared.spec.schedule)
+    try:
+        if prepared is not None:
+            spec = prepared.spec
+            follow_job(shape, spec, "the job")
+        else:
+            limits = getattr(options, "limits", None) or LimitsMode.AWS.value
+            spec = load_job_for(shape, job or "", LimitsMode(limits))
+    except BadJob as error:
+        _bad_input(error.lines)
     if not any(issubclass(user, JobUser) for user in environment.user_classes):
         return  # a locustfile of the user's own with only the shape: the traffic follows the job's pattern
-    spec, test, settings = prepared.spec, prepared.test, prepared.settings
+    try:
+        if prepared is None:
+            assert options is not None  # a --job was given
+            prepared = prepare_from_options(options, spec)
+    except (SetupError, PriceFileError, ResultsFolderError) as error:
+        _bad_input([str(error)])
+    test, settings = prepared.test, prepared.settings
     JobUser.configure(test.invocation, test.payloads, settings.seed, spec.extension.request_timeout_s)
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
@@ -204,11 +224,8 @@ def _on_init(environment: Environment, **_: Any) -> None:
         attach_recorder(environment, recorder)
         ship_seconds(environment, runner, recorder)
         return
-    try:
-        job = LocustJob(environment, prepared)
-    except (ResultsFolderError, PriceFileError) as error:
-        _bad_input([str(error)])
+    locust_job = LocustJob(environment, prepared)
     if environment.web_ui is not None:
         from loadrec.engine.locust_plugin.recommender_tab import install
 
-        install(environment, job)
+        install(environment, locust_job)

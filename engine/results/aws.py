@@ -90,7 +90,12 @@ def _step(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
     if benchmark.start_epoch is not None and benchmark.end_epoch is not None:
         inference["InvocationStartTime"] = iso(benchmark.start_epoch)
         inference["InvocationEndTime"] = iso(benchmark.end_epoch)
-    return {"StepType": STEP_TYPE, "JobName": spec.name, "Status": benchmark.status.aws, "InferenceBenchmark": inference}
+    return {
+        "StepType": STEP_TYPE,
+        "JobName": spec.name,
+        "Status": benchmark.status.aws,
+        "InferenceBenchmark": inference,
+    }
 
 
 def _metrics(benchmark: Benchmark) -> dict[str, Any]:

@@ -47,6 +47,11 @@ JOB_FILES = (RUN, DESCRIBE, STEPS, TIMELINE, REPORT)
 START_KEY = "start"  # the first line of a seconds file: {"start": epoch of second 0}
 
 
+def default_folder(job_name: str) -> Path:
+    """Where a job's results go unless told otherwise."""
+    return Path("results") / job_name
+
+
 class ResultsFolderError(Exception):
     """The folder cannot be used; the message is one line naming it."""
 
@@ -98,7 +103,11 @@ class ResultsFolder:
                     f"{self.path}: holds the results of an earlier run; pass --overwrite to replace them, "
                     "or choose another --out"
                 )
-            self.clear()
+            try:
+                self.clear()
+            except OSError as error:
+                lock.close()
+                raise ResultsFolderError(f"{self.path}: cannot remove the earlier run ({_reason(error)})") from None
         lock.seek(0)
         lock.truncate()
         lock.write(f"pid {os.getpid()}\n")
@@ -111,15 +120,16 @@ class ResultsFolder:
             self._lock = None
 
     def in_use(self) -> bool:
-        """A live process other than this one holds the folder."""
+        """A live process other than this one holds the folder (a read-only copy never is)."""
         if self._lock is not None:
             return False
-        path = self.path / LOCK
-        if not path.exists():
+        try:
+            probe = (self.path / LOCK).open("r", encoding="utf-8")  # flock needs no write access
+        except OSError:
             return False
-        with path.open("a+", encoding="utf-8") as probe:
+        with probe:
             try:
-                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
                 return True
             fcntl.flock(probe, fcntl.LOCK_UN)
@@ -155,12 +165,6 @@ class ResultsFolder:
 
     def test_dir(self, index: int) -> Path:
         return self.path / TESTS / str(index)
-
-    def indexes(self) -> list[int]:
-        folder = self.path / TESTS
-        if not folder.is_dir():
-            return []
-        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / RESULT).exists())
 
     def open_journal(self, index: int, start_epoch: int) -> Journal:
         """A fresh seconds file for test ``index`` (a new start replaces the previous one)."""

@@ -73,14 +73,12 @@ def not_run(index: int, label: str, reason: str, run_id: str = "") -> Benchmark:
     return Benchmark(index, label, Status.NOT_RUN, failure_reason=reason, run_id=run_id)
 
 
-def ended_early(benchmark: Benchmark, reason: str, end_epoch: float | None) -> Benchmark:
-    """A test whose process ended before finishing it: FAILED, with what it had recorded so far."""
-    stop_second = None
-    if benchmark.start_epoch is not None and end_epoch is not None:
-        stop_second = max(0, round(end_epoch - benchmark.start_epoch))
-    return replace(
-        benchmark, status=Status.FAILED, failure_reason=reason, end_epoch=end_epoch, stop_second=stop_second
-    )
+def ended_early(benchmark: Benchmark, reason: str, measured_seconds: int) -> Benchmark:
+    """A test whose process ended before finishing it: FAILED, with what it had recorded (its seconds end it)."""
+    if benchmark.start_epoch is None:
+        return replace(benchmark, status=Status.FAILED, failure_reason=reason)
+    end = benchmark.start_epoch + measured_seconds
+    return replace(benchmark, status=Status.FAILED, failure_reason=reason, end_epoch=end, stop_second=measured_seconds)
 
 
 @dataclass(frozen=True)

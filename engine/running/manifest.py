@@ -98,8 +98,7 @@ def load_results(folder: ResultsFolder, running: bool | None = None, now: float 
         timeline = folder.read_timeline(index) if benchmark.start_epoch is not None else None
         rows = tuple(timeline.rows()) if timeline is not None else ()
         if benchmark.status is Status.IN_PROGRESS and abandoned:
-            last = benchmark.start_epoch + len(rows) if benchmark.start_epoch is not None else None
-            benchmark = ended_early(benchmark, "its process ended before the test did", last)
+            benchmark = ended_early(benchmark, "its process ended before the test did", len(rows))
         benchmarks.append(benchmark)
         if rows:
             timelines[index] = rows

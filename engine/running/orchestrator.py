@@ -119,8 +119,7 @@ class JobRunner:
             benchmark = Benchmark(index, test.label, Status.FAILED, run_id=self.manifest.run_id)
         timeline = self.folder.read_timeline(index)
         rows = timeline.rows() if timeline is not None else []
-        end = benchmark.start_epoch + len(rows) if benchmark.start_epoch is not None else None
-        benchmark = ended_early(benchmark, exit_description(code), end)
+        benchmark = ended_early(benchmark, exit_description(code), len(rows))
         self.folder.write_benchmark(benchmark)
         if rows:
             self.folder.write_test_timeline(benchmark, rows)
@@ -132,6 +131,8 @@ class JobRunner:
             self.folder.write_benchmark(not_run(entry.index, label, entry.reason, self.manifest.run_id))
 
     def _on_signal(self) -> None:
+        if self.interrupted:
+            return  # already stopping; the grace period runs from the first signal
         self.interrupted = True
         self.stopped_at = self.clock()
         self.progress("stopping: running tests write what they measured")

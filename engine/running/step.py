@@ -35,16 +35,28 @@ EXIT_INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> int:
-    out, index = (sys.argv[1:] if argv is None else argv)[:2]
+    out, index_text = (sys.argv[1:] if argv is None else argv)[:2]
+    index = int(index_text)
     folder = ResultsFolder(Path(out))
     manifest = read_manifest(folder)
     settings = manifest.settings
+    # From here on a signal, or the end of the process that started this one, stops the test, even before it starts.
+    stops: list[str] = []
+    session: LoadTestSession | None = None
+
+    def stop(detail: str) -> None:
+        stops.append(detail)
+        if session is not None:
+            session.stop(StopReason.STOPPED_BY_USER, detail)
+
+    handlers = [gevent.signal_handler(sig, stop, "stopped by a signal") for sig in (signal.SIGINT, signal.SIGTERM)]
+    lifeline = watch_parent(lambda parent: stop(f"the process that ran the job (pid {parent}) ended"), manifest.pid)
     spec = manifest.spec()
     try:
         prices = load_prices(Path(settings.prices) if settings.prices else None)
-        test = prepare_test(spec, int(index), load_payloads(spec, Path(manifest.job_dir), settings.payloads))
+        test = prepare_test(spec, index, load_payloads(spec, Path(manifest.job_dir), settings.payloads))
     except (SetupError, PriceFileError) as error:  # checked before the job started; something changed since
-        failed = Benchmark(int(index), label_of(spec, int(index)), Status.FAILED, failure_reason=str(error))
+        failed = Benchmark(index, label_of(spec, index), Status.FAILED, failure_reason=str(error))
         folder.write_benchmark(replace(failed, run_id=manifest.run_id))
         print(error, file=sys.stderr)
         return 1
@@ -60,36 +72,26 @@ def main(argv: list[str] | None = None) -> int:
         manifest.run_id,
         lambda line: print(f"{prefix} {line}", flush=True),
     )
-    interrupted = False
-
-    def on_signal() -> None:
-        nonlocal interrupted
-        interrupted = True
-        session.stop(StopReason.STOPPED_BY_USER, "stopped by a signal")
-
-    def on_orphaned(parent: int) -> None:
-        nonlocal interrupted
-        interrupted = True
-        session.stop(StopReason.STOPPED_BY_USER, f"the process that ran the job (pid {parent}) ended")
-
-    handlers = [gevent.signal_handler(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)]
-    lifeline = watch_parent(on_orphaned)
+    if stops:
+        session.stop(StopReason.STOPPED_BY_USER, stops[0])
     try:
-        if settings.distributed:
-            session.workers = test_runner.connect_workers(spec, test, settings, Path(manifest.job_dir))
+        if settings.distributed and not session.finished.is_set():
+            wanted = session.finished.is_set  # a stop ends the wait for workers
+            base_dir = Path(manifest.job_dir)
+            session.workers = test_runner.connect_workers(spec, test, settings, base_dir, lambda: not wanted())
+        gevent.sleep(1.0 - (time.time() % 1.0))  # start on a whole second: timeline and schedule seconds coincide
         if not session.finished.is_set():
-            gevent.sleep(1.0 - (time.time() % 1.0))  # start on a whole second: timeline and schedule seconds coincide
             test_runner.runner.start_shape()
         session.finished.wait()
     except SetupError as error:  # e.g. workers that did not connect or could not take the test
-        session.fail(str(error))
-        return 1
+        session.fail(str(error))  # a stop that ended the wait stands
+        return EXIT_INTERRUPTED if stops else 1
     finally:
         lifeline.kill(block=False)
         for handler in handlers:
             handler.cancel()
         test_runner.close()
-    return EXIT_INTERRUPTED if interrupted else 0
+    return EXIT_INTERRUPTED if stops else 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pytest
 from locust.argument_parser import LocustArgumentParser
 
 from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.load.settings import LIMITS_ENV
 from loadrec.engine.locust_plugin import plugin
 from loadrec.shapes.locust_shapes import PhasesShape, StairsShape
 from tests.conftest import EXAMPLES
@@ -33,11 +34,11 @@ def parsed(*args: str) -> object:
 
 def test_the_job_and_limits_come_from_flags_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(plugin.JOB_ENV, raising=False)
-    monkeypatch.delenv(plugin.LIMITS_ENV, raising=False)
+    monkeypatch.delenv(LIMITS_ENV, raising=False)
     options = parsed()
     assert options.job is None and options.limits == "aws"
     monkeypatch.setenv(plugin.JOB_ENV, str(EXAMPLES / "stairs.json"))
-    monkeypatch.setenv(plugin.LIMITS_ENV, "relaxed")
+    monkeypatch.setenv(LIMITS_ENV, "relaxed")
     options = parsed()
     assert options.job == str(EXAMPLES / "stairs.json") and options.limits == "relaxed"
     assert parsed("--limits", "aws").limits == "aws"
@@ -52,7 +53,7 @@ def test_the_options_are_read_once_and_not_offered_for_editing_in_the_web_ui() -
 def test_a_shape_follows_the_job() -> None:
     clock = FakeClock()
     shape = StairsShape(clock=clock, sleep=clock.sleep)
-    assert plugin.follow_job(shape, str(EXAMPLES / "stairs.json"), LimitsMode.AWS) == []
+    plugin.load_job_for(shape, str(EXAMPLES / "stairs.json"), LimitsMode.AWS)
     assert shape.tick() == (2, 10.0)
     clock.now = 121.0
     assert shape.tick() == (4, 10.0)
@@ -64,9 +65,10 @@ def test_a_shape_without_a_job_ends_the_test_with_a_message(caplog: pytest.LogCa
 
 
 def test_a_shape_of_the_wrong_kind_is_refused_with_the_right_one() -> None:
-    problems = plugin.follow_job(PhasesShape(clock=FakeClock()), str(EXAMPLES / "stairs.json"), LimitsMode.AWS)
-    assert len(problems) == 1
-    assert "PhasesShape runs PHASES jobs" in problems[0] and "use StairsShape" in problems[0]
+    with pytest.raises(plugin.BadJob) as refused:
+        plugin.load_job_for(PhasesShape(clock=FakeClock()), str(EXAMPLES / "stairs.json"), LimitsMode.AWS)
+    assert len(refused.value.lines) == 1
+    assert "PhasesShape runs PHASES jobs" in refused.value.lines[0] and "use StairsShape" in refused.value.lines[0]
 
 
 def test_an_invalid_job_gives_its_problems_and_relaxed_limits_allow_it(tmp_path: Path) -> None:
@@ -75,8 +77,9 @@ def test_an_invalid_job_gives_its_problems_and_relaxed_limits_allow_it(tmp_path:
     path = tmp_path / "short.json"
     path.write_text(json.dumps(job))
     shape = PhasesShape(clock=FakeClock())
-    problems = plugin.follow_job(shape, str(path), LimitsMode.AWS)
-    assert any("Phases[0].DurationInSeconds: 5 is below the AWS limit of 120" in p for p in problems)
+    with pytest.raises(plugin.BadJob) as refused:
+        plugin.load_job_for(shape, str(path), LimitsMode.AWS)
+    assert any("Phases[0].DurationInSeconds: 5 is below the AWS limit of 120" in p for p in refused.value.lines)
     assert shape.tick() is None
-    assert plugin.follow_job(shape, str(path), LimitsMode.RELAXED) == []
+    plugin.load_job_for(shape, str(path), LimitsMode.RELAXED)
     assert shape.tick() == (1, 2.0)

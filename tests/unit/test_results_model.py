@@ -69,8 +69,9 @@ def test_a_benchmark_file_round_trips_and_strict_json_is_enforced() -> None:
 
 def test_a_test_that_ended_early_keeps_what_it_had() -> None:
     running = Benchmark(0, "c0", Status.IN_PROGRESS, start_epoch=100.0, plateau=Level(2, 0, 4, 60.0))
-    ended = ended_early(running, "its process was killed by SIGKILL", 107.0)
-    assert ended.status is Status.FAILED and ended.stop_second == 7 and ended.plateau == running.plateau
+    ended = ended_early(running, "its process was killed by SIGKILL", 7)
+    assert ended.status is Status.FAILED and ended.stop_second == 7 and ended.end_epoch == 107.0
+    assert ended.plateau == running.plateau
     assert ended.failure_reason == "its process was killed by SIGKILL"
 
 
