@@ -50,6 +50,12 @@ class ScheduleShape(LoadTestShape):
         self._schedule = schedule
         self._clock = clock or self.get_run_time
         self._sleep = sleep
+        self._started = False  # users of this run have been asked for
+
+    def reset_time(self) -> None:
+        """A new run (Locust calls this on every start)."""
+        super().reset_time()
+        self._started = False
 
     def follow(self, schedule: Schedule) -> None:
         """Follow ``schedule`` from the next tick on."""
@@ -62,12 +68,15 @@ class ScheduleShape(LoadTestShape):
             return None
         now: float | Fraction = self._clock()
         upcoming = schedule.next_change_after(now)
-        if upcoming is not None and upcoming - Fraction(now) < TICK_INTERVAL_S:
+        # A pattern shorter than a tick: its end is not waited for before its users ever ran.
+        ending_unstarted = upcoming == schedule.duration_s and not self._started and now < TICK_INTERVAL_S
+        if upcoming is not None and upcoming - Fraction(now) < TICK_INTERVAL_S and not ending_unstarted:
             self._sleep(float(upcoming - Fraction(now)))
             now = max(upcoming, Fraction(self._clock()))
         users = schedule.users_at(now)
         if users is None:
             return None
+        self._started = True
         return users, float(max(schedule.peak_users, 1))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from locust.env import Environment
+if TYPE_CHECKING:  # `loadrec` reads the variables below without loading Locust
+    from locust.env import Environment
 
 USERNAME_ENV, PASSWORD_ENV = "LOADREC_WEB_USERNAME", "LOADREC_WEB_PASSWORD"
 

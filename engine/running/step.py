@@ -20,11 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import gevent
+from locust.runners import STATE_STOPPED
 
 from loadrec.engine.load.lifeline import watch_parent
 from loadrec.engine.load.prepare import SetupError, label_of, load_payloads, prepare_test
 from loadrec.engine.load.runners import create_runner
-from loadrec.engine.load.session import LoadTestSession
+from loadrec.engine.load.session import READY, LoadTestSession
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
 from loadrec.engine.results.files import ResultsFolder
@@ -82,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         gevent.sleep(1.0 - (time.time() % 1.0))  # start on a whole second: timeline and schedule seconds coincide
         if not session.finished.is_set():
             test_runner.runner.start_shape()
-        session.finished.wait()
+        while not session.finished.wait(timeout=1.0):
+            if test_runner.runner.state == STATE_STOPPED and session.state == READY:
+                session.fail("the test ended before any user started")  # Locust fires no test_start then
     except SetupError as error:  # e.g. workers that did not connect or could not take the test
         session.fail(str(error))  # a stop that ended the wait stands
         return EXIT_INTERRUPTED if stops else 1

@@ -19,7 +19,16 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.e2e.jobs import LOADREC, environment, http_target, loadrec, results, run_command, write_job
+from tests.e2e.jobs import (
+    LOADREC,
+    environment,
+    http_target,
+    loadrec,
+    results,
+    run_command,
+    sagemaker_target,
+    write_job,
+)
 from tests.e2e.servers import sample_endpoint
 
 pytestmark = pytest.mark.e2e
@@ -101,19 +110,22 @@ def test_a_job_runs_from_a_folder_holding_its_own_engine_shapes_and_payloads(tmp
     for name in ("engine", "shapes"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "__init__.py").write_text(HOSTILE)
-    job = write_job(tmp_path, http_target(endpoint), ENDLESS, stairs=(6, 3, 1))  # payloads/ beside it
-    run = loadrec(job, tmp_path / "out", "--processes", "1")  # a test process and a worker process
+    stopping = {"MaxInvocations": 1200, "ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 2000}]}
+    job = write_job(tmp_path, sagemaker_target(endpoint), stopping, stairs=(16, 4, 2))  # payloads/ beside it
+    # Locust's master with two worker processes: a test process and two workers, all started from this folder
+    run = loadrec(job, tmp_path / "out", "--processes", "2")
     assert run.returncode == 0, run.stderr
     body, test, timeline = results(tmp_path / "out")
     assert body["Status"] == "COMPLETED" and test["Status"] == "COMPLETED"
-    assert timeline["invocations"].sum() > 0 and test["WorkerProcesses"] == 1
-    assert "RuntimeError" not in run.stderr
+    assert test["StopReason"] == "max invocations" and test["WorkerProcesses"] == 2
+    assert body["InferenceRecommendations"][0]["Metrics"]["MaxInvocations"] >= 1200
+    assert timeline["invocations"].sum() > 0 and "RuntimeError" not in run.stderr
 
 
 def test_a_killed_test_process_fails_its_test_keeps_its_seconds_and_the_job_goes_on(
     tmp_path: Path, endpoint: str
 ) -> None:
-    job = two_configuration_job(tmp_path, endpoint, first_stairs=(30, 2, 1))
+    job = two_configuration_job(tmp_path, endpoint, first_stairs=(8, 2, 1))
     process = started(job, tmp_path / "out")
     (step,) = step_processes(process.pid)
     step.kill()
@@ -161,7 +173,7 @@ def test_a_killed_loadrec_run_stops_its_load_and_describe_shows_what_was_measure
 
 
 def test_a_reused_results_folder_is_refused_unless_overwritten(tmp_path: Path, endpoint: str) -> None:
-    job = write_job(tmp_path, http_target(endpoint), ENDLESS, stairs=(3, 1, 1))
+    job = write_job(tmp_path, http_target(endpoint), ENDLESS, stairs=(2, 1, 1))
     out = tmp_path / "out"
     assert loadrec(job, out).returncode == 0
     first = json.loads((out / "run.json").read_text())["RunId"]

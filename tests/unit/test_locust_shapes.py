@@ -55,3 +55,15 @@ def test_tick_ends_the_test_at_the_end_of_the_pattern() -> None:
     assert clock.slept == [0.6]
     clock.now = 12.0
     assert shape.tick() is None
+
+
+def test_a_pattern_shorter_than_a_tick_still_runs_its_users() -> None:
+    clock = FakeClock()
+    shape = stairs_shape(clock, duration=1, steps=1, users=2)
+    assert shape.tick() == (2, 2.0)  # not a wait for the end before any user ran
+    assert clock.slept == []
+    clock.now = 0.5
+    assert shape.tick() is None and clock.slept == [0.5]  # then it ends on time
+    shape.reset_time()  # a new run starts its users again
+    clock.now = 0.0
+    assert shape.tick() == (2, 2.0)
