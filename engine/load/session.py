@@ -151,10 +151,8 @@ class LoadTestSession:
             monitor.reason = StopReason.STOPPED_BY_USER if ended_early else StopReason.PATTERN_COMPLETE
         try:
             benchmark = with_utilization(self.spec, self._measure(None, end))
-            rows = timeline.rows()
             if self.settings.publish_metrics:
-                benchmark = publish(self.spec, benchmark, rows)
-            self.folder.write_test_timeline(benchmark, rows)
+                benchmark = publish(self.spec, benchmark, timeline.rows())
         except Exception as error:  # Locust's event hook would only log it, and the test would never end
             self._fail_running(f"its results could not be completed ({type(error).__name__}: {error})")
             return

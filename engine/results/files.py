@@ -6,7 +6,7 @@ Layout of ``DIR``::
     run.json              the run: its id, the job request, settings, times, and its end
     tests/N/result.json   test N's Benchmark: IN_PROGRESS while it runs (updated every evaluation), then final
     tests/N/seconds.jsonl every second test N measured, appended and flushed as it arrives (histograms included)
-    tests/N/timeline.csv  test N's per-second table, when it ends
+    tests/N/timeline.csv  test N's per-second table, once it has ended (written with the job's files)
     describe.json  steps.json  timeline.csv  report.html   the job's files, rendered from the typed results
 
 A test process killed mid-run loses nothing it measured: its seconds are on disk as
@@ -26,13 +26,14 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, Timeline, TimelineRow
 from loadrec.engine.results import aws
 from loadrec.engine.results.model import Benchmark, JobResults
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LOCK = ".lock"
 RUN = "run.json"
@@ -198,20 +199,23 @@ class ResultsFolder:
             return None
         return Timeline.replay(records[0][START_KEY], records[1:])
 
-    def write_test_timeline(self, benchmark: Benchmark, rows: list[TimelineRow]) -> None:
-        frame = timeline_frame(benchmark.index, benchmark.label, rows, benchmark.start_epoch or 0.0)
-        self._write(self.test_dir(benchmark.index) / TIMELINE, frame.to_csv(index=False))
-
     # --- the job ------------------------------------------------------------------------
 
     def write_job(self, results: JobResults, report_html: str) -> dict[str, Any]:
-        """describe.json, steps.json, timeline.csv and report.html from ``results``; returns describe's body."""
+        """describe.json, steps.json, timeline.csv (the job's, and each ended test's) and report.html from
+        ``results``; returns describe's body."""
+        import pandas as pd  # loaded here: a test's process never needs it
+
         body = aws.describe(results)
-        frames = [
-            timeline_frame(b.index, b.label, list(results.timelines.get(b.index, ())), b.start_epoch or 0.0)
-            for b in results.benchmarks
-            if results.timelines.get(b.index)
-        ]
+        frames = []
+        for benchmark in results.benchmarks:
+            rows = list(results.timelines.get(benchmark.index, ()))
+            if rows:
+                frame = timeline_frame(benchmark.index, benchmark.label, rows, benchmark.start_epoch or 0.0)
+                frames.append(frame)
+                if benchmark.status.finished:
+                    self.test_dir(benchmark.index).mkdir(parents=True, exist_ok=True)
+                    self._write(self.test_dir(benchmark.index) / TIMELINE, frame.to_csv(index=False))
         timeline = pd.concat(frames, ignore_index=True) if frames else timeline_frame(0, "", [])
         self._write(self.path / TIMELINE, timeline.to_csv(index=False))
         self._write(self.path / STEPS, json.dumps(aws.steps(results), indent=2, allow_nan=False) + "\n")
@@ -235,6 +239,8 @@ class ResultsFolder:
 
 def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch: float = 0.0) -> pd.DataFrame:
     """One test's per-second rows; ``epoch`` places them on the job's clock, across tests."""
+    import pandas as pd  # loaded here: a test's process never needs it
+
     records = []
     for row in rows:
         record: dict[str, Any] = {

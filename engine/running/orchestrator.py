@@ -118,11 +118,8 @@ class JobRunner:
         if benchmark is None:
             benchmark = Benchmark(index, test.label, Status.FAILED, run_id=self.manifest.run_id)
         timeline = self.folder.read_timeline(index)
-        rows = timeline.rows() if timeline is not None else []
-        benchmark = ended_early(benchmark, exit_description(code), len(rows))
+        benchmark = ended_early(benchmark, exit_description(code), timeline.last_second if timeline else 0)
         self.folder.write_benchmark(benchmark)
-        if rows:
-            self.folder.write_test_timeline(benchmark, rows)
         return benchmark
 
     def _not_run(self, skipped: tuple[NotRun, ...]) -> None:

@@ -116,7 +116,14 @@ def test_the_job_files_replace_the_report_in_place(tmp_path: Path) -> None:
     ResultsFolder(tmp_path).write_job(results, render_report(results))
     html = (tmp_path / "report.html").read_text()
     assert "report-job" in html and "P95 threshold 100 ms" in html and len(svgs(html)) == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["describe.json", "report.html", "steps.json", "timeline.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "describe.json",
+        "report.html",
+        "steps.json",
+        "tests",
+        "timeline.csv",
+    ]
+    assert (tmp_path / "tests" / "0" / "timeline.csv").read_text().startswith("test,configuration,epoch,second")
 
 
 def test_a_report_without_a_timeline(tmp_path: Path) -> None:
