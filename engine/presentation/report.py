@@ -22,6 +22,7 @@ import pandas as pd
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.measurement.monitor import Level
 from loadrec.engine.presentation.charts import ChartOptions, HRule, PointMark, Series, VRule, line_chart, scatter_chart
+from loadrec.engine.presentation.terminal import stopping_sentence
 from loadrec.engine.results.files import timeline_frame
 from loadrec.engine.results.model import Benchmark, JobResults
 
@@ -91,24 +92,9 @@ def _header(results: JobResults) -> dict[str, Any]:
         "status": results.status.value,
         "when": when,
         "description": results.spec.description,
-        "stopping": _stopping(results.spec.stopping),
+        "stopping": stopping_sentence(results.spec.stopping),
         "failure": results.failure_reason,
     }
-
-
-def _stopping(stopping: StoppingConditions) -> str:
-    reasons = []
-    if stopping.latency is not None:
-        reasons.append(f"{stopping.latency.percentile} model latency exceeds {stopping.latency.value_ms} ms")
-    if stopping.max_invocations:
-        reasons.append(f"invocations reach {stopping.max_invocations:,} per minute")
-    if stopping.flat_invocations == "Stop":
-        reasons.append("invocations stop growing as users are added")
-    reasons.append("the traffic pattern ends")
-    text = "Each test stops when " + ", ".join(reasons[:-1]) + (", or " if len(reasons) > 1 else "") + reasons[-1]
-    if stopping.flat_invocations == "Continue":
-        text += "; flat invocations are recorded and the test goes on"
-    return text + "."
 
 
 def _table(results: JobResults) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.job.spec import JobSpec, StoppingConditions
 from loadrec.engine.results.model import JobResults
 from loadrec.shapes.preview import format_clock
 
@@ -23,9 +23,8 @@ def summarize(spec: JobSpec) -> str:
         f"{schedule.duration_s} s in all ({format_clock(schedule.duration_s)}), "
         f"peaking at {schedule.peak_users} users",
         _targets(spec),
-        _stopping(spec),
     ]
-    return "; ".join(parts) + "."
+    return "; ".join(parts) + ". " + stopping_sentence(spec.stopping)
 
 
 def _targets(spec: JobSpec) -> str:
@@ -38,20 +37,20 @@ def _targets(spec: JobSpec) -> str:
     return f"{count} endpoint configuration{'s' if count != 1 else ''} ({labels}), {tests}"
 
 
-def _stopping(spec: JobSpec) -> str:
-    stopping = spec.stopping
+def stopping_sentence(stopping: StoppingConditions) -> str:
+    """The stopping conditions in words, as one sentence (the summary and the report say the same)."""
     reasons = []
     if stopping.latency is not None:
-        reasons.append(f"{stopping.latency.percentile} latency exceeds {stopping.latency.value_ms} ms")
-    if stopping.max_invocations is not None:
-        reasons.append(f"invocations reach {stopping.max_invocations} per minute")
+        reasons.append(f"{stopping.latency.percentile} model latency exceeds {stopping.latency.value_ms} ms")
+    if stopping.max_invocations:
+        reasons.append(f"invocations reach {stopping.max_invocations:,} per minute")
     if stopping.flat_invocations == "Stop":
-        reasons.append("invocations flatten")
-    reasons.append("the pattern ends")
-    text = "each test stops when " + ", ".join(reasons[:-1]) + (" or " if len(reasons) > 1 else "") + reasons[-1]
+        reasons.append("invocations stop growing as users are added")
+    reasons.append("the traffic pattern ends")
+    text = "Each test stops when " + ", ".join(reasons[:-1]) + (", or " if len(reasons) > 1 else "") + reasons[-1]
     if stopping.flat_invocations == "Continue":
-        text += " (flat invocations are recorded and the test goes on)"
-    return text
+        text += "; flat invocations are recorded and the test goes on"
+    return text + "."
 
 
 # (heading, width, alignment) of the recommendation table

@@ -15,18 +15,11 @@ import pytest
 
 from tests.e2e.jobs import FAST, LOADREC, environment, http_target, results, write_job
 from tests.e2e.moto import free_port
-from tests.e2e.servers import sample_endpoint
 
 pytestmark = pytest.mark.e2e
 
 CAPACITY_PER_MIN = 2400  # 2 slots of 50 ms
 FLAT = {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 5000}], "FlatInvocations": "Stop"}
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with sample_endpoint(workers=2, service_ms=50) as url:
-        yield url
 
 
 @contextmanager

@@ -15,7 +15,6 @@ import tarfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -28,12 +27,6 @@ pytestmark = pytest.mark.e2e
 
 WORKERS, SERVICE_MS = 2, 50
 CAPACITY_PER_MIN = 60 * WORKERS * 1000 / SERVICE_MS  # 2400
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Any:
-    with sample_endpoint(workers=WORKERS, service_ms=SERVICE_MS) as url:
-        yield url
 
 
 @pytest.mark.parametrize("kind", ["sagemaker", "http"])

@@ -21,18 +21,11 @@ import pytest
 
 from tests.e2e.jobs import FAST, LOADREC, environment, http_target, write_job
 from tests.e2e.moto import free_port
-from tests.e2e.servers import sample_endpoint
 
 pytestmark = pytest.mark.e2e
 
 LOCUSTFILE = str(importlib.util.find_spec("loadrec.engine.locust_plugin.locustfile").origin)  # type: ignore[union-attr]
 LATENCY_STOP = {"ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 90}]}
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with sample_endpoint(workers=2, service_ms=50) as url:
-        yield url
 
 
 @contextmanager

@@ -32,7 +32,7 @@ def test_validate_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert "load-test-phases is valid under aws limits" in out
     assert "PHASES pattern of 2 phases, 240 s in all (4:00), peaking at 2 users" in out
     assert "3 endpoint configurations (ml.c5.xlarge, ml.m5.xlarge, ml.r5.xlarge)" in out
-    assert "P95 latency exceeds 100 ms" in out and "invocations reach 1000 per minute" in out
+    assert "P95 model latency exceeds 100 ms" in out and "invocations reach 1,000 per minute" in out
     assert len(out.strip().splitlines()) == 1
 
 
