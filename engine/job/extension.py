@@ -22,13 +22,14 @@ so secrets never sit in the job file, the logs or the results.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
-from loadrec.engine.job.validation import Problem
+from loadrec.engine.job.validation import Problem, show
 
 KEY = "Loadrec"
 ENV_PREFIX = "env:"
@@ -106,7 +107,7 @@ def check_extension(raw: Any, configurations: int) -> list[Problem]:
         return [Problem(KEY, "must be an object")]
     found = _unknown(raw, EXTENSION_FIELDS, KEY)
     targets = raw.get("Targets")
-    if targets is not None:
+    if "Targets" in raw:
         if not isinstance(targets, list):
             found.append(Problem(f"{KEY}.Targets", "must be an array with one target per endpoint configuration"))
         else:
@@ -124,10 +125,10 @@ def check_extension(raw: Any, configurations: int) -> list[Problem]:
             found.append(Problem(f"{KEY}.{name}", "must be a non-empty string"))
     for name in ("S3EndpointUrl", "CloudWatchEndpointUrl"):
         if isinstance(raw.get(name), str) and raw[name] and not _is_http_url(raw[name]):
-            found.append(Problem(f"{KEY}.{name}", f"{raw[name]!r} is not an http(s) URL"))
+            found.append(Problem(f"{KEY}.{name}", f"{show(raw[name])} is not an http(s) URL"))
     timeout = raw.get("RequestTimeoutSeconds")
-    if timeout is not None and (not _is_number(timeout) or timeout <= 0):
-        found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{timeout!r} must be a number of seconds above 0"))
+    if "RequestTimeoutSeconds" in raw and (not _is_number(timeout) or timeout <= 0):
+        found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{show(timeout)} must be a number of seconds above 0"))
     return found
 
 
@@ -139,8 +140,8 @@ def _target_problems(target: Any, path: str) -> list[Problem]:
     if len(kinds) != 1:
         found.append(Problem(path, "needs exactly one of SageMaker or Http"))
     price = target.get("PricePerHour")
-    if price is not None and (not _is_number(price) or price < 0):
-        found.append(Problem(f"{path}.PricePerHour", f"{price!r} must be a number of dollars, 0 or more"))
+    if "PricePerHour" in target and (not _is_number(price) or price < 0):
+        found.append(Problem(f"{path}.PricePerHour", f"{show(price)} must be a number of dollars, 0 or more"))
     if "SageMaker" in target:
         found += _sagemaker_problems(target["SageMaker"], f"{path}.SageMaker")
     if "Http" in target:
@@ -161,10 +162,10 @@ def _sagemaker_problems(entry: Any, path: str) -> list[Problem]:
     if name is None:
         found.append(Problem(f"{path}.EndpointName", "is required"))
     elif isinstance(name, str) and not _ENDPOINT_NAME.fullmatch(name):
-        found.append(Problem(f"{path}.EndpointName", f"{name!r} is not a SageMaker endpoint name"))
+        found.append(Problem(f"{path}.EndpointName", f"{show(name)} is not a SageMaker endpoint name"))
     url = entry.get("EndpointUrl")
     if isinstance(url, str) and not _is_http_url(url):
-        found.append(Problem(f"{path}.EndpointUrl", f"{url!r} is not an http(s) URL"))
+        found.append(Problem(f"{path}.EndpointUrl", f"{show(url)} is not an http(s) URL"))
     return found
 
 
@@ -176,10 +177,10 @@ def _http_problems(entry: Any, path: str) -> list[Problem]:
     if url is None:
         found.append(Problem(f"{path}.Url", "is required"))
     elif not isinstance(url, str) or not _is_http_url(url):
-        found.append(Problem(f"{path}.Url", f"{url!r} is not an http(s) URL"))
+        found.append(Problem(f"{path}.Url", f"{show(url)} is not an http(s) URL"))
     method = entry.get("Method", "POST")
     if method not in ("POST", "PUT", "GET"):
-        found.append(Problem(f"{path}.Method", f"{method!r} is not one of: POST, PUT, GET"))
+        found.append(Problem(f"{path}.Method", f"{show(method)} is not one of: POST, PUT, GET"))
     headers = entry.get("Headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         found.append(Problem(f"{path}.Headers", "must be an object of header names to string values"))
@@ -234,9 +235,15 @@ def _unknown(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> l
 
 
 def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    """An http(s) URL with a host, and a port in range if it names one."""
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # "http://[::1/x", a port of 99999 or "abc"
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port_ok
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    """A finite JSON number (not a boolean, NaN or Infinity)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

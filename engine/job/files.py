@@ -8,6 +8,7 @@ a wrong top-level type) becomes a ``JobFileError`` with one line a person can ac
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpec, parse_job
 
 FILE_PREFIX = "file://"
+MAX_JOB_BYTES = 1024 * 1024  # a job file of AWS's request is a few KB; this bounds what is read
+MAX_NESTING = 32  # the request nests 6 levels deep; deeper input is refused before anything walks it
 
 # AWS CLI flag → request key, in the order `aws sagemaker create-inference-recommendations-job` lists them.
 CLI_TEXT_FLAGS = {
@@ -76,26 +79,61 @@ def load_job(path: str, mode: LimitsMode = LimitsMode.AWS) -> JobSpec:
 
 
 def _read_text(path: str) -> str:
+    """A regular file of at most MAX_JOB_BYTES, as UTF-8 text (never a device, a FIFO or a directory)."""
     file = Path(path.removeprefix(FILE_PREFIX))
     try:
-        return file.read_text(encoding="utf-8")
+        kind = file.stat().st_mode
+        if stat.S_ISDIR(kind):
+            raise JobFileError(f"{path}: is a directory, expected a JSON job file")
+        if not stat.S_ISREG(kind):
+            raise JobFileError(f"{path}: not a regular file (a device, a pipe or a socket), expected a JSON job file")
+        with file.open("rb") as stream:
+            data = stream.read(MAX_JOB_BYTES + 1)
     except FileNotFoundError:
         raise JobFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise JobFileError(f"{path}: is a directory, expected a JSON job file") from None
-    except UnicodeDecodeError as error:
-        raise JobFileError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except OSError as error:
         raise JobFileError(f"{path}: cannot read it ({error.strerror})") from None
+    if len(data) > MAX_JOB_BYTES:
+        raise JobFileError(f"{path}: larger than {MAX_JOB_BYTES // 1024} KiB, the most a job file may hold")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise JobFileError(f"{path}: not UTF-8 text (byte {error.start})") from None
 
 
 def _parse_json(text: str, source: str) -> Any:
+    """Strict JSON (no NaN or Infinity), at most MAX_NESTING levels deep."""
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
         raise JobFileError(
             f"{source}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from None
+    except RecursionError:
+        raise JobFileError(f"{source}: nested more than {MAX_NESTING} levels deep") from None
+    except ValueError as error:  # an integer of more digits than Python converts, a NaN
+        raise JobFileError(f"{source}: {error}".splitlines()[0]) from None
+    if _depth(value) > MAX_NESTING:
+        raise JobFileError(f"{source}: nested more than {MAX_NESTING} levels deep")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (only finite numbers are)")
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in ``value`` (without recursion)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_NESTING:
+            pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _json_kind(value: Any) -> str:

@@ -89,9 +89,9 @@ def _botocore_problems(request: Mapping[str, Any], shape: Shape) -> Iterator[Pro
             yield Problem(_join(path, info["unknown_param"]), f"unknown field (allowed here: {allowed})")
         elif reason == "invalid type":
             expected = " or ".join(dict.fromkeys(_JSON_TYPE_NAMES.get(t, t) for t in info["valid_types"]))
-            yield Problem(path, f"{_show(info['param'])} is {_json_type(info['param'])}, expected {expected}")
+            yield Problem(path, f"{show(info['param'])} is {_json_type(info['param'])}, expected {expected}")
         elif reason == "invalid range":
-            yield Problem(path, f"{_show(info['param'])} is below the minimum of {info['min_allowed']}")
+            yield Problem(path, f"{show(info['param'])} is below the minimum of {info['min_allowed']}")
         elif reason == "invalid length":
             yield Problem(path, f"length {info['param']} is below the minimum of {info['min_allowed']}")
         else:  # pragma: no cover - reasons this operation's model cannot produce
@@ -118,7 +118,7 @@ def _model_problems(value: Any, shape: Shape, path: str, mode: LimitsMode) -> li
         return _string_problems(value, shape, path)
     if kind in ("integer", "long"):
         if isinstance(value, bool):  # JSON true/false pass botocore's int check
-            return [Problem(path, f"{_show(value)} is a boolean, expected an integer")]
+            return [Problem(path, f"{show(value)} is a boolean, expected an integer")]
         if isinstance(value, int):
             return _integer_problems(value, shape, path, mode)
     return []
@@ -142,9 +142,9 @@ def _string_problems(value: str, shape: Shape, path: str) -> list[Problem]:
     if "max" in meta and len(value) > meta["max"]:
         return [Problem(path, f"length {len(value)} is above the maximum of {meta['max']}")]
     if "enum" in meta and value not in meta["enum"]:
-        return [Problem(path, f"{_show(value)} is not one of: {', '.join(meta['enum'])}")]
+        return [Problem(path, f"{show(value)} is not one of: {', '.join(meta['enum'])}")]
     if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
-        return [Problem(path, f"{_show(value)} does not match the pattern {meta['pattern']}")]
+        return [Problem(path, f"{show(value)} does not match the pattern {meta['pattern']}")]
     return []
 
 
@@ -337,9 +337,9 @@ def _threshold_problems(stopping: Mapping[str, Any], mode: LimitsMode) -> list[P
             continue
         if mode is LimitsMode.AWS and percentile not in limits.AWS_PERCENTILES:
             allowed = " or ".join(limits.AWS_PERCENTILES)
-            found.append(Problem(f"{base}.Percentile", f"{_show(percentile)} is not {allowed} ({limits.RELAXED_HINT})"))
+            found.append(Problem(f"{base}.Percentile", f"{show(percentile)} is not {allowed} ({limits.RELAXED_HINT})"))
         elif mode is LimitsMode.RELAXED and parse_percentile(percentile) is None:
-            found.append(Problem(f"{base}.Percentile", f"{_show(percentile)} is not P<number> between P0 and P100"))
+            found.append(Problem(f"{base}.Percentile", f"{show(percentile)} is not P<number> between P0 and P100"))
     return found
 
 
@@ -368,11 +368,18 @@ def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _show(value: Any) -> str:
+SHOWN_CHARACTERS = 80  # an echoed value is cut to this: a 1 MB string must not make a 1 MB error line
+
+
+def show(value: Any) -> str:
+    """``value`` as the job file spells it, shortened for an error line."""
     try:
-        return json.dumps(value)
+        text = json.dumps(value)
     except (TypeError, ValueError):
-        return repr(value)
+        text = repr(value)
+    if len(text) <= SHOWN_CHARACTERS:
+        return text
+    return f"{text[: SHOWN_CHARACTERS - 1]}… ({len(text)} characters)"
 
 
 def _json_type(value: Any) -> str:

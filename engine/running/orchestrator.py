@@ -104,8 +104,7 @@ class JobRunner:
             del self.running[index]
             benchmark = self._ended(index, code)
             self.progress(
-                f"test {index}: {benchmark.status}"
-                + (f", stopped by {benchmark.stop_reason}" if benchmark.stop_reason else "")
+                f"test {index}: {benchmark.status}" + (f" ({benchmark.stop_reason})" if benchmark.stop_reason else "")
             )
             write_job_files(self.folder, running=True)
 

@@ -1,0 +1,126 @@
+"""Hostile job files and values: exit 2, one line per problem naming the file or the field, never a traceback."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadrec.engine.cli import EXIT_BAD_INPUT, main
+from loadrec.engine.job.files import MAX_JOB_BYTES, MAX_NESTING
+
+TARGET = {"Http": {"Url": "http://127.0.0.1:9/invocations"}}
+
+
+def validate(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]]:
+    code = main(["validate", "--limits", "relaxed", *argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, err.strip().splitlines()
+
+
+def job_file(tmp_path: Path, request: dict[str, Any], **loadrec: Any) -> str:
+    request = copy.deepcopy(request)
+    request["Loadrec"] = {"Targets": [TARGET], **loadrec}
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(request))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"JobName": ' + "9" * 5000 + "}", "Exceeds the limit (4300 digits)"),
+        ("[" * 1000 + "]" * 1000, f"nested more than {MAX_NESTING} levels deep"),
+        ('{"a": ' * 40 + "1" + "}" * 40, f"nested more than {MAX_NESTING} levels deep"),
+        ('{"JobName": NaN}', "NaN is not a JSON number"),
+        ('{"JobName": -Infinity}', "-Infinity is not a JSON number"),
+    ],
+)
+def test_json_python_refuses_beyond_syntax_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "job.json"
+    path.write_text(text)
+    code, lines = validate(capsys, str(path))
+    assert code == EXIT_BAD_INPUT and len(lines) == 1
+    assert lines[0].startswith(f"{path}: ") and expected in lines[0]
+    code, lines = validate(capsys, "--job-name", "x", "--input-config", text)  # inline, as the AWS CLI takes it
+    assert code == EXIT_BAD_INPUT and len(lines) == 1 and lines[0].startswith("--input-config: ")
+
+
+def test_the_job_file_is_read_with_bounds(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, lines = validate(capsys, "/dev/zero")
+    assert code == EXIT_BAD_INPUT and lines == [
+        "/dev/zero: not a regular file (a device, a pipe or a socket), expected a JSON job file"
+    ]
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    code, lines = validate(capsys, str(fifo))  # never opened, so never blocks
+    assert code == EXIT_BAD_INPUT and "not a regular file" in lines[0]
+    big = tmp_path / "big.json"
+    big.write_text(" " * (MAX_JOB_BYTES + 1))
+    code, lines = validate(capsys, str(big))
+    assert code == EXIT_BAD_INPUT and lines == [f"{big}: larger than 1024 KiB, the most a job file may hold"]
+
+
+@pytest.mark.parametrize(
+    ("loadrec", "expected"),
+    [
+        ({"Targets": None}, "Loadrec.Targets: must be an array"),
+        ({"RequestTimeoutSeconds": None}, "Loadrec.RequestTimeoutSeconds: null must be a number of seconds above 0"),
+        ({"S3EndpointUrl": "http://[::1/x"}, 'Loadrec.S3EndpointUrl: "http://[::1/x" is not an http(s) URL'),
+    ],
+)
+def test_null_and_malformed_extension_values_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, request_dict: dict[str, Any], loadrec: Any, expected: str
+) -> None:
+    path = job_file(tmp_path, request_dict, **loadrec)
+    if "Targets" in loadrec:  # replace the target list itself
+        request = json.loads(Path(path).read_text())
+        request["Loadrec"]["Targets"] = None
+        Path(path).write_text(json.dumps(request))
+    code, lines = validate(capsys, path)
+    assert code == EXIT_BAD_INPUT and any(line.startswith(expected) for line in lines), lines
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://127.0.0.1:99999/x", "http://127.0.0.1:abc/x", "http:///x"])
+def test_malformed_urls_and_ports_are_refused_before_any_request(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, request_dict: dict[str, Any], url: str
+) -> None:
+    request = copy.deepcopy(request_dict)
+    request["Loadrec"] = {"Targets": [{"Http": {"Url": url}}]}
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(request))
+    code, lines = validate(capsys, str(path))
+    assert code == EXIT_BAD_INPUT and lines == [f"Loadrec.Targets[0].Http.Url: {json.dumps(url)} is not an http(s) URL"]
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-1"])
+def test_non_finite_numbers_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, request_dict: dict[str, Any], value: str
+) -> None:
+    text = json.dumps({**request_dict, "Loadrec": {"Targets": [{**TARGET, "PricePerHour": 0}]}})
+    path = tmp_path / "job.json"
+    path.write_text(text.replace('"PricePerHour": 0', f'"PricePerHour": {value}'))
+    code, lines = validate(capsys, str(path))
+    assert code == EXIT_BAD_INPUT and len(lines) == 1
+    assert "is not a JSON number" in lines[0] if value != "-1" else "must be a number of dollars" in lines[0]
+
+
+def test_echoed_values_are_shortened(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, request_dict: dict[str, Any]
+) -> None:
+    request = copy.deepcopy(request_dict)
+    request["Loadrec"] = {"Targets": [{"Http": {"Url": "x" * 200_000}}]}
+    request["JobType"] = "y" * 200_000
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(request))
+    code, lines = validate(capsys, str(path))
+    assert code == EXIT_BAD_INPUT and len(lines) >= 2
+    assert all(len(line) < 300 for line in lines), [len(line) for line in lines]
+    assert any("(200002 characters)" in line for line in lines)
