@@ -28,7 +28,7 @@ from loadrec.engine.job.files import (
 )
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
-from loadrec.engine.load.prepare import SetupError, count_tests, load_payloads, prepare_job, prepare_test
+from loadrec.engine.load.prepare import SetupError, prepare_chosen_test, prepare_job
 from loadrec.engine.load.settings import (
     LIMITS,
     RUN,
@@ -225,10 +225,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         )
     settings = settings_from(args, UI)
     prices = _prices(settings)
-    if args.test_index >= count_tests(spec):
-        raise BadInput([f"--test-index: {args.test_index} is past the job's {count_tests(spec)} configurations"])
     try:
-        test = prepare_test(spec, args.test_index, load_payloads(spec, job_dir, settings.payloads))
+        test = prepare_chosen_test(spec, args.test_index, job_dir, settings.payloads)
     except SetupError as error:
         raise BadInput([str(error)]) from None
     folder = _claim(args, spec)  # handed to the web UI, which keeps it for as long as it runs

@@ -1,7 +1,8 @@
 """Everything about a test that can fail on bad input, done before any load: payloads, target, credentials.
 
 ``prepare_job`` checks every test of a job (``loadrec run`` does it once, before the
-first request); ``prepare_test`` readies one (each test's process does it once).
+first request); ``prepare_test`` readies one (each test's process does it once), and
+``prepare_chosen_test`` the one a web UI or stock Locust process runs.
 """
 
 from __future__ import annotations
@@ -76,6 +77,13 @@ def label_of(spec: JobSpec, index: int) -> str:
     if spec.endpoint_configurations:
         return spec.endpoint_configurations[index].label
     return spec.extension.targets[index].label if index < len(spec.extension.targets) else f"test {index}"
+
+
+def prepare_chosen_test(spec: JobSpec, index: int, base_dir: Path, payloads_override: str | None) -> PreparedTest:
+    """The one test ``--test-index`` chooses, with its payloads; raises SetupError before any load."""
+    if index >= count_tests(spec):
+        raise SetupError(f"--test-index: {index} is past the job's {count_tests(spec)} configurations")
+    return prepare_test(spec, index, load_payloads(spec, base_dir, payloads_override))
 
 
 def prepare_job(spec: JobSpec, base_dir: Path, payloads_override: str | None) -> list[PreparedTest]:

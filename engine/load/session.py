@@ -83,6 +83,11 @@ class LoadTestSession:
     def index(self) -> int:
         return self.test.index
 
+    @property
+    def takes_a_start(self) -> bool:
+        """A Locust start now begins a test (not after a stop that came first, nor while one is being written)."""
+        return not self.cancelled and self.state != FINISHING
+
     def stop(self, reason: StopReason, detail: str = "") -> None:
         """End the running test for ``reason`` (signals, a parent gone); before its start, it never starts."""
         if self.state == RUNNING and self.monitor is not None:
@@ -103,7 +108,7 @@ class LoadTestSession:
     def _on_start(self, **_: Any) -> None:
         runner = self.environment.runner
         assert runner is not None
-        if self.cancelled or self.state == FINISHING:
+        if not self.takes_a_start:
             # Stopped before it began, or a new start while the last test is still being written: no load.
             gevent.spawn(runner.stop)
             return

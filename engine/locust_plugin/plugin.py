@@ -31,8 +31,8 @@ from loadrec.engine.job.files import JobFileError, load_job
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpec, JobSpecError
 from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, ship_seconds
-from loadrec.engine.load.prepare import PreparedTest, SetupError, count_tests, load_payloads, prepare_test
-from loadrec.engine.load.session import FINISHING, RUNNING, LoadTestSession
+from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_chosen_test
+from loadrec.engine.load.session import LoadTestSession
 from loadrec.engine.load.settings import STOCK, RunSettings, add_options, settings_from
 from loadrec.engine.load.users import InvocationUser
 from loadrec.engine.measurement.metrics import SecondRecorder
@@ -92,9 +92,7 @@ def prepare_from_options(options: argparse.Namespace, spec: JobSpec) -> Prepared
     Raises SetupError, PriceFileError or ResultsFolderError, before anything is written."""
     settings = settings_from(options, STOCK)
     job_dir = Path(options.job).resolve().parent
-    if options.test_index >= count_tests(spec):
-        raise SetupError(f"--test-index: {options.test_index} is past the job's {count_tests(spec)} configurations")
-    test = prepare_test(spec, options.test_index, load_payloads(spec, job_dir, settings.payloads))
+    test = prepare_chosen_test(spec, options.test_index, job_dir, settings.payloads)
     prices = load_prices(Path(settings.prices) if settings.prices else None)
     folder = ResultsFolder(Path(options.out) if options.out else default_folder(spec.name))
     folder.claim(options.overwrite)
@@ -168,8 +166,8 @@ class LocustJob:
             gevent.signal_handler(signal.SIGTERM, stop)
 
     def _on_start(self, **_: Any) -> None:
-        if self.session.state == RUNNING or self.session.state == FINISHING:
-            return  # the session refuses this start
+        if not self.session.takes_a_start:
+            return  # the session refuses this start: the run stays the one it is
         self.manifest = replace(self.manifest, run_id=uuid.uuid4().hex, created=time.time(), ended=None)
         self.session.run_id = self.manifest.run_id
         write_manifest(self.folder, self.manifest)

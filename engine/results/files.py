@@ -201,9 +201,9 @@ class ResultsFolder:
 
     # --- the job ------------------------------------------------------------------------
 
-    def write_job(self, results: JobResults, report_html: str) -> dict[str, Any]:
+    def write_job(self, results: JobResults, report_html: str) -> None:
         """describe.json, steps.json, timeline.csv (the job's, and each ended test's) and report.html from
-        ``results``; returns describe's body."""
+        ``results``."""
         import pandas as pd  # loaded here: a test's process never needs it
 
         body = aws.describe(results)
@@ -221,7 +221,6 @@ class ResultsFolder:
         self._write(self.path / STEPS, json.dumps(aws.steps(results), indent=2, allow_nan=False) + "\n")
         self._write(self.path / DESCRIBE, json.dumps(body, indent=2, allow_nan=False) + "\n")
         self._write(self.path / REPORT, report_html)
-        return body
 
     @staticmethod
     def _write(path: Path, text: str) -> None:
