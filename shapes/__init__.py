@@ -10,10 +10,13 @@ from loadrec.shapes.schedule import (
     PHASE_SPAWN_INTERVAL_S,
     ChangePoint,
     Phase,
+    Ramp,
     Schedule,
     Stairs,
     TrafficPattern,
     build_schedule,
+    pattern_duration_s,
+    pattern_peak_users,
     phase_end_users,
 )
 
@@ -21,9 +24,12 @@ __all__ = [
     "PHASE_SPAWN_INTERVAL_S",
     "ChangePoint",
     "Phase",
+    "Ramp",
     "Schedule",
     "Stairs",
     "TrafficPattern",
     "build_schedule",
+    "pattern_duration_s",
+    "pattern_peak_users",
     "phase_end_users",
 ]

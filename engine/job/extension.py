@@ -29,7 +29,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
-from loadrec.engine.job.validation import Problem, show
+from loadrec.engine.job.headers import (
+    header_name_problem,
+    header_value_problem,
+    region_problem,
+    url_problem,
+    without_credentials,
+)
+from loadrec.engine.job.problems import Problem, show
 
 KEY = "Loadrec"
 ENV_PREFIX = "env:"
@@ -43,10 +50,12 @@ SAGEMAKER_FIELDS = (
     "InferenceComponentName",
     "CustomAttributes",
 )
+SAGEMAKER_HEADER_FIELDS = ("Accept", "TargetVariant", "InferenceComponentName", "CustomAttributes")
 HTTP_FIELDS = ("Url", "Method", "Headers")
 TARGET_FIELDS = ("SageMaker", "Http", "PricePerHour")
 EXTENSION_FIELDS = ("Targets", "SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl", "RequestTimeoutSeconds")
 _ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+MAX_ENDPOINT_NAME = 63
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,13 @@ class HttpTarget:
     @property
     def label(self) -> str:
         return self.url
+
+    @property
+    def endpoint_name(self) -> str:
+        """A valid SageMaker EndpointName standing for the URL (AWS's shapes need one)."""
+        parts = urlsplit(self.url)
+        words = re.findall(r"[a-zA-Z0-9]+", f"{parts.hostname} {parts.port or ''} {parts.path}")
+        return "-".join(words)[:MAX_ENDPOINT_NAME].strip("-") or "http-endpoint"
 
 
 Target = SageMakerTarget | HttpTarget
@@ -124,8 +140,8 @@ def check_extension(raw: Any, configurations: int) -> list[Problem]:
         if name in raw and (not isinstance(raw[name], str) or not raw[name]):
             found.append(Problem(f"{KEY}.{name}", "must be a non-empty string"))
     for name in ("S3EndpointUrl", "CloudWatchEndpointUrl"):
-        if isinstance(raw.get(name), str) and raw[name] and not _is_http_url(raw[name]):
-            found.append(Problem(f"{KEY}.{name}", f"{show(raw[name])} is not an http(s) URL"))
+        if isinstance(raw.get(name), str) and raw[name]:
+            found += _url_problems(raw[name], f"{KEY}.{name}")
     timeout = raw.get("RequestTimeoutSeconds")
     if "RequestTimeoutSeconds" in raw and (not _is_number(timeout) or timeout <= 0):
         found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{show(timeout)} must be a number of seconds above 0"))
@@ -164,8 +180,15 @@ def _sagemaker_problems(entry: Any, path: str) -> list[Problem]:
     elif isinstance(name, str) and not _ENDPOINT_NAME.fullmatch(name):
         found.append(Problem(f"{path}.EndpointName", f"{show(name)} is not a SageMaker endpoint name"))
     url = entry.get("EndpointUrl")
-    if isinstance(url, str) and not _is_http_url(url):
-        found.append(Problem(f"{path}.EndpointUrl", f"{show(url)} is not an http(s) URL"))
+    if isinstance(url, str):
+        found += _url_problems(url, f"{path}.EndpointUrl")
+    region = entry.get("Region")
+    if isinstance(region, str) and (problem := region_problem(region)):
+        found.append(Problem(f"{path}.Region", f"{show(region)} {problem}"))
+    for key in SAGEMAKER_HEADER_FIELDS:  # each is sent as a header
+        value = entry.get(key)
+        if isinstance(value, str) and (problem := header_value_problem(value)):
+            found.append(Problem(f"{path}.{key}", f"{show(value)} {problem}"))
     return found
 
 
@@ -176,14 +199,24 @@ def _http_problems(entry: Any, path: str) -> list[Problem]:
     url = entry.get("Url")
     if url is None:
         found.append(Problem(f"{path}.Url", "is required"))
-    elif not isinstance(url, str) or not _is_http_url(url):
+    elif not isinstance(url, str):
         found.append(Problem(f"{path}.Url", f"{show(url)} is not an http(s) URL"))
+    else:
+        found += _url_problems(url, f"{path}.Url")
     method = entry.get("Method", "POST")
     if method not in ("POST", "PUT", "GET"):
         found.append(Problem(f"{path}.Method", f"{show(method)} is not one of: POST, PUT, GET"))
     headers = entry.get("Headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         found.append(Problem(f"{path}.Headers", "must be an object of header names to string values"))
+        return found
+    for name, value in headers.items():
+        if problem := header_name_problem(name):
+            found.append(Problem(f"{path}.Headers", f"{show(name)} {problem}"))
+        elif problem := header_value_problem(value):
+            found.append(Problem(f"{path}.Headers.{name}", f"{show(value)} {problem}"))
+        elif value.startswith(ENV_PREFIX) and not value.removeprefix(ENV_PREFIX):
+            found.append(Problem(f"{path}.Headers.{name}", '"env:" must name an environment variable'))
     return found
 
 
@@ -234,14 +267,9 @@ def _unknown(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> l
     ]
 
 
-def _is_http_url(value: str) -> bool:
-    """An http(s) URL with a host, and a port in range if it names one."""
-    try:
-        parts = urlsplit(value)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:  # "http://[::1/x", a port of 99999 or "abc"
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and port_ok
+def _url_problems(url: str, path: str) -> list[Problem]:
+    problem = url_problem(url)
+    return [Problem(path, f"{show(without_credentials(url))} {problem}")] if problem else []
 
 
 def _is_number(value: Any) -> TypeGuard[int | float]:

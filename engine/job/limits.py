@@ -59,6 +59,11 @@ AWS_LIMITS: dict[str, Range] = {
 # previous phase| may not exceed this (AWS mode only).
 PHASE_BOUNDARY_MAX_USER_JUMP = 3
 
+# Ceilings in both modes (relaxed mode lifts AWS's limits, not these): beyond them a
+# run is no longer a load test but a week-long hang or an out-of-memory.
+MAX_PATTERN_S = 7 * 24 * 3600  # a traffic pattern lasts at most 7 days
+MAX_PEAK_USERS = 100_000  # virtual users at the pattern's peak, all workers together
+
 # ModelLatencyThresholds[].Percentile values AWS accepts. Relaxed mode accepts any
 # "P<number>" with 0 < number < 100 (e.g. P50, P99.9).
 AWS_PERCENTILES = ("P95", "P99")

@@ -17,7 +17,9 @@ from loadrec.engine.job import limits
 from loadrec.engine.job.extension import KEY as EXTENSION_KEY
 from loadrec.engine.job.extension import Extension, check_extension, parse_extension, split_request
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.job.validation import Problem, check_request, parse_percentile
+from loadrec.engine.job.problems import Problem
+from loadrec.engine.job.rules import parse_percentile
+from loadrec.engine.job.validation import check_request
 from loadrec.shapes.schedule import Phase, Schedule, Stairs, TrafficPattern, build_schedule
 
 

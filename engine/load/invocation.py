@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from loadrec.engine.job.extension import ENV_PREFIX, HttpTarget, SageMakerTarget, Target
+from loadrec.engine.job.headers import header_value_problem, region_problem
 
 SIGNING_SERVICE = "sagemaker"  # InvokeEndpoint signs as "sagemaker" on runtime.sagemaker.*
 DEFAULT_ACCEPT = "application/json"
@@ -107,14 +108,24 @@ def _prepare_http(target: HttpTarget, environ: Mapping[str, str]) -> Invocation:
             if variable not in environ:
                 raise TargetError(f"header {name} of {target.url}: environment variable {variable} is not set")
             value = environ[variable]
+            if problem := header_value_problem(value):  # the value itself is never shown
+                raise TargetError(f"header {name} of {target.url}: environment variable {variable} {problem}")
         headers.append((name, value))
     return Invocation(f"{parts.scheme}://{parts.netloc}", path, target.method, tuple(headers))
 
 
+def configured_region(environ: Mapping[str, str]) -> str | None:
+    """The environment's AWS region: AWS_REGION, else botocore's (AWS_DEFAULT_REGION, the profile)."""
+    # AWS_REGION is what the AWS SDKs and CLI v2 read; botocore alone reads AWS_DEFAULT_REGION and profiles.
+    region = environ.get("AWS_REGION") or botocore.session.get_session().get_config_variable("region")
+    return str(region) if region else None
+
+
 def _prepare_sagemaker(target: SageMakerTarget, environ: Mapping[str, str]) -> Invocation:
     session = botocore.session.get_session()
-    # AWS_REGION is what the AWS SDKs and CLI v2 read; botocore alone reads AWS_DEFAULT_REGION and profiles.
-    region = target.region or environ.get("AWS_REGION") or session.get_config_variable("region")
+    region = target.region or configured_region(environ)
+    if region and target.region is None and (problem := region_problem(region)):
+        raise TargetError(f"endpoint {target.endpoint_name}: the AWS region configured (AWS_REGION or profile) {problem}")
     if not region:
         raise TargetError(
             f"endpoint {target.endpoint_name}: no AWS region (set Region in its target, AWS_REGION, or a profile)"

@@ -29,28 +29,38 @@ class PreparedTest:
     payloads: tuple[Payload, ...]
 
 
-def payload_url(spec: JobSpec, override: str | None) -> str:
-    url = override or spec.extension.sample_payload_url or spec.payload.sample_payload_url
-    if not url:
-        raise SetupError(
-            "no sample payloads: set InputConfig.ContainerConfig.PayloadConfig.SamplePayloadUrl, "
-            "Loadrec.SamplePayloadUrl or --payloads"
+AWS_PAYLOAD_FIELD = "InputConfig.ContainerConfig.PayloadConfig.SamplePayloadUrl"
+
+
+def payload_url(spec: JobSpec, override: str | None) -> tuple[str, str]:
+    """(where the sample payloads are, the flag or field that said so)."""
+    chosen = [
+        (url, where)
+        for url, where in (
+            (override, "--payloads"),
+            (spec.extension.sample_payload_url, "Loadrec.SamplePayloadUrl"),
+            (spec.payload.sample_payload_url, AWS_PAYLOAD_FIELD),
         )
-    return url
+        if url
+    ]
+    if not chosen:
+        raise SetupError(f"no sample payloads: set {AWS_PAYLOAD_FIELD}, Loadrec.SamplePayloadUrl or --payloads")
+    return chosen[0]
 
 
 def load_payloads(spec: JobSpec, base_dir: Path, override: str | None = None) -> tuple[Payload, ...]:
     content_type = spec.payload.content_types[0] if spec.payload.content_types else None
+    url, where = payload_url(spec, override)
     try:
         source = open_source(
-            payload_url(spec, override),
+            url,
             content_type=content_type,
             base_dir=base_dir,
             s3_endpoint_url=spec.extension.s3_endpoint_url,
         )
         return source.load()
     except PayloadError as error:
-        raise SetupError(str(error)) from None
+        raise SetupError(f"{where}: {error}") from None
 
 
 def count_tests(spec: JobSpec) -> int:

@@ -11,9 +11,13 @@ key, which AWS parsers ignore. botocore's parser accepts both (tested).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
+from loadrec.engine.job.extension import SageMakerTarget
+from loadrec.engine.job.headers import region_problem
+from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.results.model import Benchmark, JobResults, Status
 
 VARIANT_NAME = "AllTraffic"
@@ -25,8 +29,25 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
-def job_arn(name: str) -> str:
-    return f"arn:loadrec:local:inference-recommendations-job/{name}"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "000000000000"  # no RoleArn: no account to take one from
+_ROLE_ACCOUNT = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):")
+
+
+def job_arn(spec: JobSpec, configured_region: str | None = None) -> str:
+    """The job's ARN in AWS's format, worked out without calling AWS.
+
+    REGION is the first SageMaker target's Region, else ``configured_region`` (the AWS
+    region of the environment), else us-east-1; ACCOUNT is the account of the job's
+    RoleArn, else 000000000000.
+    """
+    regions = [t.region for t in spec.extension.targets if isinstance(t, SageMakerTarget) and t.region]
+    if configured_region and region_problem(configured_region) is None:
+        regions.append(configured_region)
+    region = (regions or [DEFAULT_REGION])[0]
+    match = _ROLE_ACCOUNT.match(str(spec.request.get("RoleArn", "")))
+    account = match.group(1) if match else DEFAULT_ACCOUNT
+    return f"arn:aws:sagemaker:{region}:{account}:inference-recommendations-job/{spec.name}"
 
 
 def describe(results: JobResults) -> dict[str, Any]:
@@ -34,7 +55,7 @@ def describe(results: JobResults) -> dict[str, Any]:
     body: dict[str, Any] = {
         "JobName": spec.name,
         "JobType": request["JobType"],
-        "JobArn": job_arn(spec.name),
+        "JobArn": results.job_arn or job_arn(spec),
         "Status": results.status.aws,
         "CreationTime": iso(results.created),
         "LastModifiedTime": iso(results.updated),
@@ -121,7 +142,7 @@ def _endpoint_configuration(results: JobResults, benchmark: Benchmark) -> dict[s
     spec = results.spec
     configuration = spec.endpoint_configurations[benchmark.index]
     endpoint: dict[str, Any] = {
-        "EndpointName": spec.extension.targets[benchmark.index].label,
+        "EndpointName": spec.extension.targets[benchmark.index].endpoint_name,
         "VariantName": VARIANT_NAME,
     }
     if configuration.instance_type:
@@ -171,6 +192,9 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         "Configuration": benchmark.label,
         "Status": benchmark.status.value,
     }
+    targets = results.spec.extension.targets
+    if benchmark.index < len(targets):  # the URL stands behind the EndpointName AWS's shapes show
+        summary["Target"] = targets[benchmark.index].label
     optional = {
         "StopReason": benchmark.stop_reason,
         "StopDetail": benchmark.stop_detail,

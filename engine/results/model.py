@@ -95,6 +95,7 @@ class JobResults:
     ranking: tuple[Ranked, ...] = ()
     failure_reason: str | None = None
     timelines: Mapping[int, tuple[TimelineRow, ...]] = field(default_factory=dict)
+    job_arn: str = ""  # fixed when the run starts ("" for results made without one)
 
     @property
     def measured(self) -> list[Benchmark]:
@@ -137,6 +138,7 @@ def job_results(
     running: bool = False,
     timelines: Mapping[int, tuple[TimelineRow, ...]] | None = None,
     failure_reason: str | None = None,
+    job_arn: str = "",
 ) -> JobResults:
     """The job's results from its tests' benchmarks: status, failure reason and, once ended, the ranking."""
     ordered = tuple(sorted(benchmarks, key=lambda b: b.index))
@@ -160,5 +162,15 @@ def job_results(
         ranking = tuple(rank(candidates, weights))
     created, updated = times
     return JobResults(
-        spec, run_id, status, created, updated, ordered, weights, ranking, failure_reason, dict(timelines or {})
+        spec,
+        run_id,
+        status,
+        created,
+        updated,
+        ordered,
+        weights,
+        ranking,
+        failure_reason,
+        dict(timelines or {}),
+        job_arn,
     )

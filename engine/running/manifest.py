@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from loadrec.engine.job.spec import JobSpec, parse_job
+from loadrec.engine.load.invocation import configured_region
 from loadrec.engine.load.prepare import count_tests
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import TimelineRow
+from loadrec.engine.results.aws import job_arn
 from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results
 
@@ -35,6 +37,7 @@ class RunManifest:
     pid: int  # the process running the job
     ended: float | None = None  # set when the run ends as it should (not when its process is killed)
     interrupted: bool = False  # a person stopped the job
+    job_arn: str = ""  # fixed at the start, so describing the results later gives the same
 
     def spec(self) -> JobSpec:
         return parse_job(self.request, self.settings.limits)
@@ -49,6 +52,7 @@ class RunManifest:
             "Pid": self.pid,
             "Ended": self.ended,
             "Interrupted": self.interrupted,
+            "JobArn": self.job_arn,
         }
 
     @classmethod
@@ -62,12 +66,19 @@ class RunManifest:
             pid=data["Pid"],
             ended=data.get("Ended"),
             interrupted=bool(data.get("Interrupted")),
+            job_arn=str(data.get("JobArn", "")),
         )
 
 
 def new_manifest(spec: JobSpec, job_dir: Path, settings: RunSettings, created: float) -> RunManifest:
     return RunManifest(
-        uuid.uuid4().hex, spec.request_with_extension, str(job_dir.resolve()), settings, created, os.getpid()
+        uuid.uuid4().hex,
+        spec.request_with_extension,
+        str(job_dir.resolve()),
+        settings,
+        created,
+        os.getpid(),
+        job_arn=job_arn(spec, configured_region(os.environ)),
     )
 
 
@@ -115,6 +126,7 @@ def load_results(folder: ResultsFolder, running: bool | None = None, now: float 
         running=live and manifest.ended is None,
         timelines=timelines,
         failure_reason=failure,
+        job_arn=manifest.job_arn,
     )
 
 

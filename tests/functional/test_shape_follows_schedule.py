@@ -48,9 +48,10 @@ def observe(shape: ScheduleShape, timeout_s: float) -> list[tuple[float, int]]:
 
 
 def assert_follows(schedule: Schedule, samples: list[tuple[float, int]]) -> None:
-    ends = [float(c.at) for c in schedule.changes[1:]] + [float(schedule.duration_s)]
+    changes = list(schedule.change_points())
+    ends = [float(c.at) for c in changes[1:]] + [float(schedule.duration_s)]
     previous: int | None = None
-    for change, end in zip(schedule.changes, ends, strict=True):
+    for change, end in zip(changes, ends, strict=True):
         start = float(change.at)
         first = next(t for t, users in samples if t >= start - 0.05 and users == change.users)
         assert first - start < LATENESS_S, f"{change.users} users at {start} s came only at {first:.2f} s"

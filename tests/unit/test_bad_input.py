@@ -134,3 +134,37 @@ def test_a_test_index_past_the_configurations_is_refused_before_the_web_ui_start
     _, err = capsys.readouterr()
     assert code == EXIT_BAD_INPUT and err.strip().splitlines() == ["--test-index: 5 is past the job's 1 configurations"]
     assert not (tmp_path / "out").exists()  # nothing claimed, nothing started
+
+
+HUGE_STAIRS = {"DurationInSeconds": 10**9, "NumberOfSteps": 10**9, "UsersPerStep": 1}
+HUGE_PHASE = {"InitialNumberOfUsers": 1, "SpawnRate": 0, "DurationInSeconds": 10**12}
+AT_MOST_7_DAYS = "a traffic pattern lasts at most 604800 s (7 days)"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (
+            {"TrafficType": "STAIRS", "Stairs": HUGE_STAIRS},
+            [
+                f"InputConfig.TrafficPattern.Stairs: lasts 1000000000 s; {AT_MOST_7_DAYS}",
+                "InputConfig.TrafficPattern.Stairs: peaks at 1000000000 users; at most 100000 users are allowed",
+            ],
+        ),
+        (
+            {"TrafficType": "PHASES", "Phases": [HUGE_PHASE]},
+            [f"InputConfig.TrafficPattern.Phases: lasts 1000000000000 s; {AT_MOST_7_DAYS}"],
+        ),
+    ],
+)
+def test_huge_relaxed_patterns_are_refused_at_once(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    request_dict: dict[str, Any],
+    pattern: dict[str, Any],
+    expected: list[str],
+) -> None:
+    request = copy.deepcopy(request_dict)
+    request["InputConfig"]["TrafficPattern"] = pattern
+    code, lines = validate(capsys, job_file(tmp_path, request))
+    assert code == EXIT_BAD_INPUT and lines == expected

@@ -5,12 +5,14 @@ from __future__ import annotations
 from fractions import Fraction
 
 from loadrec.shapes.schedule import (
-    ChangePoint,
     Phase,
+    Ramp,
     Schedule,
     Stairs,
     TrafficPattern,
     build_schedule,
+    pattern_duration_s,
+    pattern_peak_users,
     phase_end_users,
 )
 
@@ -24,7 +26,7 @@ def stairs(duration: int, steps: int, users: int) -> Schedule:
 
 
 def changes(schedule: Schedule) -> list[tuple[Fraction, int]]:
-    return [(c.at, c.users) for c in schedule.changes]
+    return [(c.at, c.users) for c in schedule.change_points()]
 
 
 def test_two_phases_from_the_aws_guide_step_every_minute() -> None:
@@ -85,10 +87,48 @@ def test_users_at_outside_the_pattern_is_none() -> None:
 
 
 def test_next_change_after_ends_with_the_pattern_end() -> None:
-    schedule = Schedule((ChangePoint(Fraction(0), 1), ChangePoint(Fraction(5, 2), 2)), 4)
+    schedule = Schedule((Ramp(Fraction(0), Fraction(5, 2), 2, 1, 1),), 4)
+    assert schedule.next_change_after(-1) == 0
     assert schedule.next_change_after(0) == Fraction(5, 2)
     assert schedule.next_change_after(2.5) == 4
     assert schedule.next_change_after(4) is None
+
+
+def test_next_change_after_skips_boundaries_that_change_nothing() -> None:
+    schedule = phases((2, 0, 60), (2, 0, 60), (2, 1, 120))
+    assert schedule.next_change_after(0) == 180
+    assert schedule.next_change_after(180) == 240
+
+
+def test_a_billion_steps_is_answered_without_listing_them() -> None:
+    schedule = stairs(10**9, 10**9, 1)
+    assert schedule.users_at(0) == 1
+    assert schedule.users_at(123_456_789.5) == 123_456_790
+    assert schedule.next_change_after(123_456_789.5) == 123_456_790
+    assert schedule.peak_users == 10**9
+    assert changes_head(schedule, 3) == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_a_phase_of_a_trillion_seconds_is_answered_without_listing_its_minutes() -> None:
+    schedule = phases((1, 1, 10**12), (5, 0, 60))
+    assert schedule.duration_s == 10**12 + 60
+    assert schedule.users_at(10**12 - 1) == 1 + (10**12 - 1) // 60
+    assert schedule.users_at(10**12) == 5
+    assert schedule.next_change_after(10**12 - 1) == 10**12
+    assert schedule.peak_users == 1 + (10**12 - 1) // 60
+
+
+def test_pattern_figures_without_a_schedule() -> None:
+    pattern = TrafficPattern("PHASES", phases=(Phase(1, 2, 121), Phase(4, 0, 60)))
+    assert pattern_duration_s(pattern) == 181
+    assert pattern_peak_users(pattern) == 5 == build_schedule(pattern).peak_users
+    tall = TrafficPattern("STAIRS", stairs=Stairs(100, 7, 3))
+    assert pattern_duration_s(tall) == 100
+    assert pattern_peak_users(tall) == 21 == build_schedule(tall).peak_users
+
+
+def changes_head(schedule: Schedule, count: int) -> list[tuple[Fraction, int]]:
+    return [(c.at, c.users) for c, _ in zip(schedule.change_points(), range(count), strict=False)]
 
 
 def test_phase_end_users_counts_the_last_second() -> None:

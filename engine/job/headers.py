@@ -1,0 +1,76 @@
+"""What may go into an HTTP request line or header, checked before any load is sent.
+
+A value that passes the job's JSON schema can still break every request it goes into
+(a header value with CR/LF, a name with ``:``, a character outside Latin-1, a URL with
+credentials in it): the HTTP client then raises on each request, with a traceback,
+while other targets keep getting load. These checks run at validation (job values) and
+when ``env:`` values are resolved, and answer with one sentence or None.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+# RFC 9110 §5.1: a field name is a token.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# RFC 9110 §5.5: visible ASCII, space and tab, and obs-text; C1 controls (0x80-0x9F) refused too.
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
+_REGION = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+MAX_REGION_LENGTH = 64
+
+
+def header_name_problem(name: str) -> str | None:
+    if not name:
+        return "is empty; a header needs a name"
+    if not _TOKEN.fullmatch(name):
+        return "is not a header name (letters, digits and !#$%&'*+-.^_`|~ only; no spaces, ':' or line breaks)"
+    return None
+
+
+def header_value_problem(value: str) -> str | None:
+    """None when ``value`` can be sent as it is in a header."""
+    if "\r" in value or "\n" in value:
+        return "holds a line break (CR or LF), which would split the request"
+    if not _FIELD_VALUE.fullmatch(value):
+        return "holds control characters or characters outside Latin-1, which a header cannot carry"
+    return None
+
+
+def content_type_problem(value: str) -> str | None:
+    """A media type sent as Content-Type: a header value without format (bidi) characters."""
+    if any(unicodedata.category(c) in ("Cc", "Cf") and c != "\t" for c in value):
+        return "holds control or bidirectional-format characters, which a Content-Type cannot carry"
+    return header_value_problem(value)
+
+
+def region_problem(value: str) -> str | None:
+    if len(value) > MAX_REGION_LENGTH or not _REGION.fullmatch(value):
+        return "is not an AWS region name (lowercase letters, digits and hyphens, like us-east-1)"
+    return None
+
+
+def url_problem(value: str) -> str | None:
+    """None for an http(s) URL with a host, a port in range if it names one, and no credentials."""
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # "http://[::1/x", a port of 99999 or "abc"
+        return "is not an http(s) URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        return "is not an http(s) URL"
+    if parts.username is not None or parts.password is not None:
+        return 'carries credentials ("user:password@"); send them in a header whose value is "env:VARIABLE"'
+    if not all("!" <= c <= "~" for c in value):
+        return "holds spaces, control characters or non-ASCII characters (percent-encode them)"
+    return None
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``, so it can be shown."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if separator and "@" in authority:
+        return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
+    return url
