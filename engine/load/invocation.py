@@ -125,7 +125,7 @@ def _prepare_sagemaker(target: SageMakerTarget, environ: Mapping[str, str]) -> I
     session = botocore.session.get_session()
     region = target.region or configured_region(environ)
     if region and target.region is None and (problem := region_problem(region)):
-        raise TargetError(f"endpoint {target.endpoint_name}: the AWS region configured (AWS_REGION or profile) {problem}")
+        raise TargetError(f"endpoint {target.endpoint_name}: the AWS region set (AWS_REGION or profile) {problem}")
     if not region:
         raise TargetError(
             f"endpoint {target.endpoint_name}: no AWS region (set Region in its target, AWS_REGION, or a profile)"
