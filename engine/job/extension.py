@@ -13,7 +13,8 @@ without it). ``Targets[i]`` is the live endpoint that stands for
       "SamplePayloadUrl": "payloads/",
       "S3EndpointUrl": "http://127.0.0.1:5000",
       "CloudWatchEndpointUrl": "http://127.0.0.1:5000",
-      "RequestTimeoutSeconds": 60
+      "RequestTimeoutSeconds": 60,
+      "MaxResponseSizeInBytes": 6291456
     }
 
 Header values written ``env:NAME`` are read from the environment when the run starts,
@@ -36,11 +37,15 @@ from loadrec.engine.job.headers import (
     url_problem,
     without_credentials,
 )
-from loadrec.engine.job.problems import Problem, show
+from loadrec.engine.job.problems import Problem, is_int, show
 
 KEY = "Loadrec"
 ENV_PREFIX = "env:"
 DEFAULT_TIMEOUT_S = 60.0
+# SageMaker's own limit on an InvokeEndpoint answer; beyond it a request fails "answer too large".
+DEFAULT_MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+MAX_RESPONSE_BYTES = 1024 * 1024 * 1024  # each user holds one answer in memory at a time
+MAX_TIMEOUT_S = 3600  # a request that may take longer than an hour is not load-tested
 SAGEMAKER_FIELDS = (
     "EndpointName",
     "Region",
@@ -53,7 +58,14 @@ SAGEMAKER_FIELDS = (
 SAGEMAKER_HEADER_FIELDS = ("Accept", "TargetVariant", "InferenceComponentName", "CustomAttributes")
 HTTP_FIELDS = ("Url", "Method", "Headers")
 TARGET_FIELDS = ("SageMaker", "Http", "PricePerHour")
-EXTENSION_FIELDS = ("Targets", "SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl", "RequestTimeoutSeconds")
+EXTENSION_FIELDS = (
+    "Targets",
+    "SamplePayloadUrl",
+    "S3EndpointUrl",
+    "CloudWatchEndpointUrl",
+    "RequestTimeoutSeconds",
+    "MaxResponseSizeInBytes",
+)
 _ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 MAX_ENDPOINT_NAME = 63
 
@@ -107,6 +119,7 @@ class Extension:
     s3_endpoint_url: str | None = None
     cloudwatch_endpoint_url: str | None = None
     request_timeout_s: float = DEFAULT_TIMEOUT_S
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 def split_request(request: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
@@ -145,6 +158,15 @@ def check_extension(raw: Any, configurations: int) -> list[Problem]:
     timeout = raw.get("RequestTimeoutSeconds")
     if "RequestTimeoutSeconds" in raw and (not _is_number(timeout) or timeout <= 0):
         found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{show(timeout)} must be a number of seconds above 0"))
+    elif _is_number(timeout) and timeout > MAX_TIMEOUT_S:
+        found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{show(timeout)} is more than {MAX_TIMEOUT_S} s"))
+    size = raw.get("MaxResponseSizeInBytes")
+    if "MaxResponseSizeInBytes" in raw and (not is_int(size) or not 1 <= size <= MAX_RESPONSE_BYTES):
+        found.append(
+            Problem(
+                f"{KEY}.MaxResponseSizeInBytes", f"{show(size)} must be a whole number from 1 to {MAX_RESPONSE_BYTES}"
+            )
+        )
     return found
 
 
@@ -233,6 +255,7 @@ def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
         s3_endpoint_url=raw.get("S3EndpointUrl"),
         cloudwatch_endpoint_url=raw.get("CloudWatchEndpointUrl"),
         request_timeout_s=float(raw.get("RequestTimeoutSeconds", DEFAULT_TIMEOUT_S)),
+        max_response_bytes=int(raw.get("MaxResponseSizeInBytes", DEFAULT_MAX_RESPONSE_BYTES)),
     )
 
 

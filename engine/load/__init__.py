@@ -3,7 +3,9 @@
 - ``settings``: a test's settings (one frozen dataclass) and the options that fill them
 - ``invocation``: request templates and SigV4 signing (botocore's chain and signer)
 - ``prepare``: everything that can fail on bad input, before any load
-- ``users``: the virtual user on Locust's FastHttpUser
+- ``exchange``: one request on the wire (no redirects, a bounded answer, a whole-request timeout)
+- ``redaction``: secrets masked in every answer sample before it is shown or written
+- ``users``: the virtual user, a Locust user on its own connection
 - ``live_monitor``: the greenlet that feeds the pure monitor and acts on its decisions
 - ``session``: one test's lifecycle on Locust's events, the same for every entry point
 - ``runners``: a headless test's LocalRunner, or master and workers
@@ -17,10 +19,12 @@ let gevent patch the standard library before anything else): import the module y
 
 __all__ = [
     "distributed",
+    "exchange",
     "invocation",
     "lifeline",
     "live_monitor",
     "prepare",
+    "redaction",
     "runners",
     "session",
     "settings",

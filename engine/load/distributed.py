@@ -28,7 +28,7 @@ from locust.event import Events
 from locust.runners import STATE_INIT, STATE_STOPPED, MasterRunner, Runner, WorkerRunner
 
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.load.users import InvocationUser, answer_sample, error_kind, make_user_class
+from loadrec.engine.load.users import InvocationUser, failure_of, make_user_class
 from loadrec.engine.measurement.metrics import SecondRecorder
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
         if exception is None:
             recorder.record_success(response_time * 1000.0)  # Locust reports ms; histograms hold µs
         else:
-            recorder.record_failure(error_kind(response, exception), answer_sample(response))
+            recorder.record_failure(*failure_of(exception))
 
     environment.events.request.add_listener(on_request)
 

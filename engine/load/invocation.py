@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, urlsplit
 
 import botocore.session
@@ -22,7 +22,15 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from loadrec.engine.job.extension import ENV_PREFIX, HttpTarget, SageMakerTarget, Target
+from loadrec.engine.job.extension import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT_S,
+    ENV_PREFIX,
+    Extension,
+    HttpTarget,
+    SageMakerTarget,
+    Target,
+)
 from loadrec.engine.job.headers import header_value_problem, region_problem
 
 SIGNING_SERVICE = "sagemaker"  # InvokeEndpoint signs as "sagemaker" on runtime.sagemaker.*
@@ -75,6 +83,9 @@ class Invocation:
     method: str
     headers: tuple[tuple[str, str], ...]  # resolved; may hold secrets: never log or write them
     signer: SigV4Signer | None = None
+    secrets: tuple[str, ...] = ()  # the resolved env: values, redacted from whatever is shown
+    timeout_s: float = DEFAULT_TIMEOUT_S  # bounds each whole request
+    max_answer_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @property
     def url(self) -> str:
@@ -88,12 +99,15 @@ class Invocation:
         return self.signer.sign(self.method, self.url, body, headers)
 
 
-def prepare(target: Target, environ: Mapping[str, str] | None = None) -> Invocation:
+def prepare(target: Target, extension: Extension | None = None, environ: Mapping[str, str] | None = None) -> Invocation:
     """Resolve a target into an ``Invocation``; raises TargetError before any load."""
     environ = os.environ if environ is None else environ
-    if isinstance(target, HttpTarget):
-        return _prepare_http(target, environ)
-    return _prepare_sagemaker(target, environ)
+    invocation = (
+        _prepare_http(target, environ) if isinstance(target, HttpTarget) else _prepare_sagemaker(target, environ)
+    )
+    if extension is None:
+        return invocation
+    return replace(invocation, timeout_s=extension.request_timeout_s, max_answer_bytes=extension.max_response_bytes)
 
 
 def _prepare_http(target: HttpTarget, environ: Mapping[str, str]) -> Invocation:
@@ -101,7 +115,7 @@ def _prepare_http(target: HttpTarget, environ: Mapping[str, str]) -> Invocation:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    headers = []
+    headers, secrets = [], []
     for name, value in target.headers:
         if value.startswith(ENV_PREFIX):
             variable = value.removeprefix(ENV_PREFIX)
@@ -110,8 +124,10 @@ def _prepare_http(target: HttpTarget, environ: Mapping[str, str]) -> Invocation:
             value = environ[variable]
             if problem := header_value_problem(value):  # the value itself is never shown
                 raise TargetError(f"header {name} of {target.url}: environment variable {variable} {problem}")
+            secrets.append(value)
         headers.append((name, value))
-    return Invocation(f"{parts.scheme}://{parts.netloc}", path, target.method, tuple(headers))
+    base_url = f"{parts.scheme}://{parts.netloc}"
+    return Invocation(base_url, path, target.method, tuple(headers), secrets=tuple(secrets))
 
 
 def configured_region(environ: Mapping[str, str]) -> str | None:

@@ -76,7 +76,7 @@ def prepare_test(spec: JobSpec, index: int, payloads: tuple[Payload, ...]) -> Pr
         )
     target = targets[index]
     try:
-        invocation = prepare(target)
+        invocation = prepare(target, spec.extension)
     except TargetError as error:
         raise SetupError(f"Loadrec.Targets[{index}]: {error}") from None
     return PreparedTest(index, label_of(spec, index), target, invocation, payloads)

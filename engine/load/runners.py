@@ -70,7 +70,7 @@ class LoadTestRunner:
 
 
 def create_runner(spec: JobSpec, test: PreparedTest, settings: RunSettings) -> LoadTestRunner:
-    user_class = make_user_class(test.invocation, test.payloads, settings.seed, spec.extension.request_timeout_s)
+    user_class = make_user_class(test.invocation, test.payloads, settings.seed)
     shape = shape_class_for(spec.traffic.kind)(spec.schedule)
     environment = Environment(user_classes=[user_class], shape_class=shape, events=Events())
     if not settings.distributed:

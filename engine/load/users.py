@@ -1,31 +1,36 @@
-"""The virtual user: a Locust FastHttpUser that invokes one target in a loop.
+"""The virtual user: a Locust user that invokes one target in a loop.
 
 Like the recommender's users, each one sends a request, waits for the whole answer,
 and sends the next, with no think time. Payloads are taken round robin from a random
 offset per user (``payloads.picker``); ``--seed`` makes the offsets repeatable.
 
-Outcomes reach the metrics through Locust's ``request`` event (fired in whichever
-process runs the user), classified here into an error kind a person can read.
+Each user sends on a ``Connection`` of its own (:mod:`loadrec.engine.load.exchange`:
+no redirects, a bounded answer, a whole-request timeout) and reports every outcome
+through Locust's ``request`` event (fired in whichever process runs the user), so
+Locust's own statistics and loadrec's histograms see the same requests. A failure
+carries its kind and a redacted answer sample in an ``InvocationFailure``.
 """
 
 from __future__ import annotations
 
 import itertools
-import socket
+import time
 from collections.abc import Iterator
-from typing import Any, ClassVar, cast
+from typing import ClassVar, cast
 
-from locust import FastHttpUser, constant, task
+import gevent
+from locust import User, constant, task
 
+from loadrec.engine.load.exchange import Backoff, Connection, InvocationFailure
 from loadrec.engine.load.invocation import Invocation
+from loadrec.engine.load.redaction import request_secrets
 from loadrec.payloads import Payload, PayloadPicker
 
 USER_CLASS_NAME = "InvocationUser"  # workers look users up by class name
 REQUEST_NAME = "invoke"
-ANSWER_SAMPLE_BYTES = 200
 
 
-class InvocationUser(FastHttpUser):
+class InvocationUser(User):
     """Invokes the target it is configured with; ``configure`` binds it to one test.
 
     Configuring the class (not building one per test) lets a Locust worker keep one
@@ -34,23 +39,26 @@ class InvocationUser(FastHttpUser):
 
     abstract = True
     wait_time = constant(0)
-    concurrency = 1  # one request at a time per user, like the recommender's users
     invocation: ClassVar[Invocation | None] = None
     payloads: ClassVar[tuple[Payload, ...]] = ()
     seed: ClassVar[int | None] = None
     user_numbers: ClassVar[Iterator[int]] = itertools.count()
 
     @classmethod
-    def configure(
-        cls, invocation: Invocation, payloads: tuple[Payload, ...], seed: int | None, timeout_s: float
-    ) -> None:
+    def configure(cls, invocation: Invocation, payloads: tuple[Payload, ...], seed: int | None) -> None:
         cls.host = invocation.base_url
         cls.invocation, cls.payloads, cls.seed = invocation, payloads, seed
-        cls.network_timeout = cls.connection_timeout = timeout_s
         cls.user_numbers = itertools.count()
 
     def on_start(self) -> None:
+        invocation = self.invocation
+        assert invocation is not None, "configure() the user class before starting users"
         self._picker = PayloadPicker(self.payloads, self.seed, next(self.user_numbers))
+        self._connection = Connection(invocation.base_url, invocation.timeout_s, invocation.max_answer_bytes)
+        self._backoff = Backoff()
+
+    def on_stop(self) -> None:
+        self._connection.close()
 
     @task
     def invoke(self) -> None:
@@ -58,41 +66,46 @@ class InvocationUser(FastHttpUser):
         assert invocation is not None, "configure() the user class before starting users"
         payload = self._picker.next()
         headers = invocation.headers_for(payload.body, payload.content_type)
-        # geventhttpclient sends bytes as they are; FastHttpSession's annotation names only str and dict.
-        body = cast(str, payload.body)
-        self.client.request(invocation.method, invocation.path, data=body, headers=headers, name=REQUEST_NAME)
+        failure: InvocationFailure | None = None
+        length = 0
+        start_time, started = time.time(), time.perf_counter()
+        try:
+            length = self._connection.send(
+                invocation.method,
+                invocation.path,
+                payload.body,
+                headers,
+                secrets=request_secrets(headers, invocation.secrets),
+            )
+        except InvocationFailure as error:
+            failure = error
+        self.environment.events.request.fire(
+            request_type=invocation.method,
+            name=REQUEST_NAME,
+            response_time=(time.perf_counter() - started) * 1000.0,
+            response_length=length,
+            response=None,
+            exception=failure,
+            context={},
+            start_time=start_time,
+            url=invocation.url,
+        )
+        if pause := self._backoff.after(failure):
+            gevent.sleep(pause)
 
 
 def make_user_class(
-    invocation: Invocation | None = None,
-    payloads: tuple[Payload, ...] = (),
-    seed: int | None = None,
-    timeout_s: float = 60.0,
+    invocation: Invocation | None = None, payloads: tuple[Payload, ...] = (), seed: int | None = None
 ) -> type[InvocationUser]:
     """A concrete user class named as workers expect, configured when a target is given."""
     user_class = cast(type[InvocationUser], type(USER_CLASS_NAME, (InvocationUser,), {"__module__": __name__}))
     if invocation is not None:
-        user_class.configure(invocation, payloads, seed, timeout_s)
+        user_class.configure(invocation, payloads, seed)
     return user_class
 
 
-def error_kind(response: Any, exception: BaseException | None) -> str:
-    """``HTTP 503``, ``timeout``, ``connection refused``, … for a failed request."""
-    status = getattr(response, "status_code", 0) or 0
-    if status:
-        return f"HTTP {status}"
-    if isinstance(exception, socket.timeout | TimeoutError) or "timeout" in type(exception).__name__.lower():
-        return "timeout"
-    if isinstance(exception, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exception, ConnectionResetError):
-        return "connection reset"
-    return type(exception).__name__ if exception is not None else "unknown error"
-
-
-def answer_sample(response: Any) -> str:
-    """The first bytes of a failed answer, for a FailureReason a person can act on."""
-    content = getattr(response, "content", None)
-    if not content:
-        return ""
-    return bytes(content[:ANSWER_SAMPLE_BYTES]).decode("utf-8", errors="replace")
+def failure_of(exception: BaseException) -> tuple[str, str]:
+    """(error kind, answer sample) of a failed request reported to Locust."""
+    if isinstance(exception, InvocationFailure):
+        return exception.kind, exception.sample
+    return type(exception).__name__, ""

@@ -31,7 +31,7 @@ def take_assignment(assignment: Assignment, user_class: type[InvocationUser]) ->
     spec = parse_job(assignment.request, settings.limits)
     payloads = load_payloads(spec, Path(assignment.base_dir), settings.payloads)
     test = prepare_test(spec, assignment.index, payloads)
-    user_class.configure(test.invocation, test.payloads, settings.seed, spec.extension.request_timeout_s)
+    user_class.configure(test.invocation, test.payloads, settings.seed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -214,7 +214,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
     except (SetupError, PriceFileError, ResultsFolderError) as error:
         _bad_input([str(error)])
     test, settings = prepared.test, prepared.settings
-    JobUser.configure(test.invocation, test.payloads, settings.seed, spec.extension.request_timeout_s)
+    JobUser.configure(test.invocation, test.payloads, settings.seed)
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         locust.runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S

@@ -2,7 +2,7 @@
 
 One run, side by side, against the same fast local HTTP server (a minimal responder in
 its own process), each client in its own load process, one after another, repeated:
-  a) loadrec's SigV4-signed SageMaker user (FastHttpUser + botocore signer)
+  a) loadrec's SigV4-signed SageMaker user (its own geventhttpclient connection + botocore signer)
   b) Locust's FastHttpUser, unsigned, posting the same body
   c) boto3 ``invoke_endpoint`` inside a Locust user
   d) loadrec's plain-HTTP user with the per-second recorder and the live monitor
@@ -77,9 +77,9 @@ def user_class(variant: str, url: str) -> type:
 
     payloads = (Payload("row.csv", BODY, "text/csv"),)
     if variant == "a":
-        return make_user_class(prepare(SageMakerTarget("bench", "us-east-1", url)), payloads, 1, 10.0)
+        return make_user_class(prepare(SageMakerTarget("bench", "us-east-1", url)), payloads, 1)
     if variant in ("d", "accuracy"):
-        return make_user_class(prepare(HttpTarget(f"{url}/invocations")), payloads, 1, 10.0)
+        return make_user_class(prepare(HttpTarget(f"{url}/invocations")), payloads, 1)
     if variant == "b":
 
         class Plain(FastHttpUser):

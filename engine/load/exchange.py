@@ -1,0 +1,170 @@
+"""One invocation on the wire: send, read a bounded answer, and say how it went.
+
+Locust's FastHttpSession follows redirects (to any host), reads answers whole whatever
+their size, and times out each socket operation rather than the request: an endpoint
+that redirects elsewhere, answers 50 MiB or trickles a byte a second would fool the
+results or the memory. So each virtual user drives geventhttpclient (the HTTP client
+under Locust's FastHttpUser, as fast) through a ``Connection`` of its own, which
+- never follows a redirect: a 3xx is a failure ``HTTP 302``, its Location redacted;
+- reads at most ``max_answer_bytes`` (beyond: failure ``answer too large``, read no further);
+- bounds the whole request, from connect to last byte, by ``timeout_s`` (failure ``timeout``);
+- names connection failures (``connection refused``, ``connection reset``, …).
+``Backoff`` spaces a user's retries while the endpoint refuses connections.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import gevent
+from geventhttpclient import HTTPClient
+
+from loadrec.engine.job.headers import without_credentials
+from loadrec.engine.load.redaction import redact
+
+ANSWER_SAMPLE_CHARACTERS = 200  # of a failed answer, for a FailureReason a person can act on
+READ_BLOCK_BYTES = 64 * 1024
+
+
+class InvocationFailure(Exception):
+    """A failed invocation: its kind (``HTTP 503``, ``timeout``, …) and a redacted answer sample."""
+
+    def __init__(self, kind: str, sample: str = "", connection: bool = False) -> None:
+        super().__init__(kind)
+        self.kind, self.sample, self.connection = kind, sample, connection
+
+
+class Response(Protocol):
+    """What a Connection reads of an answer (geventhttpclient's response has it)."""
+
+    @property
+    def status_code(self) -> int: ...
+    def get(self, key: str, default: str | None = None) -> str | list[str] | None: ...
+    def read(self, length: int | None = None) -> bytes: ...
+    def release(self) -> None: ...
+
+
+class Client(Protocol):
+    def request(self, method: str, request_uri: str, body: bytes, headers: Mapping[str, str]) -> Response: ...
+    def close(self) -> None: ...
+
+
+def http_client(base_url: str, timeout_s: float) -> Client:
+    """One connection to ``base_url``; TLS certificates are verified (Locust's default is not to)."""
+    client: Client = HTTPClient.from_url(
+        base_url, concurrency=1, connection_timeout=timeout_s, network_timeout=timeout_s
+    )
+    return client
+
+
+class Connection:
+    """A virtual user's connection to its target; ``send`` returns the answer's length or raises."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout_s: float,
+        max_answer_bytes: int,
+        client_factory: Callable[[str, float], Client] = http_client,
+    ) -> None:
+        self.base_url, self.timeout_s, self.max_answer_bytes = base_url, timeout_s, max_answer_bytes
+        self._factory = client_factory
+        self._client: Client | None = None
+
+    def send(self, method: str, path: str, body: bytes, headers: Mapping[str, str], secrets: Iterable[str] = ()) -> int:
+        deadline = gevent.Timeout(self.timeout_s)
+        deadline.start()
+        try:
+            if self._client is None:
+                self._client = self._factory(self.base_url, self.timeout_s)
+            response = self._client.request(method, path, body=body, headers=headers)
+            try:
+                status, answer = response.status_code, self._read(response)
+            finally:
+                response.release()  # an answer not read to its end closes the connection
+        except gevent.Timeout as timeout:
+            if timeout is not deadline:
+                raise
+            self.close()  # the connection is in an unknown state: start afresh
+            raise InvocationFailure("timeout") from None
+        except InvocationFailure:
+            raise
+        except Exception as error:
+            self.close()
+            raise _failure_of(error) from None
+        finally:
+            deadline.close()
+        if 200 <= status < 300:
+            return len(answer)
+        if 300 <= status < 400:
+            location = without_credentials(str(response.get("location") or ""))
+            raise InvocationFailure(f"HTTP {status}", _sample(f"redirect to {location}", secrets))
+        raise InvocationFailure(f"HTTP {status}", _sample(answer.decode("utf-8", errors="replace"), secrets))
+
+    def _read(self, response: Response) -> bytes:
+        """The whole answer, or ``answer too large`` as soon as it is known to exceed the bound."""
+        declared = response.get("content-length")
+        if isinstance(declared, str) and declared.strip().isdigit() and int(declared) > self.max_answer_bytes:
+            raise InvocationFailure("answer too large")
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := response.read(READ_BLOCK_BYTES):
+            size += len(chunk)
+            if size > self.max_answer_bytes:
+                raise InvocationFailure("answer too large")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+
+_CONNECTION_ERRORS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EPIPE: "connection reset",
+}
+
+
+def _failure_of(error: Exception) -> InvocationFailure:
+    if isinstance(error, socket.timeout | TimeoutError):
+        return InvocationFailure("timeout")
+    if isinstance(error, socket.gaierror):
+        return InvocationFailure("host not found", connection=True)
+    if isinstance(error, OSError) and error.errno in _CONNECTION_ERRORS:
+        return InvocationFailure(_CONNECTION_ERRORS[error.errno], connection=True)
+    if type(error).__name__ == "HTTPConnectionClosed":
+        return InvocationFailure("connection closed", connection=True)
+    return InvocationFailure(type(error).__name__)  # the type only: a message may quote the answer
+
+
+def _sample(text: str, secrets: Iterable[str]) -> str:
+    return redact(text, secrets)[:ANSWER_SAMPLE_CHARACTERS]
+
+
+@dataclass
+class Backoff:
+    """A user's pause after a connection failure: doubling from ``first_s`` to ``longest_s``.
+
+    A dead endpoint answers "connection refused" in microseconds; without a pause each
+    user would try thousands of times a second. Any other outcome resets it.
+    """
+
+    first_s: float = 0.005
+    longest_s: float = 1.0
+    current_s: float = 0.0
+
+    def after(self, failure: InvocationFailure | None) -> float:
+        if failure is None or not failure.connection:
+            self.current_s = 0.0
+        else:
+            self.current_s = min(max(self.current_s * 2, self.first_s), self.longest_s)
+        return self.current_s

@@ -1,0 +1,173 @@
+"""One invocation against hostile endpoints: real sockets on loopback, servers in this process.
+
+Each server is a gevent StreamServer speaking just enough HTTP/1.1 to misbehave on
+purpose: redirecting to another host, answering without end, trickling, echoing the
+request's secrets. Nothing here sleeps for a fixed time; the trickle test is bounded by
+the request timeout it checks.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import gevent
+import pytest
+from gevent.server import StreamServer
+
+from loadrec.engine.load.exchange import Connection, InvocationFailure
+from loadrec.engine.load.redaction import request_secrets
+
+Handler = Callable[[socket.socket, bytes], None]
+SECRET = "tok-9f8e7d6c5b4a"
+MiB = 1024 * 1024
+
+
+@contextmanager
+def serving(handler: Handler) -> Iterator[tuple[str, list[bytes]]]:
+    """A loopback server calling ``handler(sock, request_head)`` per request (several per
+    connection while the client keeps it open); yields (base URL, request heads seen)."""
+    seen: list[bytes] = []
+
+    def handle(sock: socket.socket, _: object) -> None:
+        with sock:
+            buffer = b""
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                lines = head.split(b"\r\n")
+                length = next((int(x.split(b":")[1]) for x in lines if x.lower().startswith(b"content-length")), 0)
+                while len(buffer) < length:
+                    buffer += sock.recv(65536)
+                buffer = buffer[length:]
+                seen.append(head)
+                handler(sock, head)
+
+    server = StreamServer(("127.0.0.1", 0), handle)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.stop(timeout=1)
+
+
+def answer(status: str, body: bytes, *headers: str) -> Handler:
+    def handler(sock: socket.socket, _: bytes) -> None:
+        head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+
+    return handler
+
+
+def send(url: str, timeout_s: float = 5.0, limit: int = 6 * MiB, **headers: str) -> int:
+    connection = Connection(url, timeout_s, limit)
+    try:
+        return connection.send("POST", "/invocations", b"1,2,3", {"Content-Type": "text/csv", **headers},
+                               secrets=request_secrets(headers, [SECRET]))  # fmt: skip
+    finally:
+        connection.close()
+
+
+def failure(call: Callable[[], object]) -> InvocationFailure:
+    with pytest.raises(InvocationFailure) as raised:
+        call()
+    return raised.value
+
+
+def test_a_plain_answer_is_read_whole() -> None:
+    with serving(answer("200 OK", b"[0.5]")) as (url, seen):
+        assert send(url) == 5
+    assert seen[0].startswith(b"POST /invocations HTTP/1.1")
+
+
+def test_redirects_are_never_followed_and_their_location_is_redacted() -> None:
+    with serving(answer("200 OK", b"ok")) as (elsewhere, reached):
+        location = f"Location: http://user:{SECRET}@{elsewhere.removeprefix('http://')}/x?X-Amz-Signature={'f' * 64}"
+        with serving(answer("302 Found", b"", location)) as (url, _):
+            failed = failure(lambda: send(url))
+    assert failed.kind == "HTTP 302" and not failed.connection
+    assert failed.sample == f"redirect to http://***@{elsewhere.removeprefix('http://')}/x?X-Amz-Signature=***"
+    assert reached == []  # nothing was sent to the other host
+
+
+def test_an_answer_declared_too_large_is_refused_unread() -> None:
+    def huge(sock: socket.socket, _: bytes) -> None:
+        sock.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {50 * MiB}\r\n\r\n".encode() + b"0" * MiB)
+
+    with serving(huge) as (url, _):
+        assert failure(lambda: send(url)).kind == "answer too large"
+
+
+def test_an_endless_chunked_answer_is_read_no_further_than_the_limit() -> None:
+    sent = []
+
+    def endless(sock: socket.socket, _: bytes) -> None:
+        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"x" * 64 * 1024)
+        try:
+            for _ in range(800):  # 50 MiB, if anyone read it all
+                sock.sendall(chunk)
+                sent.append(len(chunk))
+        except OSError:
+            return  # the client hung up, as it should
+
+    with serving(endless) as (url, _):
+        assert failure(lambda: send(url, limit=MiB)).kind == "answer too large"
+        gevent.sleep(0.1)  # let the server notice the hang-up (the socket buffers hold the rest)
+    assert sum(sent) < 20 * MiB
+
+
+def test_the_timeout_bounds_the_whole_request_not_each_read() -> None:
+    def trickle(sock: socket.socket, _: bytes) -> None:
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        for _ in range(100):
+            sock.sendall(b"x")
+            gevent.sleep(0.05)  # each byte well within the timeout; the whole answer not
+
+    with serving(trickle) as (url, _):
+        started = time.perf_counter()
+        failed = failure(lambda: send(url, timeout_s=0.5))
+        elapsed = time.perf_counter() - started
+    assert failed.kind == "timeout" and elapsed < 2.5
+
+
+def test_connection_failures_are_named_and_marked_for_backoff() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    failed = failure(lambda: send(closed))
+    assert failed.kind == "connection refused" and failed.connection
+
+
+def test_echoed_secrets_are_masked_in_the_answer_sample() -> None:
+    def echo(sock: socket.socket, head: bytes) -> None:
+        body = b"denied; you sent:\r\n" + head
+        sock.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    with serving(echo) as (url, _):
+        failed = failure(lambda: send(url, **{"Authorization": "Bearer tok-123456", "X-Api-Key": SECRET}))
+    assert failed.kind == "HTTP 401"
+    assert "Bearer tok-123456" not in failed.sample and SECRET not in failed.sample
+    assert "Authorization: ***" in failed.sample and "X-Api-Key: ***" in failed.sample
+
+
+def test_a_connection_is_reused_between_requests() -> None:
+    sockets = set()
+
+    def keep_alive(sock: socket.socket, _: bytes) -> None:
+        sockets.add(id(sock))
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    with serving(keep_alive) as (url, seen):
+        connection = Connection(url, 5.0, MiB)
+        try:
+            assert [connection.send("POST", "/", b"", {}) for _ in range(3)] == [2, 2, 2]
+        finally:
+            connection.close()
+    assert len(seen) == 3 and len(sockets) == 1

@@ -1,0 +1,45 @@
+"""Secrets masked in answer samples, and the pause after connection failures, as exact tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from loadrec.engine.load.exchange import Backoff, InvocationFailure
+from loadrec.engine.load.redaction import MASK, redact, request_secrets
+
+SIGNATURE = "a" * 64
+AUTHORIZATION = (
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/sagemaker/aws4_request, "
+    f"SignedHeaders=content-type;host;x-amz-date, Signature={SIGNATURE}"
+)
+
+
+def test_sensitive_headers_and_resolved_env_values_are_the_secrets() -> None:
+    headers = {"Authorization": "Bearer tok-123", "X-Amz-Security-Token": "FQoGZXIvYXdzE", "Accept": "text/csv"}
+    assert request_secrets(headers, ["my-api-key", "abc"]) == ["Bearer tok-123", "FQoGZXIvYXdzE", "my-api-key"]
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "expected"),
+    [
+        ("echo: Bearer tok-123!", ["Bearer tok-123"], f"echo: {MASK}!"),
+        ('{"key": "p\\"w"}', ['p"w'], f'{{"key": "{MASK}"}}'),  # as a JSON body escapes it
+        (f"Authorization: {AUTHORIZATION}\r\nHost: x", [], f"Authorization: AWS4-HMAC-SHA256 {MASK}\r\nHost: x"),
+        (f"/o?X-Amz-Signature={SIGNATURE}&X-Amz-Credential=AKID%2F1&a=1", [], f"/o?X-Amz-Signature={MASK}"
+         f"&X-Amz-Credential={MASK}&a=1"),
+        ("X-Amz-Security-Token=FQo/Gz+1 rest", [], f"X-Amz-Security-Token={MASK} rest"),
+        ("nothing secret here", ["absent"], "nothing secret here"),
+    ],
+)  # fmt: skip
+def test_redact(text: str, secrets: list[str], expected: str) -> None:
+    assert redact(text, secrets) == expected
+
+
+def test_backoff_doubles_on_connection_failures_up_to_a_second_and_resets() -> None:
+    backoff = Backoff()
+    refused = InvocationFailure("connection refused", connection=True)
+    pauses = [backoff.after(refused) for _ in range(10)]
+    assert pauses == [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.0, 1.0]
+    assert backoff.after(InvocationFailure("HTTP 503")) == 0.0  # the endpoint answered
+    assert backoff.after(refused) == 0.005
+    assert backoff.after(None) == 0.0
