@@ -1,6 +1,7 @@
 # Two commands do all set-up: `make demo` and `make test`. Both create .venv and
-# install loadrec (editable, with its test extra) on first use; later runs reuse it
-# until pyproject.toml changes.
+# install loadrec (editable, with its test extra) on first use, every dependency at the
+# version pinned in constraints.txt; later runs reuse it until pyproject.toml or
+# constraints.txt changes. `make lock` re-pins (see the README).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -9,12 +10,12 @@ STAMP  := $(VENV)/.installed
 # it reads the folders through these links (pyproject.toml: mypy_path).
 TYPING := $(VENV)/typing/loadrec
 
-.PHONY: demo test check lint unit install clean report-screenshot docker-smoke
+.PHONY: demo test check lint unit install clean lock properties report-screenshot docker-smoke
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt pip
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[test]'
 	mkdir -p $(TYPING)
 	for package in engine shapes payloads; do ln -sfn "$(CURDIR)/$$package" "$(TYPING)/$$package"; done
 	touch $(STAMP)
@@ -40,6 +41,23 @@ test: lint
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# Re-resolve every dependency (runtime and test) to the newest version pyproject.toml
+# allows, in a scratch environment, and pin them all in constraints.txt. Review the
+# diff, run `make test`, commit: make and the Dockerfile install exactly these.
+LOCK_VENV := build/lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[test]'
+	( echo "# Every dependency of loadrec and its tests, pinned. Regenerate with: make lock"; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable | grep -v '^loadrec' ) > constraints.txt
+	rm -rf $(LOCK_VENV)
+
+# The property-based reliability suite, long: many more generated job files than `make test` tries.
+properties: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/unit/test_properties.py
 
 # Render RESULTS (default: a built-in fixture) to report.html and screenshot it with headless Chromium
 # (Debian: apt-get install chromium).

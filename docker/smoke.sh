@@ -4,7 +4,9 @@
 #
 #   bash docker/smoke.sh        (from anywhere; `make docker-smoke`)
 #
-# Without a Docker engine it prints "no Docker engine: skipped" and exits 0.
+# Without a Docker engine (no docker command, or no daemon running) it prints "no Docker
+# engine: skipped" and exits 0. An engine that exists but cannot be reached (permission
+# denied on its socket, a DOCKER_HOST that does not answer) fails, saying why.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,9 +16,17 @@ run_name="smoke"
 
 say() { echo "docker-smoke: $*"; }
 
-if ! docker info >/dev/null 2>&1; then
+if ! command -v docker >/dev/null 2>&1; then
   say "no Docker engine: skipped"
   exit 0
+fi
+if ! problem="$(docker info 2>&1 >/dev/null)"; then
+  if [ -z "${DOCKER_HOST:-}" ] && ! grep -qi "permission denied" <<<"$problem"; then
+    say "no Docker engine: skipped"
+    exit 0
+  fi
+  say "FAILED: a Docker engine is configured but cannot be reached: $(grep -v '^\s*$' <<<"$problem" | tail -1)" >&2
+  exit 1
 fi
 if ! docker compose version >/dev/null 2>&1; then
   say "the Docker Compose plugin ('docker compose') is missing" >&2

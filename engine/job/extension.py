@@ -37,7 +37,7 @@ from loadrec.engine.job.headers import (
     url_problem,
     without_credentials,
 )
-from loadrec.engine.job.problems import Problem, is_int, show
+from loadrec.engine.job.problems import Problem, is_int, join, show
 
 KEY = "Loadrec"
 ENV_PREFIX = "env:"
@@ -284,7 +284,7 @@ def _target(entry: Mapping[str, Any]) -> Target:
 
 def _unknown(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> list[Problem]:
     return [
-        Problem(f"{path}.{key}", f"unknown field (allowed here: {', '.join(allowed)})")
+        Problem(join(path, key), f"unknown field (allowed here: {', '.join(allowed)})")
         for key in entry
         if key not in allowed
     ]

@@ -7,6 +7,7 @@ or the file, and shows the offending value as the job file spells it, shortened.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -39,3 +40,22 @@ def show(value: Any) -> str:
 def is_int(value: Any) -> TypeGuard[int]:
     """A JSON integer (a boolean is not one)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+MAX_ALLOWED_SHOWN = 10  # an enum of 400 instance types is not listed whole in an error line
+
+
+def join(path: str, key: str) -> str:
+    """The dotted path of member ``key`` under ``path``; a key that is not a plain name
+    (empty, spaces, dots, control characters) is written ``path["key"]``, shortened."""
+    if _PLAIN_KEY.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{show(key)}]"
+
+
+def one_of(allowed: list[str] | tuple[str, ...]) -> str:
+    """``one of: a, b, c`` — the first few when there are many."""
+    if len(allowed) <= MAX_ALLOWED_SHOWN:
+        return f"one of: {', '.join(allowed)}"
+    return f"one of {len(allowed)} values, such as: {', '.join(allowed[:MAX_ALLOWED_SHOWN])}, …"

@@ -27,7 +27,7 @@ from botocore.validate import ParamValidator
 
 from loadrec.engine.job import limits
 from loadrec.engine.job.limits import LimitsMode, Range
-from loadrec.engine.job.problems import Problem, show
+from loadrec.engine.job.problems import Problem, join, one_of, show
 from loadrec.engine.job.rules import load_test_problems
 
 OPERATION = "CreateInferenceRecommendationsJob"
@@ -70,12 +70,12 @@ def _botocore_problems(request: Mapping[str, Any], shape: Shape) -> Iterator[Pro
     for reason, name, info in report._errors:
         path = name.lstrip(".")
         if reason == "missing required field":
-            field = _join(path, info["required_name"])
+            field = join(path, info["required_name"])
             if field not in limits.SELF_HOSTED_OPTIONAL:
                 yield Problem(field, "is required")
         elif reason == "unknown field":
             allowed = ", ".join(info["valid_names"])
-            yield Problem(_join(path, info["unknown_param"]), f"unknown field (allowed here: {allowed})")
+            yield Problem(join(path, info["unknown_param"]), f"unknown field (allowed here: {allowed})")
         elif reason == "invalid type":
             expected = " or ".join(dict.fromkeys(_JSON_TYPE_NAMES.get(t, t) for t in info["valid_types"]))
             yield Problem(path, f"{show(info['param'])} is {_json_type(info['param'])}, expected {expected}")
@@ -96,7 +96,7 @@ def _model_problems(value: Any, shape: Shape, path: str, mode: LimitsMode) -> li
         found: list[Problem] = []
         for key, item in value.items():
             if key in shape.members:
-                found += _model_problems(item, shape.members[key], _join(path, key), mode)
+                found += _model_problems(item, shape.members[key], join(path, key), mode)
         return found
     if kind == "list" and isinstance(value, list):
         found = _count_problems(len(value), shape, path, mode)
@@ -131,7 +131,7 @@ def _string_problems(value: str, shape: Shape, path: str) -> list[Problem]:
     if "max" in meta and len(value) > meta["max"]:
         return [Problem(path, f"length {len(value)} is above the maximum of {meta['max']}")]
     if "enum" in meta and value not in meta["enum"]:
-        return [Problem(path, f"{show(value)} is not one of: {', '.join(meta['enum'])}")]
+        return [Problem(path, f"{show(value)} is not {one_of(meta['enum'])}")]
     if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
         return [Problem(path, f"{show(value)} does not match the pattern {meta['pattern']}")]
     return []
@@ -170,10 +170,6 @@ def _pattern(pattern: str) -> regex.Pattern[str]:
 
 
 # --- helpers -----------------------------------------------------------------------
-
-
-def _join(path: str, field: str) -> str:
-    return f"{path}.{field}" if path else field
 
 
 def _generic(path: str) -> str:

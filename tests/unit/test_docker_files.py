@@ -80,6 +80,27 @@ def test_dockerfile_entrypoint_cmd_env_and_ports() -> None:
     assert {"8089", "5557"} <= exposed
 
 
+def test_dockerfile_builds_without_buildkit_from_pinned_versions() -> None:
+    runs = of("RUN")
+    assert not any("--mount" in run for run in runs), "RUN --mount needs BuildKit"
+    installs = [part for run in runs for part in run.split("&&") if re.search(r"pip (install|wheel)", part)]
+    assert installs and all("--constraint constraints.txt" in part for part in installs), installs
+    assert "constraints.txt" in of("COPY")[0]
+    assert any(copy.startswith("--from=build /opt/loadrec") for copy in of("COPY"))
+    useradd = " ".join(run for run in runs if "useradd" in run)
+    assert "--system" not in useradd and "--no-log-init" in useradd  # uid 10001 is not a system uid
+
+
+def test_make_installs_from_the_same_constraints() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"pip install [^\n]*--constraint constraints\.txt[^\n]*-e '\.\[test\]'", makefile)
+    pins = [line for line in (ROOT / "constraints.txt").read_text().splitlines() if line and line[0] != "#"]
+    assert pins and all(re.fullmatch(r"[A-Za-z0-9_.-]+==[^\s=]+", pin) for pin in pins), pins[:3]
+    pinned = {pin.split("==")[0].lower().replace("_", "-") for pin in pins}
+    for needed in ("locust", "boto3", "botocore", "gevent", "hdrhistogram", "moto", "hypothesis", "pip"):
+        assert needed in pinned, needed
+
+
 def test_dockerfile_builds_a_wheel_and_installs_no_test_extra() -> None:
     runs = " ".join(of("RUN"))
     assert "pip wheel --no-deps" in runs
@@ -208,7 +229,7 @@ def test_one_image_built_once_serves_every_service(compose: dict[str, Any]) -> N
     build = found["master"]["build"]
     assert build["dockerfile"] == "docker/Dockerfile"
     assert (COMPOSE.parent / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
-    for name in ("worker", "endpoint"):
+    for name in ("worker", "endpoint", "ui"):
         assert found[name]["image"] == image, name
 
 
@@ -219,7 +240,19 @@ def test_master_runs_the_job_headless_and_publishes_its_ports(compose: dict[str,
     assert "--master" in words
     assert words[words.index("--expect-workers") + 1] == "${WORKERS:-2}"
     assert words[words.index("--out") + 1].startswith("/results/")
-    assert {"5557", "8089"} <= published(master)
+    assert published(master) == {"5557"}  # the headless master serves no web UI
+
+
+def test_the_ui_service_publishes_the_web_ui_alone_on_loopback(compose: dict[str, Any]) -> None:
+    ui = services(compose)["ui"]
+    assert ui.get("profiles") == ["ui"] and ui["entrypoint"] == ["loadrec", "ui"]
+    assert ui["ports"] == ["${UI_BIND:-127.0.0.1}:8089:8089"]
+
+
+def test_compose_names_its_project_and_never_pulls_the_image_it_builds(compose: dict[str, Any]) -> None:
+    assert compose["name"] == "loadrec"
+    for name, service in services(compose).items():
+        assert service["pull_policy"] == "${LOADREC_PULL_POLICY:-never}", name
 
 
 def test_worker_connects_to_the_master_and_scales(compose: dict[str, Any]) -> None:
@@ -296,18 +329,39 @@ def test_smoke_job_targets_the_compose_endpoint_with_two_csv_rows() -> None:
         assert len(values) == 8
 
 
+def run_smoke_with_docker(tmp_path: Path, message: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """smoke.sh with a ``docker`` command that fails ``docker info`` with ``message``."""
+    fake = tmp_path / "docker"
+    fake.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    environ = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    environ |= {"PATH": f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}", **env}
+    return subprocess.run(
+        ["bash", str(SMOKE_SCRIPT)], cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=30
+    )
+
+
 def test_smoke_script_is_strict_and_skips_without_a_docker_engine(tmp_path: Path) -> None:
     text = SMOKE_SCRIPT.read_text()
     assert text.startswith("#!/usr/bin/env bash\n")
     assert "set -euo pipefail" in text
     assert "--profile smoke" in text and "--exit-code-from master" in text and "describe.json" in text
     assert SMOKE_SCRIPT.stat().st_mode & stat.S_IXUSR, "smoke.sh is not executable"
-    fake = tmp_path / "docker"
-    fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
-    fake.chmod(0o755)
-    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run(
-        ["bash", str(SMOKE_SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
-    )
+    done = run_smoke_with_docker(tmp_path, "Cannot connect to the Docker daemon. Is the docker daemon running?")
     assert done.returncode == 0, done.stderr
     assert "no Docker engine: skipped" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("message", "env"),
+    [
+        ("permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock", {}),
+        ("Cannot connect to the Docker daemon at tcp://10.0.0.9:2376.", {"DOCKER_HOST": "tcp://10.0.0.9:2376"}),
+    ],
+)
+def test_smoke_script_fails_when_an_engine_exists_but_cannot_be_reached(
+    tmp_path: Path, message: str, env: dict[str, str]
+) -> None:
+    done = run_smoke_with_docker(tmp_path, message, **env)
+    assert done.returncode == 1 and "skipped" not in done.stdout
+    assert f"cannot be reached: {message}" in done.stderr
