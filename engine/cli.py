@@ -192,11 +192,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(summarize(spec), flush=True)
     try:
         manifest = new_manifest(spec, job_dir, settings, time.time())
-        results = JobRunner(spec, tests, folder, manifest, _progress).run()
+        job = JobRunner(spec, tests, folder, manifest, _progress)
+        results = job.run()
     finally:
         folder.release()
     print()
     print(render_results(results))
+    if job.write_error is not None:
+        print(f"results could not be written to {job.write_error}: the summary above is all that was kept")
+        return EXIT_FAILED
     print(f"results in {folder.path}/: describe.json, steps.json, timeline.csv, {REPORT}")
     if results.status.value == "STOPPED":
         return EXIT_INTERRUPTED
@@ -263,7 +267,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
         except OSError:  # a read-only copy of the results: show them without rewriting them
             results = load_results(folder, running)
     except (ResultsFolderError, JobSpecError) as error:
-        raise BadInput([f"{args.out}: not a loadrec run ({error})".splitlines()[0]]) from None
+        raise BadInput([f"{args.out}: cannot describe these results: {error}".splitlines()[0]]) from None
     print(render_results(results))
     return EXIT_OK
 

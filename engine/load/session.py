@@ -12,6 +12,10 @@ The headless test process (``loadrec run``), the web UI (``loadrec ui``) and a s
   headless test's process ends and the orchestrator writes them).
 
 So every entry point writes identical results for the same job.
+
+A results folder that refuses a write mid-test (a full disk, a folder removed) stops
+the test at once (FAILED, "results not written"): load is never sent without a
+record. What was measured is still said on the progress output.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class LoadTestSession:
         self._journal: Journal | None = None
         self._monitor_loop: gevent.Greenlet | None = None
         self.cancelled = False  # stopped before its start: a later start sends no load
+        self.write_error: str | None = None  # why the results folder refused a write, once it did
         runner = environment.runner
         self.recorder: SecondRecorder | None = None
         if isinstance(runner, MasterRunner):
@@ -119,7 +124,7 @@ class LoadTestSession:
         try:
             start = int(self.clock())
             self._journal = self.folder.open_journal(self.index, start)
-            self.timeline = Timeline(start, self._journal.write)
+            self.timeline = Timeline(start, self._journal_write)
             lag = int(WORKER_REPORT_INTERVAL_S) + 1 if isinstance(runner, MasterRunner) else 0
             self.monitor = LiveMonitor(
                 runner, self.timeline, self.spec.schedule, self.spec.stopping, self.settings.monitor, self.recorder,
@@ -136,8 +141,27 @@ class LoadTestSession:
 
     def _save_progress(self) -> None:
         """What is known so far, on disk while the test runs."""
-        if self.state == RUNNING:
-            self.folder.write_benchmark(self._measure(Status.IN_PROGRESS, self.clock()))
+        if self.state == RUNNING and self.write_error is None:
+            try:
+                self.folder.write_benchmark(self._measure(Status.IN_PROGRESS, self.clock()))
+            except OSError as error:
+                self._unwritable(error)
+
+    def _journal_write(self, record: dict[str, Any]) -> None:
+        if self._journal is not None and self.write_error is None:
+            try:
+                self._journal.write(record)
+            except OSError as error:
+                self._unwritable(error)
+
+    def _unwritable(self, error: OSError) -> None:
+        """The folder refused a write: stop the test now (the first refusal is the one reported)."""
+        if self.write_error is not None:
+            return
+        self.write_error = f"{self.folder.path}: {error.strerror or error}"
+        self.progress(f"results cannot be written to {self.write_error}; stopping the test")
+        if self.monitor is not None:
+            self.monitor.stop(StopReason.RESULTS_NOT_WRITTEN, self.write_error)
 
     def _on_stop(self, **_: Any) -> None:
         """Runs inside runner.stop(), after every user has stopped (and every worker sent its last seconds)."""
@@ -176,7 +200,12 @@ class LoadTestSession:
             self._journal.close()
         self.state, self.benchmark = FINISHED, benchmark
         try:
-            self.folder.write_benchmark(benchmark)
+            try:
+                self.folder.write_benchmark(benchmark)
+            except OSError as error:
+                self._unwritable(error)
+            if self.write_error is not None:  # the record is lost: say what was measured
+                self.progress(f"measured, not written: {benchmark.summary()}")
             for listener in self.on_finished:
                 listener(benchmark)
         finally:

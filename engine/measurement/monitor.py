@@ -36,6 +36,7 @@ class StopReason(StrEnum):
     JOB_DURATION = "job duration"
     STOPPED_BY_USER = "stopped by user"
     ENDPOINT_ERRORS = "endpoint errors"
+    RESULTS_NOT_WRITTEN = "results not written"  # the results folder refused a write: no load without a record
 
 
 @dataclass(frozen=True)

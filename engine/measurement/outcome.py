@@ -109,7 +109,7 @@ def status_of(reason: StopReason, successes: int) -> Status:
     """STOPPED when a person stopped it; FAILED when the endpoint failed or never answered."""
     if reason is StopReason.STOPPED_BY_USER:
         return Status.STOPPED
-    if reason is StopReason.ENDPOINT_ERRORS or successes == 0:
+    if reason in (StopReason.ENDPOINT_ERRORS, StopReason.RESULTS_NOT_WRITTEN) or successes == 0:
         return Status.FAILED
     return Status.COMPLETED
 
@@ -118,6 +118,8 @@ def failure_reason(reason: StopReason, detail: str, errors: dict[str, tuple[int,
     """A FailureReason a person can act on: what failed, how often, what the endpoint said."""
     if status_of(reason, successes) is not Status.FAILED:
         return None
+    if reason is StopReason.RESULTS_NOT_WRITTEN:
+        return f"results could not be written: {detail}"
     head = f"endpoint errors: {detail}" if reason is StopReason.ENDPOINT_ERRORS else "no successful invocation"
     if not errors:
         return f"{head} (no request completed)"

@@ -167,24 +167,32 @@ class ResultsFolder:
     def test_dir(self, index: int) -> Path:
         return self.path / TESTS / str(index)
 
+    def _made_test_dir(self, index: int) -> Path:
+        """Test ``index``'s folder, made inside the results folder if need be; never the results
+        folder itself: one removed mid-run (or unmounted) makes writes fail, not reappear half empty."""
+        folder = self.test_dir(index)
+        folder.parent.mkdir(exist_ok=True)
+        folder.mkdir(exist_ok=True)
+        return folder
+
     def open_journal(self, index: int, start_epoch: int) -> Journal:
         """A fresh seconds file for test ``index`` (a new start replaces the previous one)."""
-        folder = self.test_dir(index)
-        folder.mkdir(parents=True, exist_ok=True)
-        return Journal(folder / SECONDS, start_epoch)
+        return Journal(self._made_test_dir(index) / SECONDS, start_epoch)
 
     def write_benchmark(self, benchmark: Benchmark) -> None:
-        folder = self.test_dir(benchmark.index)
-        folder.mkdir(parents=True, exist_ok=True)
-        self._write(folder / RESULT, benchmark.to_json() + "\n")
+        self._write(self._made_test_dir(benchmark.index) / RESULT, benchmark.to_json() + "\n")
 
     def read_benchmark(self, index: int, run_id: str) -> Benchmark | None:
-        """Test ``index``'s result as last written by run ``run_id`` (None if none, or another run's)."""
+        """Test ``index``'s result as last written by run ``run_id`` (None if none, or another run's).
+
+        Raises ResultsFolderError when the file is there but damaged: it is written whole or not at all."""
         path = self.test_dir(index) / RESULT
         try:
             benchmark = Benchmark.from_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError, KeyError):
+        except FileNotFoundError:
             return None
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ResultsFolderError(f"{path}: damaged, not a test result ({_reason(error)})") from None
         return benchmark if benchmark.run_id == run_id else None
 
     def read_timeline(self, index: int) -> Timeline | None:
@@ -192,12 +200,17 @@ class ResultsFolder:
         path = self.test_dir(index) / SECONDS
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError:
+        except FileNotFoundError:
             return None
+        except (OSError, ValueError) as error:
+            raise ResultsFolderError(f"{path}: damaged, not a seconds file ({_reason(error)})") from None
         records = list(_records(lines))
         if not records or START_KEY not in records[0]:
             return None
-        return Timeline.replay(records[0][START_KEY], records[1:])
+        try:
+            return Timeline.replay(int(records[0][START_KEY]), records[1:])
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ResultsFolderError(f"{path}: damaged, not a seconds file ({type(error).__name__}: {error})") from None
 
     # --- the job ------------------------------------------------------------------------
 
@@ -214,8 +227,7 @@ class ResultsFolder:
                 frame = timeline_frame(benchmark.index, benchmark.label, rows, benchmark.start_epoch or 0.0)
                 frames.append(frame)
                 if benchmark.status.finished:
-                    self.test_dir(benchmark.index).mkdir(parents=True, exist_ok=True)
-                    self._write(self.test_dir(benchmark.index) / TIMELINE, frame.to_csv(index=False))
+                    self._write(self._made_test_dir(benchmark.index) / TIMELINE, frame.to_csv(index=False))
         timeline = pd.concat(frames, ignore_index=True) if frames else timeline_frame(0, "", [])
         self._write(self.path / TIMELINE, timeline.to_csv(index=False))
         self._write(self.path / STEPS, json.dumps(aws.steps(results), indent=2, allow_nan=False) + "\n")

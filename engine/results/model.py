@@ -55,6 +55,18 @@ class Benchmark:
     def stopped_by_user(self) -> bool:
         return self.status is Status.STOPPED and self.stop_reason == StopReason.STOPPED_BY_USER.value
 
+    def summary(self) -> str:
+        """One line of what the test measured, for when its record could not be written."""
+        parts = [f"{self.label}: {self.status}" + (f" ({self.stop_reason})" if self.stop_reason else "")]
+        sizing = self.sizing
+        if sizing is not None:
+            latency = "" if sizing.model_latency_us is None else f", latency {sizing.model_latency_us / 1000:.1f} ms"
+            parts.append(f"max {sizing.max_invocations} invocations/min on {sizing.initial_instance_count} instance(s)")
+            parts[-1] += latency
+        if self.errors:
+            parts.append("errors " + ", ".join(f"{kind} x{count}" for kind, count in sorted(self.errors.items())))
+        return "; ".join(parts)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, allow_nan=False)
 

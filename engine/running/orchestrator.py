@@ -6,7 +6,10 @@ so that the current directory can never shadow loadrec), reaps them, and rewrite
 job's files each time a test ends. One test failing does not fail the others; a test
 process that dies (SIGKILL included) is FAILED with the signal named, and keeps every
 second it measured. Ctrl-C or SIGTERM stops the running tests (each writes what it
-measured, marked STOPPED) and starts no more.
+measured, marked STOPPED) and starts no more. So does a results folder that refuses a
+write (a full disk, a folder removed): the job is then FAILED, saying where it could not
+write, and its results are still returned (from what could be read, else from memory)
+for the summary.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import gevent
 
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest
+from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.presentation.report import render_report
-from loadrec.engine.results.files import ResultsFolder
-from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, not_run
+from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
+from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results, not_run
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, load_results, write_manifest
 from loadrec.engine.running.plan import JobPlan, NotRun
 
@@ -64,6 +68,8 @@ class JobRunner:
         self.running: dict[int, subprocess.Popen[bytes]] = {}
         self.interrupted = False
         self.stopped_at: float | None = None
+        self.write_error: str | None = None  # where and why the results folder refused a write
+        self.ended: dict[int, Benchmark] = {}  # each ended test's result, in case it cannot be read back
         limit, settings = spec.resource_limit, manifest.settings
         # Workers started elsewhere serve one master (one port) at a time: their tests run one by one.
         parallel = 1 if settings.master is not None else limit.max_parallel_of_tests
@@ -72,11 +78,12 @@ class JobRunner:
     def run(self) -> JobResults:
         handlers = [gevent.signal_handler(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)]
         try:
-            write_manifest(self.folder, self.manifest)
+            self._guarded(lambda: write_manifest(self.folder, self.manifest))
             self._not_run(self.plan.skipped)
-            write_job_files(self.folder, running=True)
+            self._guarded(lambda: write_job_files(self.folder, running=True))
             while not self.plan.done or self.running:
-                decision = self.plan.next(self.clock(), len(self.running), self.interrupted)
+                halted = self.interrupted or self.write_error is not None
+                decision = self.plan.next(self.clock(), len(self.running), halted)
                 self._not_run(decision.not_run)
                 for index in decision.start:
                     self._start(self.tests[index])
@@ -85,8 +92,49 @@ class JobRunner:
         finally:
             for handler in handlers:
                 handler.cancel()
-        write_manifest(self.folder, finish_manifest(self.manifest, self.clock(), self.interrupted))
-        return write_job_files(self.folder, running=False)
+        finished = finish_manifest(self.manifest, self.clock(), self.interrupted)
+        self._guarded(lambda: write_manifest(self.folder, finished))
+        if self.write_error is None:
+            try:
+                return write_job_files(self.folder, running=False)
+            except (OSError, ResultsFolderError) as error:
+                self._refused(error)
+        return self._unwritten_results()
+
+    def _guarded(self, write: Callable[[], object]) -> None:
+        """Run a write to the results folder; a refusal stops the job (once the folder refused, none is tried)."""
+        if self.write_error is not None:
+            return
+        try:
+            write()
+        except (OSError, ResultsFolderError) as error:  # refused, or damaged under our feet
+            self._refused(error)
+
+    def _refused(self, error: OSError | ResultsFolderError) -> None:
+        problem = f"{self.folder.path}: {error.strerror or error}" if isinstance(error, OSError) else str(error)
+        self.write_error = problem
+        self.progress(f"results cannot be written to {problem}; stopping the job")
+        self._stop_tests()
+
+    def _unwritten_results(self) -> JobResults:
+        """The job's results when they could not be written: FAILED, with whatever can still be read."""
+        benchmarks: list[Benchmark] = list(self.ended.values())
+        timelines: dict[int, tuple[TimelineRow, ...]] = {}
+        try:
+            readable = load_results(self.folder, running=False)
+            benchmarks, timelines = list(readable.benchmarks), dict(readable.timelines)
+        except (OSError, ResultsFolderError):
+            pass  # nothing readable: what this process saw of each test
+        return job_results(
+            self.spec,
+            self.manifest.run_id,
+            benchmarks,
+            (self.manifest.created, self.clock()),
+            self.manifest.settings.weights,
+            timelines=timelines,
+            failure_reason=f"results could not be written to {self.write_error}",
+            job_arn=self.manifest.job_arn,
+        )
 
     def _start(self, test: PreparedTest) -> None:
         self.progress(f"test {test.index}: {test.label} -> {test.target.label}")
@@ -102,36 +150,45 @@ class JobRunner:
             if code is None:
                 continue
             del self.running[index]
-            benchmark = self._ended(index, code)
+            benchmark = self.ended[index] = self._ended(index, code)
             self.progress(
                 f"test {index}: {benchmark.status}" + (f" ({benchmark.stop_reason})" if benchmark.stop_reason else "")
             )
-            write_job_files(self.folder, running=True)
+            self._guarded(lambda: write_job_files(self.folder, running=True))
 
     def _ended(self, index: int, code: int) -> Benchmark:
         """Test ``index``'s result once its process has exited: as written, or FAILED if it never finished."""
-        benchmark = self.folder.read_benchmark(index, self.manifest.run_id)
+        try:
+            benchmark = self.folder.read_benchmark(index, self.manifest.run_id)
+            timeline = self.folder.read_timeline(index)
+        except ResultsFolderError as error:  # damaged: what it says cannot be trusted
+            self.progress(f"test {index}: {error}")
+            benchmark, timeline = None, None
         if benchmark is not None and benchmark.status is not Status.IN_PROGRESS:
             return benchmark
         test = self.tests[index]
         if benchmark is None:
             benchmark = Benchmark(index, test.label, Status.FAILED, run_id=self.manifest.run_id)
-        timeline = self.folder.read_timeline(index)
         benchmark = ended_early(benchmark, exit_description(code), timeline.last_second if timeline else 0)
-        self.folder.write_benchmark(benchmark)
+        self._guarded(lambda: self.folder.write_benchmark(benchmark))
         return benchmark
 
     def _not_run(self, skipped: tuple[NotRun, ...]) -> None:
         for entry in skipped:
             label = self.tests[entry.index].label
-            self.folder.write_benchmark(not_run(entry.index, label, entry.reason, self.manifest.run_id))
+            benchmark = self.ended[entry.index] = not_run(entry.index, label, entry.reason, self.manifest.run_id)
+            self._guarded(lambda: self.folder.write_benchmark(benchmark))  # noqa: B023 - called at once
 
     def _on_signal(self) -> None:
         if self.interrupted:
             return  # already stopping; the grace period runs from the first signal
         self.interrupted = True
-        self.stopped_at = self.clock()
         self.progress("stopping: running tests write what they measured")
+        self._stop_tests()
+
+    def _stop_tests(self) -> None:
+        if self.stopped_at is None:
+            self.stopped_at = self.clock()  # the grace period runs from the first stop
         for process in self.running.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)

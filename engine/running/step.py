@@ -13,6 +13,7 @@ from gevent import monkey
 
 monkey.patch_all()  # a process entry point: before anything imports ssl
 
+import contextlib
 import signal
 import sys
 import time
@@ -28,7 +29,7 @@ from loadrec.engine.load.runners import create_runner
 from loadrec.engine.load.session import READY, LoadTestSession
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
-from loadrec.engine.results.files import ResultsFolder
+from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, Status
 from loadrec.engine.running.manifest import read_manifest
 
@@ -39,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     out, index_text = (sys.argv[1:] if argv is None else argv)[:2]
     index = int(index_text)
     folder = ResultsFolder(Path(out))
-    manifest = read_manifest(folder)
+    try:
+        manifest = read_manifest(folder)
+    except ResultsFolderError as error:  # the folder was removed or damaged since the job started
+        print(f"test {index_text}: {error}", file=sys.stderr)
+        return 1
     settings = manifest.settings
     # From here on a signal, or the end of the process that started this one, stops the test, even before it starts.
     stops: list[str] = []
@@ -58,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         test = prepare_test(spec, index, load_payloads(spec, Path(manifest.job_dir), settings.payloads))
     except (SetupError, PriceFileError) as error:  # checked before the job started; something changed since
         failed = Benchmark(index, label_of(spec, index), Status.FAILED, failure_reason=str(error))
-        folder.write_benchmark(replace(failed, run_id=manifest.run_id))
         print(error, file=sys.stderr)
+        with contextlib.suppress(OSError):  # the job sees an unwritten result as this process's failure
+            folder.write_benchmark(replace(failed, run_id=manifest.run_id))
         return 1
     prefix = f"[{test.index} {test.label}]"
     test_runner = create_runner(spec, test, settings)
@@ -94,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         for handler in handlers:
             handler.cancel()
         test_runner.close()
+    if session.write_error is not None:
+        return 1
     return EXIT_INTERRUPTED if stops else 0
 
 

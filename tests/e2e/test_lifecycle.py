@@ -172,6 +172,29 @@ def test_a_killed_loadrec_run_stops_its_load_and_describe_shows_what_was_measure
     assert len(body["Loadrec"]["Tests"]) == 1  # the second test never started
 
 
+def test_a_results_folder_gone_mid_run_stops_the_load_and_the_summary_is_printed(
+    tmp_path: Path, counting_endpoint: CountingServer
+) -> None:
+    url = f"http://127.0.0.1:{counting_endpoint.server_address[1]}"
+    job = two_configuration_job(tmp_path, url, first_stairs=(60, 2, 1))
+    out = tmp_path / "out"
+    process = started(job, out)
+    out.rename(tmp_path / "elsewhere")  # as an unmounted volume would (at once, unlike a removal): writes fail
+    output, _ = process.communicate(timeout=60)
+    served = counting_endpoint.invocations
+    assert process.returncode == 1 and "Traceback" not in output
+    assert "results not written" in output  # the test stopped for it, at its next write
+    assert f"results could not be written to {out}: " in output
+    assert "the summary above is all that was kept" in output
+    assert re.search(
+        r"measured, not written: ml\.c5\.large: FAILED \(results not written\); max \d+ invocations", output
+    )
+    assert "ml.c5.xlarge" not in output.split("stopping the job")[-1].split("\n\n")[0]  # never started
+    time.sleep(1)
+    assert counting_endpoint.invocations == served > 0  # no load left running
+    assert not out.exists(), output
+
+
 def test_a_reused_results_folder_is_refused_unless_overwritten(tmp_path: Path, endpoint: str) -> None:
     job = write_job(tmp_path, http_target(endpoint), ENDLESS, stairs=(2, 1, 1))
     out = tmp_path / "out"

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from loadrec.engine.cli import EXIT_BAD_INPUT, main
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.spec import parse_job
+from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import SecondStats, Timeline
 from loadrec.engine.measurement.outcome import Status
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark
+from loadrec.engine.running.manifest import finish_manifest, new_manifest, write_manifest
 
 
 def test_a_folder_in_use_is_refused_and_free_again_once_released(tmp_path: Path) -> None:
@@ -68,3 +75,50 @@ def test_the_journal_rebuilds_the_timeline_and_skips_a_torn_last_line(tmp_path: 
     assert [row.successes for row in rebuilt.rows()] == [10, 11, 12]
     assert [row.failures for row in rebuilt.rows()] == [1, 1, 1]
     assert json.loads(path.read_text().splitlines()[0]) == {"start": 1000}
+
+
+def a_run(tmp_path: Path, request: dict[str, object]) -> Path:
+    """A results folder as a finished one-test run leaves it: run.json, the test's result and seconds."""
+    spec = parse_job({**request, "Loadrec": {"Targets": [{"Http": {"Url": "http://127.0.0.1:9/x"}}]}}, LimitsMode.AWS)
+    folder = ResultsFolder(tmp_path / "out")
+    folder.claim(overwrite=False)
+    manifest = new_manifest(spec, tmp_path, RunSettings(), 1_000.0)
+    write_manifest(folder, finish_manifest(manifest, 1_010.0, interrupted=False))
+    failed = Benchmark(0, "ml.c5.xlarge", Status.FAILED, failure_reason="x", start_epoch=1_000.0, end_epoch=1_001.0)
+    folder.write_benchmark(replace(failed, run_id=manifest.run_id))
+    journal = folder.open_journal(0, 1_000)
+    journal.write(SecondStats(1_000, failures=1, errors={"timeout": 1}).to_wire())
+    journal.close()
+    folder.release()
+    return folder.path
+
+
+@pytest.mark.parametrize(
+    ("damage", "file", "reason"),
+    [
+        (lambda p: (p.unlink(), p.mkdir()), "tests/0/result.json", "Is a directory"),
+        (lambda p: p.write_text("[1, 2]"), "tests/0/result.json", "damaged, not a test result"),
+        (lambda p: p.write_bytes(b"\xff\xfe{"), "tests/0/result.json", "can't decode byte 0xff"),
+        (lambda p: p.write_bytes(b"\xff\xfe{"), "tests/0/seconds.jsonl", "can't decode byte 0xff"),
+        (lambda p: p.write_text('{"start": 1000}\n{"s": "noon", "ok": 1}\n'), "tests/0/seconds.jsonl", "TypeError"),
+        (lambda p: p.write_text("[]"), "run.json", "not a run description"),
+        (lambda p: (p.unlink(), p.mkdir()), "run.json", "Is a directory"),
+    ],
+)
+def test_describe_names_the_damaged_file_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    request_dict: dict[str, object],
+    damage: Callable[[Path], object],
+    file: str,
+    reason: str,
+) -> None:
+    out = a_run(tmp_path, request_dict)
+    assert main(["describe", str(out)]) == 0  # whole, it describes
+    capsys.readouterr()
+    damage(out / file)
+    assert main(["describe", str(out)]) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.out + captured.err, captured.err
+    assert lines[0].startswith(f"{out}: cannot describe these results: {out / file}: ") and reason in lines[0], lines
