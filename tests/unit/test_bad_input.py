@@ -168,3 +168,19 @@ def test_huge_relaxed_patterns_are_refused_at_once(
     request["InputConfig"]["TrafficPattern"] = pattern
     code, lines = validate(capsys, job_file(tmp_path, request))
     assert code == EXIT_BAD_INPUT and lines == expected
+
+
+@pytest.mark.parametrize("out", ["a-file/results", "a-file"])
+def test_an_out_folder_that_cannot_be_written_is_refused_before_any_load(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, request_dict: dict[str, Any], out: str
+) -> None:
+    (tmp_path / "payloads").mkdir()
+    (tmp_path / "payloads" / "row.csv").write_text("1,2,3\n")
+    (tmp_path / "a-file").write_text("not a folder")
+    path = job_file(tmp_path, request_dict, SamplePayloadUrl="payloads")
+    code = main(["run", path, "--out", str(tmp_path / out)])
+    captured = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT and "Traceback" not in captured.out + captured.err
+    reason = "Not a directory" if "/" in out else "File exists"
+    assert captured.err.strip().splitlines() == [f"--out: {tmp_path / out}: cannot write results here ({reason})"]
+    assert captured.out == ""  # nothing started
