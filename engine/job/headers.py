@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # RFC 9110 §5.5: visible ASCII, space and tab, and obs-text; C1 controls (0x80-0x9F) refused too.
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
+_AUTHORITY_START = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*:)?//")
 _REGION = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 MAX_REGION_LENGTH = 64
 
@@ -68,9 +69,10 @@ def url_problem(value: str) -> str | None:
 
 
 def without_credentials(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@``, so it can be shown."""
-    scheme, separator, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
-    if separator and "@" in authority:
-        return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
-    return url
+    """``url`` with whatever precedes the last ``@`` of its authority masked (``***@``), so it can be
+    shown: any scheme, a scheme-relative ``//user:pw@host``, even a password holding ``/``."""
+    head = url.split("?", 1)[0].split("#", 1)[0]
+    if "@" not in head:
+        return url
+    start = match.end() if (match := _AUTHORITY_START.match(url)) else 0
+    return f"{url[:start]}***{url[head.rindex('@') :]}"

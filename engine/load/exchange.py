@@ -19,6 +19,7 @@ import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import gevent
 from geventhttpclient import HTTPClient
@@ -27,6 +28,9 @@ from loadrec.engine.job.headers import without_credentials
 from loadrec.engine.load.redaction import redact
 
 ANSWER_SAMPLE_CHARACTERS = 200  # of a failed answer, for a FailureReason a person can act on
+# A failed answer's first bytes are redacted whole before being cut to a sample: far more
+# than the sample, so no secret straddles the cut.
+SAMPLE_SOURCE_BYTES = 16 * 1024
 READ_BLOCK_BYTES = 64 * 1024
 
 
@@ -71,53 +75,68 @@ class Connection:
         max_answer_bytes: int,
         client_factory: Callable[[str, float], Client] = http_client,
     ) -> None:
-        self.base_url, self.timeout_s, self.max_answer_bytes = base_url, timeout_s, max_answer_bytes
+        parts = urlsplit(base_url)
+        # A base URL may carry a path (an EndpointUrl behind a prefix): the client knows only the origin.
+        self.origin, self.prefix = f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")
+        self.timeout_s, self.max_answer_bytes = timeout_s, max_answer_bytes
         self._factory = client_factory
         self._client: Client | None = None
 
     def send(self, method: str, path: str, body: bytes, headers: Mapping[str, str], secrets: Iterable[str] = ()) -> int:
+        failure: InvocationFailure | None = None
         deadline = gevent.Timeout(self.timeout_s)
         deadline.start()
         try:
             if self._client is None:
-                self._client = self._factory(self.base_url, self.timeout_s)
-            response = self._client.request(method, path, body=body, headers=headers)
+                self._client = self._factory(self.origin, self.timeout_s)
+            response = self._client.request(method, self.prefix + path, body=body, headers=headers)
             try:
-                status, answer = response.status_code, self._read(response)
+                status = response.status_code
+                size, sample = self._read(response, keep=not 200 <= status < 300)
             finally:
                 response.release()  # an answer not read to its end closes the connection
         except gevent.Timeout as timeout:
             if timeout is not deadline:
                 raise
-            self.close()  # the connection is in an unknown state: start afresh
-            raise InvocationFailure("timeout") from None
-        except InvocationFailure:
-            raise
-        except Exception as error:
-            self.close()
-            raise _failure_of(error) from None
+            timeout.__traceback__ = None  # it would hold the frames, and the socket, it interrupted
+            failure = InvocationFailure("timeout")
+        except InvocationFailure as refused:
+            failure = refused.with_traceback(None)
+        except Exception as error:  # every other failure is named, never raised raw
+            failure = _failure_of(error)
         finally:
             deadline.close()
+        if failure is not None:
+            # No traceback of the interrupted request stays referenced, so a half-sent socket is
+            # closed as soon as it is dropped, not at some later garbage collection.
+            if failure.kind != "answer too large":
+                self.close()  # the connection is in an unknown state: start afresh
+            try:
+                raise failure
+            finally:
+                failure = None  # no cycle between this frame and the traceback
         if 200 <= status < 300:
-            return len(answer)
+            return size
         if 300 <= status < 400:
             location = without_credentials(str(response.get("location") or ""))
             raise InvocationFailure(f"HTTP {status}", _sample(f"redirect to {location}", secrets))
-        raise InvocationFailure(f"HTTP {status}", _sample(answer.decode("utf-8", errors="replace"), secrets))
+        raise InvocationFailure(f"HTTP {status}", _sample(sample.decode("utf-8", errors="replace"), secrets))
 
-    def _read(self, response: Response) -> bytes:
-        """The whole answer, or ``answer too large`` as soon as it is known to exceed the bound."""
+    def _read(self, response: Response, keep: bool) -> tuple[int, bytes]:
+        """The answer's size, and its first bytes when ``keep`` (a failed answer's sample);
+        ``answer too large`` as soon as it is known to exceed the bound."""
         declared = response.get("content-length")
         if isinstance(declared, str) and declared.strip().isdigit() and int(declared) > self.max_answer_bytes:
             raise InvocationFailure("answer too large")
-        chunks: list[bytes] = []
+        kept = bytearray()
         size = 0
         while chunk := response.read(READ_BLOCK_BYTES):
             size += len(chunk)
             if size > self.max_answer_bytes:
                 raise InvocationFailure("answer too large")
-            chunks.append(chunk)
-        return b"".join(chunks)
+            if keep and len(kept) < SAMPLE_SOURCE_BYTES:
+                kept += chunk[: SAMPLE_SOURCE_BYTES - len(kept)]
+        return size, bytes(kept)
 
     def close(self) -> None:
         client, self._client = self._client, None

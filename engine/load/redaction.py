@@ -10,9 +10,13 @@ through ``redact`` first, in whichever process ran the request, before it is cut
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
 # Request headers whose values are secrets whatever their origin.
@@ -27,14 +31,39 @@ SHORTEST_SECRET = 4  # shorter values would mask common words; such values are n
 
 
 def request_secrets(headers: Mapping[str, str], resolved: Iterable[str] = ()) -> list[str]:
-    """The secret values of one request: its sensitive headers' values and the resolved env: values."""
-    values = {v for k, v in headers.items() if k.lower() in SENSITIVE_HEADERS} | set(resolved)
+    """The secret values of one request, longest first: its sensitive headers' values, the
+    credentials inside them (a Bearer token, Basic's user:password, each cookie value) and
+    the resolved env: values."""
+    values = set(resolved)
+    for name, value in headers.items():
+        if name.lower() in SENSITIVE_HEADERS:
+            values |= {value, *_inner_secrets(name.lower(), value)}
     return sorted((v for v in values if len(v) >= SHORTEST_SECRET), key=lambda v: (-len(v), v))
 
 
+def _inner_secrets(name: str, value: str) -> set[str]:
+    if name == "cookie":
+        return {pair.partition("=")[2] for pair in value.split(";")}
+    scheme, _, credentials = value.strip().partition(" ")
+    found = {credentials.strip()}
+    if scheme.lower() == "basic":
+        with contextlib.suppress(ValueError, binascii.Error):
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+            found |= {decoded, decoded.partition(":")[2]}
+    return found
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every secret (as sent, or JSON-escaped) and every SigV4 signature masked."""
+    """``text`` with every secret masked, as sent or as an answer would echo it (JSON-escaped,
+    percent-encoded, with escaped slashes), and every SigV4 signature masked."""
     for secret in secrets:
-        for form in {secret, json.dumps(secret)[1:-1]}:
+        forms = {
+            secret,
+            json.dumps(secret)[1:-1],
+            quote(secret, safe=""),
+            quote_plus(secret),
+            secret.replace("/", "\\/"),
+        }
+        for form in sorted(forms, key=len, reverse=True):
             text = text.replace(form, MASK)
     return _SIGV4.sub(lambda m: (m.group(1) or m.group(2) or m.group(3)) + MASK, text)

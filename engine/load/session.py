@@ -196,10 +196,10 @@ class LoadTestSession:
     def _finish(self, benchmark: Benchmark) -> None:
         if self.finished.is_set() and self.state == FINISHED:
             return  # already finished (a stop, then a failure to start): the first outcome stands
-        if self._journal is not None:
-            self._journal.close()
         self.state, self.benchmark = FINISHED, benchmark
         try:
+            if self._journal is not None:
+                self._journal.close()
             try:
                 self.folder.write_benchmark(benchmark)
             except OSError as error:

@@ -65,11 +65,14 @@ class InvocationUser(User):
         invocation = self.invocation
         assert invocation is not None, "configure() the user class before starting users"
         payload = self._picker.next()
-        headers = invocation.headers_for(payload.body, payload.content_type)
         failure: InvocationFailure | None = None
         length = 0
         start_time, started = time.time(), time.perf_counter()
         try:
+            try:
+                headers = invocation.headers_for(payload.body, payload.content_type)
+            except Exception as error:
+                raise InvocationFailure(f"signing failed: {type(error).__name__}", connection=True) from None
             length = self._connection.send(
                 invocation.method,
                 invocation.path,

@@ -65,15 +65,21 @@ class Journal:
         self.write({START_KEY: start_epoch})
 
     def write(self, record: dict[str, Any]) -> None:
+        """Raises OSError once (a full disk, a removed folder); the journal then stops writing."""
         if self._stream is None:
             return
-        self._stream.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
-        self._stream.flush()
+        try:
+            self._stream.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
+            self._stream.flush()
+        except OSError:
+            self.close()  # what could not be flushed is dropped, never retried at close
+            raise
 
     def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(OSError):  # a buffered line a full disk refused: already reported
+                stream.close()
 
 
 class ResultsFolder:
@@ -208,7 +214,10 @@ class ResultsFolder:
         if not records or START_KEY not in records[0]:
             return None
         try:
-            return Timeline.replay(int(records[0][START_KEY]), records[1:])
+            start = int(records[0][START_KEY])
+            for record in records[1:]:
+                _check_record(record, start)
+            return Timeline.replay(start, records[1:])
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ResultsFolderError(f"{path}: damaged, not a seconds file ({type(error).__name__}: {error})") from None
 
@@ -281,6 +290,29 @@ def _records(lines: list[str]) -> Iterator[dict[str, Any]]:
             record = json.loads(line)
             if isinstance(record, dict):
                 yield record
+
+
+# A test's seconds lie within its pattern (at most 7 days) and a little after: a record beyond is damage.
+MAX_RECORD_OFFSET_S = 8 * 24 * 3600
+
+
+def _check_record(record: dict[str, Any], start: int) -> None:
+    """Raises ValueError/TypeError unless ``record`` is a second's stats or a users sample, typed as written."""
+    fields: tuple[str, ...]
+    if "u" in record:
+        fields = ("u", "t", "r", "w")
+    elif "s" in record:
+        fields = ("ok", "ko")
+        if not isinstance(record["s"], int) or not 0 <= record["s"] - start <= MAX_RECORD_OFFSET_S:
+            raise ValueError(f"second {str(record['s'])[:20]} is outside the test")
+        if not isinstance(record.get("err", {}), dict) or not isinstance(record.get("h") or "", str):
+            raise TypeError("errors or histogram of the wrong type")
+    else:
+        return
+    if not all(isinstance(record[key], int) and not isinstance(record[key], bool) for key in fields):
+        raise TypeError(f"a count that is not an integer in {sorted(record)[:6]}")
+    if "u" in record and not 0 <= record["u"] <= MAX_RECORD_OFFSET_S:
+        raise ValueError(f"second {record['u']} is outside the test")
 
 
 def _reason(error: BaseException) -> str:

@@ -118,17 +118,18 @@ class JobRunner:
 
     def _unwritten_results(self) -> JobResults:
         """The job's results when they could not be written: FAILED, with whatever can still be read."""
-        benchmarks: list[Benchmark] = list(self.ended.values())
+        benchmarks = dict(self.ended)  # what this process saw of each test wins over what the folder says
         timelines: dict[int, tuple[TimelineRow, ...]] = {}
         try:
             readable = load_results(self.folder, running=False)
-            benchmarks, timelines = list(readable.benchmarks), dict(readable.timelines)
+            benchmarks = {b.index: b for b in readable.benchmarks} | benchmarks
+            timelines = dict(readable.timelines)
         except (OSError, ResultsFolderError):
-            pass  # nothing readable: what this process saw of each test
+            pass  # nothing readable
         return job_results(
             self.spec,
             self.manifest.run_id,
-            benchmarks,
+            benchmarks.values(),
             (self.manifest.created, self.clock()),
             self.manifest.settings.weights,
             timelines=timelines,
@@ -158,14 +159,17 @@ class JobRunner:
 
     def _ended(self, index: int, code: int) -> Benchmark:
         """Test ``index``'s result once its process has exited: as written, or FAILED if it never finished."""
+        benchmark, timeline = None, None
         try:
             benchmark = self.folder.read_benchmark(index, self.manifest.run_id)
-            timeline = self.folder.read_timeline(index)
         except ResultsFolderError as error:  # damaged: what it says cannot be trusted
             self.progress(f"test {index}: {error}")
-            benchmark, timeline = None, None
         if benchmark is not None and benchmark.status is not Status.IN_PROGRESS:
             return benchmark
+        try:
+            timeline = self.folder.read_timeline(index)
+        except ResultsFolderError as error:
+            self.progress(f"test {index}: {error}")
         test = self.tests[index]
         if benchmark is None:
             benchmark = Benchmark(index, test.label, Status.FAILED, run_id=self.manifest.run_id)

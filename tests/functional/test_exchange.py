@@ -8,12 +8,14 @@ the request timeout it checks.
 
 from __future__ import annotations
 
+import gc
 import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import gevent
+import psutil
 import pytest
 from gevent.server import StreamServer
 
@@ -171,3 +173,38 @@ def test_a_connection_is_reused_between_requests() -> None:
         finally:
             connection.close()
     assert len(seen) == 3 and len(sockets) == 1
+
+
+def test_a_base_url_with_a_path_keeps_its_prefix() -> None:
+    with serving(answer("200 OK", b"ok")) as (url, seen):
+        connection = Connection(f"{url}/runtime/", 5.0, MiB)
+        try:
+            assert connection.send("POST", "/endpoints/e/invocations", b"", {}) == 2
+        finally:
+            connection.close()
+    assert seen[0].startswith(b"POST /runtime/endpoints/e/invocations HTTP/1.1")
+
+
+def test_a_request_cut_by_its_timeout_while_sending_leaves_no_socket_open() -> None:
+    held: list[socket.socket] = []
+
+    def never_reads(sock: socket.socket, _: object) -> None:
+        held.append(sock)
+        gevent.sleep(10)
+
+    server = StreamServer(("127.0.0.1", 0), never_reads)
+    server.start()
+    gc.disable()  # a socket kept alive only by a reference cycle would stay open until a collection
+    try:
+        connection = Connection(f"http://127.0.0.1:{server.server_port}", 0.3, MiB)
+        kinds = []
+        for _ in range(3):
+            kinds.append(failure(lambda: connection.send("POST", "/x", b"x" * 50 * MiB, {})).kind)
+        gevent.sleep(0.05)
+        assert kinds == ["timeout"] * 3
+        port = server.server_port
+        open_clients = [c for c in psutil.Process().net_connections("tcp") if c.raddr and c.raddr.port == port]
+        assert len(held) == 3 and open_clients == []
+    finally:
+        gc.enable()
+        server.stop(timeout=1)

@@ -16,6 +16,7 @@ import pytest
 
 from loadrec.engine.cli import EXIT_BAD_INPUT, main
 from loadrec.engine.job.extension import HttpTarget
+from loadrec.engine.job.headers import without_credentials
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import parse_job
 from loadrec.engine.load.prepare import SetupError, load_payloads
@@ -214,3 +215,16 @@ def test_job_arn_follows_aws_format(
         request["RoleArn"] = role
     request["Loadrec"] = {"Targets": targets}
     assert aws.job_arn(parse_job(request, LimitsMode.AWS), configured) == f"{arn}inference-recommendations-job/unit-job"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:pw@host/x?a=b@c", "http://***@host/x?a=b@c"),
+        ("//user:pw@evil/x", "//***@evil/x"),
+        ("http://user:p/ss@host/x", "http://***@host/x"),
+        ("https://host/path", "https://host/path"),
+    ],
+)
+def test_credentials_are_masked_in_any_url_shown(url: str, shown: str) -> None:
+    assert without_credentials(url) == shown

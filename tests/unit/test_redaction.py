@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from loadrec.engine.load.exchange import Backoff, InvocationFailure
@@ -16,7 +18,26 @@ AUTHORIZATION = (
 
 def test_sensitive_headers_and_resolved_env_values_are_the_secrets() -> None:
     headers = {"Authorization": "Bearer tok-123", "X-Amz-Security-Token": "FQoGZXIvYXdzE", "Accept": "text/csv"}
-    assert request_secrets(headers, ["my-api-key", "abc"]) == ["Bearer tok-123", "FQoGZXIvYXdzE", "my-api-key"]
+    assert request_secrets(headers, ["my-api-key", "abc"]) == [
+        "Bearer tok-123", "FQoGZXIvYXdzE", "my-api-key", "tok-123"
+    ]  # fmt: skip
+
+
+def test_credentials_inside_header_values_are_secrets_too() -> None:
+    basic = "Basic " + base64.b64encode(b"alice:pa/ss+word").decode()
+    secrets = request_secrets({"Authorization": basic, "Cookie": "session=abc123xyz; theme=dark"})
+    assert {"alice:pa/ss+word", "pa/ss+word", "abc123xyz"} <= set(secrets)
+    assert "dark" in secrets  # each cookie value: loadrec cannot tell which one matters
+
+
+@pytest.mark.parametrize(
+    "echo",
+    ["invalid token tok-5ecret/9+x", "next=%2Fx%3Ftoken%3Dtok-5ecret%2F9%2Bx", "q=tok-5ecret%2F9%2Bx",
+     '{"token": "tok-5ecret\\/9+x"}'],
+)  # fmt: skip
+def test_echoed_secrets_are_masked_in_every_form_an_answer_writes_them(echo: str) -> None:
+    secrets = request_secrets({"Authorization": "Bearer tok-5ecret/9+x"})
+    assert "5ecret" not in redact(echo, secrets)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from loadrec.engine.job.spec import parse_job
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import SecondStats, Timeline
 from loadrec.engine.measurement.outcome import Status
-from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
+from loadrec.engine.results.files import Journal, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark
 from loadrec.engine.running.manifest import finish_manifest, new_manifest, write_manifest
 
@@ -100,7 +100,17 @@ def a_run(tmp_path: Path, request: dict[str, object]) -> Path:
         (lambda p: p.write_text("[1, 2]"), "tests/0/result.json", "damaged, not a test result"),
         (lambda p: p.write_bytes(b"\xff\xfe{"), "tests/0/result.json", "can't decode byte 0xff"),
         (lambda p: p.write_bytes(b"\xff\xfe{"), "tests/0/seconds.jsonl", "can't decode byte 0xff"),
-        (lambda p: p.write_text('{"start": 1000}\n{"s": "noon", "ok": 1}\n'), "tests/0/seconds.jsonl", "TypeError"),
+        (lambda p: p.write_text('{"start": 1000}\n{"s": "noon", "ok": 1}\n'), "tests/0/seconds.jsonl", "outside"),
+        (
+            lambda p: p.write_text('{"start": 1000}\n{"s": 1001, "ok": "x", "ko": 0}\n'),
+            "tests/0/seconds.jsonl",
+            "TypeError",
+        ),
+        (
+            lambda p: p.write_text('{"start": 1000}\n{"s": 1000000000, "ok": 1, "ko": 0}\n'),
+            "tests/0/seconds.jsonl",
+            "outside",
+        ),
         (lambda p: p.write_text("[]"), "run.json", "not a run description"),
         (lambda p: (p.unlink(), p.mkdir()), "run.json", "Is a directory"),
     ],
@@ -122,3 +132,12 @@ def test_describe_names_the_damaged_file_in_one_line(
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in captured.out + captured.err, captured.err
     assert lines[0].startswith(f"{out}: cannot describe these results: {out / file}: ") and reason in lines[0], lines
+
+
+def test_a_journal_on_a_full_disk_reports_once_and_closes_quietly(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "seconds.jsonl", 1_000)
+    journal._stream = Path("/dev/full").open("w", encoding="utf-8")  # noqa: SIM115 - the disk fills up mid-test
+    with pytest.raises(OSError, match="No space left"):
+        journal.write(SecondStats(1_000).to_wire())
+    journal.write(SecondStats(1_001).to_wire())  # stopped: nothing more is tried, nothing raised
+    journal.close()  # the refused line is not retried at close
