@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # it reads the folders through these links (pyproject.toml: mypy_path).
 TYPING := $(VENV)/typing/loadrec
 
-.PHONY: demo test check lint unit install clean lock properties report-screenshot docker-smoke
+.PHONY: demo test check lint unit install clean lock properties browser report-screenshot docker-smoke
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,22 @@ unit: $(STAMP)
 # The inner loop: lint, types and the unit tests (well under 30 s).
 check: lint unit
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
+
+# The browser tests (tests/browser) drive Debian's chromium through its chromedriver: nothing
+# is downloaded at test time. Installed with apt-get when missing and this user is root;
+# otherwise the command to run is printed and make stops.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq >/dev/null && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+	  echo "the browser tests need Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2; \
+	  exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

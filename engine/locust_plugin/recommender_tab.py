@@ -95,6 +95,16 @@ def install(environment: Environment, job: LocustJob) -> None:
     def loadrec_status() -> Any:
         return jsonify(status(job))
 
+    @app.before_request
+    def keep_the_jobs_target() -> Any:
+        """The target comes from the job: a Start asking for another host is refused, not half obeyed."""
+        target = job.prepared.test.invocation.base_url
+        asked = request.form.get("host", "").strip().rstrip("/") if request.path == "/swarm" else ""
+        if asked and asked != target.rstrip("/"):
+            message = f"the target is set by the job ({job.prepared.test.target.label}); it cannot be changed here"
+            return jsonify({"success": False, "message": message, "host": target})
+        return None
+
     @app.after_request
     def add_recommender_rows(response: Any) -> Any:
         if request.path == "/stats/requests" and response.is_json:

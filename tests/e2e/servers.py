@@ -15,11 +15,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from tests.e2e.jobs import LOADREC, environment
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 15.0
@@ -106,3 +110,31 @@ def _first_line(process: subprocess.Popen[bytes], timeout_s: float) -> str:
             raise RuntimeError(f"the sample endpoint exited with code {process.wait()} before listening")
         data += chunk
     return data.split(b"\n", 1)[0].decode(errors="replace")
+
+
+@contextmanager
+def web_ui(job: Path, out: Path, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``loadrec ui`` on ``job`` (relaxed limits, a 4 s window), once it answers on ``port``; SIGINT at the end."""
+    command = [*LOADREC, "ui", str(job), "--limits", "relaxed", "--port", str(port)]
+    command += ["--out", str(out), "--window", "4", "--evaluate-every", "1"]
+    process = subprocess.Popen(command, cwd=job.parent, env=environment(**env), stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # it answers (a login redirect, say): it is up
+            except OSError:
+                assert process.poll() is None, "the web UI exited before listening"
+                assert time.monotonic() < deadline, "the web UI did not start"
+                time.sleep(0.2)
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

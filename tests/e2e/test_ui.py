@@ -12,8 +12,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,38 +19,12 @@ import pytest
 
 from tests.e2e.jobs import FAST, LOADREC, environment, http_target, write_job
 from tests.e2e.moto import free_port
+from tests.e2e.servers import web_ui
 
 pytestmark = pytest.mark.e2e
 
 LOCUSTFILE = str(importlib.util.find_spec("loadrec.engine.locust_plugin.locustfile").origin)  # type: ignore[union-attr]
 LATENCY_STOP = {"ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 90}]}
-
-
-@contextmanager
-def web_ui(job: Path, out: Path, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    command = [*LOADREC, "ui", str(job), "--limits", "relaxed", "--port", str(port)]
-    command += ["--out", str(out), "--window", "4", "--evaluate-every", "1"]
-    process = subprocess.Popen(command, cwd=job.parent, env=environment(**env), stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except urllib.error.HTTPError:
-                break  # it answers (a login redirect, say): it is up
-            except OSError:
-                assert process.poll() is None, "the web UI exited before listening"
-                assert time.monotonic() < deadline, "the web UI did not start"
-                time.sleep(0.2)
-        yield process
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def get_json(opener: urllib.request.OpenerDirector, url: str) -> Any:
