@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -25,7 +25,7 @@ import gevent
 from geventhttpclient import HTTPClient
 
 from loadrec.engine.job.headers import without_credentials
-from loadrec.engine.load.redaction import redact
+from loadrec.engine.load.redaction import redact, request_secrets
 
 ANSWER_SAMPLE_CHARACTERS = 200  # of a failed answer, for a FailureReason a person can act on
 # A failed answer's first bytes are redacted whole before being cut to a sample: far more
@@ -68,27 +68,23 @@ def http_client(base_url: str, timeout_s: float) -> Client:
 class Connection:
     """A virtual user's connection to its target; ``send`` returns the answer's length or raises."""
 
-    def __init__(
-        self,
-        base_url: str,
-        timeout_s: float,
-        max_answer_bytes: int,
-        client_factory: Callable[[str, float], Client] = http_client,
-    ) -> None:
+    def __init__(self, base_url: str, timeout_s: float, max_answer_bytes: int) -> None:
         parts = urlsplit(base_url)
         # A base URL may carry a path (an EndpointUrl behind a prefix): the client knows only the origin.
         self.origin, self.prefix = f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")
         self.timeout_s, self.max_answer_bytes = timeout_s, max_answer_bytes
-        self._factory = client_factory
         self._client: Client | None = None
 
-    def send(self, method: str, path: str, body: bytes, headers: Mapping[str, str], secrets: Iterable[str] = ()) -> int:
+    def send(
+        self, method: str, path: str, body: bytes, headers: Mapping[str, str], resolved: Iterable[str] = ()
+    ) -> int:
+        """``resolved``: the request's env: values, masked (with its sensitive headers) in a failed answer's sample."""
         failure: InvocationFailure | None = None
         deadline = gevent.Timeout(self.timeout_s)
         deadline.start()
         try:
             if self._client is None:
-                self._client = self._factory(self.origin, self.timeout_s)
+                self._client = http_client(self.origin, self.timeout_s)
             response = self._client.request(method, self.prefix + path, body=body, headers=headers)
             try:
                 status = response.status_code
@@ -117,6 +113,8 @@ class Connection:
                 failure = None  # no cycle between this frame and the traceback
         if 200 <= status < 300:
             return size
+        # The secrets are worked out only now: a successful request (the hot path) never needs them.
+        secrets = request_secrets(headers, resolved)
         if 300 <= status < 400:
             location = without_credentials(str(response.get("location") or ""))
             raise InvocationFailure(f"HTTP {status}", _sample(f"redirect to {location}", secrets))

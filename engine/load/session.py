@@ -158,7 +158,7 @@ class LoadTestSession:
         """The folder refused a write: stop the test now (the first refusal is the one reported)."""
         if self.write_error is not None:
             return
-        self.write_error = f"{self.folder.path}: {error.strerror or error}"
+        self.write_error = self.folder.refusal(error)
         self.progress(f"results cannot be written to {self.write_error}; stopping the test")
         if self.monitor is not None:
             self.monitor.stop(StopReason.RESULTS_NOT_WRITTEN, self.write_error)

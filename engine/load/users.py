@@ -23,7 +23,6 @@ from locust import User, constant, task
 
 from loadrec.engine.load.exchange import Backoff, Connection, InvocationFailure
 from loadrec.engine.load.invocation import Invocation
-from loadrec.engine.load.redaction import request_secrets
 from loadrec.payloads import Payload, PayloadPicker
 
 USER_CLASS_NAME = "InvocationUser"  # workers look users up by class name
@@ -69,19 +68,14 @@ class InvocationUser(User):
         length = 0
         start_time, started = time.time(), time.perf_counter()
         try:
-            try:
-                headers = invocation.headers_for(payload.body, payload.content_type)
-            except Exception as error:
-                raise InvocationFailure(f"signing failed: {type(error).__name__}", connection=True) from None
+            headers = invocation.headers_for(payload.body, payload.content_type)
             length = self._connection.send(
-                invocation.method,
-                invocation.path,
-                payload.body,
-                headers,
-                secrets=request_secrets(headers, invocation.secrets),
+                invocation.method, invocation.path, payload.body, headers, invocation.secrets
             )
         except InvocationFailure as error:
             failure = error
+        except Exception as error:  # signing: e.g. credentials that could not be refreshed (send raises no other)
+            failure = InvocationFailure(f"signing failed: {type(error).__name__}", connection=True)
         self.environment.events.request.fire(
             request_type=invocation.method,
             name=REQUEST_NAME,

@@ -89,6 +89,10 @@ class ResultsFolder:
 
     # --- who owns it --------------------------------------------------------------------
 
+    def refusal(self, error: OSError) -> str:
+        """Where and why a write to this folder was refused, as the job reports it."""
+        return f"{self.path}: {_reason(error)}"
+
     def claim(self, overwrite: bool) -> None:
         """Own the folder for this process: refuse one in use, or holding an earlier run unless ``overwrite``."""
         try:

@@ -111,7 +111,7 @@ class JobRunner:
             self._refused(error)
 
     def _refused(self, error: OSError | ResultsFolderError) -> None:
-        problem = f"{self.folder.path}: {error.strerror or error}" if isinstance(error, OSError) else str(error)
+        problem = self.folder.refusal(error) if isinstance(error, OSError) else str(error)
         self.write_error = problem
         self.progress(f"results cannot be written to {problem}; stopping the job")
         self._stop_tests()
