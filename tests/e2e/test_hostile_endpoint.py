@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gevent.server import StreamServer
 
 from tests.e2e.jobs import FAST, LOADREC, environment, payload_dir
+from tests.loopback import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -29,31 +29,12 @@ SIGNATURE = re.compile(rb"Signature=[0-9a-f]{64}")
 
 @pytest.fixture
 def echoing_endpoint() -> Iterator[str]:
-    def handle(sock: socket.socket, _: object) -> None:
-        with sock:
-            buffer = b""
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, _, buffer = buffer.partition(b"\r\n\r\n")
-                length = next(
-                    (int(x.split(b":")[1]) for x in head.split(b"\r\n") if x.lower().startswith(b"content-length")), 0
-                )
-                while len(buffer) < length:
-                    buffer += sock.recv(65536)
-                buffer = buffer[length:]
-                body = b'{"error": "denied", "you sent": "' + head.replace(b"\r\n", b"\\n") + b'"}'
-                sock.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    def echo(sock: socket.socket, head: bytes) -> None:
+        body = b'{"error": "denied", "you sent": "' + head.replace(b"\r\n", b"\\n") + b'"}'
+        sock.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
 
-    server = StreamServer(("127.0.0.1", 0), handle)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.stop(timeout=1)
+    with serving(echo) as (url, _):
+        yield url
 
 
 def test_secrets_echoed_by_an_endpoint_appear_in_no_output_and_no_file(tmp_path: Path, echoing_endpoint: str) -> None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import gc
 import socket
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import gevent
 import psutil
@@ -20,43 +19,10 @@ import pytest
 from gevent.server import StreamServer
 
 from loadrec.engine.load.exchange import Connection, InvocationFailure
-from loadrec.engine.load.redaction import request_secrets
+from tests.loopback import Handler, serving
 
-Handler = Callable[[socket.socket, bytes], None]
 SECRET = "tok-9f8e7d6c5b4a"
 MiB = 1024 * 1024
-
-
-@contextmanager
-def serving(handler: Handler) -> Iterator[tuple[str, list[bytes]]]:
-    """A loopback server calling ``handler(sock, request_head)`` per request (several per
-    connection while the client keeps it open); yields (base URL, request heads seen)."""
-    seen: list[bytes] = []
-
-    def handle(sock: socket.socket, _: object) -> None:
-        with sock:
-            buffer = b""
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, _, buffer = buffer.partition(b"\r\n\r\n")
-                lines = head.split(b"\r\n")
-                length = next((int(x.split(b":")[1]) for x in lines if x.lower().startswith(b"content-length")), 0)
-                while len(buffer) < length:
-                    buffer += sock.recv(65536)
-                buffer = buffer[length:]
-                seen.append(head)
-                handler(sock, head)
-
-    server = StreamServer(("127.0.0.1", 0), handle)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
-    finally:
-        server.stop(timeout=1)
 
 
 def answer(status: str, body: bytes, *headers: str) -> Handler:
@@ -70,8 +36,7 @@ def answer(status: str, body: bytes, *headers: str) -> Handler:
 def send(url: str, timeout_s: float = 5.0, limit: int = 6 * MiB, **headers: str) -> int:
     connection = Connection(url, timeout_s, limit)
     try:
-        return connection.send("POST", "/invocations", b"1,2,3", {"Content-Type": "text/csv", **headers},
-                               secrets=request_secrets(headers, [SECRET]))  # fmt: skip
+        return connection.send("POST", "/invocations", b"1,2,3", {"Content-Type": "text/csv", **headers}, [SECRET])
     finally:
         connection.close()
 
