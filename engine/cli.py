@@ -12,11 +12,15 @@ monkey.patch_all()  # before anything imports ssl: Locust's users run on gevent
 import argparse
 import ipaddress
 import json
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import gevent
+import gevent.event
 
 from loadrec.engine.job.files import (
     CLI_JSON_FLAGS,
@@ -28,7 +32,7 @@ from loadrec.engine.job.files import (
 )
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
-from loadrec.engine.load.prepare import SetupError, prepare_chosen_test, prepare_job
+from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_job
 from loadrec.engine.load.settings import (
     LIMITS,
     RUN,
@@ -38,12 +42,12 @@ from loadrec.engine.load.settings import (
     positive,
     settings_from,
 )
-from loadrec.engine.locust_plugin.web_login import PASSWORD_ENV, USERNAME_ENV, login_configured
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
 from loadrec.engine.presentation.terminal import render_results, summarize
 from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError, default_folder
 from loadrec.engine.running.manifest import load_results, new_manifest
 from loadrec.engine.running.orchestrator import JobRunner, write_job_files
+from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV, login_configured
 from loadrec.shapes.preview import render_per_second_json, render_preview
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locust_plugin" / "locustfile.py"
@@ -83,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_job_arguments(run)
     add_options(run, RUN)
 
-    ui = commands.add_parser("ui", help="run one test of the job in the Locust web UI")
+    ui = commands.add_parser("ui", help="run the whole job from a web page and watch it live")
     _add_job_arguments(ui)
     ui.add_argument("--host", default="127.0.0.1", help="address the web UI listens on (default 127.0.0.1)")
     ui.add_argument("--port", type=positive, default=8089, help="web UI port (default 8089)")
@@ -180,14 +184,7 @@ def _prices(settings: RunSettings) -> PriceTable:
 def cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args)
     job_dir = _job_dir(args, "run")
-    if args.master and args.processes:
-        raise BadInput(["--master waits for workers started elsewhere; --processes starts local ones: pick one"])
-    settings = settings_from(args, RUN)
-    _prices(settings)  # each test's process reads them; a bad file is refused now
-    try:
-        tests = prepare_job(spec, job_dir, settings.payloads)
-    except SetupError as error:
-        raise BadInput([str(error)]) from None
+    tests, settings = _prepared(args, spec, job_dir, RUN)
     folder = _claim(args, spec)
     print(summarize(spec), flush=True)
     try:
@@ -217,35 +214,69 @@ def _claim(args: argparse.Namespace, spec: JobSpec) -> ResultsFolder:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    """The whole job in a web page: the plan, START and STOP, the live tests, the ranked recommendation."""
     spec = load_spec(args)
     job_dir = _job_dir(args, "ui")
     login = login_configured()
-    if not is_loopback(args.host) and not login and not args.insecure_no_auth:
+    loopback = is_loopback(args.host)
+    if not loopback and not login and not args.insecure_no_auth:
         raise BadInput(
             [
                 f"--host: {args.host} exposes the web UI beyond this machine; set {USERNAME_ENV} and "
                 f"{PASSWORD_ENV} for a login, or pass --insecure-no-auth"
             ]
         )
-    settings = settings_from(args, UI)
-    prices = _prices(settings)
+    tests, settings = _prepared(args, spec, job_dir, UI)
+    base = Path(args.out) if args.out else default_folder(spec.name)
     try:
-        test = prepare_chosen_test(spec, args.test_index, job_dir, settings.payloads)
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BadInput([f"--out: {base}: cannot write results here ({error.strerror or error})"]) from None
+    from gevent.pywsgi import WSGIServer
+
+    from loadrec.engine.webui.app import create_app
+    from loadrec.engine.webui.console import JobConsole
+
+    console = JobConsole(spec, tests, settings, job_dir, base, _progress)
+    server = WSGIServer((args.host, args.port), create_app(console, login, loopback), log=None)
+    try:
+        server.start()
+    except OSError as error:
+        raise BadInput([f"--port: cannot listen on {args.host}:{args.port} ({error.strerror or error})"]) from None
+    if not loopback and not login:
+        print(f"warning: the web UI on {args.host} has no login: anyone who reaches it can start load", file=sys.stderr)
+    print(summarize(spec), flush=True)
+    print(f"web UI on http://{_url_host(args.host)}:{server.server_port}/ (Ctrl-C to quit); runs go to {base}/run-N/")
+    closing = gevent.event.Event()
+    handlers = [gevent.signal_handler(sig, closing.set) for sig in (signal.SIGINT, signal.SIGTERM)]
+    try:
+        closing.wait()
+        if console.state == "running":
+            print("stopping the running job: its tests write what they measured", flush=True)
+        console.shutdown()
+    finally:
+        for handler in handlers:
+            handler.cancel()
+        server.stop(timeout=2)
+    return EXIT_OK
+
+
+def _prepared(
+    args: argparse.Namespace, spec: JobSpec, job_dir: Path, where: str
+) -> tuple[list[PreparedTest], RunSettings]:
+    """Every test of the job ready (payloads loaded, targets checked) and the settings; raises BadInput."""
+    if args.master and args.processes:
+        raise BadInput(["--master waits for workers started elsewhere; --processes starts local ones: pick one"])
+    settings = settings_from(args, where)
+    _prices(settings)  # each test's process reads them; a bad file is refused now
+    try:
+        return prepare_job(spec, job_dir, settings.payloads), settings
     except SetupError as error:
         raise BadInput([str(error)]) from None
-    folder = _claim(args, spec)  # handed to the web UI, which keeps it for as long as it runs
-    if not is_loopback(args.host) and not login:
-        print(f"warning: the web UI on {args.host} has no login: anyone who reaches it can start load", file=sys.stderr)
-    from locust.main import main as locust_main
 
-    from loadrec.engine.locust_plugin.plugin import Prepared, preset
 
-    preset(Prepared(spec, test, settings, prices, job_dir, folder))
-    sys.argv = ["locust", "-f", str(LOCUSTFILE), "--web-host", args.host, "--web-port", str(args.port)]
-    if login:
-        sys.argv.append("--web-login")
-    locust_main()  # exits when the web UI is stopped (Ctrl-C)
-    return EXIT_OK
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def is_loopback(host: str) -> bool:

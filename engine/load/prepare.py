@@ -2,7 +2,7 @@
 
 ``prepare_job`` checks every test of a job (``loadrec run`` does it once, before the
 first request); ``prepare_test`` readies one (each test's process does it once), and
-``prepare_chosen_test`` the one a web UI or stock Locust process runs.
+``prepare_chosen_test`` the one a stock Locust process runs (``--test-index``).
 """
 
 from __future__ import annotations

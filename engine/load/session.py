@@ -5,7 +5,8 @@ The headless test process (``loadrec run``), the web UI (``loadrec ui``) and a s
 
 - ``test_start``: a fresh timeline whose every second goes to ``tests/N/seconds.jsonl``
   as it completes, the live monitor, and ``tests/N/result.json`` saying IN_PROGRESS
-  (rewritten with what is known after every evaluation);
+  (rewritten with what is known after every evaluation, beside ``window.json``, the
+  window that evaluation judged);
 - ``test_stop``: the stop reason (a stop nobody decided is a person's: STOPPED), the
   test's Benchmark (sizing, price, CloudWatch), written to ``tests/N/``; then
   ``on_finished`` listeners run (the Locust plugin writes the job's files there; a
@@ -143,6 +144,8 @@ class LoadTestSession:
         """What is known so far, on disk while the test runs."""
         if self.state == RUNNING and self.write_error is None:
             try:
+                if self.monitor is not None and self.monitor.history:
+                    self.folder.write_window(self.index, self.monitor.history[-1].window)
                 self.folder.write_benchmark(self._measure(Status.IN_PROGRESS, self.clock()))
             except OSError as error:
                 self._unwritable(error)

@@ -116,6 +116,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         ("--overwrite",),
         {"action": "store_true", "help": "replace the results of an earlier run in the results directory"},
+        frozenset({RUN, STOCK}),  # the web UI never replaces a run: each START writes a folder of its own
     ),
     Option(
         ("--window",),
@@ -164,22 +165,22 @@ OPTIONS: tuple[Option, ...] = (
             "metavar": "N",
             "help": "run the load on Locust's master with N local worker processes (default: this process)",
         },
-        frozenset({RUN}),
+        frozenset({RUN, UI}),
     ),
     Option(
         ("--master",),
         {"action": "store_true", "help": "run as Locust master for workers started elsewhere"},
-        frozenset({RUN}),
+        frozenset({RUN, UI}),
     ),
     Option(
         ("--expect-workers",),
         {"type": positive, "default": 1, "metavar": "N", "help": "with --master: wait for N workers"},
-        frozenset({RUN}),
+        frozenset({RUN, UI}),
     ),
     Option(
         ("--master-bind-host",),
         {"default": "0.0.0.0", "help": "with --master: address to listen on"},
-        frozenset({RUN}),
+        frozenset({RUN, UI}),
     ),
     Option(
         ("--master-bind-port",),
@@ -188,12 +189,12 @@ OPTIONS: tuple[Option, ...] = (
             "default": DEFAULT_MASTER_PORT,
             "help": f"with --master: port (default {DEFAULT_MASTER_PORT})",
         },
-        frozenset({RUN}),
+        frozenset({RUN, UI}),
     ),
     Option(
         ("--test-index",),
         {"type": non_negative, "default": 0, "help": "which endpoint configuration to test (default 0)"},
-        frozenset({UI, STOCK}),
+        frozenset({STOCK}),
     ),
 )
 
@@ -210,7 +211,7 @@ def add_options(parser: argparse.ArgumentParser, where: str, **extra: Any) -> No
 def settings_from(options: argparse.Namespace, where: str) -> RunSettings:
     """The settings the options parsed for ``where`` name (in stock runs, distribution is Locust's own)."""
     master, processes = None, 0
-    if where == RUN:
+    if where != STOCK:  # Locust's own flags distribute a stock run
         processes = options.processes
         if options.master:
             master = MasterSettings(options.expect_workers, options.master_bind_host, options.master_bind_port)

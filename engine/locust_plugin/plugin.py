@@ -2,9 +2,9 @@
 
 Importing this module registers it on Locust's events (as Locust plugins do); the
 locustfile beside it imports it. ``locust -f <that locustfile> --job JOB`` then works
-headless, with the web UI, and as ``--master``/``--worker``; ``loadrec ui`` is the same
-with the job already validated and its payloads loaded (``preset``), so a process does
-each once. The test runs in the same :class:`~loadrec.engine.load.session.LoadTestSession`
+headless, with Locust's web UI (one configuration, ``--test-index``, with a Recommender
+tab) and as ``--master``/``--worker``. (``loadrec ui`` runs the whole job on a page of its
+own: :mod:`loadrec.engine.webui`.) The test runs in the same :class:`~loadrec.engine.load.session.LoadTestSession`
 as a headless ``loadrec run`` test, and the job's files are written the same way.
 """
 
@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 JOB_ENV = "LOADREC_JOB"
 EXIT_BAD_INPUT = 2
 
-__all__ = ["JobShape", "JobUser", "PhasesShape", "StairsShape", "preset"]
+__all__ = ["JobShape", "JobUser", "PhasesShape", "StairsShape"]
 
 
 class JobUser(InvocationUser):
@@ -66,15 +66,6 @@ class Prepared:
     prices: PriceTable
     job_dir: Path
     folder: ResultsFolder  # claimed for this process
-
-
-_preset: Prepared | None = None
-
-
-def preset(prepared: Prepared) -> None:
-    """What ``loadrec ui`` has already read and checked; used instead of Locust's options."""
-    global _preset
-    _preset = prepared
 
 
 @events.init_command_line_parser.add_listener
@@ -191,26 +182,18 @@ def _bad_input(lines: list[str]) -> NoReturn:
 @events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
-    prepared = _preset
     job = getattr(options, "job", None)
-    if prepared is None and (options is None or not job):
+    if options is None or not job:
         return  # not a loadrec run (a library import, or a locustfile without --job)
-    shape = environment.shape_class
     try:
-        if prepared is not None:
-            spec = prepared.spec
-            follow_job(shape, spec, "the job")
-        else:
-            limits = getattr(options, "limits", None) or LimitsMode.AWS.value
-            spec = load_job_for(shape, job or "", LimitsMode(limits))
+        limits = getattr(options, "limits", None) or LimitsMode.AWS.value
+        spec = load_job_for(environment.shape_class, job, LimitsMode(limits))
     except BadJob as error:
         _bad_input(error.lines)
     if not any(issubclass(user, JobUser) for user in environment.user_classes):
         return  # a locustfile of the user's own with only the shape: the traffic follows the job's pattern
     try:
-        if prepared is None:
-            assert options is not None  # a --job was given
-            prepared = prepare_from_options(options, spec)
+        prepared = prepare_from_options(options, spec)
     except (SetupError, PriceFileError, ResultsFolderError) as error:
         _bad_input([str(error)])
     test, settings = prepared.test, prepared.settings

@@ -1,4 +1,4 @@
-"""The Recommender tab of Locust's web UI and ``GET /loadrec/status``: the live conditions and the outcome."""
+"""The Recommender tab of Locust's own web UI (a stock ``locust -f`` run) and ``GET /loadrec/status``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from locust.env import Environment
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.locust_plugin.web_login import install_login
 from loadrec.engine.measurement.metrics import WindowStats
+from loadrec.engine.measurement.monitor import MonitorSettings, closest, readings
 
 if TYPE_CHECKING:
     from loadrec.engine.locust_plugin.plugin import LocustJob
@@ -32,7 +33,7 @@ def status(job: LocustJob) -> dict[str, Any]:
             "failures": window.failures,
             "latency_ms": {f"p{q:g}": v for q, v in window.latency_ms.items()},
         }
-        body["conditions"] = condition_rows(job.prepared.spec, window)
+        body["conditions"] = condition_rows(job.prepared.spec, job.prepared.settings.monitor, window)
         body["closest"] = evaluation.closest
     if monitor is not None and monitor.reason is not None:
         body["stop_reason"], body["stop_detail"] = monitor.reason.value, monitor.detail
@@ -51,23 +52,18 @@ def status(job: LocustJob) -> dict[str, Any]:
     return body
 
 
-def condition_rows(spec: JobSpec, window: WindowStats) -> list[dict[str, str]]:
-    """Each stopping condition's live value against its limit."""
-    rows = []
-    latency = spec.stopping.latency
-    if latency is not None:
-        value = window.latency_ms.get(latency.quantile)
-        shown = "-" if value is None else f"{value:.1f} ms"
-        rows.append({"item": f"{latency.percentile} latency", "value": shown, "limit": f"{latency.value_ms} ms"})
-    if spec.stopping.max_invocations is not None:
-        rows.append(
-            {
-                "item": "invocations per minute",
-                "value": f"{window.invocations_per_minute:.0f}",
-                "limit": f"{spec.stopping.max_invocations}",
-            }
-        )
-    rows.append({"item": "failures in window", "value": f"{window.failures}/{window.requests}", "limit": "half"})
+def condition_rows(spec: JobSpec, settings: MonitorSettings, window: WindowStats) -> list[dict[str, str]]:
+    """Each stopping condition's live value against its limit, as the monitor reads it; the closest marked."""
+    found = readings(spec.stopping, settings, window)
+    nearest = closest(found)
+    rows = [
+        {
+            "item": r.condition + (" (closest)" if r is nearest else ""),
+            "value": r.value,
+            "limit": r.limit + ("" if r.ratio is None else f" ({r.ratio:.0%} reached)"),
+        }
+        for r in found
+    ]
     rows.append({"item": "flat invocations", "value": "watching", "limit": spec.stopping.flat_invocations})
     return rows
 

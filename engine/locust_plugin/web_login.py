@@ -1,20 +1,14 @@
-"""The web UI's login: a username and password from the environment, checked in constant time."""
+"""The login of Locust's own web UI (a stock ``locust -f`` run with ``--web-login``), from the environment."""
 
 from __future__ import annotations
 
-import hmac
-import os
 import secrets
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # `loadrec` reads the variables below without loading Locust
+from loadrec.engine.webui.login import BAD_LOGIN, configured_username, credentials_match
+
+if TYPE_CHECKING:
     from locust.env import Environment
-
-USERNAME_ENV, PASSWORD_ENV = "LOADREC_WEB_USERNAME", "LOADREC_WEB_PASSWORD"
-
-
-def login_configured() -> bool:
-    return bool(os.environ.get(USERNAME_ENV)) and bool(os.environ.get(PASSWORD_ENV))
 
 
 def install_login(environment: Environment) -> None:
@@ -23,7 +17,6 @@ def install_login(environment: Environment) -> None:
 
     web_ui = environment.web_ui
     assert web_ui is not None and web_ui.app is not None
-    username, password = os.environ.get(USERNAME_ENV, ""), os.environ.get(PASSWORD_ENV, "")
     # Flask signs the login session with this; a fresh one per process logs everyone out on restart.
     web_ui.app.secret_key = secrets.token_bytes(32)
 
@@ -33,6 +26,7 @@ def install_login(environment: Environment) -> None:
 
     @web_ui.login_manager.user_loader
     def load_user(user_id: str) -> WebUser | None:
+        username = configured_username()
         return WebUser(user_id) if username and user_id == username else None
 
     web_ui.auth_args = {"username_password_callback": "/loadrec/login"}
@@ -40,8 +34,8 @@ def install_login(environment: Environment) -> None:
     @web_ui.app.route("/loadrec/login", methods=["POST"])
     def loadrec_login() -> Any:
         given_user, given_password = request.form.get("username", ""), request.form.get("password", "")
-        if username and hmac.compare_digest(given_user, username) and hmac.compare_digest(given_password, password):
-            login_user(WebUser(username))
+        if credentials_match(given_user, given_password):
+            login_user(WebUser(given_user))
             return redirect(url_for("locust.index"))
-        session["auth_error"] = "Invalid username or password"
+        session["auth_error"] = BAD_LOGIN
         return redirect(url_for("locust.login"))

@@ -135,6 +135,20 @@ class WindowStats:
     def requests(self) -> int:
         return self.successes + self.failures
 
+    def to_dict(self) -> dict[str, Any]:
+        latency = {f"{q:g}": value for q, value in self.latency_ms.items()}
+        return {"Start": self.start, "End": self.end, "Successes": self.successes, "Failures": self.failures,
+                "Users": self.users, "LatencyMs": latency}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WindowStats:
+        """Raises KeyError, TypeError or ValueError on anything but what ``to_dict`` writes."""
+        start, end, successes, failures, users = (data[k] for k in ("Start", "End", "Successes", "Failures", "Users"))
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (start, end, successes, failures, users)):
+            raise TypeError("a count that is not an integer")
+        latency = {float(q): None if v is None else float(v) for q, v in dict(data["LatencyMs"]).items()}
+        return cls(start, end, successes, failures, users, latency)
+
 
 @dataclass(frozen=True)
 class TimelineRow:

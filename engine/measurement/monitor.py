@@ -133,21 +133,44 @@ def evaluate(
     return Evaluation(None, "", None, closest)
 
 
-def _closest(stopping: StoppingConditions, settings: MonitorSettings, window: WindowStats) -> str:
-    """The condition with the highest value-to-limit ratio."""
-    candidates: list[tuple[float, str]] = []
-    if stopping.latency is not None:
-        value = window.latency_ms.get(stopping.latency.quantile)
-        if value is not None:
-            ratio = value / stopping.latency.value_ms
-            candidates.append((ratio, f"{stopping.latency.percentile} {value:.1f}/{stopping.latency.value_ms} ms"))
+@dataclass(frozen=True)
+class Reading:
+    """A stopping condition's value in a window against its limit, as the page and the log show it."""
+
+    condition: str  # e.g. "P95 latency"
+    value: str  # e.g. "84.0 ms"; "-" while there is none
+    limit: str  # e.g. "100 ms"
+    ratio: float | None  # value / limit (1.0: the limit is reached); None while there is no value
+
+
+def readings(stopping: StoppingConditions, settings: MonitorSettings, window: WindowStats) -> list[Reading]:
+    """Each ratio condition the monitor checks, in its order: endpoint errors, latency, invocations."""
+    found = []
+    share = window.failures / window.requests if window.requests else None
+    shown = "-" if share is None else f"{share:.0%} ({window.failures}/{window.requests})"
+    ratio = None if share is None else share / settings.error_ratio
+    found.append(Reading("endpoint errors", shown, f"{settings.error_ratio:.0%}", ratio))
+    latency = stopping.latency
+    if latency is not None:
+        value = window.latency_ms.get(latency.quantile)
+        shown = "-" if value is None else f"{value:.1f} ms"
+        ratio = None if value is None else value / latency.value_ms
+        found.append(Reading(f"{latency.percentile} latency", shown, f"{latency.value_ms} ms", ratio))
     if stopping.max_invocations is not None:
-        ratio = window.invocations_per_minute / stopping.max_invocations
-        candidates.append((ratio, f"{window.invocations_per_minute:.0f}/{stopping.max_invocations} invocations/min"))
-    if window.requests:
-        ratio = window.failures / window.requests / settings.error_ratio
-        candidates.append((ratio, f"errors {window.failures}/{window.requests}"))
-    if not candidates:
+        rate = window.invocations_per_minute
+        ratio = rate / stopping.max_invocations
+        found.append(Reading("invocations per minute", f"{rate:,.0f}", f"{stopping.max_invocations:,}", ratio))
+    return found
+
+
+def closest(found: Sequence[Reading]) -> Reading | None:
+    """The reading nearest its limit (the highest ratio; the first of equals)."""
+    measured = [reading for reading in found if reading.ratio is not None]
+    return max(measured, key=lambda reading: reading.ratio or 0.0) if measured else None
+
+
+def _closest(stopping: StoppingConditions, settings: MonitorSettings, window: WindowStats) -> str:
+    nearest = closest(readings(stopping, settings, window))
+    if nearest is None:
         return "no data yet"
-    ratio, text = max(candidates)
-    return f"{text} ({ratio:.0%})"
+    return f"{nearest.condition} {nearest.value} of {nearest.limit} ({nearest.ratio or 0.0:.0%})"

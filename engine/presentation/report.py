@@ -78,8 +78,8 @@ def render_report(results: JobResults) -> str:
         style=STYLE,
         status_class=STATUS_CLASS,
         job=_header(results),
-        table=_table(results),
-        tests=[_section(results, benchmark) for benchmark in results.benchmarks],
+        table=recommendation_table(results),
+        tests=[test_section(results, benchmark) for benchmark in results.benchmarks],
     )
 
 
@@ -97,7 +97,8 @@ def _header(results: JobResults) -> dict[str, Any]:
     }
 
 
-def _table(results: JobResults) -> dict[str, Any]:
+def recommendation_table(results: JobResults) -> dict[str, Any]:
+    """The table comparing every configuration, ranked; the report and the web UI show the same."""
     top = results.top
     ranked = bool(results.ranking)
     extra = [
@@ -147,11 +148,12 @@ def _table(results: JobResults) -> dict[str, Any]:
     return {"heads": heads, "rows": rows, "ranked": ranked, "notes": notes}
 
 
-def _section(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
+def test_section(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
+    """One test's title, status, facts and charts (load, latency, throughput against users)."""
     rows = timeline_frame(
         benchmark.index, benchmark.label, list(results.timelines.get(benchmark.index, ())), benchmark.start_epoch or 0
     )
-    stop_second = _stop_second(benchmark, rows)
+    stop_second = _stop_second(benchmark, rows) if benchmark.status.finished else None  # a running test has none
     at = f" at {stop_second:g} s" if stop_second is not None else ""
     facts = []
     if benchmark.stop_reason:

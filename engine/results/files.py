@@ -6,6 +6,7 @@ Layout of ``DIR``::
     run.json              the run: its id, the job request, settings, times, and its end
     tests/N/result.json   test N's Benchmark: IN_PROGRESS while it runs (updated every evaluation), then final
     tests/N/seconds.jsonl every second test N measured, appended and flushed as it arrives (histograms included)
+    tests/N/window.json   the trailing window the monitor last evaluated (what the web UI shows live)
     tests/N/timeline.csv  test N's per-second table, once it has ended (written with the job's files)
     describe.json  steps.json  timeline.csv  report.html   the job's files, rendered from the typed results
 
@@ -28,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, Timeline, TimelineRow
+from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, Timeline, TimelineRow, WindowStats
 from loadrec.engine.results import aws
 from loadrec.engine.results.model import Benchmark, JobResults
 
@@ -40,6 +41,7 @@ RUN = "run.json"
 TESTS = "tests"
 RESULT = "result.json"
 SECONDS = "seconds.jsonl"
+WINDOW = "window.json"
 TIMELINE = "timeline.csv"
 DESCRIBE = "describe.json"
 STEPS = "steps.json"
@@ -186,8 +188,10 @@ class ResultsFolder:
         return folder
 
     def open_journal(self, index: int, start_epoch: int) -> Journal:
-        """A fresh seconds file for test ``index`` (a new start replaces the previous one)."""
-        return Journal(self._made_test_dir(index) / SECONDS, start_epoch)
+        """A fresh seconds file for test ``index`` (a new start replaces the previous one, and its window)."""
+        folder = self._made_test_dir(index)
+        (folder / WINDOW).unlink(missing_ok=True)
+        return Journal(folder / SECONDS, start_epoch)
 
     def write_benchmark(self, benchmark: Benchmark) -> None:
         self._write(self._made_test_dir(benchmark.index) / RESULT, benchmark.to_json() + "\n")
@@ -204,6 +208,19 @@ class ResultsFolder:
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
             raise ResultsFolderError(f"{path}: damaged, not a test result ({_reason(error)})") from None
         return benchmark if benchmark.run_id == run_id else None
+
+    def write_window(self, index: int, window: WindowStats) -> None:
+        self._write(self._made_test_dir(index) / WINDOW, json.dumps(window.to_dict(), allow_nan=False) + "\n")
+
+    def read_window(self, index: int) -> WindowStats | None:
+        """The window test ``index``'s monitor last evaluated (None before the first evaluation)."""
+        path = self.test_dir(index) / WINDOW
+        try:
+            return WindowStats.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ResultsFolderError(f"{path}: damaged, not a window ({_reason(error)})") from None
 
     def read_timeline(self, index: int) -> Timeline | None:
         """Test ``index``'s timeline rebuilt from its seconds file (a torn last line is skipped)."""

@@ -123,9 +123,30 @@ class JobResults:
     def rank_of(self, benchmark: Benchmark) -> Ranked | None:
         return next((r for r in self.ranking if r.index == benchmark.index), None)
 
+    def with_weights(self, weights: Weights) -> JobResults:
+        """The same results ranked by other importances (as Studio re-ranks when they change)."""
+        ranking = ranking_of(self.benchmarks, weights) if self.status.finished else ()
+        return replace(self, weights=weights, ranking=ranking)
+
     def recommendation_id(self, benchmark: Benchmark) -> str:
         """Unique per run and test, as AWS's RecommendationId is per job."""
         return uuid.uuid5(uuid.NAMESPACE_URL, f"loadrec/{self.run_id}/{benchmark.index}").hex[:12]
+
+
+def ranking_of(benchmarks: Iterable[Benchmark], weights: Weights) -> tuple[Ranked, ...]:
+    """The measured configurations ranked by ``weights`` (the ended job's recommendation order)."""
+    candidates = [
+        Candidate(
+            b.index,
+            b.label,
+            b.sizing.cost_per_inference,
+            b.sizing.model_latency_us,
+            b.sizing.max_invocations / b.sizing.initial_instance_count,
+        )
+        for b in benchmarks
+        if b.measured and b.sizing is not None
+    ]
+    return tuple(rank(candidates, weights))
 
 
 def job_status(benchmarks: Iterable[Benchmark], interrupted: bool, running: bool = False) -> Status:
@@ -158,20 +179,7 @@ def job_results(
     if status is Status.FAILED and failure_reason is None:
         reasons = [f"{b.label}: {b.failure_reason}" for b in ordered if b.failure_reason]
         failure_reason = "; ".join(reasons) or "no test completed"
-    ranking: tuple[Ranked, ...] = ()
-    if status.finished:
-        candidates = [
-            Candidate(
-                b.index,
-                b.label,
-                b.sizing.cost_per_inference,
-                b.sizing.model_latency_us,
-                b.sizing.max_invocations / b.sizing.initial_instance_count,
-            )
-            for b in ordered
-            if b.measured and b.sizing is not None
-        ]
-        ranking = tuple(rank(candidates, weights))
+    ranking = ranking_of(ordered, weights) if status.finished else ()
     created, updated = times
     return JobResults(
         spec,

@@ -75,8 +75,10 @@ class JobRunner:
         parallel = 1 if settings.master is not None else limit.max_parallel_of_tests
         self.plan = JobPlan(len(tests), limit.max_number_of_tests, parallel, spec.job_duration_s, manifest.created)
 
-    def run(self) -> JobResults:
-        handlers = [gevent.signal_handler(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)]
+    def run(self, handle_signals: bool = True) -> JobResults:
+        """The whole job, to its end; Ctrl-C and SIGTERM stop it unless the caller handles them (the web UI)."""
+        signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
+        handlers = [gevent.signal_handler(sig, self.stop) for sig in signals]
         try:
             self._guarded(lambda: write_manifest(self.folder, self.manifest))
             self._not_run(self.plan.skipped)
@@ -183,7 +185,8 @@ class JobRunner:
             benchmark = self.ended[entry.index] = not_run(entry.index, label, entry.reason, self.manifest.run_id)
             self._guarded(lambda: self.folder.write_benchmark(benchmark))  # noqa: B023 - called at once
 
-    def _on_signal(self) -> None:
+    def stop(self) -> None:
+        """A person's stop (Ctrl-C, SIGTERM, a Stop press): running tests end STOPPED, no other starts."""
         if self.interrupted:
             return  # already stopping; the grace period runs from the first signal
         self.interrupted = True

@@ -126,13 +126,14 @@ def test_echoed_values_are_shortened(
     assert any("(200002 characters)" in line for line in lines)
 
 
-def test_a_test_index_past_the_configurations_is_refused_before_the_web_ui_starts(
+def test_bad_payloads_are_refused_before_the_web_ui_starts(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, request_dict: dict[str, Any]
 ) -> None:
     path = job_file(tmp_path, request_dict)
-    code = main(["ui", path, "--test-index", "5", "--out", str(tmp_path / "out")])
+    code = main(["ui", path, "--payloads", str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
     _, err = capsys.readouterr()
-    assert code == EXIT_BAD_INPUT and err.strip().splitlines() == ["--test-index: 5 is past the job's 1 configurations"]
+    assert code == EXIT_BAD_INPUT and len(err.strip().splitlines()) == 1
+    assert err.startswith("--payloads: ") and "missing" in err
     assert not (tmp_path / "out").exists()  # nothing claimed, nothing started
 
 

@@ -6,7 +6,16 @@ import pytest
 
 from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
 from loadrec.engine.measurement.metrics import WindowStats
-from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason, evaluate, find_plateau, levels
+from loadrec.engine.measurement.monitor import (
+    Level,
+    MonitorSettings,
+    StopReason,
+    closest,
+    evaluate,
+    find_plateau,
+    levels,
+    readings,
+)
 
 P95_100 = LatencyThreshold("P95", 95.0, 100)
 SETTINGS = MonitorSettings(window_s=10, evaluate_every_s=2, min_requests=20)
@@ -99,5 +108,14 @@ def test_flat_invocations_continue_records_the_plateau_once() -> None:
 def test_closest_condition_is_named() -> None:
     stopping = StoppingConditions(max_invocations=1200, latency=P95_100)
     result = evaluate(stopping, SETTINGS, window(successes=150, p95=40.0), [], False)
-    assert result.closest == "900/1200 invocations/min (75%)"
+    assert result.closest == "invocations per minute 900 of 1,200 (75%)"
+    errors = window(successes=150, p95=40.0, failures=50)
+    found = readings(stopping, SETTINGS, errors)
+    assert [(r.condition, r.value, r.limit) for r in found] == [
+        ("endpoint errors", "25% (50/200)", "50%"),
+        ("P95 latency", "40.0 ms", "100 ms"),
+        ("invocations per minute", "900", "1,200"),
+    ]
+    assert [r.ratio for r in found] == [0.5, 0.4, 0.75]
+    assert closest(found) == found[2]
     assert evaluate(StoppingConditions(), SETTINGS, window(successes=0, p95=None), [], False).closest == "no data yet"

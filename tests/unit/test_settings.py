@@ -27,19 +27,22 @@ def parse(where: str, args: list[str], parser: argparse.ArgumentParser | None = 
 
 def test_run_ui_and_the_stock_locustfile_read_the_same_options_the_same_way() -> None:
     run = parse(RUN, ["--limits", "relaxed", *COMMON])
-    ui = parse(UI, ["--limits", "relaxed", *COMMON, "--test-index", "1"])
-    stock = parse(STOCK, ["--limits", "relaxed", *COMMON, "--results-dir", "out"], LocustArgumentParser())
+    ui = parse(UI, ["--limits", "relaxed", *COMMON])
+    stock = parse(
+        STOCK, ["--limits", "relaxed", *COMMON, "--results-dir", "out", "--test-index", "1"], LocustArgumentParser()
+    )
     assert run == ui == stock
     assert run.limits is LimitsMode.RELAXED and run.monitor == MonitorSettings(window_s=8, evaluate_every_s=2)
     assert run.weights == Weights(cost=Importance.LOWEST) and run.publish_metrics and run.seed == 3
     assert run.prices == str(Path("prices.json").resolve())  # child processes may start elsewhere
 
 
-def test_distribution_is_loadrec_run_s_own_option() -> None:
-    assert parse(RUN, ["--processes", "2"]).processes == 2
-    master = parse(RUN, ["--master", "--expect-workers", "3", "--master-bind-port", "6000"]).master
-    assert master == MasterSettings(expect_workers=3, bind_host="0.0.0.0", bind_port=6000)
-    assert not parse(UI, []).distributed
+def test_distribution_is_loadrec_s_own_option_in_run_and_the_web_ui() -> None:
+    for where in (RUN, UI):
+        assert parse(where, ["--processes", "2"]).processes == 2
+        master = parse(where, ["--master", "--expect-workers", "3", "--master-bind-port", "6000"]).master
+        assert master == MasterSettings(expect_workers=3, bind_host="0.0.0.0", bind_port=6000)
+        assert not parse(where, []).distributed
 
 
 def test_settings_travel_as_json_whole() -> None:

@@ -1,0 +1,142 @@
+"""The job behind the web UI: each START runs the whole job, as ``loadrec run`` does, in a run folder of its own.
+
+A START makes ``BASE/run-K`` (the first K not taken, so earlier runs are never touched)
+and runs a :class:`~loadrec.engine.running.orchestrator.JobRunner` in a greenlet of this
+process: every configuration in its own test process, with the same MaxNumberOfTests,
+MaxParallelOfTests and JobDurationInSeconds rules and the same files on disk. A STOP is
+the runner's stop, exactly as Ctrl-C is for ``loadrec run``: running tests end STOPPED
+with what they measured, and none starts after. Everything runs on gevent's hub (the web
+server too), so no lock is needed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import gevent
+
+from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.load.prepare import PreparedTest
+from loadrec.engine.load.settings import RunSettings
+from loadrec.engine.measurement.metrics import WindowStats
+from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
+from loadrec.engine.results.model import JobResults
+from loadrec.engine.running.manifest import load_results, new_manifest
+from loadrec.engine.running.orchestrator import JobRunner
+
+READY, RUNNING, STOPPING, FINISHED = "ready", "running", "stopping", "finished"
+RUN_PREFIX = "run-"
+MAX_RUNS = 10_000  # run folders numbered past this are a sign of a loop, not of a person pressing START
+
+
+class ConsoleError(Exception):
+    """A START or STOP that cannot be done now; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One run as it stands: its results and the window each test's monitor last judged."""
+
+    number: int
+    folder: Path
+    results: JobResults | None  # None: nothing readable yet
+    windows: dict[int, WindowStats]
+    problem: str | None = None  # why the results could not be read, or were not written
+    stopping: bool = False  # a Stop was pressed and the running tests are writing what they measured
+
+
+class JobConsole:
+    def __init__(
+        self,
+        spec: JobSpec,
+        tests: list[PreparedTest],
+        settings: RunSettings,
+        job_dir: Path,
+        base: Path,
+        progress: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.spec, self.tests, self.settings, self.job_dir, self.base = spec, tests, settings, job_dir, base
+        self.progress, self.clock = progress, clock
+        self.number = 0  # the current (or last) run; 0: none yet
+        self.folder: ResultsFolder | None = None
+        self.runner: JobRunner | None = None
+        self.final: JobResults | None = None  # the last run's results, once it ended
+        self._greenlet: gevent.Greenlet | None = None
+
+    @property
+    def state(self) -> str:
+        if self.runner is None:
+            return READY
+        if self._greenlet is not None and not self._greenlet.dead:
+            return STOPPING if self.runner.interrupted else RUNNING
+        return FINISHED
+
+    def start(self) -> int:
+        """Begin a new run of the whole job; returns its number. Raises ConsoleError while one runs."""
+        if self.state in (RUNNING, STOPPING):
+            raise ConsoleError(f"run {self.number} is still going: stop it or wait for its end")
+        number, folder = self._new_folder()
+        manifest = new_manifest(self.spec, self.job_dir, self.settings, self.clock())
+        self.number, self.folder, self.final = number, folder, None
+        self.runner = JobRunner(self.spec, self.tests, folder, manifest, self.progress, self.clock)
+        self.progress(f"run {number}: results in {folder.path}")
+        self._greenlet = gevent.spawn(self._run, self.runner, folder)
+        return number
+
+    def stop(self) -> None:
+        """Stop the running job (STOPPED, what was measured kept); raises ConsoleError when none runs."""
+        if self.state != RUNNING or self.runner is None:
+            raise ConsoleError("no run is going")
+        self.runner.stop()
+
+    def shutdown(self) -> None:
+        """The web UI is closing: stop a running job and wait until its results are written."""
+        if self.runner is not None and self.state == RUNNING:
+            self.runner.stop()
+        if self._greenlet is not None:
+            self._greenlet.join()
+
+    def snapshot(self) -> Snapshot | None:
+        """The current (or last) run as it stands; None before the first START."""
+        folder, runner = self.folder, self.runner
+        if folder is None or runner is None:
+            return None
+        windows: dict[int, WindowStats] = {}
+        problem = None
+        results = self.final
+        try:
+            if results is None:
+                results = load_results(folder, running=True)
+            for test in self.tests:
+                window = folder.read_window(test.index)
+                if window is not None:
+                    windows[test.index] = window
+        except (OSError, ResultsFolderError) as error:  # a folder removed or damaged under a running job
+            problem = f"the results cannot be read: {error}".splitlines()[0]
+        if runner.write_error is not None:
+            problem = f"results could not be written to {runner.write_error}"
+        return Snapshot(self.number, folder.path, results, windows, problem, self.state == STOPPING)
+
+    def _new_folder(self) -> tuple[int, ResultsFolder]:
+        """The first ``run-K`` under the base folder nobody has used, claimed for this process."""
+        for number in range(1, MAX_RUNS + 1):
+            path = self.base / f"{RUN_PREFIX}{number}"
+            if path.exists():
+                continue
+            folder = ResultsFolder(path)
+            try:
+                folder.claim(overwrite=False)
+            except ResultsFolderError as error:
+                raise ConsoleError(str(error)) from None
+            return number, folder
+        raise ConsoleError(f"{self.base}: {MAX_RUNS} runs already; choose another --out")
+
+    def _run(self, runner: JobRunner, folder: ResultsFolder) -> None:
+        try:
+            self.final = runner.run(handle_signals=False)  # the web UI's own Ctrl-C handling stops it
+        finally:
+            folder.release()

@@ -1,0 +1,46 @@
+// The page's only script: fetch the live part every second, send START and STOP, keep the importances chosen.
+"use strict";
+(function () {
+  const live = document.getElementById("live");
+  const message = document.getElementById("message");
+  const weights = new URLSearchParams();
+  let shown = live.innerHTML;
+  let busy = false;
+
+  async function refresh() {
+    if (busy) return;
+    busy = true;
+    try {
+      const response = await fetch("/loadrec/view?" + weights.toString(), {cache: "no-store"});
+      if (response.redirected || response.status === 401) { window.location.assign("/login"); return; }
+      const html = await response.text();
+      if (!response.ok) { message.textContent = html; return; }
+      if (html !== shown) { live.innerHTML = html; shown = html; }
+    } catch (error) {
+      message.textContent = "the web UI does not answer: " + error;
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function post(path) {
+    const response = await fetch(path, {method: "POST", headers: {"X-Loadrec-Request": "1"}});
+    const body = await response.json().catch(() => ({message: response.statusText}));
+    message.textContent = body.success ? "" : body.message;
+    await refresh();
+  }
+
+  live.addEventListener("click", (event) => {
+    const target = event.target;
+    if (!(target instanceof HTMLButtonElement) || target.disabled) return;
+    if (target.id === "start") { weights.delete("cost"); weights.delete("latency"); weights.delete("throughput"); post("/loadrec/start"); }
+    if (target.id === "stop") post("/loadrec/stop");
+  });
+  live.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target instanceof HTMLSelectElement) { weights.set(target.name, target.value); refresh(); }
+  });
+  const logout = document.getElementById("logout");
+  if (logout) logout.addEventListener("click", async () => { await post("/logout"); window.location.assign("/login"); });
+  setInterval(refresh, 1000);
+})();

@@ -1,0 +1,232 @@
+"""What the web UI's page says, as plain values for its templates: pure functions of the job and a snapshot.
+
+- ``plan``: before START, the job as it will run (pattern and its chart, stopping
+  conditions, limits, configurations and their targets, payloads);
+- ``live``: one run as it stands: per configuration the users, the monitor's last
+  window (invocations per minute, p50/p95/p99 from loadrec's histograms), each stopping
+  condition against its limit with the closest marked, the plateau, the stop, and the
+  report's charts; at the end the ranked table, re-ranked by the importances asked for.
+
+The numbers come from the same functions as the terminal, the report and the monitor
+(``readings``, ``recommendation_table``, ``test_section``): the page cannot disagree with them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from loadrec.engine.job.extension import HttpTarget, Target
+from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.load.prepare import PreparedTest, count_tests, label_of
+from loadrec.engine.load.settings import RunSettings
+from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, WindowStats
+from loadrec.engine.measurement.monitor import MonitorSettings, closest, readings
+from loadrec.engine.measurement.ranking import Importance, Weights
+from loadrec.engine.presentation.charts import ChartOptions, Series, line_chart
+from loadrec.engine.presentation.report import USERS, recommendation_table, test_section
+from loadrec.engine.presentation.terminal import stopping_sentence
+from loadrec.engine.results.files import DESCRIBE, REPORT, STEPS, TIMELINE
+from loadrec.engine.results.model import Benchmark, JobResults, Status
+from loadrec.engine.webui.console import Snapshot
+
+RESULT_FILES = (REPORT, DESCRIBE, STEPS, TIMELINE)  # what the page links to (and the only files it serves)
+OBJECTIVES = ("cost", "latency", "throughput")
+LEVELS = tuple(level.label for level in Importance)
+PENDING = "PENDING"  # a test of a running job that has not started yet (the page's word, never in results)
+PLAN_CHART_POINTS = 2_000  # a relaxed pattern may have a billion steps: the chart samples it
+
+
+class BadWeights(ValueError):
+    """An importance that is not one of Studio's five levels."""
+
+
+def weights_from(query: Mapping[str, str], default: Weights) -> Weights:
+    """The importances a query asks for (``cost=High&latency=Lowest``), the run's own otherwise."""
+    chosen = {}
+    for objective in OBJECTIVES:
+        text = query.get(objective)
+        if text is None:
+            chosen[objective] = getattr(default, objective)
+        elif text in LEVELS:
+            chosen[objective] = Importance.parse(text)
+        else:
+            raise BadWeights(f"{objective}: {text[:20]!r} is not one of {', '.join(LEVELS)}")
+    return Weights(**chosen)
+
+
+def shown_target(target: Target) -> str:
+    """A target as the page shows it: a URL without its query (it may hold a key) or an endpoint's name."""
+    if not isinstance(target, HttpTarget):
+        return target.label
+    parts = urlsplit(target.url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "…" if parts.query else "", ""))
+
+
+def plan(spec: JobSpec, tests: list[PreparedTest], settings: RunSettings) -> dict[str, Any]:
+    schedule = spec.schedule
+    limit = spec.resource_limit
+    rules = [f"at most {limit.max_number_of_tests} tests, {limit.max_parallel_of_tests} at a time"]
+    if spec.job_duration_s is not None:
+        rules.append(f"no test starts after {spec.job_duration_s} s (JobDurationInSeconds)")
+    payloads = tests[0].payloads if tests else ()
+    content_types = sorted({p.content_type for p in payloads if p.content_type})
+    return {
+        "name": spec.name,
+        "description": spec.description or "",
+        "limits": spec.limits.value,
+        "pattern": f"{spec.traffic.kind}: {schedule.duration_s} s, peaking at {schedule.peak_users} users",
+        "chart": _schedule_chart(spec),
+        "conditions": _conditions(spec, settings.monitor),
+        "stopping": stopping_sentence(spec.stopping),
+        "rules": rules,
+        "payloads": f"{len(payloads)} payload{'s' if len(payloads) != 1 else ''}"
+        + (f" ({', '.join(content_types)})" if content_types else ""),
+        "load": _load_text(settings),
+        "configurations": [
+            {
+                "index": test.index,
+                "label": test.label,
+                "target": shown_target(test.target),
+                "price": "-" if test.target.price_per_hour is None else f"${test.target.price_per_hour:g}/hour",
+            }
+            for test in tests
+        ],
+    }
+
+
+def _conditions(spec: JobSpec, monitor: MonitorSettings) -> list[tuple[str, str]]:
+    stopping = spec.stopping
+    rows = [("endpoint errors", f"more than {monitor.error_ratio:.0%} of requests fail in the window")]
+    if stopping.latency is not None:
+        rows.append((f"{stopping.latency.percentile} model latency", f"{stopping.latency.value_ms} ms"))
+    if stopping.max_invocations is not None:
+        rows.append(("invocations per minute", f"{stopping.max_invocations:,}"))
+    rows.append(("flat invocations", stopping.flat_invocations))
+    rows.append(("window", f"trailing {monitor.window_s} s, evaluated every {monitor.evaluate_every_s} s"))
+    return rows
+
+
+def _load_text(settings: RunSettings) -> str:
+    if settings.master is not None:
+        return f"a Locust master per test, waiting for {settings.master.expect_workers} loadrec worker(s)"
+    if settings.processes:
+        return f"a Locust master per test with {settings.processes} local worker processes"
+    return "one load process per test"
+
+
+def _schedule_chart(spec: JobSpec) -> str:
+    schedule = spec.schedule
+    points: list[tuple[float, float | None]] = [
+        (float(p.at), float(p.users)) for p in itertools.islice(schedule.change_points(), PLAN_CHART_POINTS + 1)
+    ]
+    if len(points) > PLAN_CHART_POINTS:  # too many steps to draw one by one: sample the pattern evenly
+        step = schedule.duration_s / PLAN_CHART_POINTS
+        points = [(i * step, float(schedule.users_at(i * step) or 0)) for i in range(PLAN_CHART_POINTS)]
+    if points:
+        points.append((float(schedule.duration_s), points[-1][1]))
+    options = ChartOptions("Traffic pattern", "seconds from test start", "target users", width=460, height=220)
+    return line_chart([Series("target users", points, USERS, step=True)], options)
+
+
+def live(snapshot: Snapshot, spec: JobSpec, settings: RunSettings, weights: Weights) -> dict[str, Any]:
+    results = snapshot.results
+    view: dict[str, Any] = {"number": snapshot.number, "folder": str(snapshot.folder), "problem": snapshot.problem}
+    view["stopping"] = snapshot.stopping
+    if results is None:
+        return {**view, "status": Status.IN_PROGRESS.value, "when": "", "tests": [], "table": None, "failure": None}
+    results = results.with_weights(weights)
+    view["status"] = results.status.value
+    view["when"] = _when(results)
+    view["failure"] = results.failure_reason
+    started = {b.index: b for b in results.benchmarks}
+    view["tests"] = [
+        _test(results, started[index], snapshot.windows.get(index), settings.monitor)
+        if index in started
+        else {"index": index, "label": label_of(spec, index), "status": PENDING}
+        for index in range(count_tests(spec))
+    ]
+    view["table"] = recommendation_table(results) if results.status.finished else None
+    view["weights"] = {objective: getattr(weights, objective).label for objective in OBJECTIVES}
+    return view
+
+
+def _test(
+    results: JobResults, benchmark: Benchmark, window: WindowStats | None, monitor: MonitorSettings
+) -> dict[str, Any]:
+    rows = results.timelines.get(benchmark.index, ())
+    last = rows[-1] if rows else None
+    view: dict[str, Any] = {
+        "index": benchmark.index,
+        "label": benchmark.label,
+        "status": benchmark.status.value,
+        "users": f"{last.users} target, {last.running_users} running" if last else "-",
+        "workers": last.workers if last else 0,
+        "stop": benchmark.stop_reason,
+        "detail": benchmark.stop_detail,
+        "failure": benchmark.failure_reason,
+        "plateau": _plateau(benchmark),
+        "window": None,
+        "readings": [],
+        "figures": test_section(results, benchmark)["figures"],
+    }
+    if window is not None:
+        found = readings(results.spec.stopping, monitor, window)
+        nearest = closest(found)
+        view["window"] = {
+            "span": f"{window.start}–{window.end} s",
+            "invocations": f"{window.invocations_per_minute:,.0f}",
+            "latency": [(f"p{q:g}", _ms(window.latency_ms.get(q))) for q in REPORTED_PERCENTILES],
+        }
+        view["readings"] = [
+            {
+                "condition": r.condition,
+                "value": r.value,
+                "limit": r.limit,
+                "percent": "-" if r.ratio is None else f"{r.ratio:.0%}",
+                "closest": r is nearest,
+            }
+            for r in found
+        ]
+    return view
+
+
+def _plateau(benchmark: Benchmark) -> str:
+    plateau = benchmark.plateau
+    if plateau is None:
+        return ""
+    rate = plateau.invocations_per_minute
+    return f"flat at {rate:,.0f} invocations/min from {plateau.users} users (from {plateau.start} s)"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
+
+
+def _when(results: JobResults) -> str:
+    started = datetime.fromtimestamp(results.created, UTC).strftime("%H:%M:%S UTC")
+    if not results.status.finished:
+        return f"started {started}"
+    seconds = round(results.updated - results.created)
+    return f"started {started}, ran {seconds} s"
+
+
+def status(state: str, run: dict[str, Any] | None) -> dict[str, Any]:
+    """The live view as JSON (``/loadrec/status``), for scripts and checks: the same values as the page."""
+    body: dict[str, Any] = {"state": state}
+    if run is None:
+        return body
+    body |= {key: run.get(key) for key in ("number", "folder", "status", "failure", "problem")}
+    body["tests"] = [{key: value for key, value in test.items() if key != "figures"} for test in run["tests"]]
+    table = run.get("table")
+    if table is not None:
+        heads = [head for head, _ in table["heads"]]
+        body["recommendations"] = [
+            {"configuration": row["label"], "rank": row["rank"], "top": row["top"], "status": row["status"],
+             "stopped by": row["stop"], **dict(zip(heads[-len(row["numbers"]):], row["numbers"], strict=True))}
+            for row in table["rows"]
+        ]  # fmt: skip
+    return body
