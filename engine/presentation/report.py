@@ -112,7 +112,7 @@ def recommendation_table(results: JobResults) -> dict[str, Any]:
     heads += [(h, "num") for h in ("cost / hour ($)", "cost / inference ($)")]
     heads += [(heading, "num") for _, heading in extra]
     rows = []
-    for benchmark in results.benchmarks:
+    for benchmark in results.in_rank_order:
         sizing = benchmark.sizing if benchmark.measured else None
         rank = results.rank_of(benchmark)
         latency = sizing.model_latency_us / 1000 if sizing and sizing.model_latency_us is not None else None

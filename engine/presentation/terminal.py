@@ -79,7 +79,7 @@ def render_results(results: JobResults) -> str:
     """The job status and recommendation table, for the terminal."""
     top = results.top
     lines = [f"{results.spec.name}: {results.status.aws}", _row([c[0] for c in COLUMNS])]
-    for benchmark in results.benchmarks:
+    for benchmark in results.in_rank_order:
         sizing = benchmark.sizing if benchmark.measured else None
         ranked = results.rank_of(benchmark)
         rows = results.timelines.get(benchmark.index, ())

@@ -120,6 +120,12 @@ class JobResults:
             return None
         return next(b for b in self.benchmarks if b.index == self.ranking[0].index)
 
+    @property
+    def in_rank_order(self) -> list[Benchmark]:
+        """The ranked configurations best first, then the others in configuration order (as tables list them)."""
+        position = {ranked.index: ranked.rank for ranked in self.ranking}
+        return sorted(self.benchmarks, key=lambda b: (position.get(b.index, len(position) + 1), b.index))
+
     def rank_of(self, benchmark: Benchmark) -> Ranked | None:
         return next((r for r in self.ranking if r.index == benchmark.index), None)
 

@@ -26,7 +26,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
 from loadrec.engine.webui import views
-from loadrec.engine.webui.console import RUN_PREFIX, ConsoleError, JobConsole
+from loadrec.engine.webui.console import READY, RUN_PREFIX, ConsoleError, JobConsole
 from loadrec.engine.webui.login import BAD_LOGIN, configured_username, credentials_match
 
 REQUEST_HEADER = "X-Loadrec-Request"  # set by the page's script on every POST
@@ -42,7 +42,8 @@ CONSOLE_STYLE = """
 header.card{display:flex;flex-wrap:wrap;gap:8px 24px;align-items:center;justify-content:space-between}
 button{font:inherit;font-weight:600;padding:6px 18px;border-radius:6px;border:1px solid #1d4ed8;background:#2563eb;
 color:#fff;cursor:pointer}button.stop{background:#dc2626;border-color:#b91c1c}button:disabled{opacity:.45;cursor:default}
-.plan{display:grid;grid-template-columns:minmax(0,1fr) 480px;gap:16px}@media (max-width:1100px){.plan{display:block}}
+.plan{display:grid;grid-template-columns:minmax(0,1fr) 480px;gap:16px;margin-top:8px}
+@media (max-width:1100px){.plan{display:block}}summary{cursor:pointer}summary .title{font-size:22px;margin-right:8px}
 .facts td:first-child{color:#4b5563;white-space:nowrap}tr.closest td{background:#fef3c7;font-weight:600}
 .values{display:flex;flex-wrap:wrap;gap:6px 28px;margin:8px 0}.values b{font-variant-numeric:tabular-nums}
 .selectors{display:flex;gap:16px;flex-wrap:wrap;margin-bottom:10px}select{font:inherit}
@@ -105,16 +106,14 @@ def create_app(console: JobConsole, login: bool, loopback: bool) -> Flask:
     def headers(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = POLICY
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" would make a form post say Origin: null
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     def live_view() -> dict[str, Any] | None:
+        weights = views.weights_from(request.args, console.settings.weights)  # refused even before a run
         snapshot = console.snapshot()
-        if snapshot is None:
-            return None
-        weights = views.weights_from(request.args, console.settings.weights)
-        return views.live(snapshot, console.spec, console.settings, weights)
+        return None if snapshot is None else views.live(snapshot, console.spec, console.settings, weights)
 
     def fragment() -> str:
         run = live_view()
@@ -127,7 +126,10 @@ def create_app(console: JobConsole, login: bool, loopback: bool) -> Flask:
     @app.get("/")
     def index() -> str:
         plan = views.plan(console.spec, console.tests, console.settings)
-        return render("console.html.j2", style=STYLE + CONSOLE_STYLE, plan=plan, live=fragment(), login=login)
+        show_plan = console.state == READY  # once a run exists, the run comes first; the plan stays a click away
+        return render(
+            "console.html.j2", style=STYLE + CONSOLE_STYLE, plan=plan, show_plan=show_plan, live=fragment(), login=login
+        )
 
     @app.get("/loadrec/view")
     def view() -> str:

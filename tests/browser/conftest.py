@@ -8,6 +8,7 @@ test's temporary folder, for debugging.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import tempfile
@@ -41,7 +42,7 @@ class Page:
 
     def shot(self, name: str) -> None:
         self.count += 1
-        self.driver.save_screenshot(str(self.shots / f"{self.count:02d}-{name}.png"))
+        full_page(self.driver, self.shots / f"{self.count:02d}-{name}.png")
 
     def wait(self, condition: Callable[[WebDriver], Any], timeout_s: float = 30, message: str = "") -> Any:
         try:
@@ -49,6 +50,16 @@ class Page:
         except Exception:
             self.shot("timed-out")
             raise
+
+
+def full_page(driver: WebDriver, path: Path) -> None:
+    """A screenshot of the whole page, not only the window (Chromium's DevTools protocol)."""
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
 """``loadrec ui`` in a real headless Chromium, driven as a person would.
 
-Open the page, press START, watch the Recommender tab until the monitor stops the test,
-compare what the page said with the results on disk; try another host (refused, no
-load); Stop a second run (STOPPED on the page and on disk); log in through the form.
+Read the plan, press START, watch each configuration's values change until the monitor
+stops its test, read the ranked table, change an importance and see the order change,
+follow the report link, and check the page against the results on disk; press STOP in a
+second run (STOPPED on the page and on disk) and START a third with clean charts; log in
+through the form. A screenshot per step goes to the test's temporary folder.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.select import Select
 
 from tests.browser.conftest import Page
 from tests.e2e.jobs import http_target, write_job
@@ -24,120 +28,195 @@ from tests.e2e.servers import sample_endpoint, web_ui
 pytestmark = pytest.mark.browser
 
 LATENCY_STOP = {"ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 90}]}
-RECOMMENDER_TAB = "//*[@role='tab'][normalize-space()='Recommender' or normalize-space()='RECOMMENDER']"
+Check = Callable[[WebDriver], Any]
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with sample_endpoint(workers=2, service_ms=50) as url:  # saturates near 2,400 invocations/min
-        yield url
+def endpoints() -> Iterator[tuple[str, str]]:
+    """A small endpoint (1 slot of 50 ms: 1,200 invocations/min) and a big one (4 slots: 4,800)."""
+    with sample_endpoint(workers=1, service_ms=50) as small, sample_endpoint(workers=4, service_ms=50) as big:
+        yield small, big
 
 
-def text(driver: WebDriver) -> str:
-    """The page's visible text ("" while it is being replaced)."""
+def two_sizes(folder: Path, endpoints: tuple[str, str], stairs: tuple[int, int, int] = (24, 6, 1)) -> Path:
+    """A job comparing the small endpoint (cheap) with the big one (five times its throughput, ten times its price)."""
+    small, big = endpoints
+    job = write_job(folder, http_target(small), LATENCY_STOP, stairs=stairs)
+    request = json.loads(job.read_text())
+    request["InputConfig"]["EndpointConfigurations"] = [
+        {"InstanceType": "ml.c5.large"},
+        {"InstanceType": "ml.c5.4xlarge"},
+    ]
+    request["InputConfig"]["ResourceLimit"] = {"MaxNumberOfTests": 2, "MaxParallelOfTests": 2}
+    request["Loadrec"]["Targets"] = [
+        {**http_target(small), "PricePerHour": 0.05},
+        {**http_target(big), "PricePerHour": 0.5},
+    ]
+    job.write_text(json.dumps(request))
+    return job
+
+
+def text(driver: WebDriver, css: str = "body") -> str:
+    """The visible text of the first element matching ``css`` ("" while the page replaces it)."""
     try:
-        return str(driver.find_element(By.TAG_NAME, "body").text)
+        return str(driver.find_element(By.CSS_SELECTOR, css).text)
     except (StaleElementReferenceException, NoSuchElementException):
         return ""
 
 
-def labels(driver: WebDriver) -> list[str]:
-    """The buttons' labels ([] while the page is being replaced)."""
+def texts(driver: WebDriver, css: str) -> list[str]:
     try:
-        return [b.text.strip().upper() for b in driver.find_elements(By.TAG_NAME, "button")]
+        return [str(element.text) for element in driver.find_elements(By.CSS_SELECTOR, css)]
     except StaleElementReferenceException:
         return []
 
 
-def button(page: Page, label: str) -> None:
-    """Press the button labelled ``label`` once it shows (React may redraw it meanwhile: try again)."""
+def press(page: Page, element_id: str) -> None:
+    """Press a button once it is enabled (the live part is redrawn every second: try again)."""
 
-    def press(driver: WebDriver) -> bool:
+    def pressed(driver: WebDriver) -> bool:
         try:
-            found = [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip().upper() == label]
-            if found:
-                found[0].click()
-            return bool(found)
-        except StaleElementReferenceException:
+            button = driver.find_element(By.ID, element_id)
+            if not button.is_enabled():
+                return False
+            button.click()
+            return True
+        except (StaleElementReferenceException, NoSuchElementException):
             return False
 
-    page.wait(press, message=f"no {label} button")
+    page.wait(pressed, message=f"no enabled {element_id} button")
 
 
-def shows(words: str) -> Callable[[WebDriver], bool]:
-    return lambda driver: words in text(driver) or words in text(driver).upper()
+def shows(words: str, css: str = "body") -> Check:
+    return lambda driver: words in text(driver, css)
 
 
-def describe(out: Path) -> dict[str, object]:
+def table(driver: WebDriver) -> list[list[str]]:
+    """The recommendation table's rows, as the cells' texts."""
+    try:
+        rows = driver.find_elements(By.CSS_SELECTOR, "#recommendation table.recommendations tr")
+        return [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")] for row in rows[1:]]
+    except StaleElementReferenceException:
+        return []
+
+
+def top_pick(driver: WebDriver) -> str:
+    """The first row's configuration when it is the top pick (the table lists the best first)."""
+    rows = table(driver)
+    return rows[0][3] if rows and "top pick" in rows[0][0] else ""
+
+
+def describe(out: Path) -> dict[str, Any]:
     return dict(json.loads((out / "describe.json").read_text()))
 
 
-def test_start_watch_the_monitor_stop_then_a_stop_press_in_a_real_browser(
-    page: Page, tmp_path: Path, endpoint: str
+def test_a_person_runs_the_whole_job_watches_it_and_reads_the_recommendation(
+    page: Page, tmp_path: Path, endpoints: tuple[str, str]
 ) -> None:
-    job = write_job(tmp_path, http_target(endpoint), LATENCY_STOP, stairs=(30, 5, 2))
+    job = two_sizes(tmp_path, endpoints)
     out, port = tmp_path / "out", free_port()
-    base = f"http://127.0.0.1:{port}"
     driver = page.driver
     with web_ui(job, out, port):
-        driver.get(base)
-        page.wait(lambda d: "START" in text(d).upper(), message="the start form did not show")
-        page.shot("ready")
+        driver.get(f"http://127.0.0.1:{port}/")
+        page.wait(shows("Configurations", "#plan"), message="no plan")
+        plan = text(driver, "#plan")
+        expected = ("e2e", "STAIRS: 24 s, peaking at 6 users", "P95 model latency", "90 ms", "ml.c5.4xlarge")
+        expected += (
+            f"{endpoints[1]}/invocations",
+            "$0.5/hour",
+            "3 payloads (text/csv)",
+            "at most 2 tests, 2 at a time",
+        )
+        for words in expected:
+            assert words in plan, words
+        assert not driver.find_elements(By.TAG_NAME, "input")  # nothing to edit: the job says it all
+        page.shot("plan")
 
-        host = driver.find_element(By.NAME, "host")  # another host: refused, nothing starts
-        host.clear()
-        host.send_keys("http://127.0.0.1:9")
-        button(page, "START")
-        page.wait(lambda d: "cannot be changed here" in text(d), message="no refusal shown")
-        page.shot("host-refused")
-        assert "READY" in text(driver).upper()
-
-        driver.get(base)
-        button(page, "START")
-        page.wait(lambda d: d.find_elements(By.XPATH, RECOMMENDER_TAB), message="no Recommender tab")
-        driver.find_element(By.XPATH, RECOMMENDER_TAB).click()
-        page.wait(lambda d: "P95 latency" in text(d), message="no live conditions")
+        press(page, "start")
+        page.wait(shows("Run 1", "#live"), message="the run did not start")
+        page.wait(shows("◀ closest", "section.test"), message="no live stopping conditions")
+        first = text(driver, "section.test .detail")
+        page.wait(lambda d: text(d, "section.test .detail") not in ("", first), message="the window does not move")
         page.shot("running")
-        page.wait(lambda d: "latency threshold" in text(d) and "recommendation" in text(d), 60, "no stop")
-        page.shot("stopped-by-the-monitor")
-        shown = text(driver)
-        first = describe(out)
+        page.wait(
+            shows("Stop reason: latency threshold", "section.test[data-index='0']"), 60, "the monitor did not stop"
+        )
+        page.shot("small-stopped-by-the-monitor")
+        page.wait(lambda d: table(d), 90, message="no recommendation")
+        page.shot("ranked")
+        ranked_by_cost = table(driver)
+        assert top_pick(driver) == "ml.c5.large"  # cost weighs most by default: the cheap one
 
-        button(page, "NEW")  # a second run, stopped by a person
-        button(page, "START")
-        page.wait(lambda d: "STOP" in labels(d), message="the second run did not start")
-        page.wait(lambda d: "P95 latency" in text(d), message="the second run shows no conditions")
-        button(page, "STOP")
-        page.wait(lambda d: "stopped by user" in text(d), 30, "the Stop press is not shown")
-        page.shot("stopped-by-a-person")
-        second = describe(out)
+        Select(driver.find_element(By.CSS_SELECTOR, "select[name=throughput]")).select_by_visible_text("Highest")
+        page.wait(lambda d: top_pick(d) == "ml.c5.4xlarge", message="changing the importance did not re-rank")
+        page.shot("re-ranked-by-throughput")
 
-    test = first["Loadrec"]["Tests"][0]  # type: ignore[index]
-    assert first["Status"] == "COMPLETED" and test["StopReason"] == "latency threshold"
-    recommendation = first["InferenceRecommendations"][0]  # type: ignore[index]
-    assert f"{recommendation['Metrics']['MaxInvocations']} invocations/min" in shown
-    assert second["Status"] == "STOPPED" and second["Loadrec"]["Tests"][0]["Status"] == "STOPPED"  # type: ignore[index]
+        driver.find_element(By.LINK_TEXT, "report.html").click()
+        driver.switch_to.window(driver.window_handles[-1])
+        page.wait(lambda d: d.title == "loadrec report: e2e", message="the report did not open")
+        assert "ml.c5.4xlarge" in text(driver) and "Recommendation" in text(driver)
+        page.shot("report")
+
+    body = describe(out / "run-1")
+    assert body["Status"] == "COMPLETED"
+    assert body["Loadrec"]["TopRecommendation"]["Configuration"] == "ml.c5.large"
+    on_disk = {t["Configuration"]: t for t in body["Loadrec"]["Tests"]}
+    for row in ranked_by_cost:
+        label, status, stopped_by, max_invocations = row[3], row[4], row[5], row[6]
+        assert status == on_disk[label]["Status"] and stopped_by.startswith(on_disk[label]["StopReason"])
+        measured = next(
+            r for r in body["InferenceRecommendations"] if r["EndpointConfiguration"]["InstanceType"] == label
+        )
+        assert max_invocations == f"{measured['Metrics']['MaxInvocations']:,}"
 
 
-def test_the_login_form_guards_the_page_in_a_real_browser(page: Page, tmp_path: Path, endpoint: str) -> None:
-    job = write_job(tmp_path, http_target(endpoint), LATENCY_STOP)
+def test_a_stop_press_ends_the_run_as_stopped_and_start_begins_a_clean_one(
+    page: Page, tmp_path: Path, endpoints: tuple[str, str]
+) -> None:
+    job = two_sizes(tmp_path, endpoints, stairs=(120, 2, 1))
+    out, port = tmp_path / "out", free_port()
+    driver = page.driver
+    with web_ui(job, out, port):
+        driver.get(f"http://127.0.0.1:{port}/")
+        press(page, "start")
+        page.wait(shows("◀ closest", "section.test"), message="no live values")
+        press(page, "stop")
+        page.wait(shows("Stop reason: stopped by user", "section.test"), 40, "the Stop press is not shown")
+        page.wait(lambda d: d.find_element(By.ID, "start").is_enabled(), 40, "START is not offered again")
+        page.shot("stopped")
+        assert "STOPPED" in text(driver, "#live header")
+        stopped = describe(out / "run-1")
+
+        press(page, "start")
+        page.wait(shows("Run 2", "#live"), message="no second run")
+        page.shot("second-run")
+        assert "stopped by user" not in text(driver, "#live")  # its own tests, its own charts
+        press(page, "stop")
+        page.wait(lambda d: d.find_element(By.ID, "start").is_enabled(), 40, "the second run did not stop")
+
+    assert stopped["Status"] == "STOPPED"
+    assert {t["Status"] for t in stopped["Loadrec"]["Tests"]} == {"STOPPED"}
+    assert all(t["StopReason"] == "stopped by user" for t in stopped["Loadrec"]["Tests"])
+    assert describe(out / "run-2")["Status"] == "STOPPED"
+
+
+def test_the_login_form_guards_the_page_in_a_real_browser(
+    page: Page, tmp_path: Path, endpoints: tuple[str, str]
+) -> None:
+    job = write_job(tmp_path, http_target(endpoints[0]), LATENCY_STOP)
     port = free_port()
     credentials = {"LOADREC_WEB_USERNAME": "ops", "LOADREC_WEB_PASSWORD": "s3cret-pass"}
     driver = page.driver
     with web_ui(job, tmp_path / "out", port, **credentials):
         driver.get(f"http://127.0.0.1:{port}/")
         page.wait(lambda d: d.find_elements(By.NAME, "password"), message="no login form")
-        assert "/login" in driver.current_url and "START" not in text(driver).upper()
+        assert driver.current_url.endswith("/login") and "START" not in text(driver)
         page.shot("login")
-        for password, expected in (("wrong", "Invalid username or password"), ("s3cret-pass", "START")):
-            user, secret = driver.find_element(By.NAME, "username"), driver.find_element(By.NAME, "password")
-            user.clear()
-            user.send_keys("ops")
-            secret.clear()
-            secret.send_keys(password)
+        for password, expected in (("wrong", "Invalid username or password"), ("s3cret-pass", "Configurations")):
+            driver.find_element(By.NAME, "username").send_keys("ops")
+            driver.find_element(By.NAME, "password").send_keys(password)
             driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
             page.wait(shows(expected), message=expected)
-            page.wait(lambda d: d.find_elements(By.NAME, "username") or "START" in text(d).upper())
             page.shot("wrong-password" if password == "wrong" else "logged-in")
         driver.get(f"http://127.0.0.1:{port}/loadrec/status")
-        assert json.loads(driver.find_element(By.TAG_NAME, "body").text)["state"] == "ready"
+        assert json.loads(text(driver)) == {"state": "ready"}

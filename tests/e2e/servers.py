@@ -113,11 +113,13 @@ def _first_line(process: subprocess.Popen[bytes], timeout_s: float) -> str:
 
 
 @contextmanager
-def web_ui(job: Path, out: Path, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+def web_ui(job: Path, out: Path, port: int, *extra: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     """``loadrec ui`` on ``job`` (relaxed limits, a 4 s window), once it answers on ``port``; SIGINT at the end."""
     command = [*LOADREC, "ui", str(job), "--limits", "relaxed", "--port", str(port)]
-    command += ["--out", str(out), "--window", "4", "--evaluate-every", "1"]
-    process = subprocess.Popen(command, cwd=job.parent, env=environment(**env), stderr=subprocess.PIPE)
+    command += ["--out", str(out), "--window", "4", "--evaluate-every", "1", *extra]
+    # Its output (and its test processes') goes to a file nobody has to read, so it can never block on a pipe.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, cwd=job.parent, env=environment(**env), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -132,9 +134,29 @@ def web_ui(job: Path, out: Path, port: int, **env: str) -> Iterator[subprocess.P
                 time.sleep(0.2)
         yield process
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)  # a running job stops and writes what it measured first
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=45)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
+
+
+@contextmanager
+def workers(port: int, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` ``loadrec worker`` processes for the master on ``port``; SIGTERM (then SIGKILL) at the end."""
+    command = [*LOADREC, "worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+    processes = [subprocess.Popen(command, env=environment()) for _ in range(count)]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

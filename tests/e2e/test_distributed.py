@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,29 +12,12 @@ import pytest
 
 from tests.e2e.jobs import FAST, LOADREC, environment, http_target, results, write_job
 from tests.e2e.moto import free_port
+from tests.e2e.servers import workers
 
 pytestmark = pytest.mark.e2e
 
 CAPACITY_PER_MIN = 2400  # 2 slots of 50 ms
 FLAT = {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 5000}], "FlatInvocations": "Stop"}
-
-
-@contextmanager
-def workers(port: int, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
-    command = [*LOADREC, "worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-    processes = [subprocess.Popen(command, env=environment()) for _ in range(count)]
-    try:
-        yield processes
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def master_command(job: Path, out: Path, port: int, expect: int) -> list[str]:

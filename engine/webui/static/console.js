@@ -33,7 +33,11 @@
   live.addEventListener("click", (event) => {
     const target = event.target;
     if (!(target instanceof HTMLButtonElement) || target.disabled) return;
-    if (target.id === "start") { weights.delete("cost"); weights.delete("latency"); weights.delete("throughput"); post("/loadrec/start"); }
+    if (target.id === "start") {
+      ["cost", "latency", "throughput"].forEach((objective) => weights.delete(objective));  // a new run: its own ranking
+      document.getElementById("plan").open = false;  // the run comes first; the plan is a click away
+      post("/loadrec/start");
+    }
     if (target.id === "stop") post("/loadrec/stop");
   });
   live.addEventListener("change", (event) => {

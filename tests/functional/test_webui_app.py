@@ -1,0 +1,117 @@
+"""The web UI's guards and routes, in-process through Flask's test client (no run is started here).
+
+A page that can start load answers only its own page's requests: a loopback Host on a
+loopback bind, POSTs with the page's header and no foreign Origin, the login on every
+route when one is set, and only the run's four results files from disk.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.spec import parse_job
+from loadrec.engine.load.prepare import prepare_test
+from loadrec.engine.load.settings import RunSettings
+from loadrec.engine.webui.app import POLICY, REQUEST_HEADER, create_app
+from loadrec.engine.webui.console import READY, JobConsole
+from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV
+from loadrec.payloads import Payload
+from tests.report_fixture import REQUEST
+
+PAYLOADS = (Payload("a.csv", b"1,2", "text/csv"),)
+PAGE = {REQUEST_HEADER: "1"}
+
+
+def console(base: Path) -> JobConsole:
+    spec = parse_job(copy.deepcopy(REQUEST), LimitsMode.RELAXED)
+    tests = [prepare_test(spec, index, PAYLOADS) for index in range(3)]
+    return JobConsole(spec, tests, RunSettings(limits=LimitsMode.RELAXED), base, base / "results", print)
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> JobConsole:
+    return console(tmp_path)
+
+
+def client(job: JobConsole, login: bool = False) -> FlaskClient:
+    return create_app(job, login=login, loopback=True).test_client()
+
+
+@pytest.fixture
+def logged_out(job: JobConsole, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
+    monkeypatch.setenv(USERNAME_ENV, "ops")
+    monkeypatch.setenv(PASSWORD_ENV, "s3cret-pass")
+    yield client(job, login=True)
+
+
+def test_the_page_shows_the_plan_under_a_strict_policy(job: JobConsole) -> None:
+    page = client(job).get("/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["Content-Security-Policy"] == POLICY
+    assert "report-job" in html and "Fixture for the report &amp; its &lt;escaping&gt;" in html
+    assert "STAIRS: 48 s, peaking at 12 users" in html and "http://127.0.0.1:3/invocations" in html
+    assert 'id="start"' in html and "<input" not in html  # nothing on the page edits the job
+    assert client(job).get("/loadrec/status").get_json() == {"state": READY}
+
+
+def test_only_a_loopback_host_is_answered(job: JobConsole) -> None:
+    refused = client(job).get("/loadrec/status", headers={"Host": "rebound.example:8089"})
+    assert refused.status_code == 403 and "loopback" in refused.get_json()["message"]
+    assert client(job).get("/", headers={"Host": "localhost:8089"}).status_code == 200
+
+
+def test_a_post_without_the_page_s_header_or_from_another_site_starts_nothing(job: JobConsole) -> None:
+    web = client(job)
+    bare = web.post("/loadrec/start")
+    foreign = web.post("/loadrec/start", headers={**PAGE, "Origin": "http://evil.example"})
+    assert (bare.status_code, foreign.status_code) == (403, 403)
+    assert REQUEST_HEADER in bare.get_json()["message"] and "another site" in foreign.get_json()["message"]
+    assert job.state == READY and not (job.base).exists()
+
+
+def test_stop_without_a_run_says_so(job: JobConsole) -> None:
+    answer = client(job).post("/loadrec/stop", headers=PAGE)
+    assert answer.status_code == 409 and answer.get_json() == {"success": False, "message": "no run is going"}
+
+
+def test_bad_importances_are_refused_in_one_line(job: JobConsole) -> None:
+    answer = client(job).get("/loadrec/view?throughput=%3Cb%3E")
+    assert answer.status_code == 400
+    assert answer.get_json()["message"] == "throughput: '<b>' is not one of Lowest, Low, Moderate, High, Highest"
+
+
+def test_only_the_four_results_files_are_served(job: JobConsole) -> None:
+    run = job.base / "run-1"
+    run.mkdir(parents=True)
+    for name in ("report.html", "describe.json", "run.json"):
+        (run / name).write_text("{}")
+    web = client(job)
+    report = web.get("/loadrec/runs/1/report.html")
+    assert report.status_code == 200 and report.mimetype == "text/html"
+    assert web.get("/loadrec/runs/1/describe.json").mimetype == "application/json"
+    for path in ("/loadrec/runs/1/run.json", "/loadrec/runs/1/steps.json", "/loadrec/runs/2/report.html"):
+        assert web.get(path).status_code == 404, path
+    assert web.get("/loadrec/runs/1/..%2Frun-1%2Frun.json").status_code == 404
+
+
+def test_with_a_login_every_route_needs_it(logged_out: FlaskClient, job: JobConsole) -> None:
+    assert logged_out.get("/").headers["Location"] == "/login"
+    for path in ("/loadrec/status", "/loadrec/runs/1/report.html"):
+        assert logged_out.get(path).status_code == 401, path
+    assert logged_out.post("/loadrec/start", headers=PAGE).status_code == 401
+    assert job.state == READY
+    wrong = logged_out.post("/login", data={"username": "ops", "password": "wrong"}, follow_redirects=True)
+    assert "Invalid username or password" in wrong.get_data(as_text=True)
+    assert logged_out.get("/loadrec/status").status_code == 401
+    right = logged_out.post("/login", data={"username": "ops", "password": "s3cret-pass"})
+    assert right.headers["Location"] == "/"
+    assert logged_out.get("/loadrec/status").get_json() == {"state": READY}
+    assert "s3cret-pass" not in logged_out.get("/").get_data(as_text=True)
+    logged_out.post("/logout", headers=PAGE)
+    assert logged_out.get("/loadrec/status").status_code == 401
