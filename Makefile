@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # it reads the folders through these links (pyproject.toml: mypy_path).
 TYPING := $(VENV)/typing/loadrec
 
-.PHONY: demo test check lint unit install clean lock properties browser report-screenshot docker-smoke
+.PHONY: demo demo-ui ui-screenshot test check lint unit install clean lock properties browser report-screenshot docker-smoke
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -P -m loadrec.engine.sample.demo
+
+# The same demo job from the web UI (http://127.0.0.1:8089): press START; Ctrl-C to quit.
+demo-ui: $(STAMP)
+	$(BIN)/python -P -m loadrec.engine.sample.demo --ui
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -77,6 +81,11 @@ properties: $(STAMP)
 # (Debian: apt-get install chromium).
 report-screenshot: $(STAMP)
 	$(BIN)/python -m tests.report_screenshot $(RESULTS)
+
+# Run the demo job in the web UI, driven by headless Chromium, and keep a screenshot of the
+# page at the end of the run (docs/web-ui.png, the README's picture).
+ui-screenshot: $(STAMP) browser
+	$(BIN)/python -m tests.ui_screenshot
 
 # Build the Docker image and run docker/smoke-job.json on one master and two workers (skipped without a Docker engine).
 docker-smoke:

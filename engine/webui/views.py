@@ -158,7 +158,8 @@ def _test(
     results: JobResults, benchmark: Benchmark, window: WindowStats | None, monitor: MonitorSettings
 ) -> dict[str, Any]:
     rows = results.timelines.get(benchmark.index, ())
-    last = rows[-1] if rows else None
+    # The last second with users scheduled: once a pattern is over its target is 0, which says nothing.
+    last = next((row for row in reversed(rows) if row.users), rows[-1] if rows else None)
     view: dict[str, Any] = {
         "index": benchmark.index,
         "label": benchmark.label,
