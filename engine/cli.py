@@ -10,7 +10,6 @@ from gevent import monkey
 monkey.patch_all()  # before anything imports ssl: Locust's users run on gevent
 
 import argparse
-import ipaddress
 import json
 import signal
 import sys
@@ -39,7 +38,7 @@ from loadrec.engine.load.settings import (
     UI,
     RunSettings,
     add_options,
-    positive,
+    port_number,
     settings_from,
 )
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
@@ -47,7 +46,7 @@ from loadrec.engine.presentation.terminal import render_results, summarize
 from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError, default_folder
 from loadrec.engine.running.manifest import load_results, new_manifest
 from loadrec.engine.running.orchestrator import JobRunner, write_job_files
-from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV, login_configured
+from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV, is_loopback, login_configured
 from loadrec.shapes.preview import render_per_second_json, render_preview
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locust_plugin" / "locustfile.py"
@@ -90,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui = commands.add_parser("ui", help="run the whole job from a web page and watch it live")
     _add_job_arguments(ui)
     ui.add_argument("--host", default="127.0.0.1", help="address the web UI listens on (default 127.0.0.1)")
-    ui.add_argument("--port", type=positive, default=8089, help="web UI port (default 8089)")
+    ui.add_argument("--port", type=port_number, default=8089, help="web UI port (default 8089)")
     add_options(ui, UI)
     ui.add_argument(
         "--insecure-no-auth", action="store_true", help="allow a non-loopback --host without a login (not advised)"
@@ -235,14 +234,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
     from gevent.pywsgi import WSGIServer
 
     from loadrec.engine.webui.app import create_app
-    from loadrec.engine.webui.console import JobConsole
+    from loadrec.engine.webui.console import RUNNING, JobConsole
 
     console = JobConsole(spec, tests, settings, job_dir, base, _progress)
-    server = WSGIServer((args.host, args.port), create_app(console, login, loopback), log=None)
+    server = WSGIServer((args.host, args.port), create_app(console, login, loopback, args.port), log=None)
     try:
         server.start()
-    except OSError as error:
-        raise BadInput([f"--port: cannot listen on {args.host}:{args.port} ({error.strerror or error})"]) from None
+    except OSError as error:  # in use, not an address of this machine, a name that does not resolve
+        where = f"{_url_host(args.host)}:{args.port}"
+        raise BadInput([f"--host/--port: cannot listen on {where} ({error.strerror or error})"]) from None
     if not loopback and not login:
         print(f"warning: the web UI on {args.host} has no login: anyone who reaches it can start load", file=sys.stderr)
     print(summarize(spec), flush=True)
@@ -251,9 +251,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     handlers = [gevent.signal_handler(sig, closing.set) for sig in (signal.SIGINT, signal.SIGTERM)]
     try:
         closing.wait()
-        if console.state == "running":
+        if console.state == RUNNING:
             print("stopping the running job: its tests write what they measured", flush=True)
-        console.shutdown()
+        console.close()  # no START from here on; a running job ends STOPPED, written
     finally:
         for handler in handlers:
             handler.cancel()
@@ -277,15 +277,6 @@ def _prepared(
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def cmd_describe(args: argparse.Namespace) -> int:

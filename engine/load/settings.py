@@ -72,22 +72,23 @@ class RunSettings:
         )
 
 
-def at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of ``minimum`` or more."""
+def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of ``minimum`` or more (and ``maximum`` or less)."""
 
     def whole_number(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is not a whole number of {minimum} or more")
+            raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            allowed = f"of {minimum} or more" if maximum is None else f"from {minimum} to {maximum}"
+            raise argparse.ArgumentTypeError(f"{str(value)[:20]} is not a whole number {allowed}")
         return value
 
     return whole_number
 
 
-positive, non_negative = at_least(1), at_least(0)
+positive, non_negative, port_number = at_least(1), at_least(0), at_least(1, 65535)
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         ("--master-bind-port",),
         {
-            "type": positive,
+            "type": port_number,
             "default": DEFAULT_MASTER_PORT,
             "help": f"with --master: port (default {DEFAULT_MASTER_PORT})",
         },

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from loadrec.engine.webui.login import BAD_LOGIN, configured_username, credentials_match
+from loadrec.engine.webui.login import BAD_LOGIN, credentials_match
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -13,22 +13,16 @@ if TYPE_CHECKING:
 
 def install_login(environment: Environment) -> None:
     from flask import redirect, request, session, url_for
-    from flask_login import UserMixin, login_user
+    from flask_login import login_user
+
+    from loadrec.engine.webui.user import WebUser, load_user
 
     web_ui = environment.web_ui
     assert web_ui is not None and web_ui.app is not None
     # Flask signs the login session with this; a fresh one per process logs everyone out on restart.
     web_ui.app.secret_key = secrets.token_bytes(32)
 
-    class WebUser(UserMixin):
-        def __init__(self, name: str) -> None:
-            self.id = name
-
-    @web_ui.login_manager.user_loader
-    def load_user(user_id: str) -> WebUser | None:
-        username = configured_username()
-        return WebUser(user_id) if username and user_id == username else None
-
+    web_ui.login_manager.user_loader(load_user)
     web_ui.auth_args = {"username_password_callback": "/loadrec/login"}
 
     @web_ui.app.route("/loadrec/login", methods=["POST"])

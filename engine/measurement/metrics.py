@@ -178,6 +178,7 @@ class Timeline:
         self.start_epoch = int(start_epoch)
         self._seconds: dict[int, dict[str, Any]] = {}  # offset → wire form
         self._users: dict[int, tuple[int, int, int]] = {}  # offset → (target, running, workers)
+        self._rows: dict[int, TimelineRow] = {}  # offset → its row, until the second changes (percentiles cost)
         self._journal = journal
 
     @classmethod
@@ -185,11 +186,15 @@ class Timeline:
         """The timeline a journal's records describe (in the order they were written)."""
         timeline = cls(start_epoch)
         for record in records:
-            if "u" in record:
-                timeline.set_users(record["u"], record["t"], record["r"], record["w"])
-            elif "s" in record:
-                timeline.add([record])
+            timeline.apply(record)
         return timeline
+
+    def apply(self, record: dict[str, Any]) -> None:
+        """One journal record: a second's stats or a users sample (anything else is ignored)."""
+        if "u" in record:
+            self.set_users(record["u"], record["t"], record["r"], record["w"])
+        elif "s" in record:
+            self.add([record])
 
     def offset(self, epoch: float) -> int:
         return int(epoch) - self.start_epoch
@@ -201,6 +206,7 @@ class Timeline:
                 continue  # from before this test started (a worker's previous test)
             if self._journal is not None:
                 self._journal(wire)
+            self._rows.pop(offset, None)
             known = self._seconds.get(offset)
             if known is None:
                 self._seconds[offset] = wire
@@ -213,6 +219,7 @@ class Timeline:
         if self._users.get(offset) == (target, running, workers):
             return
         self._users[offset] = (target, running, workers)
+        self._rows.pop(offset, None)
         if self._journal is not None:
             self._journal({"u": offset, "t": target, "r": running, "w": workers})
 
@@ -240,16 +247,19 @@ class Timeline:
         return WindowStats(start, end, successes, failures, self.target_users(end - 1), latency)
 
     def rows(self) -> list[TimelineRow]:
-        rows = []
-        for offset in range(self.last_second):
+        """Every second from the start, computed once each (a live page asks every second)."""
+        return [self._row(offset) for offset in range(self.last_second)]
+
+    def _row(self, offset: int) -> TimelineRow:
+        row = self._rows.get(offset)
+        if row is None:
             wire = self._seconds.get(offset) or {"ok": 0, "ko": 0, "err": {}, "h": None}
             histogram = HdrHistogram.decode(wire["h"]) if wire.get("h") else new_histogram()
             target, running, workers = self._users.get(offset, (0, 0, 0))
             latency = {q: percentile_ms(histogram, q) for q in REPORTED_PERCENTILES}
-            rows.append(
-                TimelineRow(offset, target, running, workers, wire["ok"], wire["ko"], latency, dict(wire["err"]))
-            )
-        return rows
+            row = TimelineRow(offset, target, running, workers, wire["ok"], wire["ko"], latency, dict(wire["err"]))
+            self._rows[offset] = row
+        return row
 
     def error_samples(self) -> dict[str, tuple[int, str]]:
         """Error kind → (count over the test, first bytes of one answer)."""

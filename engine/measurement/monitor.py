@@ -137,40 +137,65 @@ def evaluate(
 class Reading:
     """A stopping condition's value in a window against its limit, as the page and the log show it."""
 
-    condition: str  # e.g. "P95 latency"
+    condition: str  # e.g. "P95 model latency"
     value: str  # e.g. "84.0 ms"; "-" while there is none
     limit: str  # e.g. "100 ms"
     ratio: float | None  # value / limit (1.0: the limit is reached); None while there is no value
+    judged: bool  # the monitor acts on it now (enough requests, a full window); otherwise ``waiting`` says why
+    waiting: str = ""
 
 
 def readings(stopping: StoppingConditions, settings: MonitorSettings, window: WindowStats) -> list[Reading]:
-    """Each ratio condition the monitor checks, in its order: endpoint errors, latency, invocations."""
+    """Each ratio condition the monitor checks, in its order and under its rules: errors, latency, invocations."""
     found = []
     share = window.failures / window.requests if window.requests else None
-    shown = "-" if share is None else f"{share:.0%} ({window.failures}/{window.requests})"
-    ratio = None if share is None else share / settings.error_ratio
-    found.append(Reading("endpoint errors", shown, f"{settings.error_ratio:.0%}", ratio))
+    found.append(
+        _reading(
+            "endpoint errors",
+            "-" if share is None else f"{share:.0%} ({window.failures}/{window.requests})",
+            f"{settings.error_ratio:.0%}",
+            None if share is None else share / settings.error_ratio,
+            "" if window.requests >= settings.min_requests else f"judged from {settings.min_requests} requests",
+        )
+    )
     latency = stopping.latency
     if latency is not None:
         value = window.latency_ms.get(latency.quantile)
-        shown = "-" if value is None else f"{value:.1f} ms"
-        ratio = None if value is None else value / latency.value_ms
-        found.append(Reading(f"{latency.percentile} latency", shown, f"{latency.value_ms} ms", ratio))
+        found.append(
+            _reading(
+                f"{latency.percentile} model latency",
+                "-" if value is None else f"{value:.1f} ms",
+                f"{latency.value_ms} ms",
+                None if value is None else value / latency.value_ms,
+                "" if window.successes >= settings.min_requests else f"judged from {settings.min_requests} successes",
+            )
+        )
     if stopping.max_invocations is not None:
         rate = window.invocations_per_minute
-        ratio = rate / stopping.max_invocations
-        found.append(Reading("invocations per minute", f"{rate:,.0f}", f"{stopping.max_invocations:,}", ratio))
+        found.append(
+            _reading(
+                "invocations per minute",
+                f"{rate:,.0f}",
+                f"{stopping.max_invocations:,}",
+                rate / stopping.max_invocations,
+                "" if window.span_s >= settings.window_s else "judged once the window is full",
+            )
+        )
     return found
 
 
+def _reading(condition: str, value: str, limit: str, ratio: float | None, waiting: str) -> Reading:
+    return Reading(condition, value, limit, ratio, judged=not waiting, waiting=waiting)
+
+
 def closest(found: Sequence[Reading]) -> Reading | None:
-    """The reading nearest its limit (the highest ratio; the first of equals)."""
-    measured = [reading for reading in found if reading.ratio is not None]
-    return max(measured, key=lambda reading: reading.ratio or 0.0) if measured else None
+    """The judged reading nearest its limit (the highest ratio; the first of equals)."""
+    judged = [reading for reading in found if reading.judged and reading.ratio is not None]
+    return max(judged, key=lambda reading: reading.ratio or 0.0) if judged else None
 
 
 def _closest(stopping: StoppingConditions, settings: MonitorSettings, window: WindowStats) -> str:
     nearest = closest(readings(stopping, settings, window))
     if nearest is None:
-        return "no data yet"
+        return "nothing judged yet"
     return f"{nearest.condition} {nearest.value} of {nearest.limit} ({nearest.ratio or 0.0:.0%})"

@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -224,23 +223,11 @@ class ResultsFolder:
 
     def read_timeline(self, index: int) -> Timeline | None:
         """Test ``index``'s timeline rebuilt from its seconds file (a torn last line is skipped)."""
-        path = self.test_dir(index) / SECONDS
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as error:
-            raise ResultsFolderError(f"{path}: damaged, not a seconds file ({_reason(error)})") from None
-        records = list(_records(lines))
-        if not records or START_KEY not in records[0]:
-            return None
-        try:
-            start = int(records[0][START_KEY])
-            for record in records[1:]:
-                _check_record(record, start)
-            return Timeline.replay(start, records[1:])
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ResultsFolderError(f"{path}: damaged, not a seconds file ({type(error).__name__}: {error})") from None
+        return self.follow_seconds(index).read()
+
+    def follow_seconds(self, index: int) -> SecondsFollower:
+        """Test ``index``'s seconds file, to be read again as it grows (the web UI does, every second)."""
+        return SecondsFollower(self.test_dir(index) / SECONDS)
 
     # --- the job ------------------------------------------------------------------------
 
@@ -305,12 +292,63 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
-def _records(lines: list[str]) -> Iterator[dict[str, Any]]:
-    for line in lines:
-        with contextlib.suppress(ValueError):  # a line cut short by a killed process
-            record = json.loads(line)
-            if isinstance(record, dict):
-                yield record
+class SecondsFollower:
+    """A test's seconds file as it grows: each ``read`` parses only what was appended since the last one.
+
+    Rebuilding an hour-long test's timeline from scratch every second would cost seconds
+    a time; this keeps the timeline and adds the new lines. A line not yet ended waits
+    for its end; a line that is not JSON (cut short by a killed process) is skipped; a
+    file replaced (a new start) is read again from its beginning.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.timeline: Timeline | None = None
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file read so far
+        self._offset = 0
+        self._partial = b""
+
+    def read(self) -> Timeline | None:
+        """The timeline as the file stands (None without a file or a start line); raises ResultsFolderError."""
+        try:
+            with self.path.open("rb") as stream:
+                status = os.fstat(stream.fileno())
+                identity = (status.st_dev, status.st_ino)
+                if identity != self._identity or status.st_size < self._offset:
+                    self.timeline, self._identity, self._offset, self._partial = None, identity, 0, b""
+                stream.seek(self._offset)
+                data = stream.read()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise ResultsFolderError(f"{self.path}: damaged, not a seconds file ({_reason(error)})") from None
+        self._offset += len(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        try:
+            for line in lines:
+                self._apply(line)
+            self._partial.decode("utf-8")  # an unended line may be torn, but never holds bytes loadrec cannot write
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ResultsFolderError(
+                f"{self.path}: damaged, not a seconds file ({type(error).__name__}: {error})"
+            ) from None
+        return self.timeline
+
+    def _apply(self, line: bytes) -> None:
+        text = line.decode("utf-8")  # loadrec writes ASCII: bytes that are not UTF-8 are damage, not a torn line
+        try:
+            record = json.loads(text)
+        except ValueError:  # a line cut short by a killed process (or not text at all)
+            return
+        if not isinstance(record, dict):
+            return
+        if self.timeline is None:
+            if START_KEY in record:  # the first line; without it the file says nothing yet
+                self.timeline = Timeline(int(record[START_KEY]))
+            return
+        _check_record(record, self.timeline.start_epoch)
+        self.timeline.apply(record)
 
 
 # A test's seconds lie within its pattern (at most 7 days) and a little after: a record beyond is damage.

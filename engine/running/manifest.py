@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from loadrec.engine.job.spec import JobSpec, parse_job
 from loadrec.engine.load.invocation import configured_region
 from loadrec.engine.load.prepare import count_tests
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.measurement.metrics import TimelineRow
+from loadrec.engine.measurement.metrics import Timeline, TimelineRow
 from loadrec.engine.results.aws import job_arn
 from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results
@@ -93,8 +94,17 @@ def write_manifest(folder: ResultsFolder, manifest: RunManifest) -> None:
     folder.write_run(manifest.to_dict())
 
 
-def load_results(folder: ResultsFolder, running: bool | None = None, now: float | None = None) -> JobResults:
-    """The job's results from ``folder``; ``running`` None: a live process holding the folder says so."""
+def load_results(
+    folder: ResultsFolder,
+    running: bool | None = None,
+    now: float | None = None,
+    read_timeline: Callable[[int], Timeline | None] | None = None,
+) -> JobResults:
+    """The job's results from ``folder``; ``running`` None: a live process holding the folder says so.
+
+    ``read_timeline`` reads a test's timeline (the folder's own reader unless one that
+    follows the files as they grow is given)."""
+    read_timeline = read_timeline or folder.read_timeline
     manifest = read_manifest(folder)
     spec = manifest.spec()
     live = folder.in_use() if running is None else running
@@ -106,7 +116,7 @@ def load_results(folder: ResultsFolder, running: bool | None = None, now: float 
         benchmark = folder.read_benchmark(index, manifest.run_id)
         if benchmark is None:
             continue
-        timeline = folder.read_timeline(index) if benchmark.start_epoch is not None else None
+        timeline = read_timeline(index) if benchmark.start_epoch is not None else None
         rows = tuple(timeline.rows()) if timeline is not None else ()
         if benchmark.status is Status.IN_PROGRESS and abandoned:
             benchmark = ended_early(benchmark, "its process ended before the test did", len(rows))

@@ -29,7 +29,7 @@ from loadrec.engine.presentation.report import render_report
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results, not_run
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, load_results, write_manifest
-from loadrec.engine.running.plan import JobPlan, NotRun
+from loadrec.engine.running.plan import STOPPED_BEFORE_START, JobPlan, NotRun
 
 STEP_MODULE = "loadrec.engine.running.step"
 POLL_S = 0.2
@@ -88,9 +88,15 @@ class JobRunner:
                 decision = self.plan.next(self.clock(), len(self.running), halted)
                 self._not_run(decision.not_run)
                 for index in decision.start:
-                    self._start(self.tests[index])
+                    if self.interrupted or self.write_error is not None:  # stopped while the last one started
+                        self._not_run((NotRun(index, STOPPED_BEFORE_START),))
+                    else:
+                        self._start(self.tests[index])
                 self._reap()
                 gevent.sleep(POLL_S)
+        except BaseException:
+            self._end_tests()  # no load is left running behind an error (or a kill of this greenlet)
+            raise
         finally:
             for handler in handlers:
                 handler.cancel()
@@ -142,7 +148,9 @@ class JobRunner:
     def _start(self, test: PreparedTest) -> None:
         self.progress(f"test {test.index}: {test.label} -> {test.target.label}")
         command = [sys.executable, "-P", "-m", STEP_MODULE, str(self.folder.path.resolve()), str(test.index)]
-        self.running[test.index] = subprocess.Popen(command)
+        process = self.running[test.index] = subprocess.Popen(command)
+        if self.stopped_at is not None:  # a stop came while it started (starting yields to other greenlets)
+            process.send_signal(signal.SIGTERM)
 
     def _reap(self) -> None:
         for index, process in list(self.running.items()):
@@ -192,6 +200,16 @@ class JobRunner:
         self.interrupted = True
         self.progress("stopping: running tests write what they measured")
         self._stop_tests()
+
+    def _end_tests(self) -> None:
+        """Stop every running test and wait for it (killed after the grace period)."""
+        self._stop_tests()
+        for process in self.running.values():
+            try:
+                process.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def _stop_tests(self) -> None:
         if self.stopped_at is None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+STOPPED_BEFORE_START = "the job was stopped before this test started"
+
 
 @dataclass(frozen=True)
 class NotRun:
@@ -43,7 +45,7 @@ class JobPlan:
     def next(self, now: float, running: int, stopped: bool = False) -> Decision:
         """The tests to start now, with ``running`` tests running, and those that will never run."""
         if stopped:
-            return self._drop("the job was stopped before this test started")
+            return self._drop(STOPPED_BEFORE_START)
         if self.job_duration_s is not None and now - self.created >= self.job_duration_s:
             return self._drop(f"JobDurationInSeconds ({self.job_duration_s} s) had passed")
         start: list[int] = []

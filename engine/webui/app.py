@@ -19,18 +19,20 @@ import secrets
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from flask import Flask, Response, jsonify, redirect, request, send_file, session
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 
+from loadrec.engine.measurement.outcome import Status
 from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
 from loadrec.engine.webui import views
-from loadrec.engine.webui.console import READY, RUN_PREFIX, ConsoleError, JobConsole
-from loadrec.engine.webui.login import BAD_LOGIN, configured_username, credentials_match
+from loadrec.engine.webui.console import READY, RUN_PREFIX, RUNNING, STOPPING, ConsoleError, JobConsole
+from loadrec.engine.webui.login import BAD_LOGIN, credentials_match, is_loopback
+from loadrec.engine.webui.user import WebUser, load_user
 
 REQUEST_HEADER = "X-Loadrec-Request"  # set by the page's script on every POST
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 OPEN_PATHS = frozenset({"/login", "/loadrec/static/console.js", "/favicon.ico"})
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -38,17 +40,12 @@ POLICY = (
 )
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
-CONSOLE_STYLE = """
-header.card{display:flex;flex-wrap:wrap;gap:8px 24px;align-items:center;justify-content:space-between}
-button{font:inherit;font-weight:600;padding:6px 18px;border-radius:6px;border:1px solid #1d4ed8;background:#2563eb;
-color:#fff;cursor:pointer}button.stop{background:#dc2626;border-color:#b91c1c}button:disabled{opacity:.45;cursor:default}
-.plan{display:grid;grid-template-columns:minmax(0,1fr) 480px;gap:16px;margin-top:8px}
-@media (max-width:1100px){.plan{display:block}}summary{cursor:pointer}summary .title{font-size:22px;margin-right:8px}
-.facts td:first-child{color:#4b5563;white-space:nowrap}tr.closest td{background:#fef3c7;font-weight:600}
-.values{display:flex;flex-wrap:wrap;gap:6px 28px;margin:8px 0}.values b{font-variant-numeric:tabular-nums}
-.selectors{display:flex;gap:16px;flex-wrap:wrap;margin-bottom:10px}select{font:inherit}
-.message{color:#991b1b;min-height:1.4em;margin:0}.links a{margin-right:16px}
-"""
+
+
+@cache
+def _style() -> str:
+    """The report's style and the page's own (inline, as the report's is: the page is one document)."""
+    return STYLE + (STATIC / "console.css").read_text(encoding="utf-8")
 
 
 @cache
@@ -66,29 +63,31 @@ def _templates() -> jinja2.Environment:
 
 
 def render(template: str, **context: Any) -> str:
-    return _templates().get_template(template).render(status_class=STATUS_CLASS, **context)
+    """A page or fragment of the UI, with the names its templates share."""
+    return _templates().get_template(template).render(
+        status_class=STATUS_CLASS, style=_style(), RUNNING=RUNNING, STOPPING=STOPPING, PENDING=views.PENDING,
+        IN_PROGRESS=Status.IN_PROGRESS.value, OBJECTIVES=views.OBJECTIVES, **context,
+    )  # fmt: skip
 
 
-class WebUser(UserMixin):
-    def __init__(self, name: str) -> None:
-        self.id = name
-
-
-def create_app(console: JobConsole, login: bool, loopback: bool) -> Flask:
+def create_app(console: JobConsole, login: bool, loopback: bool, port: int = 0) -> Flask:
+    """The web UI over ``console``: ``login`` on every route but the login's own; ``loopback``: only a
+    loopback Host is answered (the UI listens there alone)."""
     # Paths given: Flask cannot find them itself for a package installed under another folder name.
     app = Flask(__name__, static_folder=None, root_path=str(HERE), instance_path=str(HERE))
     app.secret_key = secrets.token_bytes(32)  # a restart logs everyone out
-    app.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True, MAX_CONTENT_LENGTH=64 * 1024)
+    app.config.update(
+        SESSION_COOKIE_NAME=f"loadrec-{port}",  # cookies ignore ports: another UI on this host keeps its own
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_HTTPONLY=True,
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
     manager = LoginManager(app)
-
-    @manager.user_loader
-    def load_user(user_id: str) -> WebUser | None:
-        username = configured_username()
-        return WebUser(user_id) if login and username and user_id == username else None
+    manager.user_loader(lambda user_id: load_user(user_id) if login else None)
 
     @app.before_request
     def guard() -> Any:
-        if loopback and (request.host.rsplit(":", 1)[0].strip("[]") not in LOOPBACK_NAMES):
+        if loopback and not is_loopback(urlsplit(f"//{request.host}").hostname or ""):
             return _refuse(403, "this web UI answers on its loopback address only")
         if request.method == "POST":
             origin = request.headers.get("Origin")
@@ -127,9 +126,7 @@ def create_app(console: JobConsole, login: bool, loopback: bool) -> Flask:
     def index() -> str:
         plan = views.plan(console.spec, console.tests, console.settings)
         show_plan = console.state == READY  # once a run exists, the run comes first; the plan stays a click away
-        return render(
-            "console.html.j2", style=STYLE + CONSOLE_STYLE, plan=plan, show_plan=show_plan, live=fragment(), login=login
-        )
+        return render("console.html.j2", plan=plan, show_plan=show_plan, live=fragment(), login=login)
 
     @app.get("/loadrec/view")
     def view() -> str:
@@ -157,10 +154,12 @@ def create_app(console: JobConsole, login: bool, loopback: bool) -> Flask:
 
     @app.get("/loadrec/runs/<int:number>/<name>")
     def result_file(number: int, name: str) -> Any:
-        path = console.base / f"{RUN_PREFIX}{number}" / name
-        if name not in views.RESULT_FILES or not path.is_file():
+        folder = (console.base / f"{RUN_PREFIX}{number}").resolve()
+        path = (folder / name).resolve()
+        # Four names, inside the run's own folder: never a link leading elsewhere.
+        if name not in views.RESULT_FILES or path.parent != folder or not path.is_file():
             return _refuse(404, "no such results file")
-        return send_file(path.resolve(), mimetype=_mimetype(name), max_age=0)
+        return send_file(path, mimetype=_mimetype(name), max_age=0)
 
     @app.get("/favicon.ico")
     def favicon() -> Any:
@@ -182,7 +181,7 @@ def create_app(console: JobConsole, login: bool, loopback: bool) -> Flask:
             session["login_error"] = BAD_LOGIN
             return redirect("/login")
         error = session.pop("login_error", "")
-        return render("login.html.j2", style=STYLE + CONSOLE_STYLE, job=console.spec.name, error=error)
+        return render("login.html.j2", job=console.spec.name, error=error)
 
     @app.post("/logout")
     def logout() -> Any:

@@ -7,6 +7,7 @@ loading Flask or Locust (the command line checks it before anything starts).
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 
 USERNAME_ENV, PASSWORD_ENV = "LOADREC_WEB_USERNAME", "LOADREC_WEB_PASSWORD"
@@ -29,3 +30,14 @@ def credentials_match(username: str, password: str) -> bool:
     same_user = hmac.compare_digest(username.encode(), wanted_user.encode())
     same_password = hmac.compare_digest(password.encode(), wanted_password.encode())
     return same_user and same_password
+
+
+def is_loopback(host: str) -> bool:
+    """``host`` (a name or an address, IPv6 with or without brackets) is this machine's loopback."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

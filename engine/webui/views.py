@@ -67,6 +67,7 @@ def shown_target(target: Target) -> str:
 
 
 def plan(spec: JobSpec, tests: list[PreparedTest], settings: RunSettings) -> dict[str, Any]:
+    """What START will run, before it runs: the page's top section."""
     schedule = spec.schedule
     limit = spec.resource_limit
     rules = [f"at most {limit.max_number_of_tests} tests, {limit.max_parallel_of_tests} at a time"]
@@ -133,6 +134,7 @@ def _schedule_chart(spec: JobSpec) -> str:
 
 
 def live(snapshot: Snapshot, spec: JobSpec, settings: RunSettings, weights: Weights) -> dict[str, Any]:
+    """One run as it stands, its table ranked by ``weights`` (the page's choice, else the run's own)."""
     results = snapshot.results
     view: dict[str, Any] = {"number": snapshot.number, "folder": str(snapshot.folder), "problem": snapshot.problem}
     view["stopping"] = snapshot.stopping
@@ -151,15 +153,42 @@ def live(snapshot: Snapshot, spec: JobSpec, settings: RunSettings, weights: Weig
     ]
     view["table"] = recommendation_table(results) if results.status.finished else None
     view["weights"] = {objective: getattr(weights, objective).label for objective in OBJECTIVES}
+    view["files_ranking"] = "" if weights == settings.weights else _files_note(settings.weights)
+    view["ranking"] = [_ranked(results, b) for b in results.in_rank_order] if results.status.finished else []
     return view
+
+
+def _files_note(weights: Weights) -> str:
+    levels = ", ".join(f"{objective} {getattr(weights, objective).label}" for objective in OBJECTIVES)
+    return f"The files below keep the run's own ranking ({levels})."
+
+
+def _ranked(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
+    """One row of the ranked table in numbers, for ``/loadrec/status`` (the page shows the same, formatted)."""
+    ranked, sizing = results.rank_of(benchmark), benchmark.sizing if benchmark.measured else None
+    top = results.top
+    return {
+        "configuration": benchmark.label,
+        "rank": ranked.rank if ranked else None,
+        "score": ranked.score if ranked else None,
+        "top": top is not None and top.index == benchmark.index,
+        "status": benchmark.status.value,
+        "stop_reason": benchmark.stop_reason,
+        "max_invocations": sizing.max_invocations if sizing else None,
+        "model_latency_us": sizing.model_latency_us if sizing else None,
+        "instances": sizing.initial_instance_count if sizing else None,
+        "cost_per_hour": sizing.cost_per_hour if sizing else None,
+        "cost_per_inference": sizing.cost_per_inference if sizing else None,
+    }
 
 
 def _test(
     results: JobResults, benchmark: Benchmark, window: WindowStats | None, monitor: MonitorSettings
 ) -> dict[str, Any]:
     rows = results.timelines.get(benchmark.index, ())
-    # The last second with users scheduled: once a pattern is over its target is 0, which says nothing.
-    last = next((row for row in reversed(rows) if row.users), rows[-1] if rows else None)
+    last = rows[-1] if rows else None
+    if last is not None and benchmark.status.finished:  # after the pattern the target is 0: show where it ended
+        last = next((row for row in reversed(rows) if row.users), last)
     view: dict[str, Any] = {
         "index": benchmark.index,
         "label": benchmark.label,
@@ -189,6 +218,7 @@ def _test(
                 "limit": r.limit,
                 "percent": "-" if r.ratio is None else f"{r.ratio:.0%}",
                 "closest": r is nearest,
+                "waiting": r.waiting,  # not judged yet, and why
             }
             for r in found
         ]
@@ -222,12 +252,6 @@ def status(state: str, run: dict[str, Any] | None) -> dict[str, Any]:
         return body
     body |= {key: run.get(key) for key in ("number", "folder", "status", "failure", "problem")}
     body["tests"] = [{key: value for key, value in test.items() if key != "figures"} for test in run["tests"]]
-    table = run.get("table")
-    if table is not None:
-        heads = [head for head, _ in table["heads"]]
-        body["recommendations"] = [
-            {"configuration": row["label"], "rank": row["rank"], "top": row["top"], "status": row["status"],
-             "stopped by": row["stop"], **dict(zip(heads[-len(row["numbers"]):], row["numbers"], strict=True))}
-            for row in table["rows"]
-        ]  # fmt: skip
+    if run.get("ranking"):
+        body["recommendations"] = run["ranking"]
     return body

@@ -60,10 +60,19 @@ def test_the_page_shows_the_plan_under_a_strict_policy(job: JobConsole) -> None:
     assert client(job).get("/loadrec/status").get_json() == {"state": READY}
 
 
-def test_only_a_loopback_host_is_answered(job: JobConsole) -> None:
-    refused = client(job).get("/loadrec/status", headers={"Host": "rebound.example:8089"})
-    assert refused.status_code == 403 and "loopback" in refused.get_json()["message"]
-    assert client(job).get("/", headers={"Host": "localhost:8089"}).status_code == 200
+@pytest.mark.parametrize(
+    "host", ["localhost:8089", "127.0.0.1:8089", "127.0.0.2:8089", "[::1]:8089", "[::1]", "localhost"]
+)
+def test_a_loopback_host_is_answered(job: JobConsole, host: str) -> None:
+    assert client(job).get("/loadrec/status", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["rebound.example:8089", "10.0.0.5:8089", "127.0.0.1.nip.io", "[::2]:8089"])
+def test_any_other_host_is_refused_on_a_loopback_bind(job: JobConsole, host: str) -> None:
+    refused = client(job).get("/loadrec/status", headers={"Host": host})
+    assert refused.status_code == 403 and refused.get_json()["message"] == (
+        "this web UI answers on its loopback address only"
+    )
 
 
 def test_a_post_without_the_page_s_header_or_from_another_site_starts_nothing(job: JobConsole) -> None:
@@ -97,15 +106,22 @@ def test_only_the_four_results_files_are_served(job: JobConsole) -> None:
     assert web.get("/loadrec/runs/1/describe.json").mimetype == "application/json"
     for path in ("/loadrec/runs/1/run.json", "/loadrec/runs/1/steps.json", "/loadrec/runs/2/report.html"):
         assert web.get(path).status_code == 404, path
-    assert web.get("/loadrec/runs/1/..%2Frun-1%2Frun.json").status_code == 404
+    outside = job.base.parent / "secret.txt"
+    outside.write_text("not a result")
+    (run / "steps.json").symlink_to(outside)  # a link in the folder leads nowhere else
+    assert web.get("/loadrec/runs/1/steps.json").status_code == 404
 
 
 def test_with_a_login_every_route_needs_it(logged_out: FlaskClient, job: JobConsole) -> None:
-    assert logged_out.get("/").headers["Location"] == "/login"
+    for page in ("/", "/loadrec/view"):
+        assert logged_out.get(page).headers["Location"] == "/login"
     for path in ("/loadrec/status", "/loadrec/runs/1/report.html"):
         assert logged_out.get(path).status_code == 401, path
-    assert logged_out.post("/loadrec/start", headers=PAGE).status_code == 401
+    for action in ("/loadrec/start", "/loadrec/stop", "/logout"):
+        assert logged_out.post(action, headers=PAGE).status_code == 401, action
     assert job.state == READY
+    form = {"username": "ops", "password": "s3cret-pass"}
+    assert logged_out.post("/login", data=form, headers={"Origin": "http://evil.example"}).status_code == 403
     wrong = logged_out.post("/login", data={"username": "ops", "password": "wrong"}, follow_redirects=True)
     assert "Invalid username or password" in wrong.get_data(as_text=True)
     assert logged_out.get("/loadrec/status").status_code == 401

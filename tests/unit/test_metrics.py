@@ -60,3 +60,20 @@ def test_window_counts_rates_and_ignores_seconds_before_the_start() -> None:
     assert stats.latency_ms == {95.0: None}
     assert timeline.error_samples() == {"timeout": (6, "")}
     assert [row.second for row in timeline.rows()] == list(range(6))
+
+
+def test_rows_are_computed_once_and_again_when_their_second_changes() -> None:
+    timeline = Timeline(1000)
+    fast = SecondStats(1000, successes=1)
+    fast.histogram.record_value(1_000)
+    timeline.add([fast.to_wire()])
+    timeline.set_users(0, 1, 1)
+    first = timeline.rows()
+    assert timeline.rows()[0] is first[0]  # not computed again
+    slow = SecondStats(1000, successes=1)  # another worker's report of the same second, late
+    slow.histogram.record_value(9_000)
+    timeline.add([slow.to_wire()])
+    merged = timeline.rows()[0]
+    assert merged.successes == 2 and merged.latency_ms[99.0] == pytest.approx(9.0, rel=1e-3)
+    timeline.set_users(0, 3, 2)
+    assert (timeline.rows()[0].users, timeline.rows()[0].running_users) == (3, 2)

@@ -7,6 +7,7 @@ import pytest
 from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
 from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import (
+    Evaluation,
     Level,
     MonitorSettings,
     StopReason,
@@ -111,11 +112,27 @@ def test_closest_condition_is_named() -> None:
     assert result.closest == "invocations per minute 900 of 1,200 (75%)"
     errors = window(successes=150, p95=40.0, failures=50)
     found = readings(stopping, SETTINGS, errors)
-    assert [(r.condition, r.value, r.limit) for r in found] == [
-        ("endpoint errors", "25% (50/200)", "50%"),
-        ("P95 latency", "40.0 ms", "100 ms"),
-        ("invocations per minute", "900", "1,200"),
+    assert [(r.condition, r.value, r.limit, r.judged) for r in found] == [
+        ("endpoint errors", "25% (50/200)", "50%", True),
+        ("P95 model latency", "40.0 ms", "100 ms", True),
+        ("invocations per minute", "900", "1,200", True),
     ]
     assert [r.ratio for r in found] == [0.5, 0.4, 0.75]
     assert closest(found) == found[2]
-    assert evaluate(StoppingConditions(), SETTINGS, window(successes=0, p95=None), [], False).closest == "no data yet"
+    assert evaluate(StoppingConditions(), SETTINGS, window(successes=0, p95=None), [], False).closest == (
+        "nothing judged yet"
+    )
+
+
+def test_readings_the_monitor_does_not_act_on_yet_say_why_and_are_never_the_closest() -> None:
+    """One failure in one request is 200 % of the error limit, but the monitor waits for 20 requests."""
+    stopping = StoppingConditions(max_invocations=1200, latency=P95_100)
+    early = WindowStats(0, 4, 0, 1, 1, {50.0: None, 95.0: None, 99.0: None})
+    found = readings(stopping, SETTINGS, early)
+    assert [(r.ratio, r.judged, r.waiting) for r in found] == [
+        (2.0, False, "judged from 20 requests"),
+        (None, False, "judged from 20 successes"),
+        (0.0, False, "judged once the window is full"),
+    ]
+    assert closest(found) is None
+    assert evaluate(stopping, SETTINGS, early, [], False) == Evaluation(None, "", None, "nothing judged yet")

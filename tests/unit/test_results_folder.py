@@ -77,6 +77,31 @@ def test_the_journal_rebuilds_the_timeline_and_skips_a_torn_last_line(tmp_path: 
     assert json.loads(path.read_text().splitlines()[0]) == {"start": 1000}
 
 
+def test_a_follower_reads_only_what_was_appended_and_waits_for_a_line_s_end(tmp_path: Path) -> None:
+    folder = ResultsFolder(tmp_path)
+    follower = folder.follow_seconds(0)
+    assert follower.read() is None  # no file yet
+    journal = folder.open_journal(0, 1000)
+    live = Timeline(1000, journal.write)
+    live.add([SecondStats(1000, successes=4).to_wire()])
+    live.set_users(0, 2, 2)
+    first = follower.read()
+    assert first is not None and [row.successes for row in first.rows()] == [4]
+    path = folder.test_dir(0) / "seconds.jsonl"
+    line = json.dumps(SecondStats(1001, successes=7).to_wire())
+    with path.open("a") as stream:
+        stream.write(line[:10])  # half a line: not read until it ends
+        stream.flush()
+        assert [row.successes for row in follower.read().rows()] == [4]  # type: ignore[union-attr]
+        stream.write(line[10:] + "\n")
+    again = follower.read()
+    assert again is first and [row.successes for row in again.rows()] == [4, 7]  # the same timeline, grown
+    journal.close()
+    folder.open_journal(0, 2000).close()  # a new start replaces the file: read from its beginning
+    restarted = follower.read()
+    assert restarted is not None and restarted.start_epoch == 2000 and restarted.rows() == []
+
+
 def a_run(tmp_path: Path, request: dict[str, object]) -> Path:
     """A results folder as a finished one-test run leaves it: run.json, the test's result and seconds."""
     spec = parse_job({**request, "Loadrec": {"Targets": [{"Http": {"Url": "http://127.0.0.1:9/x"}}]}}, LimitsMode.AWS)

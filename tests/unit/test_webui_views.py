@@ -118,7 +118,7 @@ def test_a_running_test_shows_the_monitor_s_window_and_the_closest_condition() -
     }
     assert [(r["condition"], r["value"], r["limit"], r["percent"], r["closest"]) for r in test["readings"]] == [
         ("endpoint errors", "0% (30/13030)", "50%", "0%", False),
-        ("P95 latency", "88.5 ms", "100 ms", "88%", True),
+        ("P95 model latency", "88.5 ms", "100 ms", "88%", True),
         ("invocations per minute", "13,000", "30,000", "43%", False),
     ]
     assert test["users"] == "12 target, 12 running"  # the timeline's last second
@@ -149,8 +149,14 @@ def test_the_ended_run_s_table_re_ranks_by_the_importances_asked_for() -> None:
     assert by_cost["table"]["rows"][-1]["label"] == FAILED.label  # unranked ones last
     assert by_throughput["weights"] == {"cost": "Lowest", "latency": "Lowest", "throughput": "Highest"}
     status = views.status("finished", by_cost)
-    top = next(row for row in status["recommendations"] if row["top"])
-    assert top["configuration"] == "ml.c5.2xlarge" and top["max invocations / min"] == "6,000"
+    assert [(r["configuration"], r["rank"], r["top"]) for r in status["recommendations"]] == [
+        ("ml.c5.2xlarge", 1, True), ("ml.c5.large", 2, False), (FAILED.label, None, False)
+    ]  # fmt: skip
+    assert status["recommendations"][0]["max_invocations"] == 6000
+    assert status["recommendations"][0]["cost_per_hour"] == 0.03
+    assert by_cost["files_ranking"] == "" and by_throughput["files_ranking"] == (
+        "The files below keep the run's own ranking (cost High, latency Moderate, throughput Low)."
+    )
     assert all("figures" not in test for test in status["tests"])
 
 
