@@ -38,6 +38,13 @@ from loadrec.engine.job.headers import (
     without_credentials,
 )
 from loadrec.engine.job.problems import Problem, is_int, join, show
+from loadrec.engine.job.provisioning import (
+    PlaceholderSample,
+    Provisioning,
+    fill,
+    parse_provisioner,
+    provisioner_problems,
+)
 
 KEY = "Loadrec"
 ENV_PREFIX = "env:"
@@ -60,6 +67,7 @@ HTTP_FIELDS = ("Url", "Method", "Headers")
 TARGET_FIELDS = ("SageMaker", "Http", "PricePerHour")
 EXTENSION_FIELDS = (
     "Targets",
+    "Provisioner",
     "SamplePayloadUrl",
     "S3EndpointUrl",
     "CloudWatchEndpointUrl",
@@ -114,7 +122,8 @@ Target = SageMakerTarget | HttpTarget
 
 @dataclass(frozen=True)
 class Extension:
-    targets: tuple[Target, ...] = ()
+    targets: tuple[Target | None, ...] = ()  # None (or past the end): the provisioner creates that endpoint
+    provisioner: Provisioning | None = None
     sample_payload_url: str | None = None
     s3_endpoint_url: str | None = None
     cloudwatch_endpoint_url: str | None = None
@@ -128,17 +137,29 @@ def split_request(request: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
     return aws, request.get(KEY)
 
 
-def check_extension(raw: Any, configurations: int) -> list[Problem]:
-    """Problems with the extension; ``configurations`` is how many targets it must name."""
+def check_extension(raw: Any, configurations: int, parameters: list[set[str]] | None = None) -> list[Problem]:
+    """Problems with the extension; ``configurations`` is how many targets it must name, ``parameters`` each
+    configuration's environment parameter names (only an endpoint loadrec creates can be given them)."""
+    parameters = parameters or []
     if raw is None:
-        return []
+        raw = {}
     if not isinstance(raw, dict):
         return [Problem(KEY, "must be an object")]
     found = _unknown(raw, EXTENSION_FIELDS, KEY)
+    provisioned = "Provisioner" in raw
+    if provisioned:
+        found += provisioner_problems(raw["Provisioner"], parameters or [set()])
+        command = raw["Provisioner"].get("Command") if isinstance(raw["Provisioner"], dict) else None
+        if isinstance(command, dict) and isinstance(command.get("Url"), str):
+            server = {"Url": fill(command["Url"], PlaceholderSample())} | {
+                k: command[k] for k in ("Method", "Headers") if k in command
+            }
+            found += [p for p in _http_problems(server, f"{KEY}.Provisioner.Command") if not p.path.endswith(".Url")]
     targets = raw.get("Targets")
     if "Targets" in raw:
         if not isinstance(targets, list):
             found.append(Problem(f"{KEY}.Targets", "must be an array with one target per endpoint configuration"))
+            targets = []
         else:
             if configurations and len(targets) != configurations:
                 found.append(
@@ -148,7 +169,23 @@ def check_extension(raw: Any, configurations: int) -> list[Problem]:
                     )
                 )
             for index, target in enumerate(targets):
+                if target is None and provisioned:
+                    continue  # created by the provisioner
                 found += _target_problems(target, f"{KEY}.Targets[{index}]")
+    for index, names in enumerate(parameters):
+        if not names:
+            continue
+        where = f"InputConfig.EndpointConfigurations[{index}].EnvironmentParameterRanges"
+        if isinstance(targets, list) and index < len(targets) and targets[index] is not None:
+            found.append(
+                Problem(
+                    where,
+                    f"needs an endpoint loadrec creates, but {KEY}.Targets[{index}] names one that exists: "
+                    f"set it to null and configure {KEY}.Provisioner",
+                )
+            )
+        elif not provisioned:
+            found.append(Problem(where, f"needs an endpoint loadrec creates: configure {KEY}.Provisioner"))
     for name in ("SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl"):
         if name in raw and (not isinstance(raw[name], str) or not raw[name]):
             found.append(Problem(f"{KEY}.{name}", "must be a non-empty string"))
@@ -245,18 +282,38 @@ def _http_problems(entry: Any, path: str) -> list[Problem]:
 def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
     """The validated extension (run ``check_extension`` first)."""
     raw = raw or {}
-    targets: list[Target] = [_target(t) for t in raw.get("Targets", [])]
+    targets: list[Target | None] = [None if t is None else _target(t) for t in raw.get("Targets", [])]
     if not targets and existing_endpoints:
         # InputConfig.Endpoints names a SageMaker endpoint: invoke it as it is.
         targets = [SageMakerTarget(endpoint_name=name) for name in existing_endpoints]
     return Extension(
         targets=tuple(targets),
+        provisioner=parse_provisioner(raw.get("Provisioner")),
         sample_payload_url=raw.get("SamplePayloadUrl"),
         s3_endpoint_url=raw.get("S3EndpointUrl"),
         cloudwatch_endpoint_url=raw.get("CloudWatchEndpointUrl"),
         request_timeout_s=float(raw.get("RequestTimeoutSeconds", DEFAULT_TIMEOUT_S)),
         max_response_bytes=int(raw.get("MaxResponseSizeInBytes", DEFAULT_MAX_RESPONSE_BYTES)),
     )
+
+
+def target_entry(target: Target) -> dict[str, Any]:
+    """``target`` as a ``Loadrec.Targets`` entry (what workers are sent for an endpoint created for a test)."""
+    body: dict[str, Any]
+    if isinstance(target, HttpTarget):
+        body = {"Http": {"Url": target.url, "Method": target.method, "Headers": dict(target.headers)}}
+    else:
+        values = (target.endpoint_name, target.region, target.endpoint_url, target.accept, target.target_variant,
+                  target.inference_component_name, target.custom_attributes)  # fmt: skip
+        body = {"SageMaker": {k: v for k, v in zip(SAGEMAKER_FIELDS, values, strict=True) if v is not None}}
+    if target.price_per_hour is not None:
+        body["PricePerHour"] = target.price_per_hour
+    return body
+
+
+def parse_target(entry: Mapping[str, Any]) -> Target:
+    """A checked ``Loadrec.Targets`` entry as a target."""
+    return _target(entry)
 
 
 def _target(entry: Mapping[str, Any]) -> Target:

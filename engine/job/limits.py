@@ -36,6 +36,7 @@ class Range:
 PHASES = "InputConfig.TrafficPattern.Phases"
 STAIRS = "InputConfig.TrafficPattern.Stairs"
 SERVERLESS = "InputConfig.EndpointConfigurations[].ServerlessConfig"
+RANGES = "InputConfig.EndpointConfigurations[].EnvironmentParameterRanges.CategoricalParameterRanges"
 
 # Limits from the AWS guide ("Run a custom load test") and the API reference.
 # Values are integers; list entries bound the list's length.
@@ -50,6 +51,8 @@ AWS_LIMITS: dict[str, Range] = {
     "InputConfig.ResourceLimit.MaxNumberOfTests": Range(1, 10),
     "InputConfig.ResourceLimit.MaxParallelOfTests": Range(1, 10),
     "InputConfig.EndpointConfigurations": Range(1, 10),
+    f"{RANGES}": Range(1, 5),
+    f"{RANGES}[].Value": Range(1, 3),
     "StoppingConditions.MaxInvocations": Range(1, 30000),
     f"{SERVERLESS}.MemorySizeInMB": Range(1024, 6144, multiple_of=1024),
     f"{SERVERLESS}.MaxConcurrency": Range(1, 200),

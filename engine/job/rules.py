@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from loadrec.engine.job import limits
+from loadrec.engine.job.cases import range_problems
 from loadrec.engine.job.headers import content_type_problem
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import Problem, is_int, show
@@ -35,6 +36,7 @@ def load_test_problems(request: Mapping[str, Any], mode: LimitsMode) -> list[Pro
     if isinstance(config, dict):
         found += _traffic_problems(config, mode)
         found += _endpoint_problems(config)
+        found += range_problems(config.get("EndpointConfigurations"))
         found += _content_type_problems(config)
     stopping = request.get("StoppingConditions")
     if isinstance(stopping, dict):

@@ -14,8 +14,9 @@ from functools import cached_property
 from typing import Any, Literal, cast
 
 from loadrec.engine.job import limits
+from loadrec.engine.job.cases import TestCase, expand, ranges_of
 from loadrec.engine.job.extension import KEY as EXTENSION_KEY
-from loadrec.engine.job.extension import Extension, check_extension, parse_extension, split_request
+from loadrec.engine.job.extension import Extension, Target, check_extension, parse_extension, split_request
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import Problem
 from loadrec.engine.job.rules import parse_percentile
@@ -46,6 +47,7 @@ class EndpointConfiguration:
     instance_type: str | None = None
     serverless: ServerlessConfig | None = None
     inference_specification_name: str | None = None
+    environment_ranges: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, values), as written
 
     @property
     def label(self) -> str:
@@ -95,6 +97,21 @@ class JobSpec:
     extension: Extension  # the Loadrec key: targets, payload overrides
     request_json: str  # the AWS request as given (without the extension), for echoing back in results
     extension_json: str = "null"  # the Loadrec key as given, for workers that rebuild the spec
+    cases: tuple[TestCase, ...] = ()  # the tests, in order: a configuration (or endpoint) × each combination
+
+    def case(self, index: int) -> TestCase:
+        return self.cases[index]
+
+    def target_of(self, index: int) -> Target | None:
+        """The existing endpoint test ``index`` loads; None when the provisioner creates it."""
+        configuration = self.cases[index].configuration
+        targets = self.extension.targets
+        return targets[configuration] if configuration < len(targets) else None
+
+    def configuration_of(self, index: int) -> EndpointConfiguration | None:
+        """Test ``index``'s endpoint configuration (None for an existing endpoint of InputConfig.Endpoints)."""
+        configurations = self.endpoint_configurations
+        return configurations[self.cases[index].configuration] if configurations else None
 
     @cached_property
     def schedule(self) -> Schedule:
@@ -119,7 +136,11 @@ def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> 
     """Validate ``request`` and build its ``JobSpec``; raise ``JobSpecError`` with every problem."""
     request, raw_extension = split_request(request)
     problems = check_request(request, mode)
-    problems += check_extension(raw_extension, _configuration_count(request))
+    if not problems:  # the shapes hold: the parameters can be read
+        parameters = [{name for name, _ in ranges_of(entry)} for entry in _configurations(request)]
+        problems += check_extension(raw_extension, _configuration_count(request), parameters)
+    else:
+        problems += check_extension(raw_extension, _configuration_count(request))
     if problems:
         raise JobSpecError(problems)
     config = request["InputConfig"]
@@ -127,13 +148,17 @@ def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> 
         _endpoint_configuration(i, e) for i, e in enumerate(config.get("EndpointConfigurations", []))
     )
     endpoints = tuple(e["EndpointName"] for e in config.get("Endpoints", []))
+    if configurations:
+        cases = expand([c.label for c in configurations], [c.environment_ranges for c in configurations])
+    else:
+        cases = expand(endpoints, [()] * len(endpoints))
     return JobSpec(
         name=request["JobName"],
         description=request.get("JobDescription"),
         traffic=_traffic(config["TrafficPattern"]),
         endpoint_configurations=configurations,
         existing_endpoints=endpoints,
-        resource_limit=_resource_limit(config.get("ResourceLimit", {}), len(configurations) or len(endpoints)),
+        resource_limit=_resource_limit(config.get("ResourceLimit", {}), len(cases)),
         stopping=_stopping(request.get("StoppingConditions", {})),
         payload=_payload(config.get("ContainerConfig", {}).get("PayloadConfig", {})),
         job_duration_s=config.get("JobDurationInSeconds"),
@@ -141,7 +166,12 @@ def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> 
         extension=parse_extension(raw_extension, endpoints),
         request_json=json.dumps(request, sort_keys=True),
         extension_json=json.dumps(raw_extension, sort_keys=True),
+        cases=cases,
     )
+
+
+def _configurations(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list(request["InputConfig"].get("EndpointConfigurations", []))
 
 
 def _configuration_count(request: Mapping[str, Any]) -> int:
@@ -175,11 +205,12 @@ def _endpoint_configuration(index: int, entry: Mapping[str, Any]) -> EndpointCon
             serverless.get("ProvisionedConcurrency"),
         ),
         inference_specification_name=entry.get("InferenceSpecificationName"),
+        environment_ranges=ranges_of(entry),
     )
 
 
 def _resource_limit(entry: Mapping[str, Any], configured: int) -> ResourceLimit:
-    # Absent fields: run every configuration, one at a time.
+    # Absent fields: run every test (each configuration and combination), one at a time.
     return ResourceLimit(
         max_number_of_tests=entry.get("MaxNumberOfTests", max(configured, 1)),
         max_parallel_of_tests=entry.get("MaxParallelOfTests", limits.DEFAULT_MAX_PARALLEL_OF_TESTS),

@@ -49,6 +49,7 @@ class Assignment:
     settings: RunSettings
     index: int
     base_dir: str  # relative payload paths resolve here (the job file's folder on the master)
+    target: dict[str, Any] | None = None  # an endpoint created for this test (a Loadrec.Targets entry)
 
     def to_message(self) -> dict[str, Any]:
         return {**asdict(self), "settings": self.settings.to_dict()}

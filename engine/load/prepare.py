@@ -13,6 +13,7 @@ from pathlib import Path
 from loadrec.engine.job.extension import Target
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.invocation import Invocation, TargetError, prepare
+from loadrec.engine.provision.base import template_target
 from loadrec.payloads import Payload, PayloadError, open_source
 
 
@@ -24,8 +25,8 @@ class SetupError(Exception):
 class PreparedTest:
     index: int
     label: str
-    target: Target
-    invocation: Invocation
+    target: Target | None  # None: created by the provisioner when the test starts
+    invocation: Invocation | None  # None until then
     payloads: tuple[Payload, ...]
 
 
@@ -64,39 +65,49 @@ def load_payloads(spec: JobSpec, base_dir: Path, override: str | None = None) ->
 
 
 def count_tests(spec: JobSpec) -> int:
-    return len(spec.endpoint_configurations) or len(spec.existing_endpoints)
+    return len(spec.cases)
 
 
-def prepare_test(spec: JobSpec, index: int, payloads: tuple[Payload, ...]) -> PreparedTest:
-    targets = spec.extension.targets
-    if index >= len(targets):
+def prepare_test(
+    spec: JobSpec, index: int, payloads: tuple[Payload, ...], target: Target | None = None
+) -> PreparedTest:
+    """Test ``index`` ready to load: its job's target, or ``target`` (an endpoint created for it).
+
+    A test whose endpoint the provisioner creates has no target until then: it is checked
+    with the provisioner's template (its headers' ``env:`` values) and comes back without
+    an invocation."""
+    target = target or spec.target_of(index)
+    provisioner = spec.extension.provisioner
+    if target is None and provisioner is None:
         raise SetupError(
-            f"Loadrec.Targets[{index}]: no target for this endpoint configuration "
-            "(add a SageMaker or Http target for each one, in order)"
+            f"Loadrec.Targets[{spec.case(index).configuration}]: no target for this endpoint configuration "
+            "(add a SageMaker or Http target for each one, in order, or a Loadrec.Provisioner to create them)"
         )
-    target = targets[index]
+    checked = target or template_target(provisioner, 1, dict(spec.case(index).environment))  # type: ignore[arg-type]
+    where = f"Loadrec.Targets[{spec.case(index).configuration}]" if target else "Loadrec.Provisioner"
     try:
-        invocation = prepare(target, spec.extension)
+        invocation = prepare(checked, spec.extension)
     except TargetError as error:
-        raise SetupError(f"Loadrec.Targets[{index}]: {error}") from None
-    return PreparedTest(index, label_of(spec, index), target, invocation, payloads)
+        raise SetupError(f"{where}: {error}") from None
+    return PreparedTest(index, label_of(spec, index), target, invocation if target else None, payloads)
 
 
 def label_of(spec: JobSpec, index: int) -> str:
-    """How results name test ``index``: its endpoint configuration, else its target."""
-    if spec.endpoint_configurations:
-        return spec.endpoint_configurations[index].label
-    return spec.extension.targets[index].label if index < len(spec.extension.targets) else f"test {index}"
+    """How results name test ``index``: its endpoint configuration (and environment), else its endpoint."""
+    return spec.case(index).label if index < len(spec.cases) else f"test {index}"
 
 
 def prepare_chosen_test(spec: JobSpec, index: int, base_dir: Path, payloads_override: str | None) -> PreparedTest:
     """The one test ``--test-index`` chooses, with its payloads; raises SetupError before any load."""
     if index >= count_tests(spec):
-        raise SetupError(f"--test-index: {index} is past the job's {count_tests(spec)} configurations")
-    return prepare_test(spec, index, load_payloads(spec, base_dir, payloads_override))
+        raise SetupError(f"--test-index: {index} is past the job's {count_tests(spec)} tests")
+    test = prepare_test(spec, index, load_payloads(spec, base_dir, payloads_override))
+    if test.invocation is None:
+        raise SetupError(f"--test-index: test {index} needs an endpoint loadrec creates: use loadrec run or loadrec ui")
+    return test
 
 
 def prepare_job(spec: JobSpec, base_dir: Path, payloads_override: str | None) -> list[PreparedTest]:
-    """Every test, ready to run; raises SetupError before any load."""
+    """Every test, ready to run (or to provision); raises SetupError before any load."""
     payloads = load_payloads(spec, base_dir, payloads_override)
     return [prepare_test(spec, index, payloads) for index in range(count_tests(spec))]

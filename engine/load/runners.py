@@ -18,6 +18,7 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import MasterRunner, Runner
 
+from loadrec.engine.job.extension import target_entry
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.distributed import Assignment, SetupFailed, assign, wait_for_workers
 from loadrec.engine.load.prepare import PreparedTest, SetupError
@@ -48,7 +49,10 @@ class LoadTestRunner:
             wait_for_workers(
                 self.runner, expected, settings.worker_timeout_s, lambda: self._workers_alive() and wanted()
             )
-            assignment = Assignment(spec.request_with_extension, settings, test.index, str(base_dir))
+            created = (
+                target_entry(test.target) if test.target is not None and spec.target_of(test.index) is None else None
+            )
+            assignment = Assignment(spec.request_with_extension, settings, test.index, str(base_dir), created)
             return assign(self.runner, assignment, settings.worker_timeout_s)
         except SetupFailed as error:
             raise SetupError(str(error)) from None
@@ -70,6 +74,7 @@ class LoadTestRunner:
 
 
 def create_runner(spec: JobSpec, test: PreparedTest, settings: RunSettings) -> LoadTestRunner:
+    assert test.invocation is not None, "a test's endpoint is created before its runner"
     user_class = make_user_class(test.invocation, test.payloads, settings.seed)
     shape = shape_class_for(spec.traffic.kind)(spec.schedule)
     environment = Environment(user_classes=[user_class], shape_class=shape, events=Events())

@@ -41,8 +41,9 @@ from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.outcome import failure_reason, measure, size, status_of
 from loadrec.engine.measurement.prices import PriceTable, price_per_hour
 from loadrec.engine.results.cloudwatch import publish, with_utilization
-from loadrec.engine.results.files import Journal, ResultsFolder
+from loadrec.engine.results.files import ResultsFolder
 from loadrec.engine.results.model import Benchmark, Status
+from loadrec.engine.results.seconds import Journal
 
 READY, RUNNING, FINISHING, FINISHED = "ready", "running", "finishing", "finished"
 

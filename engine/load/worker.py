@@ -17,10 +17,11 @@ from pathlib import Path
 
 import gevent
 
+from loadrec.engine.job.extension import parse_target
 from loadrec.engine.job.spec import parse_job
 from loadrec.engine.load.distributed import Assignment, WorkerAgent
 from loadrec.engine.load.lifeline import watch_parent
-from loadrec.engine.load.prepare import load_payloads, prepare_test
+from loadrec.engine.load.prepare import SetupError, load_payloads, prepare_test
 from loadrec.engine.load.settings import DEFAULT_MASTER_PORT
 from loadrec.engine.load.users import InvocationUser
 
@@ -30,7 +31,10 @@ def take_assignment(assignment: Assignment, user_class: type[InvocationUser]) ->
     settings = assignment.settings
     spec = parse_job(assignment.request, settings.limits)
     payloads = load_payloads(spec, Path(assignment.base_dir), settings.payloads)
-    test = prepare_test(spec, assignment.index, payloads)
+    target = parse_target(assignment.target) if assignment.target is not None else None
+    test = prepare_test(spec, assignment.index, payloads, target)
+    if test.invocation is None:
+        raise SetupError(f"test {assignment.index}: its endpoint was not sent with the test")
     user_class.configure(test.invocation, test.payloads, settings.seed)
 
 

@@ -197,6 +197,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
     except (SetupError, PriceFileError, ResultsFolderError) as error:
         _bad_input([str(error)])
     test, settings = prepared.test, prepared.settings
+    assert test.invocation is not None  # prepare_chosen_test refuses a test whose endpoint loadrec creates
     JobUser.configure(test.invocation, test.payloads, settings.seed)
     runner = environment.runner
     if isinstance(runner, WorkerRunner):

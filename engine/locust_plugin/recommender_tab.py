@@ -94,10 +94,12 @@ def install(environment: Environment, job: LocustJob) -> None:
     @app.before_request
     def keep_the_jobs_target() -> Any:
         """The target comes from the job: a Start asking for another host is refused, not half obeyed."""
-        target = job.prepared.test.invocation.base_url
+        test = job.prepared.test
+        assert test.invocation is not None and test.target is not None  # stock runs load existing endpoints
+        target = test.invocation.base_url
         asked = request.form.get("host", "").strip().rstrip("/") if request.path == "/swarm" else ""
         if asked and asked != target.rstrip("/"):
-            message = f"the target is set by the job ({job.prepared.test.target.label}); it cannot be changed here"
+            message = f"the target is set by the job ({test.target.label}); it cannot be changed here"
             return jsonify({"success": False, "message": message, "host": target})
         return None
 

@@ -201,12 +201,12 @@ def serverless_cost_per_hour(
 
 def price_per_hour(spec: JobSpec, index: int, measured: Measured, table: PriceTable) -> float | None:
     """Test ``index``'s price: its target's own, else the table's, per instance-hour or for serverless traffic."""
-    target = spec.extension.targets[index]
-    if target.price_per_hour is not None:
+    target = spec.target_of(index)
+    if target is not None and target.price_per_hour is not None:
         return target.price_per_hour
-    if not spec.endpoint_configurations:
+    configuration = spec.configuration_of(index)
+    if configuration is None:
         return None
-    configuration = spec.endpoint_configurations[index]
     if configuration.serverless is not None:
         # Billed duration: the threshold-percentile latency, an upper bound of the mean. Serverless cost grows
         # linearly with the rate, so sizing scales it like instances.

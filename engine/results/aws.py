@@ -21,6 +21,7 @@ from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.results.model import Benchmark, JobResults, Status
 
 VARIANT_NAME = "AllTraffic"
+JOB_NAME_IN_ENDPOINT = 40  # AWS cuts the job name to this in the names of what it creates
 STEP_TYPE = "BENCHMARK"
 EXTENSION_KEY = "Loadrec"
 
@@ -140,11 +141,9 @@ def _endpoint_metrics(benchmark: Benchmark) -> dict[str, Any]:
 
 def _endpoint_configuration(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
     spec = results.spec
-    configuration = spec.endpoint_configurations[benchmark.index]
-    endpoint: dict[str, Any] = {
-        "EndpointName": spec.extension.targets[benchmark.index].endpoint_name,
-        "VariantName": VARIANT_NAME,
-    }
+    configuration = spec.configuration_of(benchmark.index)
+    assert configuration is not None  # recommendations are made for EndpointConfigurations only
+    endpoint: dict[str, Any] = {"EndpointName": endpoint_name(results, benchmark), "VariantName": VARIANT_NAME}
     if configuration.instance_type:
         endpoint["InstanceType"] = configuration.instance_type
     if benchmark.sizing is not None:
@@ -157,11 +156,22 @@ def _endpoint_configuration(results: JobResults, benchmark: Benchmark) -> dict[s
     return endpoint
 
 
+def endpoint_name(results: JobResults, benchmark: Benchmark) -> str:
+    """The endpoint test ``benchmark`` loaded: the one created for it, else its target's."""
+    target = results.spec.target_of(benchmark.index)
+    if target is not None:
+        return target.endpoint_name
+    return benchmark.endpoint or f"{results.spec.name[:JOB_NAME_IN_ENDPOINT]}-{benchmark.index}"
+
+
 def _model_configuration(results: JobResults, index: int) -> dict[str, Any]:
-    model: dict[str, Any] = {"EnvironmentParameters": []}
-    configurations = results.spec.endpoint_configurations
-    if configurations and configurations[index].inference_specification_name:
-        model["InferenceSpecificationName"] = configurations[index].inference_specification_name
+    environment = results.spec.case(index).environment
+    model: dict[str, Any] = {
+        "EnvironmentParameters": [{"Key": k, "ValueType": "String", "Value": v} for k, v in environment]
+    }
+    configuration = results.spec.configuration_of(index)
+    if configuration is not None and configuration.inference_specification_name:
+        model["InferenceSpecificationName"] = configuration.inference_specification_name
     return model
 
 
@@ -181,7 +191,9 @@ def _recommendation(results: JobResults, benchmark: Benchmark) -> dict[str, Any]
 def _endpoint_performance(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
     return {
         "Metrics": _endpoint_metrics(benchmark),
-        "EndpointInfo": {"EndpointName": results.spec.existing_endpoints[benchmark.index]},
+        "EndpointInfo": {
+            "EndpointName": results.spec.existing_endpoints[results.spec.case(benchmark.index).configuration]
+        },
     }
 
 
@@ -192,9 +204,10 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         "Configuration": benchmark.label,
         "Status": benchmark.status.value,
     }
-    targets = results.spec.extension.targets
-    if benchmark.index < len(targets):  # the URL stands behind the EndpointName AWS's shapes show
-        summary["Target"] = targets[benchmark.index].label
+    target = results.spec.target_of(benchmark.index)
+    created = benchmark.endpoint  # the URL stands behind the EndpointName AWS's shapes show
+    if target is not None or created:
+        summary["Target"] = target.label if target is not None else created
     optional = {
         "StopReason": benchmark.stop_reason,
         "StopDetail": benchmark.stop_detail,
@@ -211,6 +224,7 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         "WorkerProcesses": benchmark.workers,
         "WorkerEvents": list(benchmark.worker_events),
         "Note": benchmark.note,
+        "EndpointReadySeconds": None if benchmark.ready_s is None else round(benchmark.ready_s, 3),
     }
     summary.update({key: value for key, value in optional.items() if value not in (None, "", {}, [])})
     if benchmark.start_epoch is not None and benchmark.end_epoch is not None:

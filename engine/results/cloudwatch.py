@@ -194,7 +194,7 @@ def _one_line(text: str) -> str:
 
 def with_utilization(spec: JobSpec, benchmark: Benchmark) -> Benchmark:
     """Add CloudWatch's CpuUtilization and MemoryUtilization for SageMaker targets; never invent them."""
-    target = spec.extension.targets[benchmark.index]
+    target = spec.target_of(benchmark.index)
     if not isinstance(target, SageMakerTarget) or benchmark.start_epoch is None or benchmark.end_epoch is None:
         return benchmark
     if target.endpoint_url and not spec.extension.cloudwatch_endpoint_url:
@@ -224,7 +224,7 @@ def publish(spec: JobSpec, benchmark: Benchmark, rows: list[TimelineRow]) -> Ben
         )
         for row in rows
     ]
-    target = spec.extension.targets[benchmark.index]
+    target = spec.target_of(benchmark.index)
     region = target.region if isinstance(target, SageMakerTarget) else None
     try:
         sent = publish_job_metrics(

@@ -5,8 +5,11 @@ Layout of ``DIR``::
     .lock                 held (flock) by the process running the job, for as long as it runs
     run.json              the run: its id, the job request, settings, times, and its end
     tests/N/result.json   test N's Benchmark: IN_PROGRESS while it runs (updated every evaluation), then final
-    tests/N/seconds.jsonl every second test N measured, appended and flushed as it arrives (histograms included)
+    tests/N/seconds.jsonl every second test N measured, appended and flushed as it arrives (histograms included;
+                          :mod:`loadrec.engine.results.seconds` writes and reads it)
     tests/N/window.json   the trailing window the monitor last evaluated (what the web UI shows live)
+    tests/N/provisioned.json  what a provisioner created for test N (written before it is ready), and whether
+                          it was deleted: the job removes what a killed test's process left behind
     tests/N/timeline.csv  test N's per-second table, once it has ended (written with the job's files)
     describe.json  steps.json  timeline.csv  report.html   the job's files, rendered from the typed results
 
@@ -19,7 +22,6 @@ loadrec's own files are removed.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
@@ -31,6 +33,7 @@ from typing import IO, TYPE_CHECKING, Any
 from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, Timeline, TimelineRow, WindowStats
 from loadrec.engine.results import aws
 from loadrec.engine.results.model import Benchmark, JobResults
+from loadrec.engine.results.seconds import Journal, SecondsFileError, SecondsFollower, reason
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,12 +44,12 @@ TESTS = "tests"
 RESULT = "result.json"
 SECONDS = "seconds.jsonl"
 WINDOW = "window.json"
+PROVISIONED = "provisioned.json"
 TIMELINE = "timeline.csv"
 DESCRIBE = "describe.json"
 STEPS = "steps.json"
 REPORT = "report.html"
 JOB_FILES = (RUN, DESCRIBE, STEPS, TIMELINE, REPORT)
-START_KEY = "start"  # the first line of a seconds file: {"start": epoch of second 0}
 
 
 def default_folder(job_name: str) -> Path:
@@ -58,31 +61,6 @@ class ResultsFolderError(Exception):
     """The folder cannot be used; the message is one line naming it."""
 
 
-class Journal:
-    """Appends a test's seconds as JSON lines, each flushed as written (a killed process loses none)."""
-
-    def __init__(self, path: Path, start_epoch: int) -> None:
-        self._stream: IO[str] | None = path.open("w", encoding="utf-8")
-        self.write({START_KEY: start_epoch})
-
-    def write(self, record: dict[str, Any]) -> None:
-        """Raises OSError once (a full disk, a removed folder); the journal then stops writing."""
-        if self._stream is None:
-            return
-        try:
-            self._stream.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
-            self._stream.flush()
-        except OSError:
-            self.close()  # what could not be flushed is dropped, never retried at close
-            raise
-
-    def close(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(OSError):  # a buffered line a full disk refused: already reported
-                stream.close()
-
-
 class ResultsFolder:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -92,7 +70,7 @@ class ResultsFolder:
 
     def refusal(self, error: OSError) -> str:
         """Where and why a write to this folder was refused, as the job reports it."""
-        return f"{self.path}: {_reason(error)}"
+        return f"{self.path}: {reason(error)}"
 
     def claim(self, overwrite: bool) -> None:
         """Own the folder for this process: refuse one in use, or holding an earlier run unless ``overwrite``."""
@@ -100,7 +78,7 @@ class ResultsFolder:
             self.path.mkdir(parents=True, exist_ok=True)
             lock = (self.path / LOCK).open("a+", encoding="utf-8")
         except OSError as error:
-            raise ResultsFolderError(f"{self.path}: cannot write results here ({_reason(error)})") from None
+            raise ResultsFolderError(f"{self.path}: cannot write results here ({reason(error)})") from None
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -119,7 +97,7 @@ class ResultsFolder:
                 self.clear()
             except OSError as error:
                 lock.close()
-                raise ResultsFolderError(f"{self.path}: cannot remove the earlier run ({_reason(error)})") from None
+                raise ResultsFolderError(f"{self.path}: cannot remove the earlier run ({reason(error)})") from None
         lock.seek(0)
         lock.truncate()
         lock.write(f"pid {os.getpid()}\n")
@@ -168,7 +146,7 @@ class ResultsFolder:
         except FileNotFoundError:
             raise ResultsFolderError(f"{self.path}: no {RUN} here (is it a results directory of loadrec?)") from None
         except (OSError, UnicodeDecodeError, ValueError) as error:
-            raise ResultsFolderError(f"{path}: cannot be read ({_reason(error)})") from None
+            raise ResultsFolderError(f"{path}: cannot be read ({reason(error)})") from None
         if not isinstance(data, dict):
             raise ResultsFolderError(f"{path}: not a run description")
         return data
@@ -205,7 +183,7 @@ class ResultsFolder:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
-            raise ResultsFolderError(f"{path}: damaged, not a test result ({_reason(error)})") from None
+            raise ResultsFolderError(f"{path}: damaged, not a test result ({reason(error)})") from None
         return benchmark if benchmark.run_id == run_id else None
 
     def write_window(self, index: int, window: WindowStats) -> None:
@@ -219,11 +197,25 @@ class ResultsFolder:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
-            raise ResultsFolderError(f"{path}: damaged, not a window ({_reason(error)})") from None
+            raise ResultsFolderError(f"{path}: damaged, not a window ({reason(error)})") from None
+
+    def write_provisioned(self, index: int, record: dict[str, Any]) -> None:
+        self._write(self._made_test_dir(index) / PROVISIONED, json.dumps(record, allow_nan=False) + "\n")
+
+    def read_provisioned(self, index: int) -> dict[str, Any] | None:
+        """What a provisioner recorded for test ``index`` (None if nothing, or unreadable)."""
+        try:
+            record = json.loads((self.test_dir(index) / PROVISIONED).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
 
     def read_timeline(self, index: int) -> Timeline | None:
         """Test ``index``'s timeline rebuilt from its seconds file (a torn last line is skipped)."""
-        return self.follow_seconds(index).read()
+        try:
+            return self.follow_seconds(index).read()
+        except SecondsFileError as error:
+            raise ResultsFolderError(str(error)) from None
 
     def follow_seconds(self, index: int) -> SecondsFollower:
         """Test ``index``'s seconds file, to be read again as it grows (the web UI does, every second)."""
@@ -290,89 +282,3 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
     columns += ["invocations", "failures"]
     columns += [f"p{q:g}_ms" for q in REPORTED_PERCENTILES] + ["errors"]
     return pd.DataFrame.from_records(records, columns=columns)
-
-
-class SecondsFollower:
-    """A test's seconds file as it grows: each ``read`` parses only what was appended since the last one.
-
-    Rebuilding an hour-long test's timeline from scratch every second would cost seconds
-    a time; this keeps the timeline and adds the new lines. A line not yet ended waits
-    for its end; a line that is not JSON (cut short by a killed process) is skipped; a
-    file replaced (a new start) is read again from its beginning.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.timeline: Timeline | None = None
-        self._identity: tuple[int, int] | None = None  # (device, inode) of the file read so far
-        self._offset = 0
-        self._partial = b""
-
-    def read(self) -> Timeline | None:
-        """The timeline as the file stands (None without a file or a start line); raises ResultsFolderError."""
-        try:
-            with self.path.open("rb") as stream:
-                status = os.fstat(stream.fileno())
-                identity = (status.st_dev, status.st_ino)
-                if identity != self._identity or status.st_size < self._offset:
-                    self.timeline, self._identity, self._offset, self._partial = None, identity, 0, b""
-                stream.seek(self._offset)
-                data = stream.read()
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            raise ResultsFolderError(f"{self.path}: damaged, not a seconds file ({_reason(error)})") from None
-        self._offset += len(data)
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()
-        try:
-            for line in lines:
-                self._apply(line)
-            self._partial.decode("utf-8")  # an unended line may be torn, but never holds bytes loadrec cannot write
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ResultsFolderError(
-                f"{self.path}: damaged, not a seconds file ({type(error).__name__}: {error})"
-            ) from None
-        return self.timeline
-
-    def _apply(self, line: bytes) -> None:
-        text = line.decode("utf-8")  # loadrec writes ASCII: bytes that are not UTF-8 are damage, not a torn line
-        try:
-            record = json.loads(text)
-        except ValueError:  # a line cut short by a killed process (or not text at all)
-            return
-        if not isinstance(record, dict):
-            return
-        if self.timeline is None:
-            if START_KEY in record:  # the first line; without it the file says nothing yet
-                self.timeline = Timeline(int(record[START_KEY]))
-            return
-        _check_record(record, self.timeline.start_epoch)
-        self.timeline.apply(record)
-
-
-# A test's seconds lie within its pattern (at most 7 days) and a little after: a record beyond is damage.
-MAX_RECORD_OFFSET_S = 8 * 24 * 3600
-
-
-def _check_record(record: dict[str, Any], start: int) -> None:
-    """Raises ValueError/TypeError unless ``record`` is a second's stats or a users sample, typed as written."""
-    fields: tuple[str, ...]
-    if "u" in record:
-        fields = ("u", "t", "r", "w")
-    elif "s" in record:
-        fields = ("ok", "ko")
-        if not isinstance(record["s"], int) or not 0 <= record["s"] - start <= MAX_RECORD_OFFSET_S:
-            raise ValueError(f"second {str(record['s'])[:20]} is outside the test")
-        if not isinstance(record.get("err", {}), dict) or not isinstance(record.get("h") or "", str):
-            raise TypeError("errors or histogram of the wrong type")
-    else:
-        return
-    if not all(isinstance(record[key], int) and not isinstance(record[key], bool) for key in fields):
-        raise TypeError(f"a count that is not an integer in {sorted(record)[:6]}")
-    if "u" in record and not 0 <= record["u"] <= MAX_RECORD_OFFSET_S:
-        raise ValueError(f"second {record['u']} is outside the test")
-
-
-def _reason(error: BaseException) -> str:
-    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)

@@ -5,7 +5,8 @@ starts the test processes (``python -P -m loadrec.engine.running.step DIR N``: `
 so that the current directory can never shadow loadrec), reaps them, and rewrites the
 job's files each time a test ends. One test failing does not fail the others; a test
 process that dies (SIGKILL included) is FAILED with the signal named, and keeps every
-second it measured. Ctrl-C or SIGTERM stops the running tests (each writes what it
+second it measured; an endpoint it had created and not deleted (its record says so) is
+removed then. Ctrl-C or SIGTERM stops the running tests (each writes what it
 measured, marked STOPPED) and starts no more. So does a results folder that refuses a
 write (a full disk, a folder removed): the job is then FAILED, saying where it could not
 write, and its results are still returned (from what could be read, else from memory)
@@ -26,6 +27,7 @@ from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.presentation.report import render_report
+from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results, not_run
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, load_results, write_manifest
@@ -146,7 +148,8 @@ class JobRunner:
         )
 
     def _start(self, test: PreparedTest) -> None:
-        self.progress(f"test {test.index}: {test.label} -> {test.target.label}")
+        where = test.target.label if test.target is not None else "an endpoint created for it"
+        self.progress(f"test {test.index}: {test.label} -> {where}")
         command = [sys.executable, "-P", "-m", STEP_MODULE, str(self.folder.path.resolve()), str(test.index)]
         process = self.running[test.index] = subprocess.Popen(command)
         if self.stopped_at is not None:  # a stop came while it started (starting yields to other greenlets)
@@ -161,11 +164,20 @@ class JobRunner:
             if code is None:
                 continue
             del self.running[index]
+            self._remove_leftovers(index)
             benchmark = self.ended[index] = self._ended(index, code)
             self.progress(
                 f"test {index}: {benchmark.status}" + (f" ({benchmark.stop_reason})" if benchmark.stop_reason else "")
             )
             self._guarded(lambda: write_job_files(self.folder, running=True))
+
+    def _remove_leftovers(self, index: int) -> None:
+        """What a provisioner created for a test whose process could not delete it (killed, say) goes now."""
+        record = self.folder.read_provisioned(index)
+        if record is not None and not record.get("Deleted"):
+            done = remove_leftover(record)
+            if done is not None:
+                self.progress(f"test {index}: {done}")
 
     def _ended(self, index: int, code: int) -> Benchmark:
         """Test ``index``'s result once its process has exited: as written, or FAILED if it never finished."""

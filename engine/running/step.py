@@ -3,7 +3,9 @@
 The orchestrator starts one of these per endpoint configuration, so tests running in
 parallel never share a Locust runner or a gevent hub, and a crash in one cannot take
 the others with it. Everything comes from ``DIR/run.json`` (the job, the settings):
-the job is validated and the payloads loaded once. The test runs in a
+the job is validated and the payloads loaded once. A test whose endpoint loadrec creates
+gets it here first (``Loadrec.Provisioner``), and deletes it on the way out, whatever the
+way. The test runs in a
 :class:`~loadrec.engine.load.session.LoadTestSession`, which writes ``DIR/tests/N/`` as it
 goes. SIGTERM or Ctrl-C stops the test and still writes what it measured, marked
 STOPPED; so does the end of the process that started this one (it watches its parent).
@@ -18,6 +20,7 @@ import signal
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import gevent
@@ -29,6 +32,7 @@ from loadrec.engine.load.runners import create_runner
 from loadrec.engine.load.session import READY, LoadTestSession
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
+from loadrec.engine.provision.base import Provisioned, Provisioner, ProvisionError, provisioner_for
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, Status
 from loadrec.engine.running.manifest import read_manifest
@@ -58,51 +62,79 @@ def main(argv: list[str] | None = None) -> int:
     handlers = [gevent.signal_handler(sig, stop, "stopped by a signal") for sig in (signal.SIGINT, signal.SIGTERM)]
     lifeline = watch_parent(lambda parent: stop(f"the process that ran the job (pid {parent}) ended"), manifest.pid)
     spec = manifest.spec()
+    prefix = f"[{index} {label_of(spec, index)}]"
+
+    def say(line: str) -> None:
+        print(f"{prefix} {line}", flush=True)
+
+    provisioner: Provisioner | None = None
+    provisioned: Provisioned | None = None
+    test_runner = None
     try:
-        prices = load_prices(Path(settings.prices) if settings.prices else None)
-        test = prepare_test(spec, index, load_payloads(spec, Path(manifest.job_dir), settings.payloads))
-    except (SetupError, PriceFileError) as error:  # checked before the job started; something changed since
-        failed = Benchmark(index, label_of(spec, index), Status.FAILED, failure_reason=str(error))
-        print(error, file=sys.stderr)
-        with contextlib.suppress(OSError):  # the job sees an unwritten result as this process's failure
-            folder.write_benchmark(replace(failed, run_id=manifest.run_id))
-        return 1
-    prefix = f"[{test.index} {test.label}]"
-    test_runner = create_runner(spec, test, settings)
-    session = LoadTestSession(
-        test_runner.environment,
-        spec,
-        test,
-        settings,
-        prices,
-        folder,
-        manifest.run_id,
-        lambda line: print(f"{prefix} {line}", flush=True),
-    )
-    if stops:
-        session.stop(StopReason.STOPPED_BY_USER, stops[0])
-    try:
-        if settings.distributed and not session.finished.is_set():
-            wanted = session.finished.is_set  # a stop ends the wait for workers
-            base_dir = Path(manifest.job_dir)
-            session.workers = test_runner.connect_workers(spec, test, settings, base_dir, lambda: not wanted())
-        gevent.sleep(1.0 - (time.time() % 1.0))  # start on a whole second: timeline and schedule seconds coincide
-        if not session.finished.is_set():
-            test_runner.runner.start_shape()
-        while not session.finished.wait(timeout=1.0):
-            if test_runner.runner.state == STATE_STOPPED and session.state == READY:
-                session.fail("the test ended before any user started")  # Locust fires no test_start then
-    except SetupError as error:  # e.g. workers that did not connect or could not take the test
-        session.fail(str(error))  # a stop that ended the wait stands
-        return EXIT_INTERRUPTED if stops else 1
+        try:
+            prices = load_prices(Path(settings.prices) if settings.prices else None)
+            payloads = load_payloads(spec, Path(manifest.job_dir), settings.payloads)
+            if spec.target_of(index) is None and spec.extension.provisioner is not None:
+                provisioner = provisioner_for(spec.extension.provisioner, Path(manifest.job_dir), say)
+                record = partial(folder.write_provisioned, index)
+                provisioned = provisioner.create(spec.case(index), record, lambda: bool(stops))
+            test = prepare_test(spec, index, payloads, provisioned.target if provisioned else None)
+        except (SetupError, PriceFileError, ProvisionError, OSError) as error:  # no load was sent
+            return _not_started(folder, manifest.run_id, label_of(spec, index), index, str(error), stops)
+        test_runner = create_runner(spec, test, settings)
+        session = LoadTestSession(
+            test_runner.environment, spec, test, settings, prices, folder, manifest.run_id, say
+        )  # fmt: skip
+        if stops:
+            session.stop(StopReason.STOPPED_BY_USER, stops[0])
+        try:
+            if settings.distributed and not session.finished.is_set():
+                wanted = session.finished.is_set  # a stop ends the wait for workers
+                base_dir = Path(manifest.job_dir)
+                session.workers = test_runner.connect_workers(spec, test, settings, base_dir, lambda: not wanted())
+            gevent.sleep(1.0 - (time.time() % 1.0))  # start on a whole second: timeline and schedule seconds coincide
+            if not session.finished.is_set():
+                test_runner.runner.start_shape()
+            while not session.finished.wait(timeout=1.0):
+                if test_runner.runner.state == STATE_STOPPED and session.state == READY:
+                    session.fail("the test ended before any user started")  # Locust fires no test_start then
+        except SetupError as error:  # e.g. workers that did not connect or could not take the test
+            session.fail(str(error))  # a stop that ended the wait stands
+            return EXIT_INTERRUPTED if stops else 1
     finally:
         lifeline.kill(block=False)
         for handler in handlers:
             handler.cancel()
-        test_runner.close()
+        if test_runner is not None:
+            test_runner.close()
+        if provisioner is not None and provisioned is not None:
+            _delete(provisioner, provisioned, folder, index)
+            if session is not None and session.benchmark is not None:  # the endpoint's facts beside the result
+                created = replace(session.benchmark, endpoint=provisioned.target.label, ready_s=provisioned.ready_s)
+                with contextlib.suppress(OSError):
+                    folder.write_benchmark(created)
     if session.write_error is not None:
         return 1
     return EXIT_INTERRUPTED if stops else 0
+
+
+def _delete(provisioner: Provisioner, provisioned: Provisioned, folder: ResultsFolder, index: int) -> None:
+    """Remove the endpoint created for the test, and say so in its record (a cleanup then skips it)."""
+    provisioner.delete(provisioned)
+    with contextlib.suppress(OSError):
+        folder.write_provisioned(index, {**provisioned.record, "Deleted": True})
+
+
+def _not_started(folder: ResultsFolder, run_id: str, label: str, index: int, reason: str, stops: list[str]) -> int:
+    """The test could not start (or was stopped before it could): its result says why; no load was sent."""
+    if stops:
+        outcome = Benchmark(index, label, Status.STOPPED, StopReason.STOPPED_BY_USER.value, stops[0])
+    else:
+        outcome = Benchmark(index, label, Status.FAILED, failure_reason=reason)
+    print(reason, file=sys.stderr)
+    with contextlib.suppress(OSError):  # the job sees an unwritten result as this process's failure
+        folder.write_benchmark(replace(outcome, run_id=run_id))
+    return EXIT_INTERRUPTED if stops else 1
 
 
 if __name__ == "__main__":

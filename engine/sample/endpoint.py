@@ -281,6 +281,10 @@ def _ranged(kind: type[int] | type[float], low: float, high: float = math.inf) -
     return parse
 
 
+WORKERS_ENV, SERVICE_MS_ENV = "LOADREC_SAMPLE_WORKERS", "LOADREC_SAMPLE_SERVICE_MS"
+WORKERS, SERVICE_MS = _ranged(int, 1), _ranged(float, 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sample-endpoint",
@@ -289,14 +293,25 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     add("--port", type=_ranged(int, 0, 65535), default=8080, help="port to bind; 0 picks a free one (default 8080)")
-    add("--workers", type=_ranged(int, 1), default=2, help="concurrent worker slots (default 2)")
-    add("--service-ms", type=_ranged(float, 0), default=20.0, help="ms each request holds its slot (default 20)")
+    add("--workers", type=WORKERS, help=f"concurrent worker slots (default: ${WORKERS_ENV}, else 2)")
+    add("--service-ms", type=SERVICE_MS, help=f"ms each request holds its slot (default: ${SERVICE_MS_ENV}, else 20)")
     add("--error-rate", type=_ranged(float, 0, 1), default=0.0, help="fraction of requests failing with HTTP 500")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # A job can vary these per test as environment parameters (the Command provisioner sets them).
+    for name, variable, parse, default in (
+        ("workers", WORKERS_ENV, WORKERS, 2), ("service_ms", SERVICE_MS_ENV, SERVICE_MS, 20.0)
+    ):  # fmt: skip
+        if getattr(args, name) is None:
+            text = os.environ.get(variable)
+            try:
+                setattr(args, name, default if text is None else parse(text))
+            except argparse.ArgumentTypeError as error:
+                parser.exit(2, f"{parser.prog}: error: {variable}: {error}\n")
     try:
         serve(args.host, args.port, args.workers, args.service_ms, args.error_rate)
     except OSError as error:

@@ -29,8 +29,9 @@ from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import Timeline, WindowStats
-from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError, SecondsFollower
+from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import JobResults
+from loadrec.engine.results.seconds import SecondsFileError, SecondsFollower
 from loadrec.engine.running.manifest import RunManifest, load_results, new_manifest
 from loadrec.engine.running.orchestrator import JobRunner
 
@@ -167,7 +168,7 @@ class JobConsole:
                 window = folder.read_window(test.index)
                 if window is not None:
                     windows[test.index] = window
-        except (OSError, ResultsFolderError) as error:  # a folder removed or damaged under a running job
+        except (OSError, ResultsFolderError, SecondsFileError) as error:  # removed or damaged under a running job
             problem = f"the results cannot be read: {error}".splitlines()[0]
         if runner.write_error is not None:
             problem = f"results could not be written to {runner.write_error}"

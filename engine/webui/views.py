@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from loadrec.engine.job.extension import HttpTarget, Target
+from loadrec.engine.job.provisioning import Provisioning
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest, count_tests, label_of
 from loadrec.engine.load.settings import RunSettings
@@ -58,8 +59,12 @@ def weights_from(query: Mapping[str, str], default: Weights) -> Weights:
     return Weights(**chosen)
 
 
-def shown_target(target: Target) -> str:
-    """A target as the page shows it: a URL without its query (it may hold a key) or an endpoint's name."""
+def shown_target(target: Target | None, provisioning: Provisioning | None = None) -> str:
+    """A target as the page shows it: a URL without its query (it may hold a key) or an endpoint's name;
+    for an endpoint loadrec creates, the URL it will answer at."""
+    if target is None:
+        url = provisioning.url if provisioning is not None else ""
+        return f"created for the test, at {shown_target(HttpTarget(url))}" if url else "created for the test"
     if not isinstance(target, HttpTarget):
         return target.label
     parts = urlsplit(target.url)
@@ -91,12 +96,18 @@ def plan(spec: JobSpec, tests: list[PreparedTest], settings: RunSettings) -> dic
             {
                 "index": test.index,
                 "label": test.label,
-                "target": shown_target(test.target),
-                "price": "-" if test.target.price_per_hour is None else f"${test.target.price_per_hour:g}/hour",
+                "target": shown_target(test.target, spec.extension.provisioner),
+                "price": _price(test.target),
             }
             for test in tests
         ],
     }
+
+
+def _price(target: Target | None) -> str:
+    if target is None or target.price_per_hour is None:
+        return "-"
+    return f"${target.price_per_hour:g}/hour"
 
 
 def _conditions(spec: JobSpec, monitor: MonitorSettings) -> list[tuple[str, str]]:

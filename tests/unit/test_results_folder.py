@@ -15,8 +15,9 @@ from loadrec.engine.job.spec import parse_job
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import SecondStats, Timeline
 from loadrec.engine.measurement.outcome import Status
-from loadrec.engine.results.files import Journal, ResultsFolder, ResultsFolderError
+from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark
+from loadrec.engine.results.seconds import Journal
 from loadrec.engine.running.manifest import finish_manifest, new_manifest, write_manifest
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from loadrec.engine.job.limits import AWS_LIMITS, LimitsMode
+from loadrec.engine.job.limits import AWS_LIMITS, RANGES, LimitsMode
 from loadrec.engine.job.spec import JobSpecError, parse_job
 from loadrec.engine.job.validation import check_request
 from tests.conftest import EXAMPLES
@@ -72,7 +72,12 @@ INTEGER_LIMITS: list[tuple[str, int | None, int | None, int | None, Callable[[di
 
 def test_the_table_covers_every_integer_limit() -> None:
     covered = {path.replace("[0]", "[]") for path, *_ in INTEGER_LIMITS}
-    assert covered | {"InputConfig.EndpointConfigurations"} == set(AWS_LIMITS)
+    lists = {
+        "InputConfig.EndpointConfigurations",
+        RANGES,
+        f"{RANGES}[].Value",
+    }  # list lengths: tests/unit/test_cases.py
+    assert covered | lists == set(AWS_LIMITS)
 
 
 @pytest.mark.parametrize(

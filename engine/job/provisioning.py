@@ -1,0 +1,148 @@
+"""``Loadrec.Provisioner``: how loadrec creates the endpoint of a configuration that names no target.
+
+Read and checked here (pure); :mod:`loadrec.engine.provision` does the creating. A
+``Command`` provisioner starts a local model server per test::
+
+    "Provisioner": {"Command": {
+      "Command": ["python", "-m", "my_server", "--port", "{port}"],
+      "ReadyUrl": "http://127.0.0.1:{port}/ping",
+      "Url": "http://127.0.0.1:{port}/invocations",
+      "Method": "POST", "Headers": {"Authorization": "env:TOKEN"},
+      "StartTimeoutSeconds": 60, "StopGraceSeconds": 10
+    }}
+
+``Command`` is an argument list (no shell) or one string split as a shell would split
+it, never run by one. Placeholders: ``{port}``, a free port chosen for each test, and
+``{NAME}`` for each of the test's environment parameters (which are also set in the
+server's environment). ``Loadrec.Targets[i]`` set to ``null`` (or no ``Targets`` at all)
+means: provision configuration ``i``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadrec.engine.job.headers import url_problem
+from loadrec.engine.job.problems import Problem, show
+
+KEY = "Loadrec.Provisioner"
+COMMAND_FIELDS = ("Command", "ReadyUrl", "Url", "Method", "Headers", "StartTimeoutSeconds", "StopGraceSeconds")
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+PORT = "port"
+DEFAULT_START_TIMEOUT_S = 60.0
+DEFAULT_STOP_GRACE_S = 10.0
+MAX_START_TIMEOUT_S = 3600.0  # SageMaker's own endpoint creation rarely needs more than an hour
+
+
+@dataclass(frozen=True)
+class CommandProvisioning:
+    """A local model server per test, started from ``command`` and ready when ``ready_url`` answers."""
+
+    command: tuple[str, ...]
+    ready_url: str
+    url: str
+    method: str = "POST"
+    headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    start_timeout_s: float = DEFAULT_START_TIMEOUT_S
+    stop_grace_s: float = DEFAULT_STOP_GRACE_S
+
+
+Provisioning = CommandProvisioning
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """``template`` with each ``{name}`` replaced (names are checked before: every one is in ``values``)."""
+    return PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+
+def placeholders(template: str) -> set[str]:
+    return set(PLACEHOLDER.findall(template))
+
+
+def command_words(command: Any) -> list[str] | None:
+    """The argument list ``Command`` names, or None when it is neither a list of strings nor a string."""
+    if isinstance(command, str):
+        try:
+            return shlex.split(command)
+        except ValueError:
+            return None
+    if isinstance(command, list) and all(isinstance(word, str) for word in command):
+        return list(command)
+    return None
+
+
+def provisioner_problems(raw: Any, parameters: list[set[str]]) -> list[Problem]:
+    """Problems with ``Loadrec.Provisioner``; ``parameters``: each configuration's environment parameter names."""
+    if not isinstance(raw, dict) or list(raw) != ["Command"]:
+        return [Problem(KEY, "must be an object with Command (a local model server started per test)")]
+    entry, path = raw["Command"], f"{KEY}.Command"
+    if not isinstance(entry, dict):
+        return [Problem(path, "must be an object")]
+    found = [
+        Problem(f"{path}.{name}", "is not a field of the Command provisioner")
+        for name in entry
+        if name not in COMMAND_FIELDS
+    ]
+    words = command_words(entry.get("Command"))
+    if not words:
+        found.append(Problem(f"{path}.Command", "must be a non-empty list of strings (or one string) naming a program"))
+        words = []
+    templates = [(f"{path}.Command", word) for word in words]
+    for name in ("ReadyUrl", "Url"):
+        value = entry.get(name)
+        if not isinstance(value, str) or not value:
+            found.append(Problem(f"{path}.{name}", "must be a URL (it may hold {port})"))
+            continue
+        templates.append((f"{path}.{name}", value))
+        problem = url_problem(fill(value, PlaceholderSample()))
+        if problem is not None:
+            found.append(Problem(f"{path}.{name}", problem))
+    for name, default in (("StartTimeoutSeconds", MAX_START_TIMEOUT_S), ("StopGraceSeconds", 600.0)):
+        value = entry.get(name)
+        if name in entry and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= default
+        ):
+            found.append(
+                Problem(f"{path}.{name}", f"{show(value)} must be a number of seconds above 0, at most {default:g}")
+            )
+    for where, template in templates:
+        for configuration, names in enumerate(parameters):
+            unknown = sorted(placeholders(template) - names - {PORT})
+            if unknown:
+                allowed = ", ".join("{" + n + "}" for n in [PORT, *sorted(names)])
+                found.append(
+                    Problem(
+                        where,
+                        f"{show('{' + unknown[0] + '}')} is not a placeholder of configuration {configuration} "
+                        f"(allowed: {allowed})",
+                    )
+                )
+                break
+    return found
+
+
+class PlaceholderSample(dict[str, str]):
+    """Any placeholder filled with a plausible value, to check a URL template's shape."""
+
+    def __missing__(self, key: str) -> str:
+        return "1" if key == PORT else "x"
+
+
+def parse_provisioner(raw: Any) -> Provisioning | None:
+    """The provisioner of a validated ``Loadrec`` key (None without one)."""
+    if raw is None:
+        return None
+    entry = raw["Command"]
+    return CommandProvisioning(
+        command=tuple(command_words(entry["Command"]) or ()),
+        ready_url=entry["ReadyUrl"],
+        url=entry["Url"],
+        method=entry.get("Method", "POST"),
+        headers=tuple((entry.get("Headers") or {}).items()),
+        start_timeout_s=float(entry.get("StartTimeoutSeconds", DEFAULT_START_TIMEOUT_S)),
+        stop_grace_s=float(entry.get("StopGraceSeconds", DEFAULT_STOP_GRACE_S)),
+    )

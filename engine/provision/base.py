@@ -1,0 +1,67 @@
+"""The provisioner interface: create an endpoint for one test, say when it is ready, delete it after.
+
+A test's process (:mod:`loadrec.engine.running.step`) asks for its endpoint before any
+load, loads the target it gets, and deletes it in a ``finally``: after success, a failed
+test, a stop, a signal or an exception. What a provisioner creates is written down as it
+is created (``tests/N/provisioned.json``), before it is ready, so that the process that
+runs the job can remove it if the test's process is killed before it could.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from loadrec.engine.job.cases import TestCase
+from loadrec.engine.job.extension import HttpTarget, Target
+from loadrec.engine.job.provisioning import PORT, CommandProvisioning, Provisioning, fill
+
+
+class ProvisionError(Exception):
+    """The endpoint could not be created or did not become ready; one line (or a few of its output)."""
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """An endpoint created for a test: the target to load, how long it took to be ready, what to delete."""
+
+    target: Target
+    ready_s: float
+    record: dict[str, Any] = field(default_factory=dict)  # as written to provisioned.json
+
+
+Record = Callable[[dict[str, Any]], None]  # writes what was created, as soon as it exists
+Cancelled = Callable[[], bool]  # a stop came: give up waiting
+
+
+class Provisioner(Protocol):
+    def create(self, case: TestCase, record: Record, cancelled: Cancelled) -> Provisioned:
+        """Create the endpoint for ``case`` and wait until it is ready; raises ProvisionError (having deleted
+        whatever it created)."""
+        ...
+
+    def delete(self, provisioned: Provisioned) -> None:
+        """Remove what ``create`` made; never raises (a failure is said, and the record stays for a cleanup)."""
+        ...
+
+
+def template_target(provisioning: Provisioning, port: int, environment: dict[str, str]) -> Target:
+    """The target a provisioned server on ``port`` answers at (its URL template filled in)."""
+    assert isinstance(provisioning, CommandProvisioning)
+    url = fill(provisioning.url, {**environment, PORT: str(port)})
+    return HttpTarget(url=url, method=provisioning.method, headers=provisioning.headers)
+
+
+def provisioner_for(provisioning: Provisioning, job_dir: Path, progress: Callable[[str], None]) -> Provisioner:
+    from loadrec.engine.provision.command import CommandProvisioner
+
+    return CommandProvisioner(provisioning, job_dir, progress)
+
+
+def remove_leftover(record: dict[str, Any]) -> str | None:
+    """Delete what a killed test's process left behind, from its record; what was done, or None."""
+    from loadrec.engine.provision.command import remove_leftover as remove_command
+
+    return remove_command(record)

@@ -1,0 +1,162 @@
+"""A local model server per test, started from the job's command template (``Loadrec.Provisioner.Command``).
+
+The server gets a free port and the test's environment parameters (filled into the
+template's placeholders and set in its environment), runs in the job file's folder, in a
+session of its own: stopping it reaches everything it started (SIGTERM to its process
+group, SIGKILL after StopGraceSeconds). It is ready when ReadyUrl answers with a 2xx
+status before StartTimeoutSeconds; its exit, or a stop, ends the wait sooner, and a
+server that never became ready is reported with the last lines it wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any
+
+import gevent
+
+from loadrec.engine.job.cases import TestCase
+from loadrec.engine.job.provisioning import PORT, CommandProvisioning, fill
+from loadrec.engine.provision.base import Cancelled, Provisioned, ProvisionError, Record, template_target
+
+KIND = "Command"
+POLL_S = 0.2
+PROBE_TIMEOUT_S = 1.0
+TAIL_LINES = 5
+LEFTOVER_GRACE_S = 5.0
+# Never through a proxy: the server is local, and an http_proxy setting must not swallow the probe.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class CommandProvisioner:
+    def __init__(
+        self,
+        provisioning: CommandProvisioning,
+        job_dir: Path,
+        progress: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.provisioning, self.job_dir, self.progress, self.clock = provisioning, job_dir, progress, clock
+        self._servers: dict[int, tuple[subprocess.Popen[bytes], IO[bytes]]] = {}
+
+    def create(self, case: TestCase, record: Record, cancelled: Cancelled) -> Provisioned:
+        environment = dict(case.environment)
+        port = free_port()
+        values = {**environment, PORT: str(port)}
+        argv = [fill(word, values) for word in self.provisioning.command]
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the server is deleted
+        try:
+            process = subprocess.Popen(
+                argv, cwd=self.job_dir, env={**os.environ, **environment}, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        except OSError as error:
+            log.close()
+            raise ProvisionError(f"{argv[0]}: the model server cannot be started ({error.strerror or error})") from None
+        entry = {"Kind": KIND, "ProcessGroup": process.pid, "Program": argv[0], "Port": port}
+        self._servers[process.pid] = (process, log)
+        provisioned = Provisioned(template_target(self.provisioning, port, environment), 0.0, entry)
+        try:
+            record(entry)
+            self.progress(f"model server started (pid {process.pid}, port {port}); waiting until it is ready")
+            ready_s = self._wait_ready(process, fill(self.provisioning.ready_url, values), cancelled, log)
+        except BaseException:
+            self.delete(provisioned)
+            raise
+        self.progress(f"model server ready in {ready_s:.1f} s")
+        return replace(provisioned, ready_s=ready_s)
+
+    def delete(self, provisioned: Provisioned) -> None:
+        pid = int(provisioned.record["ProcessGroup"])
+        process, log = self._servers.pop(pid, (None, None))
+        if process is not None:
+            stop_group(process, self.provisioning.stop_grace_s)
+        if log is not None:
+            log.close()
+
+    def _wait_ready(self, process: subprocess.Popen[bytes], url: str, cancelled: Cancelled, log: IO[bytes]) -> float:
+        started = self.clock()
+        timeout = self.provisioning.start_timeout_s
+        while True:
+            if cancelled():
+                raise ProvisionError("stopped while the model server was starting")
+            code = process.poll()
+            if code is not None:
+                raise ProvisionError(f"the model server exited with code {code} before it was ready{_tail(log)}")
+            if _answers(url):
+                return self.clock() - started
+            if self.clock() - started > timeout:
+                raise ProvisionError(f"the model server was not ready at {url} within {timeout:g} s{_tail(log)}")
+            gevent.sleep(POLL_S)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with _DIRECT.open(url, timeout=PROBE_TIMEOUT_S) as response:
+            return 200 <= int(response.status) < 300
+    except (OSError, ValueError, urllib.error.HTTPError):
+        return False
+
+
+def _tail(log: IO[bytes]) -> str:
+    """The last lines the server wrote, for the error (a few, each cut short)."""
+    with contextlib.suppress(OSError):
+        log.seek(0, os.SEEK_END)
+        log.seek(max(0, log.tell() - 4096))
+        lines = [line.strip()[:200] for line in log.read().decode(errors="replace").splitlines() if line.strip()]
+        if lines:
+            return "; its last output: " + " | ".join(lines[-TAIL_LINES:])
+    return ""
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM to the server's whole process group, SIGKILL to whatever is left after ``grace_s``."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_s)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # the leader or anything it started that is still there
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_s)
+
+
+def remove_leftover(record: dict[str, Any]) -> str | None:
+    """Stop the process group a killed test's process recorded, if it still runs; what was done, or None."""
+    if record.get("Kind") != KIND or record.get("Deleted"):
+        return None
+    group = record.get("ProcessGroup")
+    if not isinstance(group, int) or isinstance(group, bool) or group <= 1:
+        return None
+    try:
+        os.killpg(group, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return None  # already gone
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except (ProcessLookupError, PermissionError):
+            return f"stopped the model server it left running (process group {group})"
+        gevent.sleep(POLL_S)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
+    return f"killed the model server it left running (process group {group})"

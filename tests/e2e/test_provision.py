@@ -1,0 +1,111 @@
+"""The Command provisioner on loopback: a sample endpoint started per test, its worker slots varied by
+EnvironmentParameterRanges, stopped after each test and when ``loadrec run`` is killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.jobs import environment, loadrec, run_command, write_job
+
+pytestmark = pytest.mark.e2e
+
+LATENCY_STOP = {"ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 90}]}
+SERVER = [sys.executable, "-P", "-m", "loadrec.engine.sample.endpoint", "--port", "{port}", "--service-ms", "50"]
+
+
+def provisioned_job(folder: Path, workers: list[str], stairs: tuple[int, int, int] = (30, 10, 1)) -> Path:
+    job = write_job(folder, {"Http": {"Url": "http://127.0.0.1:9/unused"}}, LATENCY_STOP, stairs=stairs)
+    request = json.loads(job.read_text())
+    request["InputConfig"]["EndpointConfigurations"] = [
+        {
+            "InstanceType": "ml.c5.large",
+            "EnvironmentParameterRanges": {
+                "CategoricalParameterRanges": [{"Name": "LOADREC_SAMPLE_WORKERS", "Value": workers}]
+            },
+        }
+    ]
+    request["Loadrec"] = {
+        "SamplePayloadUrl": "payloads/",
+        "Provisioner": {
+            "Command": {
+                "Command": SERVER,
+                "ReadyUrl": "http://127.0.0.1:{port}/ping",
+                "Url": "http://127.0.0.1:{port}/invocations",
+                "StartTimeoutSeconds": 30,
+                "StopGraceSeconds": 5,
+            }
+        },
+    }
+    job.write_text(json.dumps(request))
+    return job
+
+
+def alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def records(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(out.glob("tests/*/provisioned.json"))]
+
+
+def test_each_combination_gets_its_own_server_and_its_capacity_shows(tmp_path: Path) -> None:
+    job = provisioned_job(tmp_path, ["2", "4"])
+    out = tmp_path / "out"
+    done = loadrec(job, out, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    body = json.loads((out / "describe.json").read_text())
+    recommendations = body["InferenceRecommendations"]
+    assert [r["ModelConfiguration"]["EnvironmentParameters"] for r in recommendations] == [
+        [{"Key": "LOADREC_SAMPLE_WORKERS", "ValueType": "String", "Value": "2"}],
+        [{"Key": "LOADREC_SAMPLE_WORKERS", "ValueType": "String", "Value": "4"}],
+    ]
+    per_instance = [
+        r["Metrics"]["MaxInvocations"] / r["EndpointConfiguration"]["InitialInstanceCount"] for r in recommendations
+    ]
+    assert per_instance[1] / per_instance[0] == pytest.approx(2.0, rel=0.15)  # twice the slots, twice the capacity
+    tests = body["Loadrec"]["Tests"]
+    assert [t["Configuration"] for t in tests] == [
+        "ml.c5.large (LOADREC_SAMPLE_WORKERS=2)",
+        "ml.c5.large (LOADREC_SAMPLE_WORKERS=4)",
+    ]
+    assert all(t["EndpointReadySeconds"] > 0 and t["Target"].startswith("http://127.0.0.1:") for t in tests)
+    created = records(out)
+    assert len(created) == 2 and all(r["Deleted"] for r in created)
+    assert not any(alive(r["ProcessGroup"]) for r in created)  # every server stopped after its test
+    assert "LOADREC_SAMPLE_WORKERS=2" in done.stdout
+
+
+def test_killing_loadrec_run_leaves_no_model_server_behind(tmp_path: Path) -> None:
+    job = provisioned_job(tmp_path, ["2"], stairs=(120, 2, 1))
+    out = tmp_path / "out"
+    command = run_command(job, out)
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    seconds = out / "tests" / "0" / "seconds.jsonl"
+    deadline = time.monotonic() + 60
+    while not seconds.exists() or len(seconds.read_text().splitlines()) < 4:
+        assert time.monotonic() < deadline and process.poll() is None, "the test did not start"
+        time.sleep(0.2)
+    group = records(out)[0]["ProcessGroup"]
+    assert alive(group)
+    process.send_signal(signal.SIGKILL)  # nothing can be passed on: the test's process notices on its own
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while alive(group):
+        assert time.monotonic() < deadline, "the model server outlived loadrec"
+        time.sleep(0.2)
+    assert records(out)[0]["Deleted"] is True

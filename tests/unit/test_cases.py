@@ -1,0 +1,189 @@
+"""The job's tests from EnvironmentParameterRanges, and the Command provisioner's checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from loadrec.engine.job.cases import MAX_TESTS, TestCase, combinations, expand
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.provisioning import CommandProvisioning
+from loadrec.engine.job.spec import JobSpecError, parse_job
+from loadrec.engine.measurement.outcome import Sizing, Status
+from loadrec.engine.measurement.ranking import Weights
+from loadrec.engine.results.aws import describe
+from loadrec.engine.results.model import Benchmark, job_results
+from loadrec.engine.running.plan import JobPlan
+
+PATH = "Loadrec.Provisioner.Command"
+COMMAND = {
+    "Command": ["python", "-m", "loadrec.engine.sample.endpoint", "--port", "{port}"],
+    "ReadyUrl": "http://127.0.0.1:{port}/ping",
+    "Url": "http://127.0.0.1:{port}/invocations",
+}
+
+
+def ranges(*parameters: tuple[str, list[str]]) -> dict[str, Any]:
+    return {"CategoricalParameterRanges": [{"Name": name, "Value": values} for name, values in parameters]}
+
+
+def provisioned(
+    request: dict[str, Any], *configurations: dict[str, Any], command: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    request["InputConfig"]["EndpointConfigurations"] = list(configurations)
+    request["InputConfig"].pop("ResourceLimit", None)
+    request["Loadrec"] = {"Provisioner": {"Command": command or COMMAND}}
+    return request
+
+
+def problems(request: dict[str, Any], mode: LimitsMode = LimitsMode.AWS) -> list[str]:
+    try:
+        parse_job(request, mode)
+    except JobSpecError as error:
+        return [str(problem) for problem in error.problems]
+    return []
+
+
+def test_combinations_follow_the_documented_order() -> None:
+    assert combinations([]) == [()]
+    assert combinations([("A", ["1", "2"]), ("B", ["x", "y", "z"])]) == [
+        (("A", "1"), ("B", "x")), (("A", "1"), ("B", "y")), (("A", "1"), ("B", "z")),
+        (("A", "2"), ("B", "x")), (("A", "2"), ("B", "y")), (("A", "2"), ("B", "z")),
+    ]  # fmt: skip
+    cases = expand(["ml.c5.large", "ml.c5.xlarge"], [[("W", ["2", "4"])], []])
+    assert cases == (
+        TestCase(0, 0, "ml.c5.large", (("W", "2"),)),
+        TestCase(1, 0, "ml.c5.large", (("W", "4"),)),
+        TestCase(2, 1, "ml.c5.xlarge", ()),
+    )
+    assert [case.label for case in cases] == ["ml.c5.large (W=2)", "ml.c5.large (W=4)", "ml.c5.xlarge"]
+
+
+def test_a_job_s_tests_are_its_configurations_times_their_combinations(request_dict: dict[str, Any]) -> None:
+    request = provisioned(
+        request_dict,
+        {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": ranges(("WORKERS", ["2", "4"]), ("MODE", ["a"]))},
+        {"InstanceType": "ml.c5.xlarge"},
+    )
+    spec = parse_job(request)
+    assert [case.label for case in spec.cases] == [
+        "ml.c5.large (WORKERS=2, MODE=a)", "ml.c5.large (WORKERS=4, MODE=a)", "ml.c5.xlarge"
+    ]  # fmt: skip
+    assert spec.resource_limit.max_number_of_tests == 3  # without MaxNumberOfTests: every test
+    assert [spec.target_of(i) for i in range(3)] == [None, None, None]  # all created by the provisioner
+    assert spec.configuration_of(2) is not None and spec.configuration_of(2).instance_type == "ml.c5.xlarge"  # type: ignore[union-attr]
+    assert spec.extension.provisioner == CommandProvisioning(
+        command=("python", "-m", "loadrec.engine.sample.endpoint", "--port", "{port}"),
+        ready_url="http://127.0.0.1:{port}/ping",
+        url="http://127.0.0.1:{port}/invocations",
+    )
+    sizing = Sizing(1, 1200, 50_000, 0.1, 0.1 / 72_000)
+    benchmarks = [Benchmark(i, spec.case(i).label, Status.COMPLETED, sizing=sizing) for i in range(3)]
+    body = describe(job_results(spec, "run", benchmarks, (0.0, 1.0), Weights()))
+    environments = [r["ModelConfiguration"]["EnvironmentParameters"] for r in body["InferenceRecommendations"]]
+    assert environments[1] == [
+        {"Key": "WORKERS", "ValueType": "String", "Value": "4"},
+        {"Key": "MODE", "ValueType": "String", "Value": "a"},
+    ]
+    assert environments[2] == []
+
+
+def test_aws_limits_parameters_and_values_and_relaxed_mode_lifts_them(request_dict: dict[str, Any]) -> None:
+    many = ranges(*[(f"P{i}", ["1"]) for i in range(6)])
+    request = provisioned(request_dict, {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": many})
+    path = "InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges.CategoricalParameterRanges"
+    assert problems(request) == [f"{path}: 6 entries is above the AWS limit of 5 (use --limits relaxed to allow it)"]
+    assert problems(request, LimitsMode.RELAXED) == []
+    request["InputConfig"]["EndpointConfigurations"][0]["EnvironmentParameterRanges"] = ranges(
+        ("W", ["1", "2", "3", "4"])
+    )
+    assert problems(request) == [
+        f"{path}[0].Value: 4 entries is above the AWS limit of 3 (use --limits relaxed to allow it)"
+    ]
+    assert problems(request, LimitsMode.RELAXED) == []
+
+
+def test_parameter_names_values_and_the_number_of_tests_are_checked(request_dict: dict[str, Any]) -> None:
+    path = "InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges.CategoricalParameterRanges"
+    request = provisioned(
+        request_dict,
+        {"InstanceType": "ml.c5.large",
+         "EnvironmentParameterRanges": ranges(("BAD-NAME", ["1"]), ("OK", ["a\x00b"]), ("OK", ["c"]))},
+    )  # fmt: skip
+    assert problems(request) == [
+        f'{path}[0].Name: "BAD-NAME" must be an environment name ([a-zA-Z_][a-zA-Z0-9_]*)',
+        f"{path}[1].Value[0]: must not hold a NUL character",
+        f'{path}[2].Name: "OK" is given twice',
+    ]
+    huge = ranges(*[(f"P{i}", [str(v) for v in range(10)]) for i in range(4)])
+    request["InputConfig"]["EndpointConfigurations"][0]["EnvironmentParameterRanges"] = huge
+    assert problems(request, LimitsMode.RELAXED) == [
+        f"InputConfig.EndpointConfigurations: the environment parameter combinations make 10000 tests; "
+        f"at most {MAX_TESTS} are allowed"
+    ]
+
+
+def test_parameters_need_an_endpoint_loadrec_creates(request_dict: dict[str, Any]) -> None:
+    with_ranges = {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": ranges(("W", ["1"]))}
+    where = "InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges"
+    request = provisioned(request_dict, with_ranges)
+    del request["Loadrec"]
+    assert problems(request) == [f"{where}: needs an endpoint loadrec creates: configure Loadrec.Provisioner"]
+    request["Loadrec"] = {
+        "Targets": [{"Http": {"Url": "http://127.0.0.1:9/invocations"}}],
+        "Provisioner": {"Command": COMMAND},
+    }
+    assert problems(request) == [
+        f"{where}: needs an endpoint loadrec creates, but Loadrec.Targets[0] names one that exists: "
+        "set it to null and configure Loadrec.Provisioner"
+    ]
+    request["Loadrec"]["Targets"] = [None]
+    assert problems(request) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"Command": []}, f"{PATH}.Command: must be a non-empty list of strings (or one string) naming a program"),
+        (
+            {"Command": "serve --port {prot}"},
+            f'{PATH}.Command: "{{prot}}" is not a placeholder of configuration 0 (allowed: {{port}}, {{W}})',
+        ),
+        ({"ReadyUrl": "http://[::1/{port}"}, f"{PATH}.ReadyUrl: "),
+        ({"Url": 5}, f"{PATH}.Url: must be a URL (it may hold {{port}})"),
+        ({"StartTimeoutSeconds": float("nan")}, f"{PATH}.StartTimeoutSeconds: "),
+        ({"Headers": {"X-Key": "a\r\nb"}}, f"{PATH}.Headers.X-Key: "),
+        ({"Shell": True}, f"{PATH}.Shell: is not a field of the Command provisioner"),
+    ],
+)  # fmt: skip
+def test_the_command_provisioner_is_checked_field_by_field(
+    request_dict: dict[str, Any], change: dict[str, Any], expected: str
+) -> None:
+    with_ranges = {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": ranges(("W", ["1"]))}
+    request = provisioned(request_dict, with_ranges, command={**COMMAND, **change})
+    found = problems(request)
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_a_command_string_is_split_as_a_shell_would_and_never_run_by_one(request_dict: dict[str, Any]) -> None:
+    request = provisioned(
+        request_dict,
+        {"InstanceType": "ml.c5.large"},
+        command={**COMMAND, "Command": "serve --name 'my model' --port {port}; rm -rf /"},
+    )
+    provisioning = parse_job(request).extension.provisioner
+    assert provisioning is not None
+    assert provisioning.command == ("serve", "--name", "my model", "--port", "{port};", "rm", "-rf", "/")
+
+
+def test_max_number_of_tests_runs_the_first_combinations(request_dict: dict[str, Any]) -> None:
+    request = provisioned(
+        request_dict, {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": ranges(("W", ["1", "2", "3"]))}
+    )
+    request["InputConfig"]["ResourceLimit"] = {"MaxNumberOfTests": 2}
+    spec = parse_job(request)
+    plan = JobPlan(len(spec.cases), spec.resource_limit.max_number_of_tests, 1, None, 0.0)
+    assert [(spec.case(n.index).label, n.reason) for n in plan.skipped] == [
+        ("ml.c5.large (W=3)", "MaxNumberOfTests is 2")
+    ]
