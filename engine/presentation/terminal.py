@@ -34,7 +34,12 @@ def _targets(spec: JobSpec) -> str:
         return f"existing endpoint {', '.join(spec.existing_endpoints)}, {tests}"
     labels = ", ".join(c.label for c in spec.endpoint_configurations)
     count = len(spec.endpoint_configurations)
-    return f"{count} endpoint configuration{'s' if count != 1 else ''} ({labels}), {tests}"
+    text = f"{count} endpoint configuration{'s' if count != 1 else ''} ({labels})"
+    if len(spec.cases) != count:
+        text += f" making {len(spec.cases)} tests with their environment parameters"
+    if any(spec.target_of(case.index) is None for case in spec.cases):
+        text += ", endpoints created per test by the Command provisioner"
+    return f"{text}, {tests}"
 
 
 def stopping_sentence(stopping: StoppingConditions) -> str:
