@@ -38,11 +38,16 @@ from loadrec.engine.load.settings import (
     UI,
     RunSettings,
     add_options,
+    at_least,
+    non_negative,
     port_number,
+    positive,
     settings_from,
 )
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
+from loadrec.engine.measurement.scaling import DEFAULT_CPU_PER_CORE
 from loadrec.engine.presentation.terminal import render_results, summarize
+from loadrec.engine.results.aws import scaling_configuration
 from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError, default_folder
 from loadrec.engine.running.manifest import load_results, new_manifest
 from loadrec.engine.running.orchestrator import JobRunner, write_job_files
@@ -97,6 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     describe_run = commands.add_parser("describe", help="print the status and recommendation table of a run")
     describe_run.add_argument("out", metavar="DIR", help="a results directory written by loadrec run")
+
+    scaling = commands.add_parser(
+        "scaling-recommendation",
+        help="auto scaling advice for a run's recommendation (GetScalingConfigurationRecommendation's answer)",
+    )
+    scaling.add_argument("out", metavar="DIR", help="a results directory written by loadrec run")
+    chosen = scaling.add_mutually_exclusive_group()
+    chosen.add_argument("--recommendation-id", metavar="ID", help="the recommendation (default: the top one)")
+    chosen.add_argument("--endpoint-name", metavar="NAME", help="the tested endpoint, instead of a recommendation")
+    scaling.add_argument(
+        "--target-cpu-utilization-per-core", type=at_least(1, 100), default=DEFAULT_CPU_PER_CORE, metavar="N",
+        help=f"percent of an instance's measured peak to run at (default {DEFAULT_CPU_PER_CORE})",
+    )  # fmt: skip
+    scaling.add_argument("--min-invocations-per-minute", type=non_negative, metavar="N")
+    scaling.add_argument("--max-invocations-per-minute", type=positive, metavar="N")
 
     commands.add_parser("locustfile", help="print the path of loadrec's locustfile, for locust -f")
     endpoint = commands.add_parser("sample-endpoint", help="serve the built-in sample model endpoint", add_help=False)
@@ -294,6 +314,24 @@ def cmd_describe(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_scaling_recommendation(args: argparse.Namespace) -> int:
+    """GetScalingConfigurationRecommendation's answer for one of a run's recommendations."""
+    low, high = args.min_invocations_per_minute, args.max_invocations_per_minute
+    if low is not None and high is not None and low > high:
+        raise BadInput([f"--min-invocations-per-minute: {low} is above --max-invocations-per-minute ({high})"])
+    try:
+        results = load_results(ResultsFolder(Path(args.out)))
+        body = scaling_configuration(
+            results, args.recommendation_id, args.endpoint_name, args.target_cpu_utilization_per_core, low, high
+        )
+    except (ResultsFolderError, JobSpecError) as error:
+        raise BadInput([f"{args.out}: cannot read these results: {error}".splitlines()[0]]) from None
+    except LookupError as error:
+        raise BadInput([str(error.args[0])]) from None
+    print(json.dumps(body, indent=2))
+    return EXIT_OK
+
+
 def cmd_locustfile(args: argparse.Namespace) -> int:
     print(LOCUSTFILE)
     return EXIT_OK
@@ -327,6 +365,7 @@ COMMANDS = {
     "describe": cmd_describe,
     "ui": cmd_ui,
     "locustfile": cmd_locustfile,
+    "scaling-recommendation": cmd_scaling_recommendation,
 }
 
 

@@ -7,6 +7,8 @@ ListInferenceRecommendationsJobSteps response, one BENCHMARK step per test.
 Timestamps are ISO 8601; ModelLatency is in microseconds, as AWS reports it. What AWS
 has no field for (stop reasons, plateaus, errors, the ranking) sits under a ``Loadrec``
 key, which AWS parsers ignore. botocore's parser accepts both (tested).
+``scaling_configuration`` is a GetScalingConfigurationRecommendation response for one
+of the run's recommendations (its rule: :mod:`loadrec.engine.measurement.scaling`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from typing import Any
 
 from loadrec.engine.job.extension import SageMakerTarget
 from loadrec.engine.job.headers import region_problem
+from loadrec.engine.job.problems import show
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.measurement.scaling import Measured as ScalingMeasured
+from loadrec.engine.measurement.scaling import Objective, scaling_recommendation
 from loadrec.engine.results.model import Benchmark, JobResults, Status
 
 VARIANT_NAME = "AllTraffic"
@@ -241,3 +246,43 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         summary["MeasuredSeconds"] = len(timeline)
         summary["Invocations"] = sum(row.successes for row in timeline)
     return summary
+
+
+def scaling_configuration(
+    results: JobResults,
+    recommendation_id: str | None,
+    endpoint: str | None,
+    cpu_per_core: int,
+    min_invocations: int | None,
+    max_invocations: int | None,
+) -> dict[str, Any]:
+    """GetScalingConfigurationRecommendation's answer for the recommendation (or tested endpoint) named,
+    else the top one; raises LookupError with a one-line message when there is none such."""
+    benchmark = _scaled(results, recommendation_id, endpoint)
+    sizing = benchmark.sizing
+    assert sizing is not None  # measured
+    return scaling_recommendation(
+        results.spec.name,
+        ScalingMeasured(sizing.max_invocations, sizing.initial_instance_count, sizing.model_latency_us),
+        recommendation_id=None if endpoint else results.recommendation_id(benchmark),
+        endpoint_name=endpoint,
+        cpu_per_core=cpu_per_core,
+        objective=Objective(min_invocations, max_invocations),
+    )
+
+
+def _scaled(results: JobResults, recommendation_id: str | None, endpoint: str | None) -> Benchmark:
+    measured = results.measured
+    if not measured:
+        raise LookupError(f"no recommendation to scale: the job is {results.status.value} with none measured")
+    if recommendation_id is not None:
+        known = {results.recommendation_id(b): b for b in measured}
+        if recommendation_id not in known:
+            raise LookupError(f"--recommendation-id: {show(recommendation_id)} is not one of {', '.join(known)}")
+        return known[recommendation_id]
+    if endpoint is not None:
+        names = {endpoint_name(results, b): b for b in measured}
+        if endpoint not in names:
+            raise LookupError(f"--endpoint-name: {show(endpoint)} was not tested in this run ({', '.join(names)})")
+        return names[endpoint]
+    return results.top or measured[0]
