@@ -11,15 +11,11 @@ monkey.patch_all()  # before anything imports ssl: Locust's users run on gevent
 
 import argparse
 import json
-import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import gevent
-import gevent.event
 
 from loadrec.engine.job.files import (
     CLI_JSON_FLAGS,
@@ -117,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     scaling.add_argument("--min-invocations-per-minute", type=non_negative, metavar="N")
     scaling.add_argument("--max-invocations-per-minute", type=positive, metavar="N")
+
+    clean = commands.add_parser("cleanup", help="delete the SageMaker endpoints, configs and models a job left behind")
+    clean.add_argument("job_name", metavar="JOB_NAME", help="the job's name (its resources carry it as a tag)")
+    clean.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    clean.add_argument("--region", help="AWS region (default: botocore's chain)")
+    clean.add_argument("--api-endpoint-url", metavar="URL", help="the SageMaker API elsewhere (e.g. a local stand-in)")
 
     commands.add_parser("locustfile", help="print the path of loadrec's locustfile, for locust -f")
     endpoint = commands.add_parser("sample-endpoint", help="serve the built-in sample model endpoint", add_help=False)
@@ -251,33 +253,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
         base.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise BadInput([f"--out: {base}: cannot write results here ({error.strerror or error})"]) from None
-    from gevent.pywsgi import WSGIServer
+    from loadrec.engine.webui.serve import ListenError, WebUI
 
-    from loadrec.engine.webui.app import create_app
-    from loadrec.engine.webui.console import RUNNING, JobConsole
-
-    console = JobConsole(spec, tests, settings, job_dir, base, _progress)
-    server = WSGIServer((args.host, args.port), create_app(console, login, loopback, args.port), log=None)
+    ui = WebUI(spec, tests, settings, job_dir, base, _progress)
     try:
-        server.start()
-    except OSError as error:  # in use, not an address of this machine, a name that does not resolve
-        where = f"{_url_host(args.host)}:{args.port}"
-        raise BadInput([f"--host/--port: cannot listen on {where} ({error.strerror or error})"]) from None
+        port = ui.listen(args.host, args.port, login, loopback)
+    except ListenError as error:
+        raise BadInput([f"--host/--port: {error}"]) from None
     if not loopback and not login:
         print(f"warning: the web UI on {args.host} has no login: anyone who reaches it can start load", file=sys.stderr)
     print(summarize(spec), flush=True)
-    print(f"web UI on http://{_url_host(args.host)}:{server.server_port}/ (Ctrl-C to quit); runs go to {base}/run-N/")
-    closing = gevent.event.Event()
-    handlers = [gevent.signal_handler(sig, closing.set) for sig in (signal.SIGINT, signal.SIGTERM)]
-    try:
-        closing.wait()
-        if console.state == RUNNING:
-            print("stopping the running job: its tests write what they measured", flush=True)
-        console.close()  # no START from here on; a running job ends STOPPED, written
-    finally:
-        for handler in handlers:
-            handler.cancel()
-        server.stop(timeout=2)
+    print(f"web UI on http://{_url_host(args.host)}:{port}/ (Ctrl-C to quit); runs go to {base}/run-N/", flush=True)
+    ui.serve_until_signal()
     return EXIT_OK
 
 
@@ -332,6 +319,22 @@ def cmd_scaling_recommendation(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    """Find what the SageMaker provisioner created for JOB_NAME (by its tag) and delete it."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from loadrec.engine.provision.sagemaker import cleanup, client
+
+    try:
+        lines = cleanup(client(args.region, args.api_endpoint_url), args.job_name, args.dry_run)
+    except (BotoCoreError, ClientError) as error:
+        print(f"cleanup: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    for line in lines or [f"nothing left by {args.job_name}"]:
+        print(line)
+    return EXIT_OK
+
+
 def cmd_locustfile(args: argparse.Namespace) -> int:
     print(LOCUSTFILE)
     return EXIT_OK
@@ -366,6 +369,7 @@ COMMANDS = {
     "ui": cmd_ui,
     "locustfile": cmd_locustfile,
     "scaling-recommendation": cmd_scaling_recommendation,
+    "cleanup": cmd_cleanup,
 }
 
 

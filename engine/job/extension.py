@@ -137,7 +137,9 @@ def split_request(request: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
     return aws, request.get(KEY)
 
 
-def check_extension(raw: Any, configurations: int, parameters: list[set[str]] | None = None) -> list[Problem]:
+def check_extension(
+    raw: Any, configurations: int, parameters: list[set[str]] | None = None, request: Mapping[str, Any] | None = None
+) -> list[Problem]:
     """Problems with the extension; ``configurations`` is how many targets it must name, ``parameters`` each
     configuration's environment parameter names (only an endpoint loadrec creates can be given them)."""
     parameters = parameters or []
@@ -148,7 +150,7 @@ def check_extension(raw: Any, configurations: int, parameters: list[set[str]] | 
     found = _unknown(raw, EXTENSION_FIELDS, KEY)
     provisioned = "Provisioner" in raw
     if provisioned:
-        found += provisioner_problems(raw["Provisioner"], parameters or [set()])
+        found += provisioner_problems(raw["Provisioner"], parameters or [set()], request)
         command = raw["Provisioner"].get("Command") if isinstance(raw["Provisioner"], dict) else None
         if isinstance(command, dict) and isinstance(command.get("Url"), str):
             server = {"Url": fill(command["Url"], PlaceholderSample())} | {

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadrec.engine.job.headers import url_problem
+from loadrec.engine.job.headers import region_problem, url_problem
 from loadrec.engine.job.problems import Problem, show
 
 KEY = "Loadrec.Provisioner"
@@ -35,7 +35,10 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 PORT = "port"
 DEFAULT_START_TIMEOUT_S = 60.0
 DEFAULT_STOP_GRACE_S = 10.0
-MAX_START_TIMEOUT_S = 3600.0  # SageMaker's own endpoint creation rarely needs more than an hour
+MAX_START_TIMEOUT_S = 3600.0  # a model server that needs more than an hour to start is not waited for
+SAGEMAKER_FIELDS = ("Region", "ApiEndpointUrl", "RuntimeEndpointUrl", "WaitTimeoutSeconds")
+DEFAULT_WAIT_TIMEOUT_S = 1800.0  # SageMaker's own waiter gives an endpoint 30 minutes to be InService
+MAX_WAIT_TIMEOUT_S = 4 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,17 @@ class CommandProvisioning:
     stop_grace_s: float = DEFAULT_STOP_GRACE_S
 
 
-Provisioning = CommandProvisioning
+@dataclass(frozen=True)
+class SageMakerProvisioning:
+    """A SageMaker endpoint per test: model, endpoint configuration, endpoint; deleted after the test."""
+
+    region: str | None = None  # None: botocore's default chain
+    api_endpoint_url: str | None = None  # the SageMaker API elsewhere (a local stand-in in tests)
+    runtime_endpoint_url: str | None = None  # where InvokeEndpoint goes, when not SageMaker's runtime
+    wait_timeout_s: float = DEFAULT_WAIT_TIMEOUT_S
+
+
+Provisioning = CommandProvisioning | SageMakerProvisioning
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
@@ -75,10 +88,21 @@ def command_words(command: Any) -> list[str] | None:
     return None
 
 
-def provisioner_problems(raw: Any, parameters: list[set[str]]) -> list[Problem]:
-    """Problems with ``Loadrec.Provisioner``; ``parameters``: each configuration's environment parameter names."""
-    if not isinstance(raw, dict) or list(raw) != ["Command"]:
-        return [Problem(KEY, "must be an object with Command (a local model server started per test)")]
+def provisioner_problems(
+    raw: Any, parameters: list[set[str]], request: Mapping[str, Any] | None = None
+) -> list[Problem]:
+    """Problems with ``Loadrec.Provisioner``; ``parameters``: each configuration's environment parameter names;
+    ``request``: the AWS request (the SageMaker provisioner needs its model and role)."""
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("Command", "SageMaker"):
+        return [
+            Problem(
+                KEY,
+                "must be an object with one of Command (a local model server per test) or SageMaker "
+                "(a SageMaker endpoint per test)",
+            )
+        ]
+    if "SageMaker" in raw:
+        return _sagemaker_problems(raw["SageMaker"], request or {}, any(parameters))
     entry, path = raw["Command"], f"{KEY}.Command"
     if not isinstance(entry, dict):
         return [Problem(path, "must be an object")]
@@ -125,6 +149,42 @@ def provisioner_problems(raw: Any, parameters: list[set[str]]) -> list[Problem]:
     return found
 
 
+def _sagemaker_problems(entry: Any, request: Mapping[str, Any], with_parameters: bool) -> list[Problem]:
+    path = f"{KEY}.SageMaker"
+    if not isinstance(entry, dict):
+        return [Problem(path, "must be an object")]
+    found = [
+        Problem(f"{path}.{k}", "is not a field of the SageMaker provisioner")
+        for k in entry
+        if k not in SAGEMAKER_FIELDS
+    ]
+    region = entry.get("Region")
+    if "Region" in entry and (not isinstance(region, str) or region_problem(region)):
+        found.append(Problem(f"{path}.Region", f"{show(region)} {region_problem(str(region)) or 'must be a string'}"))
+    for name in ("ApiEndpointUrl", "RuntimeEndpointUrl"):
+        value = entry.get(name)
+        problem = url_problem(value) if isinstance(value, str) else "must be a URL"
+        if name in entry and problem:
+            found.append(Problem(f"{path}.{name}", problem))
+    wait = entry.get("WaitTimeoutSeconds")
+    if "WaitTimeoutSeconds" in entry and (
+        isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 < wait <= MAX_WAIT_TIMEOUT_S
+    ):
+        found.append(
+            Problem(
+                f"{path}.WaitTimeoutSeconds", f"{show(wait)} must be seconds above 0, at most {MAX_WAIT_TIMEOUT_S:g}"
+            )
+        )
+    config = request.get("InputConfig")
+    config = config if isinstance(config, dict) else {}
+    package, model = config.get("ModelPackageVersionArn"), config.get("ModelName")
+    if not package and not model:
+        found.append(Problem("InputConfig", "the SageMaker provisioner needs ModelPackageVersionArn or ModelName"))
+    if (package or with_parameters) and not request.get("RoleArn"):
+        found.append(Problem("RoleArn", "the SageMaker provisioner creates a model: name its execution role"))
+    return found
+
+
 class PlaceholderSample(dict[str, str]):
     """Any placeholder filled with a plausible value, to check a URL template's shape."""
 
@@ -136,6 +196,14 @@ def parse_provisioner(raw: Any) -> Provisioning | None:
     """The provisioner of a validated ``Loadrec`` key (None without one)."""
     if raw is None:
         return None
+    if "SageMaker" in raw:
+        entry = raw["SageMaker"]
+        return SageMakerProvisioning(
+            region=entry.get("Region"),
+            api_endpoint_url=entry.get("ApiEndpointUrl"),
+            runtime_endpoint_url=entry.get("RuntimeEndpointUrl"),
+            wait_timeout_s=float(entry.get("WaitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S)),
+        )
     entry = raw["Command"]
     return CommandProvisioning(
         command=tuple(command_words(entry["Command"]) or ()),

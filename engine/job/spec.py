@@ -138,7 +138,7 @@ def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> 
     problems = check_request(request, mode)
     if not problems:  # the shapes hold: the parameters can be read
         parameters = [{name for name, _ in ranges_of(entry)} for entry in _configurations(request)]
-        problems += check_extension(raw_extension, _configuration_count(request), parameters)
+        problems += check_extension(raw_extension, _configuration_count(request), parameters, request)
     else:
         problems += check_extension(raw_extension, _configuration_count(request))
     if problems:

@@ -48,6 +48,7 @@ class RunSettings:
     processes: int = 0  # N > 0: Locust master + N local worker processes
     master: MasterSettings | None = None  # Locust master for workers started elsewhere
     worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S
+    keep_endpoints: bool = False  # endpoints loadrec creates stay after their test (loadrec cleanup removes them)
 
     @property
     def distributed(self) -> bool:
@@ -193,6 +194,14 @@ OPTIONS: tuple[Option, ...] = (
         frozenset({RUN, UI}),
     ),
     Option(
+        ("--keep-endpoints",),
+        {
+            "action": "store_true",
+            "help": "keep the endpoints loadrec creates after their tests (loadrec cleanup JOB_NAME removes them)",
+        },
+        frozenset({RUN, UI}),
+    ),
+    Option(
         ("--test-index",),
         {"type": non_negative, "default": 0, "help": "which endpoint configuration to test (default 0)"},
         frozenset({STOCK}),
@@ -229,4 +238,5 @@ def settings_from(options: argparse.Namespace, where: str) -> RunSettings:
         publish_metrics=options.publish_metrics,
         processes=processes,
         master=master,
+        keep_endpoints=bool(getattr(options, "keep_endpoints", False)),
     )

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from loadrec.engine.job.cases import TestCase
-from loadrec.engine.job.extension import HttpTarget, Target
-from loadrec.engine.job.provisioning import PORT, CommandProvisioning, Provisioning, fill
+from loadrec.engine.job.extension import HttpTarget, SageMakerTarget, Target
+from loadrec.engine.job.provisioning import PORT, CommandProvisioning, Provisioning, SageMakerProvisioning, fill
+from loadrec.engine.job.spec import JobSpec
 
 
 class ProvisionError(Exception):
@@ -47,21 +48,37 @@ class Provisioner(Protocol):
         ...
 
 
-def template_target(provisioning: Provisioning, port: int, environment: dict[str, str]) -> Target:
-    """The target a provisioned server on ``port`` answers at (its URL template filled in)."""
-    assert isinstance(provisioning, CommandProvisioning)
+def template_target(provisioning: Provisioning, port: int, environment: dict[str, str], name: str = "") -> Target:
+    """The target a created endpoint answers at: a server's URL template filled in for ``port``, or the
+    SageMaker endpoint ``name`` (checked before the job with a stand-in name)."""
+    if isinstance(provisioning, SageMakerProvisioning):
+        return SageMakerTarget(
+            endpoint_name=name or "loadrec-check", region=provisioning.region,
+            endpoint_url=provisioning.runtime_endpoint_url,
+        )  # fmt: skip
     url = fill(provisioning.url, {**environment, PORT: str(port)})
     return HttpTarget(url=url, method=provisioning.method, headers=provisioning.headers)
 
 
-def provisioner_for(provisioning: Provisioning, job_dir: Path, progress: Callable[[str], None]) -> Provisioner:
+def provisioner_for(spec: JobSpec, job_dir: Path, progress: Callable[[str], None], run_id: str) -> Provisioner:
+    """The provisioner the job's ``Loadrec.Provisioner`` names."""
+    provisioning = spec.extension.provisioner
+    if isinstance(provisioning, SageMakerProvisioning):
+        from loadrec.engine.provision.sagemaker import SageMakerProvisioner
+
+        return SageMakerProvisioner(spec, provisioning, progress, run_id)
     from loadrec.engine.provision.command import CommandProvisioner
 
+    assert isinstance(provisioning, CommandProvisioning)
     return CommandProvisioner(provisioning, job_dir, progress)
 
 
 def remove_leftover(record: dict[str, Any]) -> str | None:
     """Delete what a killed test's process left behind, from its record; what was done, or None."""
+    if record.get("Kind") == "SageMaker":
+        from loadrec.engine.provision.sagemaker import remove_leftover as remove_endpoint
+
+        return remove_endpoint(record)
     from loadrec.engine.provision.command import remove_leftover as remove_command
 
     return remove_command(record)

@@ -166,7 +166,7 @@ def endpoint_name(results: JobResults, benchmark: Benchmark) -> str:
     target = results.spec.target_of(benchmark.index)
     if target is not None:
         return target.endpoint_name
-    return benchmark.endpoint or f"{results.spec.name[:JOB_NAME_IN_ENDPOINT]}-{benchmark.index}"
+    return benchmark.endpoint_name or f"{results.spec.name[:JOB_NAME_IN_ENDPOINT]}-{benchmark.index}"
 
 
 def _model_configuration(results: JobResults, index: int) -> dict[str, Any]:

@@ -45,7 +45,8 @@ class Benchmark:
     utilization: dict[str, float] | None = None  # CpuUtilization, MemoryUtilization (CloudWatch)
     note: str | None = None
     run_id: str = ""  # the run that wrote it: a reused folder never mixes runs
-    endpoint: str | None = None  # the endpoint loadrec created for it (a provisioned test), as it was loaded
+    endpoint: str | None = None  # the endpoint loadrec created for it (a provisioned test): its URL or sagemaker:NAME
+    endpoint_name: str | None = None  # and its EndpointName, as AWS's shapes show it
     ready_s: float | None = None  # how long that endpoint took to become ready
 
     @property

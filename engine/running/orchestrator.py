@@ -174,7 +174,7 @@ class JobRunner:
     def _remove_leftovers(self, index: int) -> None:
         """What a provisioner created for a test whose process could not delete it (killed, say) goes now."""
         record = self.folder.read_provisioned(index)
-        if record is not None and not record.get("Deleted"):
+        if record is not None and not record.get("Deleted") and not self.manifest.settings.keep_endpoints:
             done = remove_leftover(record)
             if done is not None:
                 self.progress(f"test {index}: {done}")

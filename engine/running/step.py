@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             prices = load_prices(Path(settings.prices) if settings.prices else None)
             payloads = load_payloads(spec, Path(manifest.job_dir), settings.payloads)
             if spec.target_of(index) is None and spec.extension.provisioner is not None:
-                provisioner = provisioner_for(spec.extension.provisioner, Path(manifest.job_dir), say)
+                provisioner = provisioner_for(spec, Path(manifest.job_dir), say, manifest.run_id)
                 record = partial(folder.write_provisioned, index)
                 provisioned = provisioner.create(spec.case(index), record, lambda: bool(stops))
             test = prepare_test(spec, index, payloads, provisioned.target if provisioned else None)
@@ -108,9 +108,18 @@ def main(argv: list[str] | None = None) -> int:
         if test_runner is not None:
             test_runner.close()
         if provisioner is not None and provisioned is not None:
-            _delete(provisioner, provisioned, folder, index)
+            if settings.keep_endpoints:
+                say(f"kept what was created for this test ({provisioned.target.label}): --keep-endpoints")
+            else:
+                _delete(provisioner, provisioned, folder, index)
             if session is not None and session.benchmark is not None:  # the endpoint's facts beside the result
-                created = replace(session.benchmark, endpoint=provisioned.target.label, ready_s=provisioned.ready_s)
+                target = provisioned.target
+                created = replace(
+                    session.benchmark,
+                    endpoint=target.label,
+                    endpoint_name=target.endpoint_name,
+                    ready_s=provisioned.ready_s,
+                )
                 with contextlib.suppress(OSError):
                     folder.write_benchmark(created)
     if session.write_error is not None:

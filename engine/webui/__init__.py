@@ -3,10 +3,12 @@
 - ``console``: the job in the web UI's process: a START runs it (a run folder each), a STOP stops it
 - ``views``: what the page says, from the job and a run's results (pure)
 - ``app``: the Flask app: the page, its data, START/STOP, the results files, the guards
-- ``login``: the username and password from the environment (shared with stock Locust's web UI)
+- ``serve``: the web UI's process: listen, serve until Ctrl-C or SIGTERM, close cleanly
+- ``login``, ``user``: the username and password from the environment, the logged-in user (shared
+  with stock Locust's web UI)
 - ``templates/``, ``static/``: the page, its live part, the login form, and its one script
 
 Importing the package imports none of its modules.
 """
 
-__all__ = ["app", "console", "login", "views"]
+__all__ = ["app", "console", "login", "serve", "user", "views"]

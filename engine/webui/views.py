@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from loadrec.engine.job.extension import HttpTarget, Target
-from loadrec.engine.job.provisioning import Provisioning
+from loadrec.engine.job.provisioning import CommandProvisioning, Provisioning
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest, count_tests, label_of
 from loadrec.engine.load.settings import RunSettings
@@ -63,8 +63,9 @@ def shown_target(target: Target | None, provisioning: Provisioning | None = None
     """A target as the page shows it: a URL without its query (it may hold a key) or an endpoint's name;
     for an endpoint loadrec creates, the URL it will answer at."""
     if target is None:
-        url = provisioning.url if provisioning is not None else ""
-        return f"created for the test, at {shown_target(HttpTarget(url))}" if url else "created for the test"
+        if isinstance(provisioning, CommandProvisioning):
+            return f"created for the test, at {shown_target(HttpTarget(provisioning.url))}"
+        return "a SageMaker endpoint created for the test" if provisioning is not None else "created for the test"
     if not isinstance(target, HttpTarget):
         return target.label
     parts = urlsplit(target.url)
