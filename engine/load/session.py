@@ -38,7 +38,7 @@ from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import SecondRecorder, Timeline
 from loadrec.engine.measurement.monitor import StopReason
-from loadrec.engine.measurement.outcome import failure_reason, measure, size, status_of
+from loadrec.engine.measurement.outcome import failure_reason, measure, model_setup_us, size, status_of
 from loadrec.engine.measurement.prices import PriceTable, price_per_hour
 from loadrec.engine.results.cloudwatch import publish, with_utilization
 from loadrec.engine.results.files import ResultsFolder
@@ -215,6 +215,14 @@ class LoadTestSession:
         finally:
             self.finished.set()
 
+    def _model_setup_us(self, timeline: Timeline) -> int | None:
+        """For a serverless configuration: its cold start, as measured from here (CloudWatch's replaces it)."""
+        configuration = self.spec.configuration_of(self.index)
+        if configuration is None or configuration.serverless is None:
+            return None
+        median = timeline.window(timeline.last_second, timeline.last_second, (50.0,)).latency_ms.get(50.0)
+        return model_setup_us(timeline.first_success_max_ms(), median)
+
     def _measure(self, status: Status | None, end: float) -> Benchmark:
         """The test's Benchmark from the monitor's history; ``status`` None: decided by its stop reason."""
         monitor, timeline = self.monitor, self.timeline
@@ -237,6 +245,7 @@ class LoadTestSession:
             workers=self.workers,
             worker_events=tuple(monitor.worker_events),
             run_id=self.run_id,
+            model_setup_us=self._model_setup_us(timeline),
         )
         if status is not None:
             return benchmark

@@ -276,6 +276,14 @@ class Timeline:
                 found[kind] = (total + count, sample)
         return found
 
+    def first_success_max_ms(self) -> float | None:
+        """The slowest success of the first second that had one (the test's first invocations), in ms."""
+        for offset in sorted(self._seconds):
+            wire = self._seconds[offset]
+            if wire["ok"] and wire.get("h"):
+                return float(HdrHistogram.decode(wire["h"]).get_max_value()) / 1000.0
+        return None
+
     def successes(self) -> int:
         """Successful invocations over the whole test."""
         return sum(wire["ok"] for wire in self._seconds.values())

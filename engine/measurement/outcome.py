@@ -128,3 +128,12 @@ def failure_reason(reason: StopReason, detail: str, errors: dict[str, tuple[int,
         f"{kind} x{count}" + (f": {sample.strip()!r}" if sample.strip() else "") for kind, (count, sample) in kinds[:3]
     ]
     return f"{head}; " + "; ".join(parts) if parts else head
+
+
+def model_setup_us(first_max_ms: float | None, warm_median_ms: float | None) -> int | None:
+    """ModelSetupTime measured from the outside (µs), for a serverless endpoint with no CloudWatch metric: the
+    slowest of the test's first invocations (the one that met a cold endpoint) minus the median of all its
+    successes (a warm one), at least 0; None without both."""
+    if first_max_ms is None or warm_median_ms is None:
+        return None
+    return max(0, round((first_max_ms - warm_median_ms) * 1000))

@@ -136,6 +136,8 @@ def _metrics(benchmark: Benchmark) -> dict[str, Any]:
     if sizing.cost_per_inference is not None:
         metrics["CostPerInference"] = sizing.cost_per_inference
     metrics.update(benchmark.utilization or {})
+    if benchmark.model_setup_us is not None:
+        metrics["ModelSetupTime"] = benchmark.model_setup_us
     return metrics
 
 

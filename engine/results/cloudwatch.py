@@ -36,6 +36,7 @@ QUERIES: dict[str, tuple[str, str]] = {
     "memory": (ENDPOINT_NAMESPACE, "MemoryUtilization"),
     "model": (INVOCATION_NAMESPACE, "ModelLatency"),
     "overhead": (INVOCATION_NAMESPACE, "OverheadLatency"),
+    "setup": (INVOCATION_NAMESPACE, "ModelSetupTime"),  # serverless cold starts, µs
 }
 
 T = TypeVar("T")
@@ -53,6 +54,7 @@ class Utilization:
     memory_utilization: float | None  # percent
     model_latency_us: float | None
     overhead_latency_us: float | None
+    model_setup_us: float | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def read_utilization(client: Any, endpoint_name: str, variant_name: str, start: 
         memory_utilization=found["memory"],
         model_latency_us=found["model"],
         overhead_latency_us=found["overhead"],
+        model_setup_us=found["setup"],
     )
 
 
@@ -208,7 +211,10 @@ def with_utilization(spec: JobSpec, benchmark: Benchmark) -> Benchmark:
         return replace(benchmark, note=f"utilization not read: {error}")
     values = {"CpuUtilization": found.cpu_utilization, "MemoryUtilization": found.memory_utilization}
     present = {key: value for key, value in values.items() if value is not None}
-    return replace(benchmark, utilization=present or None)
+    benchmark = replace(benchmark, utilization=present or None)
+    if benchmark.model_setup_us is not None and found.model_setup_us is not None:  # serverless: AWS's own figure
+        benchmark = replace(benchmark, model_setup_us=round(found.model_setup_us))
+    return benchmark
 
 
 def publish(spec: JobSpec, benchmark: Benchmark, rows: list[TimelineRow]) -> Benchmark:

@@ -48,6 +48,7 @@ class Benchmark:
     endpoint: str | None = None  # the endpoint loadrec created for it (a provisioned test): its URL or sagemaker:NAME
     endpoint_name: str | None = None  # and its EndpointName, as AWS's shapes show it
     ready_s: float | None = None  # how long that endpoint took to become ready
+    model_setup_us: int | None = None  # a serverless endpoint's cold start (CloudWatch's, else measured)
 
     @property
     def measured(self) -> bool:

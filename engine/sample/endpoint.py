@@ -65,7 +65,9 @@ class EndpointStats:
 class SampleEndpoint:
     """The WSGI application: routing, worker slots, failure injection."""
 
-    def __init__(self, workers: int, service_ms: float, error_rate: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self, workers: int, service_ms: float, error_rate: float = 0.0, seed: int = 0, cold_start_ms: float = 0.0
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         if not service_ms >= 0:
@@ -77,6 +79,8 @@ class SampleEndpoint:
         self.error_rate = error_rate
         self.stats = EndpointStats()
         self._slots = gevent.lock.BoundedSemaphore(workers)
+        # The first invocation loads the model, as a serverless endpoint's first one after a cold start does.
+        self._cold_start_s: float = cold_start_ms / 1000.0
         self._rng = random.Random(seed)
         self._in_flight = 0
         self._idle = gevent.event.Event()
@@ -129,6 +133,10 @@ class SampleEndpoint:
             return _respond(start_response, 413, *_error(f"payload larger than {MAX_BODY_BYTES} bytes"))
         with self._slots:
             started = time.perf_counter()
+            cold, self._cold_start_s = self._cold_start_s, 0.0
+            if cold:
+                gevent.sleep(cold)
+                started = time.perf_counter()
             if self.error_rate and self._rng.random() < self.error_rate:
                 self._hold_rest_of_service_time(started)
                 self.stats.injected_failures += 1
@@ -202,9 +210,11 @@ def _respond(
     return [body]
 
 
-def build_app(workers: int, service_ms: float, error_rate: float = 0.0, seed: int = 0) -> SampleEndpoint:
+def build_app(
+    workers: int, service_ms: float, error_rate: float = 0.0, seed: int = 0, cold_start_ms: float = 0.0
+) -> SampleEndpoint:
     """The WSGI application of an endpoint with ``workers`` slots of ``service_ms`` each."""
-    return SampleEndpoint(workers, service_ms, error_rate, seed)
+    return SampleEndpoint(workers, service_ms, error_rate, seed, cold_start_ms)
 
 
 class _NoDelayServer(WSGIServer):
@@ -229,9 +239,11 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def serve(host: str, port: int, workers: int, service_ms: float, error_rate: float = 0.0) -> None:
+def serve(
+    host: str, port: int, workers: int, service_ms: float, error_rate: float = 0.0, cold_start_ms: float = 0.0
+) -> None:
     """Bind, announce the address on stdout, and serve until SIGINT or SIGTERM."""
-    app = build_app(workers, service_ms, error_rate)
+    app = build_app(workers, service_ms, error_rate, cold_start_ms=cold_start_ms)
     # Handlers go in before the address is announced: a signal sent as soon as the line is read
     # must already mean "stop cleanly", not the default of dying by the signal.
     stopping = gevent.event.Event()
@@ -296,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--workers", type=WORKERS, help=f"concurrent worker slots (default: ${WORKERS_ENV}, else 2)")
     add("--service-ms", type=SERVICE_MS, help=f"ms each request holds its slot (default: ${SERVICE_MS_ENV}, else 20)")
     add("--error-rate", type=_ranged(float, 0, 1), default=0.0, help="fraction of requests failing with HTTP 500")
+    add("--cold-start-ms", type=_ranged(float, 0, 600_000), default=0.0, help="extra ms of the first invocation")
     return parser
 
 
@@ -313,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             except argparse.ArgumentTypeError as error:
                 parser.exit(2, f"{parser.prog}: error: {variable}: {error}\n")
     try:
-        serve(args.host, args.port, args.workers, args.service_ms, args.error_rate)
+        serve(args.host, args.port, args.workers, args.service_ms, args.error_rate, args.cold_start_ms)
     except OSError as error:
         reason = os.strerror(error.errno) if error.errno else str(error)
         print(f"sample endpoint: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)

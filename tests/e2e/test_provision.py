@@ -109,3 +109,19 @@ def test_killing_loadrec_run_leaves_no_model_server_behind(tmp_path: Path) -> No
         assert time.monotonic() < deadline, "the model server outlived loadrec"
         time.sleep(0.2)
     assert records(out)[0]["Deleted"] is True
+
+
+def test_a_serverless_configuration_reports_its_cold_start(tmp_path: Path) -> None:
+    """A stand-in whose first invocation takes 400 ms more: ModelSetupTime ≈ 400 ms, in µs as AWS reports it."""
+    job = provisioned_job(tmp_path, ["2"], stairs=(12, 3, 1))
+    request = json.loads(job.read_text())
+    request["InputConfig"]["EndpointConfigurations"] = [
+        {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}
+    ]
+    request["Loadrec"]["Provisioner"]["Command"]["Command"] = [*SERVER, "--cold-start-ms", "400"]
+    job.write_text(json.dumps(request))
+    out = tmp_path / "out"
+    done = loadrec(job, out, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads((out / "describe.json").read_text())["InferenceRecommendations"][0]["Metrics"]
+    assert metrics["ModelSetupTime"] == pytest.approx(400_000, rel=0.2)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
-from loadrec.engine.measurement.metrics import WindowStats
+from loadrec.engine.measurement.metrics import SecondStats, Timeline, WindowStats
 from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason
 from loadrec.engine.measurement.outcome import (
     Measured,
     Status,
     failure_reason,
     measure,
+    model_setup_us,
     size,
     status_of,
 )
@@ -92,3 +93,17 @@ def test_failure_reason_names_status_and_answer() -> None:
     assert failure_reason(StopReason.PATTERN_COMPLETE, "", {}, 0) == "no successful invocation (no request completed)"
     refused = failure_reason(StopReason.PATTERN_COMPLETE, "", {"connection refused": (9, "")}, 0)
     assert refused == "no successful invocation; connection refused x9"
+
+
+def test_model_setup_time_is_the_first_invocations_slowest_minus_the_warm_median() -> None:
+    assert model_setup_us(450.0, 50.0) == 400_000
+    assert model_setup_us(40.0, 50.0) == 0  # no cold start: never a negative time
+    assert model_setup_us(None, 50.0) is None and model_setup_us(450.0, None) is None
+    timeline = Timeline(1000)
+    assert timeline.first_success_max_ms() is None
+    timeline.add([SecondStats(1000, failures=2).to_wire()])  # failures only: not a first invocation
+    first = SecondStats(1001, successes=2)
+    for latency_us in (450_000, 50_000):
+        first.histogram.record_value(latency_us)
+    timeline.add([first.to_wire()])
+    assert timeline.first_success_max_ms() == pytest.approx(450.0, rel=1e-3)
