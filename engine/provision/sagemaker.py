@@ -57,15 +57,12 @@ class SageMakerProvisioner:
         progress: Callable[[str], None],
         run_id: str,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = gevent.sleep,
+        api: Any = None,  # botocore's SageMaker client unless a test passes one of its own
     ) -> None:
-        self.spec, self.provisioning, self.progress, self.run_id, self.clock = (
-            spec,
-            provisioning,
-            progress,
-            run_id,
-            clock,
-        )
-        self.api = client(provisioning.region, provisioning.api_endpoint_url)
+        self.spec, self.provisioning, self.progress, self.run_id = spec, provisioning, progress, run_id
+        self.clock, self.sleep = clock, sleep
+        self.api = api if api is not None else client(provisioning.region, provisioning.api_endpoint_url)
 
     def create(self, case: TestCase, record: Record, cancelled: Cancelled) -> Provisioned:
         name = resource_name(self.spec.name, case.index, self.run_id)
@@ -153,7 +150,7 @@ class SageMakerProvisioner:
                 raise ProvisionError(f"endpoint {name} failed to create: {reason}")
             if self.clock() > deadline:
                 raise ProvisionError(f"endpoint {name} was not InService within {self.provisioning.wait_timeout_s:g} s")
-            gevent.sleep(POLL_S)
+            self.sleep(POLL_S)
 
     def _tags(self) -> list[dict[str, str]]:
         return [{"Key": TAG, "Value": self.spec.name}]

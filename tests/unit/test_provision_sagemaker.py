@@ -1,0 +1,115 @@
+"""The SageMaker provisioner's calls, in order, with an in-memory SageMaker API: what is created, how it
+is named and tagged, how a failed endpoint is reported, and that everything created is deleted."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.spec import JobSpec, parse_job
+from loadrec.engine.provision.base import ProvisionError
+from loadrec.engine.provision.sagemaker import SageMakerProvisioner
+
+PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3"
+ROLE = "arn:aws:iam::123456789012:role/Recommender"
+
+
+class FakeSageMaker:
+    """Records every call; endpoints go through ``statuses`` one DescribeEndpoint at a time."""
+
+    def __init__(self, statuses: list[dict[str, Any]]) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.statuses = statuses
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**parameters: Any) -> dict[str, Any]:
+            self.calls.append((operation, parameters))
+            return self.statuses.pop(0) if operation == "describe_endpoint" else {}
+
+        return call
+
+
+def spec(**config: Any) -> JobSpec:
+    request = {
+        "JobName": "a-very-long-job-name-that-goes-on-and-on-and-on", "JobType": "Advanced", "RoleArn": ROLE,
+        "InputConfig": {
+            **({"ModelPackageVersionArn": PACKAGE} if "ModelName" not in config else {}),
+            "TrafficPattern": {"TrafficType": "PHASES", "Phases": [{"InitialNumberOfUsers": 1, "SpawnRate": 1,
+                                                                     "DurationInSeconds": 120}]},
+            "EndpointConfigurations": [{"InstanceType": "ml.c5.large",
+                                        "EnvironmentParameterRanges": {"CategoricalParameterRanges": [
+                                            {"Name": "OMP_NUM_THREADS", "Value": ["2"]}]}},
+                                       {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}],
+            **config,
+        },
+        "Loadrec": {"Provisioner": {"SageMaker": {"Region": "us-east-1", "WaitTimeoutSeconds": 60}}},
+    }  # fmt: skip
+    return parse_job(copy.deepcopy(request), LimitsMode.AWS)
+
+
+def provisioner(job: JobSpec, api: FakeSageMaker, lines: list[str]) -> SageMakerProvisioner:
+    settings = job.extension.provisioner
+    return SageMakerProvisioner(job, settings, lines.append, "0123456789abcdef", sleep=lambda _: None, api=api)  # type: ignore[arg-type]
+
+
+def test_a_package_model_config_and_endpoint_are_created_named_tagged_and_deleted() -> None:
+    job, records, lines = spec(), [], []
+    api = FakeSageMaker([{"EndpointStatus": "Creating"}, {"EndpointStatus": "InService"}])
+    created = provisioner(job, api, lines).create(job.case(0), lambda r: records.append(dict(r)), lambda: False)
+    name = "a-very-long-job-name-that-goes-on-and-on-0-012345"  # the job name cut to 40, as AWS cuts it
+    assert len(name) <= 63 and created.target.endpoint_name == name
+    tags = [{"Key": "loadrec-job", "Value": job.name}]
+    assert api.calls[:3] == [
+        ("create_model", {"ModelName": name, "ExecutionRoleArn": ROLE, "Tags": tags,
+                          "PrimaryContainer": {"ModelPackageName": PACKAGE, "Environment": {"OMP_NUM_THREADS": "2"}}}),
+        ("create_endpoint_config", {"EndpointConfigName": name, "Tags": tags, "ProductionVariants": [
+            {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.c5.large",
+             "InitialInstanceCount": 1}]}),
+        ("create_endpoint", {"EndpointName": name, "EndpointConfigName": name, "Tags": tags}),
+    ]  # fmt: skip
+    assert records[-1] | {"Kind": "SageMaker"} == {
+        **records[-1],
+        "Model": name,
+        "EndpointConfig": name,
+        "Endpoint": name,
+    }
+    assert f"endpoint {name}: Creating" in lines and f"endpoint {name}: InService" in lines
+    api.calls.clear()
+    provisioner(job, api, lines).delete(created)
+    assert [operation for operation, _ in api.calls] == ["delete_endpoint", "delete_endpoint_config", "delete_model"]
+
+
+def test_a_serverless_configuration_gets_a_serverless_variant() -> None:
+    job, api = spec(), FakeSageMaker([{"EndpointStatus": "InService"}])
+    provisioner(job, api, []).create(job.case(1), lambda r: None, lambda: False)
+    variant = api.calls[1][1]["ProductionVariants"][0]
+    assert variant == {"VariantName": "AllTraffic", "ModelName": variant["ModelName"],
+                       "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}  # fmt: skip
+
+
+def test_a_failed_endpoint_says_why_and_everything_created_is_deleted() -> None:
+    job = spec()
+    api = FakeSageMaker([{"EndpointStatus": "Creating"}, {"EndpointStatus": "Failed", "FailureReason": "no capacity"}])
+    with pytest.raises(ProvisionError, match=r"failed to create: no capacity$"):
+        provisioner(job, api, []).create(job.case(0), lambda r: None, lambda: False)
+    assert [op for op, _ in api.calls][-3:] == ["delete_endpoint", "delete_endpoint_config", "delete_model"]
+
+
+def test_a_stop_while_waiting_gives_up_and_deletes() -> None:
+    job = spec()
+    api = FakeSageMaker([{"EndpointStatus": "Creating"}] * 3)
+    stops = iter([False, True])
+    with pytest.raises(ProvisionError, match="stopped while endpoint"):
+        provisioner(job, api, []).create(job.case(0), lambda r: None, lambda: next(stops))
+    assert "delete_endpoint" in [op for op, _ in api.calls]
+
+
+def test_a_named_model_without_parameters_is_used_as_it_is() -> None:
+    job = spec(ModelName="churn-model")
+    api = FakeSageMaker([{"EndpointStatus": "InService"}])
+    provisioner(job, api, []).create(job.case(1), lambda r: None, lambda: False)
+    assert [op for op, _ in api.calls] == ["create_endpoint_config", "create_endpoint", "describe_endpoint"]
+    assert api.calls[0][1]["ProductionVariants"][0]["ModelName"] == "churn-model"
