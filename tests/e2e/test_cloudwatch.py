@@ -83,6 +83,7 @@ def seed_endpoint(client: Any, endpoint_name: str, t0: datetime) -> None:
     put(client, ENDPOINT_NAMESPACE, "MemoryUtilization", mine, [(t0 + 30 * s, 40.0), (t0 + 90 * s, 60.0)])
     put(client, INVOCATION_NAMESPACE, "ModelLatency", mine, [(t0 + 10 * s, 1000.0), (t0 + 80 * s, 3000.0)])
     put(client, INVOCATION_NAMESPACE, "OverheadLatency", mine, [(t0 + 100 * s, 150.0)])
+    put(client, INVOCATION_NAMESPACE, "ModelSetupTime", mine, [(t0 + 10 * s, 250_000.0)])  # one cold start
     # Outside the window: the minute before it and the minute after it.
     put(client, ENDPOINT_NAMESPACE, "CPUUtilization", mine, [(t0 - 30 * s, 900.0), (t0 + 125 * s, 900.0)])
     # Inside the window, but another variant of the same endpoint.
@@ -103,7 +104,11 @@ def test_read_utilization_averages_each_metric_over_the_window(cloudwatch: Any, 
     found = read_utilization(cloudwatch, name, VARIANT, t0 + timedelta(seconds=20), t0 + timedelta(seconds=100))
 
     assert found == Utilization(
-        cpu_utilization=35.0, memory_utilization=50.0, model_latency_us=2000.0, overhead_latency_us=150.0
+        cpu_utilization=35.0,
+        memory_utilization=50.0,
+        model_latency_us=2000.0,
+        overhead_latency_us=150.0,
+        model_setup_us=250_000.0,
     )
     assert len(sent) == 1
     assert sent[0]["StartTime"] == t0
@@ -117,6 +122,7 @@ def test_read_utilization_averages_each_metric_over_the_window(cloudwatch: Any, 
         ("/aws/sagemaker/Endpoints", "MemoryUtilization"),
         ("AWS/SageMaker", "ModelLatency"),
         ("AWS/SageMaker", "OverheadLatency"),
+        ("AWS/SageMaker", "ModelSetupTime"),
     }
     assert {q["MetricStat"]["Period"] for q in sent[0]["MetricDataQueries"]} == {60}
     assert {q["MetricStat"]["Stat"] for q in sent[0]["MetricDataQueries"]} == {"Average"}
