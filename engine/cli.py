@@ -26,6 +26,7 @@ from loadrec.engine.job.files import (
     request_from_cli_flags,
 )
 from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
 from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_job
 from loadrec.engine.load.settings import (
@@ -275,6 +276,9 @@ def _prepared(
     if args.master and args.processes:
         raise BadInput(["--master waits for workers started elsewhere; --processes starts local ones: pick one"])
     settings = settings_from(args, where)
+    if settings.keep_endpoints and isinstance(spec.extension.provisioner, CommandProvisioning):
+        raise BadInput(["--keep-endpoints: a Command provisioner's servers are local processes, always stopped after"
+                        " their test (only SageMaker endpoints can be kept)"])  # fmt: skip
     _prices(settings)  # each test's process reads them; a bad file is refused now
     try:
         return prepare_job(spec, job_dir, settings.payloads), settings
@@ -327,6 +331,8 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 
     try:
         lines = cleanup(client(args.region, args.api_endpoint_url), args.job_name, args.dry_run)
+    except ValueError as error:  # botocore's word for a malformed endpoint URL
+        raise BadInput([f"--api-endpoint-url: {error}"]) from None
     except (BotoCoreError, ClientError) as error:
         print(f"cleanup: {error}", file=sys.stderr)
         return EXIT_FAILED

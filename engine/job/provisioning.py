@@ -35,6 +35,7 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 PORT = "port"
 DEFAULT_START_TIMEOUT_S = 60.0
 DEFAULT_STOP_GRACE_S = 10.0
+MAX_STOP_GRACE_S = 10.0  # a third of the time a stopped test's process gets before it is killed
 MAX_START_TIMEOUT_S = 3600.0  # a model server that needs more than an hour to start is not waited for
 SAGEMAKER_FIELDS = ("Region", "ApiEndpointUrl", "RuntimeEndpointUrl", "WaitTimeoutSeconds")
 DEFAULT_WAIT_TIMEOUT_S = 1800.0  # SageMaker's own waiter gives an endpoint 30 minutes to be InService
@@ -115,6 +116,10 @@ def provisioner_problems(
     if not words:
         found.append(Problem(f"{path}.Command", "must be a non-empty list of strings (or one string) naming a program"))
         words = []
+    if any("\x00" in word for word in words):
+        found.append(Problem(f"{path}.Command", "must not hold a NUL character"))
+    if any(PORT in names for names in parameters):
+        found.append(Problem(path, f"{{{PORT}}} is the free port: no environment parameter may be named {PORT}"))
     templates = [(f"{path}.Command", word) for word in words]
     for name in ("ReadyUrl", "Url"):
         value = entry.get(name)
@@ -125,7 +130,7 @@ def provisioner_problems(
         problem = url_problem(fill(value, PlaceholderSample()))
         if problem is not None:
             found.append(Problem(f"{path}.{name}", problem))
-    for name, default in (("StartTimeoutSeconds", MAX_START_TIMEOUT_S), ("StopGraceSeconds", 600.0)):
+    for name, default in (("StartTimeoutSeconds", MAX_START_TIMEOUT_S), ("StopGraceSeconds", MAX_STOP_GRACE_S)):
         value = entry.get(name)
         if name in entry and (
             isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= default

@@ -183,9 +183,9 @@ class LoadTestSession:
             ended_early = end - timeline.start_epoch < self.spec.schedule.duration_s - 1
             monitor.reason = StopReason.STOPPED_BY_USER if ended_early else StopReason.PATTERN_COMPLETE
         try:
-            benchmark = with_utilization(self.spec, self._measure(None, end))
+            benchmark = with_utilization(self.spec, self._measure(None, end), self.test.target)
             if self.settings.publish_metrics:
-                benchmark = publish(self.spec, benchmark, timeline.rows())
+                benchmark = publish(self.spec, benchmark, timeline.rows(), self.test.target)
         except Exception as error:  # Locust's event hook would only log it, and the test would never end
             self._fail_running(f"its results could not be completed ({type(error).__name__}: {error})")
             return

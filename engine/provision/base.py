@@ -43,8 +43,9 @@ class Provisioner(Protocol):
         whatever it created)."""
         ...
 
-    def delete(self, provisioned: Provisioned) -> None:
-        """Remove what ``create`` made; never raises (a failure is said, and the record stays for a cleanup)."""
+    def delete(self, provisioned: Provisioned) -> bool:
+        """Remove what ``create`` made; True when all of it is gone. Never raises: a failure is said, and the
+        record stays (not marked deleted) for the job's leftover removal or ``loadrec cleanup``."""
         ...
 
 

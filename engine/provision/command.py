@@ -29,6 +29,7 @@ import gevent
 from loadrec.engine.job.cases import TestCase
 from loadrec.engine.job.provisioning import PORT, CommandProvisioning, fill
 from loadrec.engine.provision.base import Cancelled, Provisioned, ProvisionError, Record, template_target
+from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV
 
 KIND = "Command"
 POLL_S = 0.2
@@ -39,6 +40,13 @@ LEFTOVER_GRACE_S = 5.0
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def server_environment(parameters: dict[str, str]) -> dict[str, str]:
+    """loadrec's environment (a server may need its cloud credentials), without the web UI's login, plus the
+    test's environment parameters."""
+    kept = {k: v for k, v in os.environ.items() if k not in (USERNAME_ENV, PASSWORD_ENV)}
+    return {**kept, **parameters}
+
+
 def free_port() -> int:
     """A TCP port free on loopback now (the server binds it a moment later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -47,6 +55,8 @@ def free_port() -> int:
 
 
 class CommandProvisioner:
+    """Starts a test's model server, waits until it is ready, and stops its whole process group."""
+
     def __init__(
         self,
         provisioning: CommandProvisioning,
@@ -65,13 +75,14 @@ class CommandProvisioner:
         log = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the server is deleted
         try:
             process = subprocess.Popen(
-                argv, cwd=self.job_dir, env={**os.environ, **environment}, stdin=subprocess.DEVNULL,
+                argv, cwd=self.job_dir, env=server_environment(environment), stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         except OSError as error:
             log.close()
             raise ProvisionError(f"{argv[0]}: the model server cannot be started ({error.strerror or error})") from None
-        entry = {"Kind": KIND, "ProcessGroup": process.pid, "Program": argv[0], "Port": port}
+        entry = {"Kind": KIND, "ProcessGroup": process.pid, "Started": start_time(process.pid), "Program": argv[0],
+                 "Port": port}  # fmt: skip
         self._servers[process.pid] = (process, log)
         provisioned = Provisioned(template_target(self.provisioning, port, environment), 0.0, entry)
         try:
@@ -84,13 +95,14 @@ class CommandProvisioner:
         self.progress(f"model server ready in {ready_s:.1f} s")
         return replace(provisioned, ready_s=ready_s)
 
-    def delete(self, provisioned: Provisioned) -> None:
+    def delete(self, provisioned: Provisioned) -> bool:
         pid = int(provisioned.record["ProcessGroup"])
         process, log = self._servers.pop(pid, (None, None))
         if process is not None:
             stop_group(process, self.provisioning.stop_grace_s)
         if log is not None:
             log.close()
+        return True  # SIGKILL, at the latest, leaves nothing of the group
 
     def _wait_ready(self, process: subprocess.Popen[bytes], url: str, cancelled: Cancelled, log: IO[bytes]) -> float:
         started = self.clock()
@@ -139,12 +151,32 @@ def stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
         process.wait(timeout=grace_s)
 
 
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, Linux's /proc), or None if it is not there."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stream:
+            fields = stream.read().rsplit(")", 1)[1].split()
+        return int(fields[19])  # field 22 of stat(5); the first two (pid, comm) are cut off above
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
 def remove_leftover(record: dict[str, Any]) -> str | None:
     """Stop the process group a killed test's process recorded, if it still runs; what was done, or None."""
     if record.get("Kind") != KIND or record.get("Deleted"):
         return None
     group = record.get("ProcessGroup")
     if not isinstance(group, int) or isinstance(group, bool) or group <= 1:
+        return None
+    # The group is ours only while its leader is the process started then: a reused number is someone else's.
+    if start_time(group) != record.get("Started") or _session(group) != group:
         return None
     try:
         os.killpg(group, signal.SIGTERM)

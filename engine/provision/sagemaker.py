@@ -17,13 +17,13 @@ leftovers by it) and written down as it is created, so it is deleted on every pa
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import gevent
+from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -38,18 +38,29 @@ VARIANT = "AllTraffic"
 JOB_NAME_LENGTH = 40
 POLL_S = 5.0  # as SageMaker's own endpoint_in_service waiter polls (it waits 30 s between tries)
 IN_SERVICE, FAILED = "InService", "Failed"
+BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack")  # SageMaker refuses a delete meanwhile
+SETTLE_TIMEOUT_S = 1800.0  # an endpoint being created may take as long to become deletable
 
 
 def client(region: str | None, endpoint_url: str | None) -> Any:
+    """botocore's SageMaker client (raises BotoCoreError without a region, ValueError for a bad URL)."""
     config = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=60)
     return boto3.client("sagemaker", region_name=region, endpoint_url=endpoint_url, config=config)
 
 
+def name_prefix(job_name: str) -> str:
+    """How the names of what is created for a job begin: the job name cut to 40 characters, as AWS cuts it."""
+    return job_name[:JOB_NAME_LENGTH].rstrip("-")
+
+
 def resource_name(job_name: str, index: int, run_id: str) -> str:
-    return f"{job_name[:JOB_NAME_LENGTH].rstrip('-')}-{index}-{run_id[:6]}"
+    """``JOB-N-xxxxxx``: the job, the test, the run; within SageMaker's 63-character name pattern."""
+    return f"{name_prefix(job_name)}-{index}-{run_id[:6]}"
 
 
 class SageMakerProvisioner:
+    """Creates a test's model, endpoint configuration and endpoint, and deletes them (see the module)."""
+
     def __init__(
         self,
         spec: JobSpec,
@@ -62,21 +73,28 @@ class SageMakerProvisioner:
     ) -> None:
         self.spec, self.provisioning, self.progress, self.run_id = spec, provisioning, progress, run_id
         self.clock, self.sleep = clock, sleep
-        self.api = api if api is not None else client(provisioning.region, provisioning.api_endpoint_url)
+        try:
+            self.api = api if api is not None else client(provisioning.region, provisioning.api_endpoint_url)
+        except (BotoCoreError, ValueError) as error:  # no region, a malformed URL
+            raise ProvisionError(f"SageMaker API: {error}") from None
 
     def create(self, case: TestCase, record: Record, cancelled: Cancelled) -> Provisioned:
         name = resource_name(self.spec.name, case.index, self.run_id)
         entry: dict[str, Any] = {
-            "Kind": KIND, "Region": self.provisioning.region, "ApiEndpointUrl": self.provisioning.api_endpoint_url,
+            "Kind": KIND, "Job": self.spec.name, "Region": self.provisioning.region,
+            "ApiEndpointUrl": self.provisioning.api_endpoint_url,
             "Model": None, "EndpointConfig": None, "Endpoint": None,
         }  # fmt: skip
         provisioned = Provisioned(template_target(self.provisioning, 0, {}, name), 0.0, entry)
         try:
+            self._go_on(cancelled, name)
             model = self._model(name, dict(case.environment), entry, record)
+            self._go_on(cancelled, name)
             self._call("CreateEndpointConfig", EndpointConfigName=name, ProductionVariants=[self._variant(case, model)],
                        Tags=self._tags())  # fmt: skip
             entry["EndpointConfig"] = name
             record(entry)
+            self._go_on(cancelled, name)
             started = self.clock()
             self._call("CreateEndpoint", EndpointName=name, EndpointConfigName=name, Tags=self._tags())
             entry["Endpoint"] = name
@@ -90,9 +108,11 @@ class SageMakerProvisioner:
         self.progress(f"endpoint {name} InService in {ready_s:.0f} s")
         return Provisioned(provisioned.target, ready_s, entry)
 
-    def delete(self, provisioned: Provisioned) -> None:
-        for line in delete_recorded(self.api, provisioned.record):
+    def delete(self, provisioned: Provisioned) -> bool:
+        lines, gone = delete_recorded(self.api, provisioned.record, self.sleep, self.clock)
+        for line in lines:
             self.progress(line)
+        return gone
 
     def _model(self, name: str, environment: dict[str, str], entry: dict[str, Any], record: Record) -> str:
         config = self.spec.request["InputConfig"]
@@ -107,7 +127,9 @@ class SageMakerProvisioner:
             )
         elif environment:
             described = self._call("DescribeModel", ModelName=existing)
-            fields = {k: described[k] for k in ("PrimaryContainer", "Containers") if described.get(k)}
+            # The copy keeps what confines the model (its VPC, network isolation, how its containers run).
+            kept = ("PrimaryContainer", "Containers", "VpcConfig", "EnableNetworkIsolation", "InferenceExecutionConfig")
+            fields = {k: described[k] for k in kept if described.get(k) is not None}
             for container in [fields.get("PrimaryContainer"), *fields.get("Containers", [])]:
                 if container is not None:
                     container["Environment"] = {**container.get("Environment", {}), **environment}
@@ -133,6 +155,12 @@ class SageMakerProvisioner:
             variant |= {"InstanceType": configuration.instance_type, "InitialInstanceCount": 1}
         return variant
 
+    @staticmethod
+    def _go_on(cancelled: Cancelled, name: str) -> None:
+        """A stop before the next creation: nothing more is created (what was is deleted)."""
+        if cancelled():
+            raise ProvisionError(f"stopped while endpoint {name} was being created")
+
     def _wait(self, name: str, cancelled: Cancelled) -> None:
         deadline = self.clock() + self.provisioning.wait_timeout_s
         status = ""
@@ -157,16 +185,24 @@ class SageMakerProvisioner:
 
     def _call(self, operation: str, **parameters: Any) -> dict[str, Any]:
         try:
-            return dict(getattr(self.api, _snake(operation))(**parameters))
+            return dict(getattr(self.api, xform_name(operation))(**parameters))
         except (ClientError, BotoCoreError) as error:
             raise ProvisionError(f"SageMaker {operation}: {error}") from None
 
 
-def delete_recorded(api: Any, record: dict[str, Any]) -> list[str]:
+def delete_recorded(
+    api: Any,
+    record: dict[str, Any],
+    sleep: Callable[[float], None] = gevent.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[list[str], bool]:
     """Delete the endpoint, endpoint configuration and model a record names, in that order; never raises.
 
-    Returns what was done, and what could not be (the record then stays for ``loadrec cleanup``)."""
-    lines = []
+    SageMaker refuses to delete an endpoint while it is being created or updated: that is
+    waited out first (at most ``SETTLE_TIMEOUT_S``). Returns what was done, and whether
+    everything is gone (if not, the record stays for ``loadrec cleanup``)."""
+    lines, gone = [], True
+    job = record.get("Job") or "JOB_NAME"
     for operation, key, name_field in (
         ("delete_endpoint", "Endpoint", "EndpointName"),
         ("delete_endpoint_config", "EndpointConfig", "EndpointConfigName"),
@@ -176,20 +212,38 @@ def delete_recorded(api: Any, record: dict[str, Any]) -> list[str]:
         if not name:
             continue
         try:
+            if key == "Endpoint":
+                _settle(api, name, sleep, clock)
             getattr(api, operation)(**{name_field: name})
             lines.append(f"deleted {key[0].lower() + key[1:]} {name}")
         except (ClientError, BotoCoreError) as error:
-            lines.append(f"could not delete {name} ({error}): loadrec cleanup {name.rsplit('-', 2)[0]} removes it")
-    return lines
+            gone = False
+            lines.append(f"could not delete {name} ({error}); loadrec cleanup {job} removes it later")
+    return lines, gone
+
+
+def _settle(api: Any, name: str, sleep: Callable[[float], None], clock: Callable[[], float]) -> None:
+    """Wait while endpoint ``name`` is being created or updated (a delete would be refused); bounded."""
+    deadline = clock() + SETTLE_TIMEOUT_S
+    while clock() < deadline:
+        try:
+            status = api.describe_endpoint(EndpointName=name)["EndpointStatus"]
+        except ClientError:
+            return  # already gone, or not describable: the delete says which
+        if status not in BUSY:
+            return
+        sleep(POLL_S)
 
 
 def remove_leftover(record: dict[str, Any]) -> str | None:
-    """Delete what a killed test's process had created on SageMaker, from its record."""
+    """Delete what a killed test's process had created on SageMaker, from its record; what was done."""
     if record.get("Deleted") or not any(record.get(key) for key in ("Endpoint", "EndpointConfig", "Model")):
         return None
-    with contextlib.suppress(BotoCoreError, ValueError):
-        return "; ".join(delete_recorded(client(record.get("Region"), record.get("ApiEndpointUrl")), record))
-    return None
+    try:
+        api = client(record.get("Region"), record.get("ApiEndpointUrl"))
+    except (BotoCoreError, ValueError) as error:
+        return f"could not delete what it created ({error}); loadrec cleanup {record.get('Job')} removes it later"
+    return "; ".join(delete_recorded(api, record)[0])
 
 
 LISTS = (  # what the provisioner creates, in the order it is deleted
@@ -202,7 +256,7 @@ LISTS = (  # what the provisioner creates, in the order it is deleted
 def leftovers(api: Any, job_name: str) -> dict[str, list[str]]:
     """What loadrec created for ``job_name`` and is still there: names by kind (tagged, named after the job)."""
     found: dict[str, list[str]] = {}
-    prefix = job_name[:JOB_NAME_LENGTH]
+    prefix = name_prefix(job_name)
     for operation, key, arn, name, kind in LISTS:
         for page in api.get_paginator(operation).paginate(NameContains=prefix):
             for item in page[key]:
@@ -220,9 +274,5 @@ def cleanup(api: Any, job_name: str, dry_run: bool) -> list[str]:
     lines = []
     for kind, names in found.items():
         for name in names:
-            lines += delete_recorded(api, {kind: name})
+            lines += delete_recorded(api, {kind: name, "Job": job_name})[0]
     return lines
-
-
-def _snake(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")

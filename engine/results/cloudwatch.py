@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from loadrec.engine.job.extension import SageMakerTarget
+from loadrec.engine.job.extension import SageMakerTarget, Target
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.results.model import Benchmark
@@ -195,9 +195,9 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def with_utilization(spec: JobSpec, benchmark: Benchmark) -> Benchmark:
+def with_utilization(spec: JobSpec, benchmark: Benchmark, target: Target | None = None) -> Benchmark:
     """Add CloudWatch's CpuUtilization and MemoryUtilization for SageMaker targets; never invent them."""
-    target = spec.target_of(benchmark.index)
+    target = target or spec.target_of(benchmark.index)  # the endpoint created for the test, else the job's
     if not isinstance(target, SageMakerTarget) or benchmark.start_epoch is None or benchmark.end_epoch is None:
         return benchmark
     if target.endpoint_url and not spec.extension.cloudwatch_endpoint_url:
@@ -217,7 +217,7 @@ def with_utilization(spec: JobSpec, benchmark: Benchmark) -> Benchmark:
     return benchmark
 
 
-def publish(spec: JobSpec, benchmark: Benchmark, rows: list[TimelineRow]) -> Benchmark:
+def publish(spec: JobSpec, benchmark: Benchmark, rows: list[TimelineRow], target: Target | None = None) -> Benchmark:
     """Publish this test's client-side metrics under /aws/sagemaker/InferenceRecommendationsJobs."""
     start = int(benchmark.start_epoch or 0)
     metrics = [
@@ -230,7 +230,7 @@ def publish(spec: JobSpec, benchmark: Benchmark, rows: list[TimelineRow]) -> Ben
         )
         for row in rows
     ]
-    target = spec.target_of(benchmark.index)
+    target = target or spec.target_of(benchmark.index)
     region = target.region if isinstance(target, SageMakerTarget) else None
     try:
         sent = publish_job_metrics(

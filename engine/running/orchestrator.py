@@ -216,12 +216,13 @@ class JobRunner:
     def _end_tests(self) -> None:
         """Stop every running test and wait for it (killed after the grace period)."""
         self._stop_tests()
-        for process in self.running.values():
+        for index, process in self.running.items():
             try:
                 process.wait(timeout=STOP_GRACE_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            self._remove_leftovers(index)
 
     def _stop_tests(self) -> None:
         if self.stopped_at is None:

@@ -102,9 +102,6 @@ def main(argv: list[str] | None = None) -> int:
             session.fail(str(error))  # a stop that ended the wait stands
             return EXIT_INTERRUPTED if stops else 1
     finally:
-        lifeline.kill(block=False)
-        for handler in handlers:
-            handler.cancel()
         if test_runner is not None:
             test_runner.close()
         if provisioner is not None and provisioned is not None:
@@ -122,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 with contextlib.suppress(OSError):
                     folder.write_benchmark(created)
+        # Only now: a second signal while the endpoint is deleted must not cut the deletion short.
+        lifeline.kill(block=False)
+        for handler in handlers:
+            handler.cancel()
     if session.write_error is not None:
         return 1
     return EXIT_INTERRUPTED if stops else 0
@@ -129,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _delete(provisioner: Provisioner, provisioned: Provisioned, folder: ResultsFolder, index: int) -> None:
     """Remove the endpoint created for the test, and say so in its record (a cleanup then skips it)."""
-    provisioner.delete(provisioned)
-    with contextlib.suppress(OSError):
-        folder.write_provisioned(index, {**provisioned.record, "Deleted": True})
+    if provisioner.delete(provisioned):
+        with contextlib.suppress(OSError):
+            folder.write_provisioned(index, {**provisioned.record, "Deleted": True})
 
 
 def _not_started(folder: ResultsFolder, run_id: str, label: str, index: int, reason: str, stops: list[str]) -> int:

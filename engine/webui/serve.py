@@ -29,6 +29,8 @@ class ListenError(Exception):
 
 
 class WebUI:
+    """The job console behind a WSGI server: ``listen``, then ``serve_until_signal``."""
+
     def __init__(
         self,
         spec: JobSpec,
@@ -49,11 +51,13 @@ class WebUI:
         try:
             server.start()
         except OSError as error:
-            raise ListenError(f"cannot listen on {host}:{port} ({error.strerror or error})") from None
+            shown = f"[{host}]" if ":" in host else host
+            raise ListenError(f"cannot listen on {shown}:{port} ({error.strerror or error})") from None
         self.server = server
         return int(server.server_port)
 
     def serve_until_signal(self) -> None:
+        """Serve until Ctrl-C or SIGTERM, then close: no new START, a running job stopped and written."""
         closing = gevent.event.Event()
         handlers = [gevent.signal_handler(sig, closing.set) for sig in (signal.SIGINT, signal.SIGTERM)]
         try:

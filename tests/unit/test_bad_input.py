@@ -185,3 +185,21 @@ def test_an_out_folder_that_cannot_be_written_is_refused_before_any_load(
     reason = "Not a directory" if "/" in out else "File exists"
     assert captured.err.strip().splitlines() == [f"--out: {tmp_path / out}: cannot write results here ({reason})"]
     assert captured.out == ""  # nothing started
+
+
+def test_local_model_servers_cannot_be_kept(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, request_dict: dict[str, Any]
+) -> None:
+    command = {
+        "Command": ["serve", "{port}"],
+        "ReadyUrl": "http://127.0.0.1:{port}/",
+        "Url": "http://127.0.0.1:{port}/",
+    }
+    path = job_file(tmp_path, request_dict, Provisioner={"Command": command})
+    request = json.loads(Path(path).read_text())
+    request["Loadrec"]["Targets"] = [None]
+    Path(path).write_text(json.dumps(request))
+    code = main(["run", path, "--keep-endpoints", "--out", str(tmp_path / "out")])
+    _, err = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT and err.startswith("--keep-endpoints: a Command provisioner's servers are local")
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

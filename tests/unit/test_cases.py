@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpecError, parse_job
 from loadrec.engine.measurement.outcome import Sizing, Status
 from loadrec.engine.measurement.ranking import Weights
+from loadrec.engine.provision.command import remove_leftover
 from loadrec.engine.results.aws import describe
 from loadrec.engine.results.model import Benchmark, job_results
 from loadrec.engine.running.plan import JobPlan
@@ -155,6 +157,8 @@ def test_parameters_need_an_endpoint_loadrec_creates(request_dict: dict[str, Any
         ({"StartTimeoutSeconds": float("nan")}, f"{PATH}.StartTimeoutSeconds: "),
         ({"Headers": {"X-Key": "a\r\nb"}}, f"{PATH}.Headers.X-Key: "),
         ({"Shell": True}, f"{PATH}.Shell: is not a field of the Command provisioner"),
+        ({"Command": ["serve", "a\x00b"]}, f"{PATH}.Command: must not hold a NUL character"),
+        ({"StopGraceSeconds": 30}, f"{PATH}.StopGraceSeconds: 30 must be a number of seconds above 0, at most 10"),
     ],
 )  # fmt: skip
 def test_the_command_provisioner_is_checked_field_by_field(
@@ -187,3 +191,16 @@ def test_max_number_of_tests_runs_the_first_combinations(request_dict: dict[str,
     assert [(spec.case(n.index).label, n.reason) for n in plan.skipped] == [
         ("ml.c5.large (W=3)", "MaxNumberOfTests is 2")
     ]
+
+
+def test_no_environment_parameter_may_take_the_port_s_name(request_dict: dict[str, Any]) -> None:
+    with_port = {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": ranges(("port", ["1"]))}
+    assert problems(provisioned(request_dict, with_port)) == [
+        f"{PATH}: {{port}} is the free port: no environment parameter may be named port"
+    ]
+
+
+def test_a_recorded_process_group_that_is_no_longer_ours_is_left_alone() -> None:
+    """A number reused by another process (here: this one, started at another time) is never signalled."""
+    assert remove_leftover({"Kind": "Command", "ProcessGroup": os.getpid(), "Started": 1}) is None
+    assert remove_leftover({"Kind": "Command", "ProcessGroup": 1, "Started": 1}) is None  # init: never

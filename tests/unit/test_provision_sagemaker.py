@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpec, parse_job
@@ -18,16 +19,21 @@ ROLE = "arn:aws:iam::123456789012:role/Recommender"
 
 
 class FakeSageMaker:
-    """Records every call; endpoints go through ``statuses`` one DescribeEndpoint at a time."""
+    """Records every call; the endpoint goes through ``statuses`` one DescribeEndpoint at a time (then stays in
+    the last); the operations in ``refused`` answer as SageMaker does when it refuses."""
 
-    def __init__(self, statuses: list[dict[str, Any]]) -> None:
+    def __init__(self, statuses: list[dict[str, Any]], refused: frozenset[str] = frozenset()) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.statuses = statuses
+        self.statuses, self.refused = statuses, refused
 
     def __getattr__(self, operation: str) -> Any:
         def call(**parameters: Any) -> dict[str, Any]:
             self.calls.append((operation, parameters))
-            return self.statuses.pop(0) if operation == "describe_endpoint" else {}
+            if operation in self.refused:
+                raise ClientError({"Error": {"Code": "ValidationException", "Message": "refused"}}, operation)
+            if operation == "describe_endpoint":
+                return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            return {}
 
         return call
 
@@ -79,7 +85,8 @@ def test_a_package_model_config_and_endpoint_are_created_named_tagged_and_delete
     assert f"endpoint {name}: Creating" in lines and f"endpoint {name}: InService" in lines
     api.calls.clear()
     provisioner(job, api, lines).delete(created)
-    assert [operation for operation, _ in api.calls] == ["delete_endpoint", "delete_endpoint_config", "delete_model"]
+    deleted = ["describe_endpoint", "delete_endpoint", "delete_endpoint_config", "delete_model"]
+    assert [operation for operation, _ in api.calls] == deleted  # InService: deletable at once
 
 
 def test_a_serverless_configuration_gets_a_serverless_variant() -> None:
@@ -98,13 +105,34 @@ def test_a_failed_endpoint_says_why_and_everything_created_is_deleted() -> None:
     assert [op for op, _ in api.calls][-3:] == ["delete_endpoint", "delete_endpoint_config", "delete_model"]
 
 
-def test_a_stop_while_waiting_gives_up_and_deletes() -> None:
+def test_a_stop_while_creating_waits_until_the_endpoint_can_be_deleted_then_deletes_it() -> None:
     job = spec()
-    api = FakeSageMaker([{"EndpointStatus": "Creating"}] * 3)
-    stops = iter([False, True])
+    creating, ready = {"EndpointStatus": "Creating"}, {"EndpointStatus": "InService"}
+    api = FakeSageMaker([creating, creating, creating, ready])
+    asked = iter([False, False, False, True])  # before the model, the config, the endpoint; then while waiting
     with pytest.raises(ProvisionError, match="stopped while endpoint"):
-        provisioner(job, api, []).create(job.case(0), lambda r: None, lambda: next(stops))
-    assert "delete_endpoint" in [op for op, _ in api.calls]
+        provisioner(job, api, []).create(job.case(0), lambda r: None, lambda: next(asked))
+    operations = [op for op, _ in api.calls]
+    # SageMaker refuses to delete an endpoint being created: the delete comes once it is not.
+    assert operations[3:] == ["describe_endpoint", "describe_endpoint", "describe_endpoint", "describe_endpoint",
+                              "delete_endpoint", "delete_endpoint_config", "delete_model"]  # fmt: skip
+
+
+def test_a_stop_before_anything_is_created_creates_nothing() -> None:
+    job, api = spec(), FakeSageMaker([{"EndpointStatus": "InService"}])
+    with pytest.raises(ProvisionError, match="stopped"):
+        provisioner(job, api, []).create(job.case(0), lambda r: None, lambda: True)
+    assert api.calls == []
+
+
+def test_a_refused_delete_is_said_and_leaves_the_record_for_a_cleanup() -> None:
+    job, lines = spec(), []
+    api = FakeSageMaker([{"EndpointStatus": "InService"}], refused=frozenset({"delete_endpoint"}))
+    made = provisioner(job, api, lines)
+    created = made.create(job.case(0), lambda r: None, lambda: False)
+    assert made.delete(created) is False
+    assert any(line.startswith(f"could not delete {created.target.endpoint_name}") and
+               line.endswith(f"loadrec cleanup {job.name} removes it later") for line in lines)  # fmt: skip
 
 
 def test_a_named_model_without_parameters_is_used_as_it_is() -> None:
