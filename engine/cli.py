@@ -254,9 +254,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
         base.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise BadInput([f"--out: {base}: cannot write results here ({error.strerror or error})"]) from None
+    from loadrec.engine.webui.console import JobConsole
     from loadrec.engine.webui.serve import ListenError, WebUI
 
-    ui = WebUI(spec, tests, settings, job_dir, base, _progress)
+    ui = WebUI(JobConsole(spec, tests, settings, job_dir, base, _progress), _progress)
     try:
         port = ui.listen(args.host, args.port, login, loopback)
     except ListenError as error:

@@ -107,11 +107,7 @@ def provisioner_problems(
     entry, path = raw["Command"], f"{KEY}.Command"
     if not isinstance(entry, dict):
         return [Problem(path, "must be an object")]
-    found = [
-        Problem(f"{path}.{name}", "is not a field of the Command provisioner")
-        for name in entry
-        if name not in COMMAND_FIELDS
-    ]
+    found = _unknown(entry, COMMAND_FIELDS, path, "Command")
     words = command_words(entry.get("Command"))
     if not words:
         found.append(Problem(f"{path}.Command", "must be a non-empty list of strings (or one string) naming a program"))
@@ -130,14 +126,8 @@ def provisioner_problems(
         problem = url_problem(fill(value, PlaceholderSample()))
         if problem is not None:
             found.append(Problem(f"{path}.{name}", problem))
-    for name, default in (("StartTimeoutSeconds", MAX_START_TIMEOUT_S), ("StopGraceSeconds", MAX_STOP_GRACE_S)):
-        value = entry.get(name)
-        if name in entry and (
-            isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= default
-        ):
-            found.append(
-                Problem(f"{path}.{name}", f"{show(value)} must be a number of seconds above 0, at most {default:g}")
-            )
+    found += _seconds(entry, "StartTimeoutSeconds", MAX_START_TIMEOUT_S, path)
+    found += _seconds(entry, "StopGraceSeconds", MAX_STOP_GRACE_S, path)
     for where, template in templates:
         for configuration, names in enumerate(parameters):
             unknown = sorted(placeholders(template) - names - {PORT})
@@ -158,11 +148,7 @@ def _sagemaker_problems(entry: Any, request: Mapping[str, Any], with_parameters:
     path = f"{KEY}.SageMaker"
     if not isinstance(entry, dict):
         return [Problem(path, "must be an object")]
-    found = [
-        Problem(f"{path}.{k}", "is not a field of the SageMaker provisioner")
-        for k in entry
-        if k not in SAGEMAKER_FIELDS
-    ]
+    found = _unknown(entry, SAGEMAKER_FIELDS, path, "SageMaker")
     region = entry.get("Region")
     if "Region" in entry and (not isinstance(region, str) or region_problem(region)):
         found.append(Problem(f"{path}.Region", f"{show(region)} {region_problem(str(region)) or 'must be a string'}"))
@@ -171,15 +157,7 @@ def _sagemaker_problems(entry: Any, request: Mapping[str, Any], with_parameters:
         problem = url_problem(value) if isinstance(value, str) else "must be a URL"
         if name in entry and problem:
             found.append(Problem(f"{path}.{name}", problem))
-    wait = entry.get("WaitTimeoutSeconds")
-    if "WaitTimeoutSeconds" in entry and (
-        isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 < wait <= MAX_WAIT_TIMEOUT_S
-    ):
-        found.append(
-            Problem(
-                f"{path}.WaitTimeoutSeconds", f"{show(wait)} must be seconds above 0, at most {MAX_WAIT_TIMEOUT_S:g}"
-            )
-        )
+    found += _seconds(entry, "WaitTimeoutSeconds", MAX_WAIT_TIMEOUT_S, path)
     config = request.get("InputConfig")
     config = config if isinstance(config, dict) else {}
     package, model = config.get("ModelPackageVersionArn"), config.get("ModelName")
@@ -188,6 +166,20 @@ def _sagemaker_problems(entry: Any, request: Mapping[str, Any], with_parameters:
     if (package or with_parameters) and not request.get("RoleArn"):
         found.append(Problem("RoleArn", "the SageMaker provisioner creates a model: name its execution role"))
     return found
+
+
+def _unknown(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str, kind: str) -> list[Problem]:
+    return [
+        Problem(f"{path}.{name}", f"is not a field of the {kind} provisioner") for name in entry if name not in allowed
+    ]
+
+
+def _seconds(entry: Mapping[str, Any], name: str, maximum: float, path: str) -> list[Problem]:
+    """A duration field, when given: a number of seconds above 0 and at most ``maximum``."""
+    value = entry.get(name)
+    if name not in entry or (not isinstance(value, bool) and isinstance(value, int | float) and 0 < value <= maximum):
+        return []
+    return [Problem(f"{path}.{name}", f"{show(value)} must be a number of seconds above 0, at most {maximum:g}")]
 
 
 class PlaceholderSample(dict[str, str]):

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from pathlib import Path
 
 import gevent
 import gevent.event
 from gevent.pywsgi import WSGIServer
 
-from loadrec.engine.job.spec import JobSpec
-from loadrec.engine.load.prepare import PreparedTest
-from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.webui.app import create_app
 from loadrec.engine.webui.console import RUNNING, JobConsole
 
@@ -31,17 +27,8 @@ class ListenError(Exception):
 class WebUI:
     """The job console behind a WSGI server: ``listen``, then ``serve_until_signal``."""
 
-    def __init__(
-        self,
-        spec: JobSpec,
-        tests: list[PreparedTest],
-        settings: RunSettings,
-        job_dir: Path,
-        base: Path,
-        progress: Callable[[str], None],
-    ) -> None:
-        self.progress = progress
-        self.console = JobConsole(spec, tests, settings, job_dir, base, progress)
+    def __init__(self, console: JobConsole, progress: Callable[[str], None]) -> None:
+        self.console, self.progress = console, progress
         self.server: WSGIServer | None = None
 
     def listen(self, host: str, port: int, login: bool, loopback: bool) -> int:
