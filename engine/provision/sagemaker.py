@@ -129,7 +129,7 @@ class SageMakerProvisioner:
             described = self._call("DescribeModel", ModelName=existing)
             # The copy keeps what confines the model (its VPC, network isolation, how its containers run).
             kept = ("PrimaryContainer", "Containers", "VpcConfig", "EnableNetworkIsolation", "InferenceExecutionConfig")
-            fields = {k: described[k] for k in kept if described.get(k) is not None}
+            fields = {k: described[k] for k in kept if described.get(k) not in (None, {}, [])}  # False is kept
             for container in [fields.get("PrimaryContainer"), *fields.get("Containers", [])]:
                 if container is not None:
                     container["Environment"] = {**container.get("Environment", {}), **environment}

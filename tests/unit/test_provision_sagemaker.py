@@ -22,9 +22,11 @@ class FakeSageMaker:
     """Records every call; the endpoint goes through ``statuses`` one DescribeEndpoint at a time (then stays in
     the last); the operations in ``refused`` answer as SageMaker does when it refuses."""
 
-    def __init__(self, statuses: list[dict[str, Any]], refused: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, statuses: list[dict[str, Any]], refused: frozenset[str] = frozenset(), model: dict[str, Any] | None = None
+    ) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.statuses, self.refused = statuses, refused
+        self.statuses, self.refused, self.model = statuses, refused, model or {}
 
     def __getattr__(self, operation: str) -> Any:
         def call(**parameters: Any) -> dict[str, Any]:
@@ -33,7 +35,7 @@ class FakeSageMaker:
                 raise ClientError({"Error": {"Code": "ValidationException", "Message": "refused"}}, operation)
             if operation == "describe_endpoint":
                 return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
-            return {}
+            return copy.deepcopy(self.model) if operation == "describe_model" else {}
 
         return call
 
@@ -141,3 +143,19 @@ def test_a_named_model_without_parameters_is_used_as_it_is() -> None:
     provisioner(job, api, []).create(job.case(1), lambda r: None, lambda: False)
     assert [op for op, _ in api.calls] == ["create_endpoint_config", "create_endpoint", "describe_endpoint"]
     assert api.calls[0][1]["ProductionVariants"][0]["ModelName"] == "churn-model"
+
+
+def test_a_named_model_s_copy_keeps_what_confines_it_and_merges_the_environment() -> None:
+    vpc = {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}
+    model = {
+        "ModelName": "churn-model", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/Original",
+        "PrimaryContainer": {"Image": "churn:1", "Environment": {"A": "1"}},
+        "VpcConfig": vpc, "EnableNetworkIsolation": False, "Containers": [],
+    }  # fmt: skip
+    job = spec(ModelName="churn-model")
+    api = FakeSageMaker([{"EndpointStatus": "InService"}], model=model)
+    provisioner(job, api, []).create(job.case(0), lambda r: None, lambda: False)
+    created = next(parameters for operation, parameters in api.calls if operation == "create_model")
+    assert created["PrimaryContainer"]["Environment"] == {"A": "1", "OMP_NUM_THREADS": "2"}
+    assert created["VpcConfig"] == vpc and created["EnableNetworkIsolation"] is False
+    assert "Containers" not in created and created["ExecutionRoleArn"] == ROLE  # the job's role
