@@ -78,12 +78,15 @@ def prepare_test(
     an invocation."""
     target = target or spec.target_of(index)
     provisioner = spec.extension.provisioner
-    if target is None and provisioner is None:
+    if target is not None:
+        checked = target
+    elif provisioner is not None:
+        checked = template_target(provisioner, 1, dict(spec.case(index).environment))
+    else:
         raise SetupError(
             f"Loadrec.Targets[{spec.case(index).configuration}]: no target for this endpoint configuration "
             "(add a SageMaker or Http target for each one, in order, or a Loadrec.Provisioner to create them)"
         )
-    checked = target or template_target(provisioner, 1, dict(spec.case(index).environment))  # type: ignore[arg-type]
     where = f"Loadrec.Targets[{spec.case(index).configuration}]" if target else "Loadrec.Provisioner"
     try:
         invocation = prepare(checked, spec.extension)

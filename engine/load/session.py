@@ -245,7 +245,6 @@ class LoadTestSession:
             workers=self.workers,
             worker_events=tuple(monitor.worker_events),
             run_id=self.run_id,
-            model_setup_us=self._model_setup_us(timeline),
         )
         if status is not None:
             return benchmark
@@ -254,5 +253,6 @@ class LoadTestSession:
             stop_reason=reason.value,
             stop_detail=monitor.detail,
             stop_second=max(0, round(end - timeline.start_epoch)),
+            model_setup_us=self._model_setup_us(timeline),  # once, at the end: it reads the whole timeline
             failure_reason=failure_reason(reason, monitor.detail, errors, successes),
         )
