@@ -17,25 +17,31 @@ from gevent.server import StreamServer
 Handler = Callable[[socket.socket, bytes], None]
 
 
+def requests(sock: socket.socket) -> Iterator[bytes]:
+    """Each request's head on a connection, as it arrives (its body read and dropped), until the client closes."""
+    buffer = b""
+    while True:
+        while b"\r\n\r\n" not in buffer:
+            data = sock.recv(65536)
+            if not data:
+                return
+            buffer += data
+        head, _, buffer = buffer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        length = next((int(x.split(b":")[1]) for x in lines if x.lower().startswith(b"content-length")), 0)
+        while len(buffer) < length:
+            buffer += sock.recv(65536)
+        buffer = buffer[length:]
+        yield head
+
+
 @contextmanager
 def serving(handler: Handler) -> Iterator[tuple[str, list[bytes]]]:
     seen: list[bytes] = []
 
     def handle(sock: socket.socket, _: object) -> None:
         with sock:
-            buffer = b""
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, _, buffer = buffer.partition(b"\r\n\r\n")
-                lines = head.split(b"\r\n")
-                length = next((int(x.split(b":")[1]) for x in lines if x.lower().startswith(b"content-length")), 0)
-                while len(buffer) < length:
-                    buffer += sock.recv(65536)
-                buffer = buffer[length:]
+            for head in requests(sock):
                 seen.append(head)
                 handler(sock, head)
 

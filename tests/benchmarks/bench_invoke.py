@@ -42,26 +42,15 @@ def serve(port: int) -> None:
     """A minimal keep-alive HTTP responder: reads a request, answers a fixed JSON."""
     from gevent.server import StreamServer
 
+    sys.path.insert(0, str(ROOT))  # a plain script: the repository root holds the tests' loopback server
+    from tests.loopback import requests
+
     def handle(sock: socket.socket, address: Any) -> None:
         with contextlib.suppress(OSError):  # a load process closing its connections at the end of its run
             answer(sock)
 
     def answer(sock: socket.socket) -> None:
-        buffer = b""
-        while True:
-            while b"\r\n\r\n" not in buffer:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return
-                buffer += chunk
-            head, _, rest = buffer.partition(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            while len(rest) < length:
-                rest += sock.recv(65536)
-            buffer = rest[length:]
+        for _ in requests(sock):
             sock.sendall(RESPONSE)
 
     StreamServer(("127.0.0.1", port), handle).serve_forever()
