@@ -284,7 +284,7 @@ def _http_problems(entry: Any, path: str) -> list[Problem]:
 def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
     """The validated extension (run ``check_extension`` first)."""
     raw = raw or {}
-    targets: list[Target | None] = [None if t is None else _target(t) for t in raw.get("Targets", [])]
+    targets: list[Target | None] = [None if t is None else parse_target(t) for t in raw.get("Targets", [])]
     if not targets and existing_endpoints:
         # InputConfig.Endpoints names a SageMaker endpoint: invoke it as it is.
         targets = [SageMakerTarget(endpoint_name=name) for name in existing_endpoints]
@@ -315,10 +315,6 @@ def target_entry(target: Target) -> dict[str, Any]:
 
 def parse_target(entry: Mapping[str, Any]) -> Target:
     """A checked ``Loadrec.Targets`` entry as a target."""
-    return _target(entry)
-
-
-def _target(entry: Mapping[str, Any]) -> Target:
     price = entry.get("PricePerHour")
     if "Http" in entry:
         http = entry["Http"]
