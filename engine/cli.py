@@ -10,10 +10,11 @@ from gevent import monkey
 monkey.patch_all()  # before anything imports ssl: Locust's users run on gevent
 
 import argparse
+import importlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from loadrec.engine.load.settings import (
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
 from loadrec.engine.measurement.scaling import DEFAULT_CPU_PER_CORE
 from loadrec.engine.presentation.terminal import render_results, summarize
-from loadrec.engine.results.aws import scaling_configuration
+from loadrec.engine.results.aws import NoSuchRecommendation, scaling_configuration
 from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError, default_folder
 from loadrec.engine.running.manifest import load_results, new_manifest
 from loadrec.engine.running.orchestrator import JobRunner, write_job_files
@@ -126,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     endpoint.add_argument("rest", nargs=argparse.REMAINDER)
     worker = commands.add_parser("worker", help="a load worker for a master run", add_help=False)
     worker.add_argument("rest", nargs=argparse.REMAINDER)
+    serve = commands.add_parser(
+        "serve", help="answer boto3 and the AWS CLI: a SageMaker-compatible API", add_help=False
+    )
+    serve.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -318,8 +323,9 @@ def cmd_scaling_recommendation(args: argparse.Namespace) -> int:
         )
     except (ResultsFolderError, JobSpecError) as error:
         raise BadInput([f"{args.out}: cannot read these results: {error}".splitlines()[0]]) from None
-    except LookupError as error:
-        raise BadInput([str(error.args[0])]) from None
+    except NoSuchRecommendation as error:
+        flag = {"RecommendationId": "--recommendation-id", "EndpointName": "--endpoint-name"}.get(error.field or "")
+        raise BadInput([f"{flag}: {error.message}" if flag else error.message]) from None
     print(json.dumps(body, indent=2))
     return EXIT_OK
 
@@ -351,20 +357,12 @@ def _progress(line: str) -> None:
     print(line, flush=True)
 
 
-def _sample_endpoint(argv: list[str]) -> int:
-    from loadrec.engine.sample.endpoint import main as sample_endpoint_main
-
-    return sample_endpoint_main(argv)
-
-
-def _worker(argv: list[str]) -> int:
-    from loadrec.engine.load.worker import main as worker_main
-
-    return worker_main(argv)
-
-
-# Commands with a parser of their own: everything after the command name is theirs.
-PASSTHROUGH = {"sample-endpoint": _sample_endpoint, "worker": _worker}
+# Commands with a parser of their own (each module's ``main(argv)``): everything after the command name is theirs.
+PASSTHROUGH = {
+    "sample-endpoint": "loadrec.engine.sample.endpoint",
+    "worker": "loadrec.engine.load.worker",
+    "serve": "loadrec.engine.api.serve",
+}
 
 
 COMMANDS = {
@@ -383,7 +381,8 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in PASSTHROUGH:
-        return PASSTHROUGH[arguments[0]](arguments[1:])
+        entry: Callable[[list[str]], int] = importlib.import_module(PASSTHROUGH[arguments[0]]).main
+        return entry(arguments[1:])
     args = build_parser().parse_args(arguments)
     try:
         return COMMANDS[args.command](args)

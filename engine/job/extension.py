@@ -173,7 +173,7 @@ def check_extension(
             for index, target in enumerate(targets):
                 if target is None and provisioned:
                     continue  # created by the provisioner
-                found += _target_problems(target, f"{KEY}.Targets[{index}]")
+                found += target_problems(target, f"{KEY}.Targets[{index}]")
     for index, names in enumerate(parameters):
         if not names:
             continue
@@ -209,7 +209,7 @@ def check_extension(
     return found
 
 
-def _target_problems(target: Any, path: str) -> list[Problem]:
+def target_problems(target: Any, path: str) -> list[Problem]:
     if not isinstance(target, dict):
         return [Problem(path, "must be an object with SageMaker or Http")]
     found = _unknown(target, TARGET_FIELDS, path)

@@ -40,11 +40,11 @@ class JobFileError(Exception):
 
 def read_request(path: str) -> dict[str, Any]:
     """The request held in the JSON file at ``path`` (``file://`` prefix allowed)."""
-    value = _parse_json(_read_text(path), path)
+    value = parse_json(read_text(path), path)
     if not isinstance(value, dict):
         raise JobFileError(
             f"{path}: the job must be a JSON object (the CreateInferenceRecommendationsJob request), "
-            f"not {_json_kind(value)}"
+            f"not {json_kind(value)}"
         )
     return value
 
@@ -69,8 +69,8 @@ def request_from_cli_flags(flags: dict[str, str | None], base: dict[str, Any] | 
 def json_argument(text: str, flag: str) -> Any:
     """A JSON-valued CLI argument: inline JSON, or ``file://PATH`` as the AWS CLI takes it."""
     if text.startswith(FILE_PREFIX):
-        return _parse_json(_read_text(text), text)
-    return _parse_json(text, flag)
+        return parse_json(read_text(text), text)
+    return parse_json(text, flag)
 
 
 def load_job(path: str, mode: LimitsMode = LimitsMode.AWS) -> JobSpec:
@@ -78,7 +78,7 @@ def load_job(path: str, mode: LimitsMode = LimitsMode.AWS) -> JobSpec:
     return parse_job(read_request(path), mode)
 
 
-def _read_text(path: str) -> str:
+def read_text(path: str) -> str:
     """A regular file of at most MAX_JOB_BYTES, as UTF-8 text (never a device, a FIFO or a directory)."""
     file = Path(path.removeprefix(FILE_PREFIX))
     try:
@@ -101,7 +101,7 @@ def _read_text(path: str) -> str:
         raise JobFileError(f"{path}: not UTF-8 text (byte {error.start})") from None
 
 
-def _parse_json(text: str, source: str) -> Any:
+def parse_json(text: str, source: str) -> Any:
     """Strict JSON (no NaN or Infinity), at most MAX_NESTING levels deep."""
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
@@ -136,7 +136,7 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     if isinstance(value, str):

@@ -22,7 +22,7 @@ from typing import Any
 
 import botocore.session
 import regex  # botocore's patterns are Java regexes with \p{L}-style classes
-from botocore.model import Shape
+from botocore.model import ServiceModel, Shape
 from botocore.validate import ParamValidator
 
 from loadrec.engine.job import limits
@@ -34,19 +34,26 @@ OPERATION = "CreateInferenceRecommendationsJob"
 
 
 @lru_cache(maxsize=1)
+def service_model() -> ServiceModel:
+    """SageMaker's service model, as botocore ships it."""
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
 def request_shape() -> Shape:
     """The input shape of CreateInferenceRecommendationsJob from botocore's model."""
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    return model.operation_model(OPERATION).input_shape
+    return service_model().operation_model(OPERATION).input_shape
 
 
 def check_request(request: Mapping[str, Any], mode: LimitsMode) -> list[Problem]:
     """Every problem with ``request`` (an empty list when it is valid)."""
-    shape = request_shape()
-    problems = list(_botocore_problems(request, shape))
-    problems += _model_problems(request, shape, "", mode)
+    problems = check_input(request, request_shape(), mode)
     problems += load_test_problems(request, mode)
     return problems
+
+
+def check_input(params: Mapping[str, Any], shape: Shape, mode: LimitsMode = LimitsMode.AWS) -> list[Problem]:
+    """Every problem the model finds with ``params``, the input of any operation whose input shape is ``shape``."""
+    return [*_botocore_problems(params, shape), *_model_problems(params, shape, "", mode)]
 
 
 # --- layer 1: botocore -------------------------------------------------------------

@@ -19,7 +19,7 @@ from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.measurement.monitor import MonitorSettings
 from loadrec.engine.measurement.ranking import Importance, Weights
 
-RUN, UI, STOCK = "run", "ui", "stock"  # the entry points that take options
+RUN, UI, STOCK, SERVE = "run", "ui", "stock", "serve"  # the entry points that take options
 LIMITS_ENV = "LOADREC_LIMITS"  # the stock locustfile's --limits may come from here
 DEFAULT_WORKER_TIMEOUT_S = 120.0  # how long a master waits for its workers to connect and confirm
 DEFAULT_MASTER_PORT = 5557
@@ -98,7 +98,7 @@ class Option:
 
     flags: tuple[str, ...]
     kwargs: dict[str, Any]
-    where: frozenset[str] = frozenset({RUN, UI, STOCK})
+    where: frozenset[str] = frozenset({RUN, UI, STOCK, SERVE})
 
 
 _LEVELS = [level.label for level in Importance]
@@ -114,7 +114,11 @@ LIMITS = Option(
 )
 
 OPTIONS: tuple[Option, ...] = (
-    Option(("--out", "--results-dir"), {"dest": "out", "metavar": "DIR", "help": "results (default results/JOBNAME)"}),
+    Option(
+        ("--out", "--results-dir"),
+        {"dest": "out", "metavar": "DIR", "help": "results (default results/JOBNAME)"},
+        frozenset({RUN, UI, STOCK}),  # the API server keeps each job's results under its data directory
+    ),
     Option(
         ("--overwrite",),
         {"action": "store_true", "help": "replace the results of an earlier run in the results directory"},
@@ -138,7 +142,11 @@ OPTIONS: tuple[Option, ...] = (
             "help": f"how often the stopping conditions are evaluated, seconds (default {_MONITOR.evaluate_every_s})",
         },
     ),
-    Option(("--payloads",), {"metavar": "PATH_OR_S3_URI", "help": "sample payloads (overrides the job's)"}),
+    Option(
+        ("--payloads",),
+        {"metavar": "PATH_OR_S3_URI", "help": "sample payloads (overrides the job's)"},
+        frozenset({RUN, UI, STOCK}),  # a job sent to the API server names its own
+    ),
     Option(("--prices",), {"metavar": "FILE", "help": "price table overriding the bundled us-east-1 prices"}),
     Option(("--seed",), {"type": int, "default": None, "help": "repeatable payload order per user"}),
     *(
@@ -167,7 +175,7 @@ OPTIONS: tuple[Option, ...] = (
             "metavar": "N",
             "help": "run the load on Locust's master with N local worker processes (default: this process)",
         },
-        frozenset({RUN, UI}),
+        frozenset({RUN, UI, SERVE}),
     ),
     Option(
         ("--master",),
@@ -199,7 +207,7 @@ OPTIONS: tuple[Option, ...] = (
             "action": "store_true",
             "help": "keep the endpoints loadrec creates after their tests (loadrec cleanup JOB_NAME removes them)",
         },
-        frozenset({RUN, UI}),
+        frozenset({RUN, UI, SERVE}),
     ),
     Option(
         ("--test-index",),
@@ -223,7 +231,7 @@ def settings_from(options: argparse.Namespace, where: str) -> RunSettings:
     master, processes = None, 0
     if where != STOCK:  # Locust's own flags distribute a stock run
         processes = options.processes
-        if options.master:
+        if getattr(options, "master", False):
             master = MasterSettings(options.expect_workers, options.master_bind_host, options.master_bind_port)
     weights = Weights(
         *(Importance.parse(getattr(options, f"{o}_importance")) for o in ("cost", "latency", "throughput"))
@@ -232,7 +240,7 @@ def settings_from(options: argparse.Namespace, where: str) -> RunSettings:
         limits=LimitsMode(options.limits or LimitsMode.AWS.value),
         monitor=MonitorSettings(window_s=options.window, evaluate_every_s=options.evaluate_every),
         seed=options.seed,
-        payloads=options.payloads,
+        payloads=getattr(options, "payloads", None),
         prices=str(Path(options.prices).resolve()) if options.prices else None,
         weights=weights,
         publish_metrics=options.publish_metrics,

@@ -250,6 +250,14 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
     return summary
 
 
+class NoSuchRecommendation(LookupError):
+    """The recommendation to scale is not there; ``field`` is the request member that named it (None: none)."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field, self.message = field, message
+
+
 def scaling_configuration(
     results: JobResults,
     recommendation_id: str | None,
@@ -259,7 +267,7 @@ def scaling_configuration(
     max_invocations: int | None,
 ) -> dict[str, Any]:
     """GetScalingConfigurationRecommendation's answer for the recommendation (or tested endpoint) named,
-    else the top one; raises LookupError with a one-line message when there is none such."""
+    else the top one; raises NoSuchRecommendation when there is none such."""
     benchmark = _scaled(results, recommendation_id, endpoint)
     sizing = benchmark.sizing
     assert sizing is not None  # measured
@@ -276,15 +284,21 @@ def scaling_configuration(
 def _scaled(results: JobResults, recommendation_id: str | None, endpoint: str | None) -> Benchmark:
     measured = results.measured
     if not measured:
-        raise LookupError(f"no recommendation to scale: the job is {results.status.value} with none measured")
+        raise NoSuchRecommendation(
+            None, f"no recommendation to scale: the job is {results.status.value} with none measured"
+        )
     if recommendation_id is not None:
         known = {results.recommendation_id(b): b for b in measured}
         if recommendation_id not in known:
-            raise LookupError(f"--recommendation-id: {show(recommendation_id)} is not one of {', '.join(known)}")
+            raise NoSuchRecommendation(
+                "RecommendationId", f"{show(recommendation_id)} is not one of {', '.join(known)}"
+            )
         return known[recommendation_id]
     if endpoint is not None:
         names = {endpoint_name(results, b): b for b in measured}
         if endpoint not in names:
-            raise LookupError(f"--endpoint-name: {show(endpoint)} was not tested in this run ({', '.join(names)})")
+            raise NoSuchRecommendation(
+                "EndpointName", f"{show(endpoint)} was not tested in this run ({', '.join(names)})"
+            )
         return names[endpoint]
     return results.top or measured[0]

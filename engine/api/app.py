@@ -1,0 +1,145 @@
+"""The API server's HTTP side: SageMaker's JSON protocol at ``POST /``, a read-only job list at ``GET /``.
+
+``POST /``: the operation named by ``X-Amz-Target``, signed with SigV4 by a configured key
+(:mod:`.sigv4`), parameters checked against botocore's model, the answer in the output
+shape (:mod:`.protocol`); every error is AWS's ``{"__type", "message"}`` with its HTTP
+status, never a traceback. ``GET /`` lists the jobs with links to each job's
+report.html, describe.json, steps.json and timeline.csv (``/jobs/NAME/FILE``; nothing
+else is served from disk), behind HTTP Basic with an access key id and its secret key
+as user and password (a browser cannot sign a request). Without keys
+(``--insecure-no-auth``, loopback only) only a loopback Host is answered, so a web page
+cannot reach the server through DNS rebinding.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from flask import Flask, Response, request, send_file
+
+from loadrec.engine.api.jobs import JobManager
+from loadrec.engine.api.operations import OPERATIONS
+from loadrec.engine.api.protocol import CONTENT_TYPE, MAX_BODY_BYTES, ApiError, operation, read_params, to_wire
+from loadrec.engine.api.sigv4 import AuthError, SignedRequest, verify
+from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
+from loadrec.engine.webui.login import is_loopback
+
+RESULT_FILES = ("report.html", "describe.json", "steps.json", "timeline.csv")
+POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
+HERE = Path(__file__).resolve().parent
+REALM = 'Basic realm="loadrec", charset="UTF-8"'
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("loadrec.engine.api", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+)
+
+
+def create_app(
+    jobs: JobManager, keys: Mapping[str, str] | None, clock: Callable[[], float], served: Mapping[str, Any] = OPERATIONS
+) -> Flask:
+    """The server over ``jobs``; ``keys`` None: no authentication (loopback only, checked by the caller)."""
+    app = Flask(__name__, static_folder=None, root_path=str(HERE), instance_path=str(HERE))
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+
+    @app.before_request
+    def guard() -> Any:
+        if keys is None and not is_loopback(urlsplit(f"//{request.host}").hostname or ""):
+            return _error(ApiError("AccessDeniedException", "this server answers on its loopback address only", 403))
+        return None
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(413)
+    def too_large(_: Any) -> Any:
+        return _error(ApiError("ValidationException", f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB"))
+
+    @app.post("/")
+    def api() -> Any:
+        body = request.get_data(cache=False)
+        try:
+            if keys is not None:
+                verify(_signed(body), keys, datetime.fromtimestamp(clock(), UTC))
+            model = operation(request.headers.get("X-Amz-Target"), served)
+            params = read_params(body, model)
+            answer = served[model.name](jobs, params)
+        except AuthError as error:
+            return _error(ApiError(error.code, error.message, error.status))
+        except ApiError as error:
+            return _error(error)
+        return Response(json.dumps(to_wire(answer, model.output_shape)), 200, content_type=CONTENT_TYPE)
+
+    @app.get("/")
+    def index() -> Any:
+        if not _basic_ok(keys):
+            return _ask_login()
+        rows = sorted(jobs.store.all(), key=lambda r: r.created, reverse=True)
+        page = _templates.get_template("jobs.html.j2").render(
+            jobs=rows, files=RESULT_FILES, style=STYLE, status_class=STATUS_CLASS, when=_when
+        )
+        response = Response(page, 200, content_type="text/html; charset=utf-8")
+        response.headers["Content-Security-Policy"] = POLICY
+        return response
+
+    @app.get("/jobs/<name>/<file>")
+    def result_file(name: str, file: str) -> Any:
+        if not _basic_ok(keys):
+            return _ask_login()
+        record = jobs.store.get(name)
+        if record is None or file not in RESULT_FILES:
+            return Response("no such results file\n", 404, content_type="text/plain")
+        folder = Path(record.folder).resolve()
+        path = (folder / file).resolve()
+        if path.parent != folder or not path.is_file():  # never a link leading elsewhere
+            return Response("no such results file\n", 404, content_type="text/plain")
+        response = send_file(path, mimetype=_mimetype(file), max_age=0)
+        response.headers["Content-Security-Policy"] = POLICY
+        return response
+
+    return app
+
+
+def _signed(body: bytes) -> SignedRequest:
+    raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path
+    path, _, query = raw_path.partition("?")
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return SignedRequest(request.method, path, query, headers, body)
+
+
+def _basic_ok(keys: Mapping[str, str] | None) -> bool:
+    if keys is None:
+        return True
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
+        return False
+    secret = keys.get(auth.username, "")
+    return bool(secret) and hmac.compare_digest(auth.password.encode(), secret.encode())
+
+
+def _ask_login() -> Response:
+    return Response("log in with an access key id and its secret access key\n", 401,
+                    {"WWW-Authenticate": REALM, "Content-Type": "text/plain"})  # fmt: skip
+
+
+def _error(error: ApiError) -> Response:
+    return Response(json.dumps(error.body()), error.status, content_type=CONTENT_TYPE)
+
+
+def _when(epoch: float | None) -> str:
+    return "" if epoch is None else datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _mimetype(name: str) -> str:
+    return {".html": "text/html", ".json": "application/json"}.get(Path(name).suffix, "text/csv")

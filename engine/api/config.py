@@ -1,0 +1,178 @@
+"""The API server's configuration file: who may call it, where jobs send traffic, what it may read.
+
+An AWS request cannot carry the ``Loadrec`` key (boto3 refuses unknown parameters), so
+the server decides what the job file's extension would have said::
+
+    {
+      "Region": "us-east-1",
+      "AccessKeys": {"AKIDLOADREC0000000001": "env:LOADREC_API_SECRET"},
+      "MaxConcurrentJobs": 2,
+      "PayloadRoots": ["/srv/payloads"],
+      "Endpoints": {
+        "churn-staging": {"Http": {"Url": "http://10.0.0.5:8080/invocations"}, "PricePerHour": 0.2}
+      },
+      "Loadrec": {"Provisioner": {"Command": {...}}, "SamplePayloadUrl": "/srv/payloads/default/"}
+    }
+
+- ``AccessKeys``: access key id → secret access key (``env:NAME`` reads the environment,
+  so the secret need not sit in the file). A request signed by any other key is refused.
+- ``Endpoints``: ``InputConfig.Endpoints[].EndpointName`` → a ``Loadrec.Targets`` entry;
+  a name not listed is the SageMaker endpoint of that name in ``Region``.
+- ``Loadrec``: the extension every job gets (Provisioner for EndpointConfigurations,
+  a default SamplePayloadUrl, S3/CloudWatch endpoint URLs, timeouts); never Targets.
+- ``PayloadRoots``: a request's local SamplePayloadUrl must lie under one of them.
+Relative paths are read from the configuration file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadrec.engine.job.extension import ENV_PREFIX, KEY, check_extension, target_problems
+from loadrec.engine.job.files import JobFileError, parse_json, read_text
+from loadrec.engine.job.headers import region_problem
+from loadrec.engine.job.problems import Problem, is_int, join, show
+
+FIELDS = ("Region", "AccessKeys", "MaxConcurrentJobs", "PayloadRoots", "Endpoints", KEY)
+DEFAULT_REGION = "us-east-1"
+DEFAULT_MAX_CONCURRENT_JOBS = 2
+MAX_CONCURRENT_JOBS = 100
+PAYLOAD_URL_FIELDS = ("SamplePayloadUrl",)  # extension fields holding a local path, read from the file's folder
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used: one line per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    region: str = DEFAULT_REGION
+    access_keys: Mapping[str, str] = field(default_factory=dict)  # id → secret, read from the environment
+    max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS
+    payload_roots: tuple[Path, ...] = ()  # absolute, links resolved
+    endpoints: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # EndpointName → Loadrec.Targets entry
+    extension: Mapping[str, Any] = field(default_factory=dict)  # the Loadrec key every job gets
+
+    def target_for(self, endpoint_name: str) -> dict[str, Any]:
+        """The ``Loadrec.Targets`` entry for an existing endpoint a request names."""
+        mapped = self.endpoints.get(endpoint_name)
+        if mapped is not None:
+            return dict(mapped)
+        return {"SageMaker": {"EndpointName": endpoint_name, "Region": self.region}}
+
+    @property
+    def provisions(self) -> bool:
+        return "Provisioner" in self.extension
+
+    def __repr__(self) -> str:  # the secrets never reach a log through a repr
+        return f"ServerConfig(region={self.region!r}, access_keys=[{', '.join(self.access_keys)}], ...)"
+
+
+def load_config(path: str | None, environ: Mapping[str, str] = os.environ) -> ServerConfig:
+    """The configuration in ``path`` (None: an empty one); raises ConfigError."""
+    if path is None:
+        return ServerConfig()
+    try:
+        raw = parse_json(read_text(path), path)
+    except JobFileError as error:
+        raise ConfigError([str(error)]) from None
+    return parse_config(raw, Path(path).resolve().parent, environ)
+
+
+def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(["the server configuration must be a JSON object"])
+    problems = [
+        Problem(join("", key), f"unknown field (allowed here: {', '.join(FIELDS)})") for key in raw if key not in FIELDS
+    ]
+    region = raw.get("Region", DEFAULT_REGION)
+    if not isinstance(region, str) or (problem := region_problem(region)) is not None:
+        problems.append(
+            Problem("Region", f"{show(region)} {problem if isinstance(region, str) else 'is not a string'}")
+        )
+    keys, key_problems = _access_keys(raw.get("AccessKeys", {}), environ)
+    jobs = raw.get("MaxConcurrentJobs", DEFAULT_MAX_CONCURRENT_JOBS)
+    if not is_int(jobs) or not 1 <= jobs <= MAX_CONCURRENT_JOBS:
+        problems.append(
+            Problem("MaxConcurrentJobs", f"{show(jobs)} must be a whole number from 1 to {MAX_CONCURRENT_JOBS}")
+        )
+    roots, root_problems = _roots(raw.get("PayloadRoots", []), base)
+    endpoints = raw.get("Endpoints", {})
+    if not isinstance(endpoints, dict):
+        problems.append(Problem("Endpoints", "must be an object of endpoint names to targets"))
+        endpoints = {}
+    for name, entry in endpoints.items():
+        problems += target_problems(entry, join("Endpoints", name))
+    extension = raw.get(KEY, {})
+    problems += _extension_problems(extension)
+    problems = [*problems, *key_problems, *root_problems]
+    if problems:
+        raise ConfigError([str(p) for p in problems])
+    return ServerConfig(
+        region=region,
+        access_keys=keys,
+        max_concurrent_jobs=jobs,
+        payload_roots=roots,
+        endpoints={name: dict(entry) for name, entry in endpoints.items()},
+        extension=_absolute_paths(extension, base),
+    )
+
+
+def _access_keys(raw: Any, environ: Mapping[str, str]) -> tuple[dict[str, str], list[Problem]]:
+    if not isinstance(raw, dict):
+        return {}, [Problem("AccessKeys", "must be an object of access key ids to secret access keys")]
+    keys, problems = {}, []
+    for key_id, secret in raw.items():
+        where = join("AccessKeys", key_id)
+        if not key_id or not key_id.isalnum():
+            problems.append(Problem(where, "an access key id is letters and digits"))
+        elif not isinstance(secret, str) or not secret:
+            problems.append(Problem(where, "the secret access key must be a non-empty string (or env:NAME)"))
+        elif secret.startswith(ENV_PREFIX):
+            name = secret.removeprefix(ENV_PREFIX)
+            if not environ.get(name):
+                problems.append(Problem(where, f"the environment variable {show(name)} is not set"))
+            else:
+                keys[key_id] = environ[name]
+        else:
+            keys[key_id] = secret
+    return keys, problems
+
+
+def _roots(raw: Any, base: Path) -> tuple[tuple[Path, ...], list[Problem]]:
+    if not isinstance(raw, list) or not all(isinstance(item, str) and item for item in raw):
+        return (), [Problem("PayloadRoots", "must be an array of folder paths")]
+    roots, problems = [], []
+    for index, item in enumerate(raw):
+        path = (base / Path(item).expanduser()).resolve()
+        if not path.is_dir():
+            problems.append(Problem(f"PayloadRoots[{index}]", f"{show(item)} is not a folder"))
+        else:
+            roots.append(path)
+    return tuple(roots), problems
+
+
+def _extension_problems(extension: Any) -> list[Problem]:
+    if not isinstance(extension, dict):
+        return [Problem(KEY, "must be an object")]
+    if "Targets" in extension:
+        return [Problem(f"{KEY}.Targets", "not allowed here: map InputConfig.Endpoints names in Endpoints")]
+    return check_extension(extension, 0)
+
+
+def _absolute_paths(extension: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """The extension with its local payload path made absolute (jobs run from the data directory)."""
+    fixed = dict(extension)
+    for name in PAYLOAD_URL_FIELDS:
+        value = fixed.get(name)
+        if isinstance(value, str) and "://" not in value:
+            fixed[name] = str((base / Path(value).expanduser()).resolve())
+    return fixed

@@ -1,0 +1,88 @@
+"""From an AWS request to the job the engine runs: the server's configuration fills in the ``Loadrec`` key.
+
+A request sent to the API is exactly AWS's, so where its traffic goes comes from the
+server: each ``InputConfig.Endpoints`` name is mapped to a target (the configuration's
+``Endpoints``, else the SageMaker endpoint of that name), and ``EndpointConfigurations``
+are created by the configured provisioner. A caller cannot bring a ``Loadrec`` key of
+its own (it could name a command to run or a URL to send the server's files to).
+
+Sample payloads: an ``s3://`` SamplePayloadUrl is read as the engine reads it. A local
+path (which AWS's field cannot hold, so it is moved to ``Loadrec.SamplePayloadUrl``) must
+be absolute and lie, links resolved, under one of the configured payload roots: a caller
+must never make the server read its own files and send them out. With no
+SamplePayloadUrl the configuration's default is used.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from loadrec.engine.api.config import ServerConfig
+from loadrec.engine.job.extension import KEY
+from loadrec.engine.job.problems import Problem, show
+from loadrec.engine.load.prepare import AWS_PAYLOAD_FIELD
+
+REMOTE_SCHEMES = ("s3://", "https://")  # what AWS's SamplePayloadUrl holds; anything else is a local path
+FILE_SCHEME = "file://"
+
+
+def engine_request(request: dict[str, Any], config: ServerConfig) -> tuple[dict[str, Any], list[Problem]]:
+    """(the request with the server's ``Loadrec`` key, the problems that stop it from running)."""
+    problems: list[Problem] = []
+    if KEY in request:
+        problems.append(
+            Problem(
+                KEY, "not accepted by the API: targets, payloads and provisioners come from the server's configuration"
+            )
+        )
+    engine = copy.deepcopy({k: v for k, v in request.items() if k != KEY})
+    extension: dict[str, Any] = dict(config.extension)
+    input_config = engine.get("InputConfig")
+    if not isinstance(input_config, dict):
+        return engine, problems  # the model check names what is missing
+    endpoints = input_config.get("Endpoints")
+    if isinstance(endpoints, list) and endpoints:
+        names = [e.get("EndpointName") if isinstance(e, dict) else None for e in endpoints]
+        if all(isinstance(name, str) for name in names):
+            extension["Targets"] = [config.target_for(str(name)) for name in names]
+    elif input_config.get("EndpointConfigurations") and not config.provisions:
+        problems.append(
+            Problem(
+                "InputConfig.EndpointConfigurations",
+                "this server creates no endpoints (its configuration has no Loadrec.Provisioner): "
+                "name an existing endpoint in InputConfig.Endpoints",
+            )
+        )
+    payload = (
+        input_config.get("ContainerConfig", {}).get("PayloadConfig", {})
+        if isinstance(input_config.get("ContainerConfig"), dict)
+        else {}
+    )
+    url = payload.get("SamplePayloadUrl") if isinstance(payload, dict) else None
+    if isinstance(url, str) and url:
+        if url.startswith(REMOTE_SCHEMES):
+            extension.pop("SamplePayloadUrl", None)  # the request's own payloads win over the server's default
+        else:
+            path, problem = local_payload_path(url, config.payload_roots)
+            if problem:
+                problems.append(Problem(AWS_PAYLOAD_FIELD, problem))
+            else:
+                del payload["SamplePayloadUrl"]
+                extension["SamplePayloadUrl"] = str(path)
+    engine[KEY] = extension
+    return engine, problems
+
+
+def local_payload_path(url: str, roots: tuple[Path, ...]) -> tuple[Path | None, str | None]:
+    """(the resolved path, None) when ``url`` names a path under one of ``roots``, else (None, why not)."""
+    raw = url.removeprefix(FILE_SCHEME)
+    if not roots:
+        return None, f"{show(url)}: this server reads no local payloads (its configuration has no PayloadRoots)"
+    if not Path(raw).is_absolute():
+        return None, f"{show(url)}: a local payload path must be absolute (or use an s3:// URI)"
+    resolved = Path(raw).resolve()  # links followed: a link inside a root may not lead out of it
+    if not any(resolved.is_relative_to(root) for root in roots):
+        return None, f"{show(url)} is not under a payload root of this server ({', '.join(map(str, roots))})"
+    return resolved, None

@@ -1,0 +1,239 @@
+"""The API server's jobs: accepted, run in the background on the engine of ``loadrec run``, stopped, described.
+
+Each job runs in a greenlet of the server's process as a
+:class:`~loadrec.engine.running.orchestrator.JobRunner` (every test in its own process,
+the same rules, the same files) writing to ``DATA_DIR/jobs/JOB_NAME``. Its lifecycle is
+the store's row: PENDING when accepted, IN_PROGRESS once its tests are ready, STOPPING
+after a Stop (the runner's stop: running tests end with what they measured), then
+COMPLETED, FAILED or STOPPED as its results say.
+
+A restart finds the jobs that were running when the server died: each becomes FAILED,
+saying so, and its results files are rewritten from every second its tests wrote (a
+test's process stops within a second of losing the server, see
+:mod:`loadrec.engine.load.lifeline`); an endpoint a provisioner left is deleted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+from loadrec.engine.api.config import ServerConfig
+from loadrec.engine.api.intake import engine_request
+from loadrec.engine.api.protocol import ApiError, not_found, validation_error
+from loadrec.engine.api.store import JobExists, JobRecord, JobStore
+from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
+from loadrec.engine.load.prepare import PreparedTest, SetupError, count_tests, prepare_job
+from loadrec.engine.load.settings import RunSettings
+from loadrec.engine.provision.base import remove_leftover
+from loadrec.engine.results import aws
+from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
+from loadrec.engine.results.model import JobResults
+from loadrec.engine.running.manifest import load_results, new_manifest, read_manifest
+from loadrec.engine.running.orchestrator import JobRunner, write_job_files
+from loadrec.engine.webui.console import Runner, RunnerFactory
+
+JOBS_DIR = "jobs"
+SERVER_DIED = "the loadrec server stopped while this job ran; every second its tests measured is kept"
+SERVER_SHUT_DOWN = "the loadrec server was shut down while this job ran; every second its tests measured is kept"
+ECHOED = ("JobDescription", "RoleArn", "StoppingConditions", "InputConfig", "JobType")
+
+
+class JobManager:
+    def __init__(
+        self,
+        config: ServerConfig,
+        store: JobStore,
+        data_dir: Path,
+        settings: RunSettings,
+        progress: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+        runner_factory: RunnerFactory = JobRunner,
+    ) -> None:
+        self.config, self.store, self.data_dir, self.settings = config, store, data_dir, settings
+        self.progress, self.clock, self.runner_factory = progress, clock, runner_factory
+        self.runners: dict[str, Runner] = {}
+        self.greenlets: dict[str, gevent.Greenlet] = {}
+        self.closing = False
+
+    # --- the operations ------------------------------------------------------------------
+
+    def create(self, request: dict[str, Any]) -> JobRecord:
+        """Accept a job (PENDING) and start it in the background; raises ApiError."""
+        if self.closing:
+            raise ApiError("ResourceLimitExceeded", "the server is shutting down and accepts no job")
+        engine, problems = engine_request(request, self.config)
+        try:
+            spec = parse_job(engine, self.settings.limits)
+        except JobSpecError as error:
+            problems = [*error.problems, *problems]
+        if problems:
+            raise validation_error(problems)
+        name = spec.name
+        if self.store.get(name) is not None:
+            raise ApiError("ResourceInUse", f"An inference recommendations job named {name} already exists")
+        active = self.store.count_active()
+        if active >= self.config.max_concurrent_jobs:
+            raise ApiError(
+                "ResourceLimitExceeded",
+                f"this server runs at most {self.config.max_concurrent_jobs} jobs at a time and {active} are running; "
+                "wait for one to end or stop one",
+            )
+        folder = ResultsFolder(self.data_dir / JOBS_DIR / name)
+        try:
+            folder.claim(overwrite=True)  # the store knows no such job: anything there is an orphan
+        except ResultsFolderError as error:
+            raise ApiError("InternalFailure", f"the job's results folder cannot be used: {error}", 500) from None
+        now = self.clock()
+        record = JobRecord(
+            name, aws.job_arn(spec, self.config.region), request, "PENDING", now, now, None, None, str(folder.path)
+        )
+        try:
+            self.store.add(record)
+        except JobExists:
+            folder.release()
+            raise ApiError("ResourceInUse", f"An inference recommendations job named {name} already exists") from None
+        self.progress(f"{name}: accepted ({count_tests(spec)} tests)")
+        self.greenlets[name] = gevent.spawn(self._run, record, spec, folder)
+        return record
+
+    def stop(self, name: str) -> None:
+        record = self.record(name)
+        if record.status == "STOPPING":
+            return
+        if not record.active:
+            raise ApiError(
+                "ValidationException", f"JobName: {name} is {record.status}; only a running job can be stopped"
+            )
+        self.store.update(record, status="STOPPING", modified=self.clock())
+        runner = self.runners.get(name)
+        if runner is not None:
+            runner.stop()
+        self.progress(f"{name}: stopping")
+
+    def record(self, name: str) -> JobRecord:
+        record = self.store.get(name)
+        if record is None:
+            raise not_found(f"Inference recommendations job {name} not found")
+        return record
+
+    def results(self, record: JobRecord) -> JobResults | None:
+        """The job's results as its folder stands (None before its tests were ready), without the per-second
+        data no answer of the API carries."""
+        folder = ResultsFolder(Path(record.folder))
+        if not (folder.path / RUN).exists():
+            return None
+        running = record.name in self.runners
+        try:
+            return load_results(folder, running, read_timeline=_no_timeline)
+        except (OSError, ResultsFolderError, JobSpecError) as error:
+            raise ApiError(
+                "InternalFailure", f"the job's results cannot be read: {error}".splitlines()[0], 500
+            ) from None
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """DescribeInferenceRecommendationsJob's answer: the results as they stand, the status as stored."""
+        record = self.record(name)
+        results = self.results(record)
+        body = aws.describe(results) if results is not None else {}
+        body.update({key: record.request[key] for key in ECHOED if key in record.request})
+        body.update(JobName=record.name, JobArn=record.arn, Status=record.status)
+        body.update(CreationTime=record.created, LastModifiedTime=record.modified)
+        body.pop("CompletionTime", None)
+        body.pop("FailureReason", None)
+        if record.completed is not None:
+            body["CompletionTime"] = record.completed
+        if record.failure_reason:
+            body["FailureReason"] = record.failure_reason
+        return body
+
+    def steps(self, name: str) -> list[dict[str, Any]]:
+        results = self.results(self.record(name))
+        return aws.steps(results)["Steps"] if results is not None else []
+
+    # --- the server's life -----------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Jobs that were running when the server died: FAILED, saying so, with what they measured."""
+        for record in self.store.unfinished():
+            folder = ResultsFolder(Path(record.folder))
+            if (folder.path / RUN).exists():  # its tests had started
+                try:
+                    self._remove_leftovers(record.name, folder)
+                    write_job_files(folder, running=False)
+                except (OSError, ResultsFolderError, JobSpecError) as error:
+                    self.progress(f"{record.name}: its results cannot be rewritten: {error}".splitlines()[0])
+            now = self.clock()
+            self.store.update(record, status="FAILED", modified=now, completed=now, failure_reason=SERVER_DIED)
+            self.progress(f"{record.name}: FAILED ({SERVER_DIED})")
+
+    def _remove_leftovers(self, name: str, folder: ResultsFolder) -> None:
+        """What a provisioner created for the job's tests and could not delete (its test's process died)."""
+        if self.settings.keep_endpoints:
+            return
+        for index in range(count_tests(read_manifest(folder).spec())):
+            provisioned = folder.read_provisioned(index)
+            if provisioned is not None and not provisioned.get("Deleted"):
+                done = remove_leftover(provisioned)
+                if done is not None:
+                    self.progress(f"{name}: test {index}: {done}")
+
+    def close(self) -> None:
+        """The server is going: accept no job, stop the running ones and wait until their results are written."""
+        self.closing = True
+        for runner in list(self.runners.values()):
+            runner.stop()
+        gevent.joinall(list(self.greenlets.values()))
+
+    # --- one job ---------------------------------------------------------------------------
+
+    def _run(self, record: JobRecord, spec: JobSpec, folder: ResultsFolder) -> None:
+        name = record.name
+        try:
+            tests = prepare_job(spec, self.data_dir, None)
+            record = self.record(name)
+            if record.status == "STOPPING" or self.closing:
+                self._end(record, "STOPPED", None)
+                return
+            runner = self._runner(spec, tests, folder, record)
+            self.runners[name] = runner
+            record = self.record(name)
+            if record.status == "PENDING":
+                record = self.store.update(record, status="IN_PROGRESS", modified=self.clock())
+            results = runner.run(handle_signals=False)
+            reason = results.failure_reason if results.status.value == "FAILED" else None
+            status = results.status.aws
+            if self.closing and status != "COMPLETED" and self.record(name).status != "STOPPING":
+                status, reason = "FAILED", SERVER_SHUT_DOWN
+            self._end(self.record(name), status, reason)
+        except SetupError as error:
+            self._end(self.record(name), "FAILED", str(error).splitlines()[0])
+        except Exception as error:  # the runner stopped its tests; the job says why it broke off
+            self._end(self.record(name), "FAILED", f"the job broke off: {type(error).__name__}: {error}"[:500])
+        finally:
+            self.runners.pop(name, None)
+            self.greenlets.pop(name, None)
+            folder.release()
+
+    def _runner(self, spec: JobSpec, tests: list[PreparedTest], folder: ResultsFolder, record: JobRecord) -> Runner:
+        manifest = replace(new_manifest(spec, self.data_dir, self.settings, record.created), job_arn=record.arn)
+
+        def progress(line: str) -> None:
+            self.progress(f"{record.name}: {line}")
+
+        return self.runner_factory(spec, tests, folder, manifest, progress, self.clock)
+
+    def _end(self, record: JobRecord, status: str, reason: str | None) -> None:
+        now = self.clock()
+        self.store.update(record, status=status, modified=now, completed=now, failure_reason=reason)
+        self.progress(f"{record.name}: {status}" + (f" ({reason})" if reason else ""))
+
+
+def _no_timeline(index: int) -> None:
+    """The API's answers carry no per-second data: a test's timeline is not read for them."""
+    return None

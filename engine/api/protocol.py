@@ -1,0 +1,120 @@
+"""SageMaker's JSON protocol as the server speaks it: the operation named by ``X-Amz-Target``, the body
+checked against botocore's model, and answers and errors in the shapes botocore's parser expects.
+
+A response is rendered through the operation's output shape: members the shape does not
+have are left out (AWS sends none) and timestamps become epoch seconds, as AWS's JSON
+protocol writes them, whatever form the results files keep them in. Errors are
+``{"__type": CODE, "message": TEXT}`` with HTTP 400, from which boto3's ClientError
+takes its code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from botocore.model import OperationModel, Shape
+
+from loadrec.engine.job.files import JobFileError, parse_json
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.problems import Problem
+from loadrec.engine.job.validation import check_input, service_model
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+TARGET_PREFIX = "SageMaker."
+MAX_BODY_BYTES = 1024 * 1024  # a CreateInferenceRecommendationsJob request is a few KB
+
+
+class ApiError(Exception):
+    """An error answer: AWS's code, one message, the HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+    def body(self) -> dict[str, str]:
+        return {"__type": self.code, "message": self.message}
+
+
+def validation_error(problems: list[Problem] | list[str]) -> ApiError:
+    """A ValidationException holding every problem, one line each (as ``loadrec validate`` prints them)."""
+    return ApiError("ValidationException", "\n".join(str(p) for p in problems))
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError("ResourceNotFound", message)
+
+
+def operation(target: str | None, served: Mapping[str, object]) -> OperationModel:
+    """The operation an ``X-Amz-Target`` header names, if this server serves it."""
+    name = (target or "").removeprefix(TARGET_PREFIX)
+    if not target or not target.startswith(TARGET_PREFIX) or name not in served:
+        raise ApiError("UnknownOperationException", f"this server serves only: {', '.join(served)}")
+    return service_model().operation_model(name)
+
+
+def read_params(body: bytes, model: OperationModel) -> dict[str, Any]:
+    """The request's parameters, checked against the operation's input shape; raises ApiError."""
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError("ValidationException", f"the request body is larger than {MAX_BODY_BYTES // 1024} KiB")
+    try:
+        params = parse_json(body.decode("utf-8"), "request body") if body.strip() else {}
+    except (JobFileError, UnicodeDecodeError) as error:
+        raise ApiError("SerializationException", str(error).splitlines()[0]) from None
+    if not isinstance(params, dict):
+        raise ApiError("SerializationException", "request body: expected a JSON object")
+    if model.name != "CreateInferenceRecommendationsJob":  # checked whole, with the job's own rules, later
+        problems = check_input(_parsed_timestamps(params, model.input_shape), model.input_shape, LimitsMode.AWS)
+        if problems:
+            raise validation_error(problems)
+    return params
+
+
+def _parsed_timestamps(params: dict[str, Any], shape: Shape) -> dict[str, Any]:
+    """Top-level timestamps as botocore's validator takes them (the wire carries epoch seconds)."""
+    out = dict(params)
+    for name, member in shape.members.items():
+        if member.type_name == "timestamp" and isinstance(out.get(name), int | float):
+            out[name] = epoch_of(out[name])
+    return out
+
+
+def epoch_of(value: Any) -> Any:
+    """A wire timestamp as a datetime (epoch seconds, or ISO 8601 text); anything else unchanged."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value).astimezone()
+        except (OverflowError, OSError, ValueError):
+            return value
+    return value
+
+
+def to_wire(value: Any, shape: Shape | None) -> Any:
+    """``value`` as AWS sends it for ``shape``: only the shape's members, timestamps in epoch seconds."""
+    if shape is None:
+        return {}
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, Mapping):
+        return {
+            key: to_wire(item, shape.members[key])
+            for key, item in value.items()
+            if key in shape.members and item is not None
+        }
+    if kind == "list" and isinstance(value, list | tuple):
+        return [to_wire(item, shape.member) for item in value]
+    if kind == "map" and isinstance(value, Mapping):
+        return {key: to_wire(item, shape.value) for key, item in value.items()}
+    if kind == "timestamp":
+        return _epoch_seconds(value)
+    return value
+
+
+def _epoch_seconds(value: Any) -> float:
+    if isinstance(value, datetime):
+        return round(value.timestamp(), 3)
+    if isinstance(value, str):
+        return round(datetime.fromisoformat(value).timestamp(), 3)
+    return round(float(value), 3)

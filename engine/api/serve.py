@@ -1,0 +1,156 @@
+"""``loadrec serve``: the API server's command: options, data directory, listening, and a clean stop.
+
+    loadrec serve [--host 127.0.0.1] [--port 8085] [--config server.json] [--data-dir DIR]
+                  [--insecure-no-auth] [--limits aws|relaxed] [run options: --window, --processes, ...]
+
+The data directory holds the jobs' database and each job's results (``jobs/NAME/``);
+one server at a time uses it (a lock file says which). On start, jobs that were running
+when a previous server died are marked FAILED. Ctrl-C or SIGTERM: no new job is
+accepted, running jobs stop and write what they measured (FAILED, the shutdown named),
+then the server exits. Bad options or configuration exit 2, one line per problem.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()  # before anything imports ssl: the jobs' tests and the server share gevent
+
+import argparse
+import fcntl
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import gevent
+import gevent.event
+from gevent.pywsgi import WSGIServer
+
+from loadrec.engine.api.app import create_app
+from loadrec.engine.api.config import ConfigError, load_config
+from loadrec.engine.api.jobs import JobManager
+from loadrec.engine.api.store import JobStore
+from loadrec.engine.load.settings import LIMITS, SERVE, add_options, port_number, settings_from
+from loadrec.engine.measurement.prices import PriceFileError, load_prices
+from loadrec.engine.webui.login import is_loopback
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+DEFAULT_PORT = 8085
+DEFAULT_DATA_DIR = "loadrec-data"
+LOCK = "server.lock"
+CLOSE_TIMEOUT_S = 2.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="loadrec serve",
+        description="Answer SageMaker's recommendation-job API (boto3, the AWS CLI) and run the jobs here.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--config", metavar="FILE", help="server configuration (access keys, endpoints, payload roots)")
+    parser.add_argument(
+        "--data-dir", default=DEFAULT_DATA_DIR, metavar="DIR", help=f"jobs and results (default ./{DEFAULT_DATA_DIR})"
+    )
+    parser.add_argument(
+        "--insecure-no-auth", action="store_true", help="accept unsigned requests (loopback --host only)"
+    )
+    parser.add_argument(*LIMITS.flags, **LIMITS.kwargs)
+    add_options(parser, SERVE)
+    return parser
+
+
+class BadInput(Exception):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return serve(args)
+    except BadInput as error:
+        for line in error.lines:
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        raise BadInput([f"--config: {line}" for line in error.lines]) from None
+    if args.insecure_no_auth and not is_loopback(args.host):
+        raise BadInput([f"--insecure-no-auth: only on a loopback --host (not {args.host}): anyone could start load"])
+    if not args.insecure_no_auth and not config.access_keys:
+        raise BadInput(["--config: no AccessKeys: every request must be signed by one (or pass --insecure-no-auth)"])
+    settings = settings_from(args, SERVE)
+    try:
+        load_prices(Path(settings.prices) if settings.prices else None)
+    except PriceFileError as error:
+        raise BadInput([str(error)]) from None
+    data_dir = Path(args.data_dir).resolve()
+    lock = _claim(data_dir)
+    store = JobStore(data_dir)
+    jobs = JobManager(config, store, data_dir, settings, _progress)
+    jobs.recover()
+    keys = None if args.insecure_no_auth else config.access_keys
+    server = WSGIServer((args.host, args.port), create_app(jobs, keys, time.time), log=None)
+    try:
+        server.start()
+    except OSError as error:
+        raise BadInput(
+            [f"--host/--port: cannot listen on {args.host}:{args.port} ({error.strerror or error})"]
+        ) from None
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"loadrec serve: listening on http://{host}:{server.server_port}/ (data in {data_dir})", flush=True)
+    try:
+        _until_signal()
+        if jobs.runners:
+            _progress("stopping the running jobs: their tests write what they measured")
+        jobs.close()
+    finally:
+        server.stop(timeout=CLOSE_TIMEOUT_S)
+        store.close()
+        lock.close()
+    return EXIT_OK
+
+
+def _claim(data_dir: Path) -> IO[str]:
+    """The data directory, for this server alone (a second one on it would mix up the jobs)."""
+    try:
+        (data_dir / "jobs").mkdir(parents=True, exist_ok=True)
+        lock = (data_dir / LOCK).open("a+", encoding="utf-8")
+    except OSError as error:
+        raise BadInput([f"--data-dir: {data_dir}: cannot write here ({error.strerror or error})"]) from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise BadInput([f"--data-dir: {data_dir}: in use by another loadrec serve"]) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
+def _until_signal() -> None:
+    closing = gevent.event.Event()
+    handlers = [gevent.signal_handler(sig, closing.set) for sig in (signal.SIGINT, signal.SIGTERM)]
+    try:
+        closing.wait()
+    finally:
+        for handler in handlers:
+            handler.cancel()
+
+
+def _progress(line: str) -> None:
+    print(line, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
