@@ -61,6 +61,11 @@ class JobManager:
         self.greenlets: dict[str, gevent.Greenlet] = {}
         self.closing = False
 
+    def _now(self) -> float:
+        """The clock to the millisecond, as the API's timestamps go out: a time a caller read back and sends
+        as a filter (CreationTimeAfter) then means the same job."""
+        return round(self.clock(), 3)
+
     # --- the operations ------------------------------------------------------------------
 
     def create(self, request: dict[str, Any]) -> JobRecord:
@@ -89,7 +94,7 @@ class JobManager:
             folder.claim(overwrite=True)  # the store knows no such job: anything there is an orphan
         except ResultsFolderError as error:
             raise ApiError("InternalFailure", f"the job's results folder cannot be used: {error}", 500) from None
-        now = self.clock()
+        now = self._now()
         record = JobRecord(
             name, aws.job_arn(spec, self.config.region), request, "PENDING", now, now, None, None, str(folder.path)
         )
@@ -110,7 +115,7 @@ class JobManager:
             raise ApiError(
                 "ValidationException", f"JobName: {name} is {record.status}; only a running job can be stopped"
             )
-        self.store.update(record, status="STOPPING", modified=self.clock())
+        self.store.update(record, status="STOPPING", modified=self._now())
         runner = self.runners.get(name)
         if runner is not None:
             runner.stop()
@@ -168,7 +173,7 @@ class JobManager:
                     write_job_files(folder, running=False)
                 except (OSError, ResultsFolderError, JobSpecError) as error:
                     self.progress(f"{record.name}: its results cannot be rewritten: {error}".splitlines()[0])
-            now = self.clock()
+            now = self._now()
             self.store.update(record, status="FAILED", modified=now, completed=now, failure_reason=SERVER_DIED)
             self.progress(f"{record.name}: FAILED ({SERVER_DIED})")
 
@@ -204,7 +209,7 @@ class JobManager:
             self.runners[name] = runner
             record = self.record(name)
             if record.status == "PENDING":
-                record = self.store.update(record, status="IN_PROGRESS", modified=self.clock())
+                record = self.store.update(record, status="IN_PROGRESS", modified=self._now())
             results = runner.run(handle_signals=False)
             reason = results.failure_reason if results.status.value == "FAILED" else None
             status = results.status.aws
@@ -229,7 +234,7 @@ class JobManager:
         return self.runner_factory(spec, tests, folder, manifest, progress, self.clock)
 
     def _end(self, record: JobRecord, status: str, reason: str | None) -> None:
-        now = self.clock()
+        now = self._now()
         self.store.update(record, status=status, modified=now, completed=now, failure_reason=reason)
         self.progress(f"{record.name}: {status}" + (f" ({reason})" if reason else ""))
 
