@@ -205,12 +205,20 @@ def test_bad_requests_get_aws_error_codes(client: BaseClient, server: ApiServer,
     assert listing["Code"] == "ValidationException"
 
 
-def test_aws_limits_refuse_a_spawn_rate_of_60_naming_the_field(tmp_path: Path) -> None:
-    config = server_config(tmp_path)
+def test_aws_limits_refuse_a_spawn_rate_of_60_naming_the_field_and_a_job_over_the_limit(
+    tmp_path: Path, endpoint: str
+) -> None:
+    config = server_config(tmp_path, endpoint, MaxConcurrentJobs=1)
     with api_server(config, tmp_path / "data", "--limits", "aws") as strict:
+        client = sagemaker(strict.url)
         request = guide_request("too-fast")
         request["InputConfig"]["TrafficPattern"]["Phases"][0]["SpawnRate"] = 60
-        error = error_of(sagemaker(strict.url).create_inference_recommendations_job, **request)
+        error = error_of(client.create_inference_recommendations_job, **request)
+        client.create_inference_recommendations_job(**stairs_job("first", seconds=120))
+        over = error_of(client.create_inference_recommendations_job, **stairs_job("second", seconds=120))
+        assert over["Code"] == "ResourceLimitExceeded"
+        client.stop_inference_recommendations_job(JobName="first")
+        assert wait_for(client, "first", timeout=30)["Status"] == "STOPPED"
     assert error["Code"] == "ValidationException"
     lines = error["Message"].splitlines()
     spawn_rate = "InputConfig.TrafficPattern.Phases[0].SpawnRate: 60 is above the AWS limit"

@@ -365,3 +365,13 @@ def test_smoke_script_fails_when_an_engine_exists_but_cannot_be_reached(
     done = run_smoke_with_docker(tmp_path, message, **env)
     assert done.returncode == 1 and "skipped" not in done.stdout
     assert f"cannot be reached: {message}" in done.stderr
+
+
+def test_the_serve_service_answers_the_api_on_loopback_and_keeps_its_jobs(compose: dict[str, Any]) -> None:
+    serve = services(compose)["serve"]
+    words = command_words(serve)
+    assert serve.get("profiles") == ["serve"] and words[0] == "serve"
+    assert words[words.index("--port") + 1] == "8085" and words[words.index("--config") + 1] == "/config/server.json"
+    assert serve["ports"] == ["${SERVE_BIND:-127.0.0.1}:8085:8085"]
+    assert "${SERVE_DATA_DIR:-../serve-data}:/data" in serve["volumes"]
+    assert "LOADREC_API_SECRET" in serve["environment"]  # passed through, never written here
