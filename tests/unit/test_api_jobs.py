@@ -1,0 +1,209 @@
+"""The API server's job lifecycle with an in-memory runner and an injected clock: PENDING → IN_PROGRESS →
+an end, STOPPING → STOPPED, the limits and names AWS enforces, a shutdown, and recovery after a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gevent
+import gevent.event
+import pytest
+
+from loadrec.engine.api.config import ServerConfig
+from loadrec.engine.api.jobs import SERVER_DIED, SERVER_SHUT_DOWN, JobManager
+from loadrec.engine.api.protocol import ApiError
+from loadrec.engine.api.store import JobRecord, JobStore
+from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.load.prepare import PreparedTest
+from loadrec.engine.load.settings import RunSettings
+from loadrec.engine.measurement.outcome import Status
+from loadrec.engine.measurement.ranking import Weights
+from loadrec.engine.results.files import ResultsFolder
+from loadrec.engine.results.model import Benchmark, JobResults, job_results
+from loadrec.engine.running.manifest import RunManifest
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class GatedRunner:
+    """Runs until told to finish (``finish``) or stopped; COMPLETED unless stopped."""
+
+    made: ClassVar[list[GatedRunner]] = []
+
+    def __init__(self, spec: JobSpec, tests: list[PreparedTest], folder: ResultsFolder, manifest: RunManifest,
+                 progress: Any, clock: Any) -> None:  # fmt: skip
+        self.spec, self.manifest, self.clock = spec, manifest, clock
+        self.interrupted = False
+        self.write_error: str | None = None
+        self.gate = gevent.event.Event()
+        GatedRunner.made.append(self)
+
+    def run(self, handle_signals: bool = True) -> JobResults:
+        assert handle_signals is False  # the server handles Ctrl-C and SIGTERM itself
+        self.gate.wait()
+        status = Status.STOPPED if self.interrupted else Status.COMPLETED
+        benchmark = Benchmark(0, "ml.c5.large", status)
+        times = (self.manifest.created, self.clock())
+        return job_results(self.spec, self.manifest.run_id, [benchmark], times, Weights(), interrupted=self.interrupted)
+
+    def stop(self) -> None:
+        self.interrupted = True
+        self.gate.set()
+
+    def finish(self) -> None:
+        self.gate.set()
+
+
+def request(name: str, payloads: str) -> dict[str, Any]:
+    return {
+        "JobName": name,
+        "JobType": "Advanced",
+        "RoleArn": "arn:aws:iam::123456789012:role/unit",
+        "InputConfig": {
+            "Endpoints": [{"EndpointName": "staging"}],
+            "TrafficPattern": {
+                "TrafficType": "STAIRS",
+                "Stairs": {"DurationInSeconds": 6, "NumberOfSteps": 2, "UsersPerStep": 1},
+            },
+            "ContainerConfig": {"PayloadConfig": {"SamplePayloadUrl": payloads}},
+        },
+    }
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def payloads(tmp_path: Path) -> str:
+    folder = tmp_path / "payloads" / "rows"
+    folder.mkdir(parents=True)
+    (folder / "row.csv").write_text("1,2,3\n")
+    return str(folder)
+
+
+@pytest.fixture
+def jobs(tmp_path: Path, clock: Clock) -> Iterator[JobManager]:
+    GatedRunner.made.clear()
+    config = ServerConfig(
+        max_concurrent_jobs=2,
+        payload_roots=((tmp_path / "payloads").resolve(),),
+        endpoints={"staging": {"Http": {"Url": "http://127.0.0.1:9/invocations"}}},
+    )
+    data = tmp_path / "data"
+    (data / "jobs").mkdir(parents=True)
+    settings = RunSettings(limits=LimitsMode.RELAXED)
+    manager = JobManager(config, JobStore(data), data, settings, lambda line: None, clock, GatedRunner)
+    yield manager
+    manager.close()  # no job's greenlet outlives its test
+
+
+def settle(jobs: JobManager) -> None:
+    """Let the jobs' greenlets run until each waits on its runner (or ends)."""
+    for _ in range(5):
+        gevent.idle()
+
+
+def test_a_job_is_pending_then_in_progress_then_completed_at_the_clocks_times(
+    jobs: JobManager, clock: Clock, payloads: str
+) -> None:
+    record = jobs.create(request("one", payloads))
+    assert (record.status, record.created, record.arn) == (
+        "PENDING", clock.now, "arn:aws:sagemaker:us-east-1:123456789012:inference-recommendations-job/one",
+    )  # fmt: skip
+    assert jobs.describe("one")["Status"] == "PENDING"
+    clock.now += 2
+    settle(jobs)
+    described = jobs.describe("one")
+    assert (described["Status"], described["LastModifiedTime"]) == ("IN_PROGRESS", clock.now)
+    assert "CompletionTime" not in described
+    clock.now += 10
+    GatedRunner.made[0].finish()
+    settle(jobs)
+    described = jobs.describe("one")
+    assert (described["Status"], described["CompletionTime"]) == ("COMPLETED", clock.now)
+    assert described["InputConfig"] == request("one", payloads)["InputConfig"]  # echoed as the caller sent it
+
+
+def test_a_stop_is_stopping_until_the_runner_has_written_then_stopped(jobs: JobManager, payloads: str) -> None:
+    jobs.create(request("one", payloads))
+    settle(jobs)
+    jobs.stop("one")  # the runner's tests now write what they measured, in their own time
+    assert jobs.describe("one")["Status"] == "STOPPING"
+    jobs.stop("one")  # again: nothing changes
+    assert GatedRunner.made[0].interrupted
+    settle(jobs)
+    assert jobs.describe("one")["Status"] == "STOPPED"
+    with pytest.raises(ApiError) as ended:
+        jobs.stop("one")
+    assert ended.value.code == "ValidationException"
+
+
+def test_a_job_stopped_before_its_tests_were_ready_never_starts_one(jobs: JobManager, payloads: str) -> None:
+    jobs.create(request("early", payloads))
+    jobs.stop("early")
+    settle(jobs)
+    assert GatedRunner.made == []
+    assert jobs.describe("early")["Status"] == "STOPPED"
+
+
+def test_names_and_the_concurrent_job_limit_are_enforced_as_aws_does(jobs: JobManager, payloads: str) -> None:
+    jobs.create(request("one", payloads))
+    with pytest.raises(ApiError) as same:
+        jobs.create(request("one", payloads))
+    jobs.create(request("two", payloads))
+    with pytest.raises(ApiError) as over:
+        jobs.create(request("three", payloads))
+    with pytest.raises(ApiError) as unknown:
+        jobs.describe("four")
+    assert (same.value.code, over.value.code, unknown.value.code) == (
+        "ResourceInUse", "ResourceLimitExceeded", "ResourceNotFound",
+    )  # fmt: skip
+    assert jobs.store.get("three") is None  # refused: nothing stored, nothing started
+
+
+def test_a_job_whose_payloads_cannot_be_read_fails_with_the_reason(jobs: JobManager, tmp_path: Path) -> None:
+    empty = tmp_path / "payloads" / "empty"
+    empty.mkdir(parents=True)
+    jobs.create(request("empty", str(empty)))
+    settle(jobs)
+    described = jobs.describe("empty")
+    assert described["Status"] == "FAILED"
+    assert str(empty) in described["FailureReason"]
+    assert GatedRunner.made == []
+
+
+def test_closing_the_server_stops_running_jobs_and_says_so(jobs: JobManager, payloads: str) -> None:
+    jobs.create(request("one", payloads))
+    settle(jobs)
+    jobs.close()
+    described = jobs.describe("one")
+    assert (described["Status"], described["FailureReason"]) == ("FAILED", SERVER_SHUT_DOWN)
+    with pytest.raises(ApiError) as refused:
+        jobs.create(request("two", payloads))
+    assert refused.value.code == "ResourceLimitExceeded"
+
+
+def test_recovery_fails_the_jobs_a_dead_server_was_running_and_keeps_the_finished(
+    jobs: JobManager, clock: Clock, tmp_path: Path
+) -> None:
+    base = JobRecord("x", "arn", {"JobName": "x"}, "COMPLETED", 1.0, 2.0, 2.0, None, str(tmp_path / "x"))
+    jobs.store.add(base)
+    for name, status in (("running", "IN_PROGRESS"), ("waiting", "PENDING"), ("stopping", "STOPPING")):
+        jobs.store.add(JobRecord(name, "arn", {"JobName": name}, status, 1.0, 2.0, None, None, str(tmp_path / name)))
+    clock.now = 50.0
+    jobs.recover()
+    after = {record.name: record for record in jobs.store.all()}
+    assert after["x"] == base
+    for name in ("running", "waiting", "stopping"):
+        assert (after[name].status, after[name].failure_reason, after[name].completed) == ("FAILED", SERVER_DIED, 50.0)
