@@ -163,9 +163,10 @@ def _roots(raw: Any, base: Path) -> tuple[tuple[Path, ...], list[Problem]]:
 def _extension_problems(extension: Any) -> list[Problem]:
     if not isinstance(extension, dict):
         return [Problem(KEY, "must be an object")]
+    found = []
     if "Targets" in extension:
-        return [Problem(f"{KEY}.Targets", "not allowed here: map InputConfig.Endpoints names in Endpoints")]
-    return check_extension(extension, 0)
+        found.append(Problem(f"{KEY}.Targets", "not allowed here: map InputConfig.Endpoints names in Endpoints"))
+    return found + check_extension({k: v for k, v in extension.items() if k != "Targets"}, 0)
 
 
 def _absolute_paths(extension: Mapping[str, Any], base: Path) -> dict[str, Any]:

@@ -82,7 +82,10 @@ def local_payload_path(url: str, roots: tuple[Path, ...]) -> tuple[Path | None, 
         return None, f"{show(url)}: this server reads no local payloads (its configuration has no PayloadRoots)"
     if not Path(raw).is_absolute():
         return None, f"{show(url)}: a local payload path must be absolute (or use an s3:// URI)"
-    resolved = Path(raw).resolve()  # links followed: a link inside a root may not lead out of it
+    try:
+        resolved = Path(raw).resolve()  # links followed: a link inside a root may not lead out of it
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a loop of links
+        return None, f"{show(url)}: not a path this server can resolve"
     if not any(resolved.is_relative_to(root) for root in roots):
         return None, f"{show(url)} is not under a payload root of this server ({', '.join(map(str, roots))})"
     return resolved, None

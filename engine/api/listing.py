@@ -58,7 +58,7 @@ def job_page(records: Sequence[JobRecord], params: dict[str, Any]) -> tuple[list
     chosen = sorted((r for r in records if _matches(r, params)), key=order, reverse=descending)
     token = params.get("NextToken")
     if token:
-        after = _decode(token, lambda v: isinstance(v, list) and len(v) == 3 and v[0] == by)
+        after = _decode(token, lambda v: isinstance(v, list) and len(v) == 3 and v[0] == by and _key_types(by, v))
         last = (after[1], after[2])
         chosen = [r for r in chosen if (order(r) < last if descending else order(r) > last)]
     size = params.get("MaxResults", DEFAULT_MAX_RESULTS)
@@ -77,11 +77,19 @@ def steps_page(job_name: str, steps: list[dict[str, Any]], params: dict[str, Any
     start = 0
     if params.get("NextToken"):
         start = _decode(
-            params["NextToken"], lambda v: isinstance(v, list) and len(v) == 2 and v[0] == job_name and v[1] >= 0
+            params["NextToken"],
+            lambda v: isinstance(v, list) and len(v) == 2 and v[0] == job_name and type(v[1]) is int and v[1] >= 0,
         )[1]
     size = params.get("MaxResults", DEFAULT_MAX_RESULTS)
     end = start + size
     return chosen[start:end], _encode([job_name, end]) if end < len(chosen) else None
+
+
+def _key_types(by: str, token: list[Any]) -> bool:
+    """The token's sort key has the types its jobs' keys have (it is compared with them)."""
+    key, name = token[1], token[2]
+    number = isinstance(key, int | float) and not isinstance(key, bool)
+    return isinstance(name, str) and (number if by == "CreationTime" else isinstance(key, str))
 
 
 def _encode(value: Any) -> str:

@@ -17,7 +17,6 @@ from typing import Any
 from botocore.model import OperationModel, Shape
 
 from loadrec.engine.job.files import JobFileError, parse_json
-from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import Problem
 from loadrec.engine.job.validation import check_input, service_model
 
@@ -65,7 +64,7 @@ def read_params(body: bytes, model: OperationModel) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise ApiError("SerializationException", "request body: expected a JSON object")
     if model.name != "CreateInferenceRecommendationsJob":  # checked whole, with the job's own rules, later
-        problems = check_input(_parsed_timestamps(params, model.input_shape), model.input_shape, LimitsMode.AWS)
+        problems = check_input(_parsed_timestamps(params, model.input_shape), model.input_shape)
         if problems:
             raise validation_error(problems)
     return params

@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer SageMaker's recommendation-job API (boto3, the AWS CLI) and run the jobs here.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=at_least(0, 65535), default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)")
+    parser.add_argument(
+        "--port", type=at_least(0, 65535), default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)"
+    )
     parser.add_argument("--config", metavar="FILE", help="server configuration (access keys, endpoints, payload roots)")
     parser.add_argument(
         "--data-dir", default=DEFAULT_DATA_DIR, metavar="DIR", help=f"jobs and results (default ./{DEFAULT_DATA_DIR})"

@@ -51,8 +51,9 @@ def check_request(request: Mapping[str, Any], mode: LimitsMode) -> list[Problem]
     return problems
 
 
-def check_input(params: Mapping[str, Any], shape: Shape, mode: LimitsMode = LimitsMode.AWS) -> list[Problem]:
-    """Every problem the model finds with ``params``, the input of any operation whose input shape is ``shape``."""
+def check_input(params: Mapping[str, Any], shape: Shape, mode: LimitsMode | None = None) -> list[Problem]:
+    """Every problem the model finds with ``params``, the input of an operation whose input shape is ``shape``;
+    ``mode`` None: the model's own bounds alone (AWS's documented job limits are for a job request)."""
     return [*_botocore_problems(params, shape), *_model_problems(params, shape, "", mode)]
 
 
@@ -97,7 +98,7 @@ def _botocore_problems(request: Mapping[str, Any], shape: Shape) -> Iterator[Pro
 # --- layer 2: what botocore skips --------------------------------------------------
 
 
-def _model_problems(value: Any, shape: Shape, path: str, mode: LimitsMode) -> list[Problem]:
+def _model_problems(value: Any, shape: Shape, path: str, mode: LimitsMode | None) -> list[Problem]:
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
         found: list[Problem] = []
@@ -120,8 +121,8 @@ def _model_problems(value: Any, shape: Shape, path: str, mode: LimitsMode) -> li
     return []
 
 
-def _count_problems(count: int, shape: Shape, path: str, mode: LimitsMode) -> list[Problem]:
-    aws = limits.AWS_LIMITS.get(_generic(path))
+def _count_problems(count: int, shape: Shape, path: str, mode: LimitsMode | None) -> list[Problem]:
+    aws = limits.AWS_LIMITS.get(_generic(path)) if mode is not None else None
     if aws is not None:
         # A documented limit replaces the model's bounds for this list.
         if mode is LimitsMode.AWS and aws.maximum is not None and count > aws.maximum:
@@ -144,11 +145,17 @@ def _string_problems(value: str, shape: Shape, path: str) -> list[Problem]:
     return []
 
 
-def _integer_problems(value: int, shape: Shape, path: str, mode: LimitsMode) -> list[Problem]:
+def _integer_problems(value: int, shape: Shape, path: str, mode: LimitsMode | None) -> list[Problem]:
     generic = _generic(path)
-    model_min = shape.metadata.get("min")
+    model_min, model_max = shape.metadata.get("min"), shape.metadata.get("max")
     if model_min is not None and value < model_min:
         return []  # botocore already reported it
+    if mode is None:
+        return (
+            [Problem(path, f"{value} is above the maximum of {model_max}")]
+            if model_max is not None and value > model_max
+            else []
+        )
     semantic_min = limits.SEMANTIC_MINIMUMS.get(generic)
     if semantic_min is not None and value < semantic_min:
         return [Problem(path, f"{value} is below the minimum of {semantic_min}")]
