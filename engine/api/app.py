@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import sys
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -79,6 +80,9 @@ def create_app(
             return _error(ApiError(error.code, error.message, error.status))
         except ApiError as error:
             return _error(error)
+        except Exception as error:  # a defect: the caller gets AWS's shape, the log one line, never a traceback
+            print(f"internal error: {type(error).__name__}: {error}".splitlines()[0][:500], file=sys.stderr)
+            return _error(ApiError("InternalFailure", "the request could not be processed", 500))
         return Response(json.dumps(to_wire(answer, model.output_shape)), 200, content_type=CONTENT_TYPE)
 
     @app.get("/")
