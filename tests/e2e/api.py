@@ -12,7 +12,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 
-from tests.e2e.jobs import LOADREC, environment, payload_dir
+from tests.e2e.jobs import LOADREC, command_provisioner, environment, payload_dir, sample_endpoint_command
 
 KEY_ID, SECRET = "AKIDLOADRECE2E0001", "e2e-secret-access-key"
 SECRET_ENV = "LOADREC_E2E_API_SECRET"
@@ -32,7 +31,6 @@ LISTENING = re.compile(r"listening on (http://\S+?)/? ")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 45.0
 FINAL = ("COMPLETED", "FAILED", "STOPPED")
-SERVER = [sys.executable, "-P", "-m", "loadrec.engine.sample.endpoint", "--port", "{port}", "--service-ms", "5"]
 
 
 def server_config(folder: Path, endpoint: str | None = None, **extra: Any) -> Path:
@@ -44,15 +42,7 @@ def server_config(folder: Path, endpoint: str | None = None, **extra: Any) -> Pa
         "PayloadRoots": ["payloads"],
         "Loadrec": {
             "SamplePayloadUrl": "payloads/",
-            "Provisioner": {
-                "Command": {
-                    "Command": SERVER,
-                    "ReadyUrl": "http://127.0.0.1:{port}/ping",
-                    "Url": "http://127.0.0.1:{port}/invocations",
-                    "StartTimeoutSeconds": 30,
-                    "StopGraceSeconds": 5,
-                }
-            },
+            "Provisioner": command_provisioner(sample_endpoint_command(5)),
         },
         **extra,
     }

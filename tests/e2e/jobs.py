@@ -44,6 +44,25 @@ def http_target(url: str) -> dict[str, Any]:
     return {"Http": {"Url": f"{url}/invocations", "Headers": {"X-Api-Key": "env:SAMPLE_API_KEY"}}}
 
 
+def sample_endpoint_command(service_ms: float) -> list[str]:
+    """The sample endpoint as a Command provisioner starts it, on the port loadrec picks."""
+    return [sys.executable, "-P", "-m", "loadrec.engine.sample.endpoint", "--port", "{port}",
+            "--service-ms", str(service_ms)]  # fmt: skip
+
+
+def command_provisioner(command: list[str]) -> dict[str, Any]:
+    """A ``Loadrec.Provisioner`` that starts ``command`` for each test and loads it once /ping answers."""
+    return {
+        "Command": {
+            "Command": command,
+            "ReadyUrl": "http://127.0.0.1:{port}/ping",
+            "Url": "http://127.0.0.1:{port}/invocations",
+            "StartTimeoutSeconds": 30,
+            "StopGraceSeconds": 5,
+        }
+    }
+
+
 def write_job(
     folder: Path,
     target: dict[str, Any],

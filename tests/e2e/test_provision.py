@@ -7,19 +7,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.jobs import environment, loadrec, run_command, write_job
+from tests.e2e.jobs import command_provisioner, environment, loadrec, run_command, sample_endpoint_command, write_job
 
 pytestmark = pytest.mark.e2e
 
 LATENCY_STOP = {"ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 90}]}
-SERVER = [sys.executable, "-P", "-m", "loadrec.engine.sample.endpoint", "--port", "{port}", "--service-ms", "50"]
+SERVER = sample_endpoint_command(50)
 
 
 def provisioned_job(folder: Path, workers: list[str], stairs: tuple[int, int, int] = (30, 10, 1)) -> Path:
@@ -35,15 +34,7 @@ def provisioned_job(folder: Path, workers: list[str], stairs: tuple[int, int, in
     ]
     request["Loadrec"] = {
         "SamplePayloadUrl": "payloads/",
-        "Provisioner": {
-            "Command": {
-                "Command": SERVER,
-                "ReadyUrl": "http://127.0.0.1:{port}/ping",
-                "Url": "http://127.0.0.1:{port}/invocations",
-                "StartTimeoutSeconds": 30,
-                "StopGraceSeconds": 5,
-            }
-        },
+        "Provisioner": command_provisioner(SERVER),
     }
     job.write_text(json.dumps(request))
     return job
