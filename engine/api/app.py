@@ -5,8 +5,9 @@
 shape (:mod:`.protocol`); every error is AWS's ``{"__type", "message"}`` with its HTTP
 status, never a traceback. ``GET /`` lists the jobs with links to each job's
 report.html, describe.json, steps.json and timeline.csv (``/jobs/NAME/FILE``; nothing
-else is served from disk), behind HTTP Basic with an access key id and its secret key
-as user and password (a browser cannot sign a request). Without keys
+else is served from disk), behind HTTP Basic (a browser cannot sign a request): the web
+login of ``LOADREC_WEB_USERNAME``/``LOADREC_WEB_PASSWORD``, or, from this machine only,
+an access key id and its secret key. Without keys
 (``--insecure-no-auth``, loopback only) only a loopback Host is answered, so a web page
 cannot reach the server through DNS rebinding.
 """
@@ -31,7 +32,7 @@ from loadrec.engine.api.operations import OPERATIONS
 from loadrec.engine.api.protocol import CONTENT_TYPE, MAX_BODY_BYTES, ApiError, operation, read_params, to_wire
 from loadrec.engine.api.sigv4 import AuthError, SignedRequest, verify
 from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
-from loadrec.engine.webui.login import is_loopback
+from loadrec.engine.webui.login import credentials_match, is_loopback
 
 RESULT_FILES = ("report.html", "describe.json", "steps.json", "timeline.csv")
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
@@ -104,7 +105,7 @@ def create_app(
         record = jobs.store.get(name)
         if record is None or file not in RESULT_FILES:
             return Response("no such results file\n", 404, content_type="text/plain")
-        folder = Path(record.folder).resolve()
+        folder = jobs.folder_of(record).path.resolve()
         path = (folder / file).resolve()
         if path.parent != folder or not path.is_file():  # never a link leading elsewhere
             return Response("no such results file\n", 404, content_type="text/plain")
@@ -116,24 +117,29 @@ def create_app(
 
 
 def _signed(body: bytes) -> SignedRequest:
-    raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path
-    path, _, query = raw_path.partition("?")
     headers = {name.lower(): value for name, value in request.headers.items()}
-    return SignedRequest(request.method, path, query, headers, body)
+    query = request.query_string.decode("latin-1")
+    return SignedRequest(request.method, request.path, query, headers, body)
 
 
 def _basic_ok(keys: Mapping[str, str] | None) -> bool:
+    """The page's login: the web login (LOADREC_WEB_USERNAME/PASSWORD) from anywhere; an access key id and its
+    secret from this machine only (Basic sends them in clear: a secret that signs API calls never crosses a
+    network that way)."""
     if keys is None:
         return True
     auth = request.authorization
     if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
         return False
+    if credentials_match(auth.username, auth.password):
+        return True
     secret = keys.get(auth.username, "")
-    return bool(secret) and hmac.compare_digest(auth.password.encode(), secret.encode())
+    local = is_loopback(request.remote_addr or "")
+    return local and bool(secret) and hmac.compare_digest(auth.password.encode(), secret.encode())
 
 
 def _ask_login() -> Response:
-    return Response("log in with an access key id and its secret access key\n", 401,
+    return Response("log in: the web login, or (from this machine) an access key id and its secret key\n", 401,
                     {"WWW-Authenticate": REALM, "Content-Type": "text/plain"})  # fmt: skip
 
 

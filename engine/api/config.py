@@ -26,6 +26,7 @@ Relative paths are read from the configuration file's folder.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ class ServerConfig:
         """The ``Loadrec.Targets`` entry for an existing endpoint a request names."""
         mapped = self.endpoints.get(endpoint_name)
         if mapped is not None:
-            return dict(mapped)
+            return copy.deepcopy(dict(mapped))  # a job may change its copy; the configuration stays
         return {"SageMaker": {"EndpointName": endpoint_name, "Region": self.region}}
 
     @property

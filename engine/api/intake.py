@@ -6,11 +6,13 @@ server: each ``InputConfig.Endpoints`` name is mapped to a target (the configura
 are created by the configured provisioner. A caller cannot bring a ``Loadrec`` key of
 its own (it could name a command to run or a URL to send the server's files to).
 
-Sample payloads: an ``s3://`` SamplePayloadUrl is read as the engine reads it. A local
-path (which AWS's field cannot hold, so it is moved to ``Loadrec.SamplePayloadUrl``) must
-be absolute and lie, links resolved, under one of the configured payload roots: a caller
-must never make the server read its own files and send them out. With no
-SamplePayloadUrl the configuration's default is used.
+Sample payloads: an ``s3://`` SamplePayloadUrl is read as the engine reads it (an
+``https://`` object URL is refused, as the engine does). A local path (which AWS's field
+cannot hold, so it is moved to ``Loadrec.SamplePayloadUrl``) must be an absolute path of
+a folder or a .tar.gz/.tgz archive lying, links resolved, under one of the configured
+payload roots: a caller must never make the server read its own files and send them
+out. With no SamplePayloadUrl the configuration's default is used; with neither, the
+field is required.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from loadrec.engine.api.config import ServerConfig
 from loadrec.engine.job.extension import KEY
 from loadrec.engine.job.problems import Problem, show
 from loadrec.engine.load.prepare import AWS_PAYLOAD_FIELD
+from loadrec.payloads import is_archive_name
 
-REMOTE_SCHEMES = ("s3://", "https://")  # what AWS's SamplePayloadUrl holds; anything else is a local path
-FILE_SCHEME = "file://"
+S3_SCHEME, HTTPS_SCHEME, FILE_SCHEME = "s3://", "https://", "file://"
 
 
 def engine_request(request: dict[str, Any], config: ServerConfig) -> tuple[dict[str, Any], list[Problem]]:
@@ -38,7 +40,7 @@ def engine_request(request: dict[str, Any], config: ServerConfig) -> tuple[dict[
             )
         )
     engine = copy.deepcopy({k: v for k, v in request.items() if k != KEY})
-    extension: dict[str, Any] = dict(config.extension)
+    extension: dict[str, Any] = copy.deepcopy(dict(config.extension))
     input_config = engine.get("InputConfig")
     if not isinstance(input_config, dict):
         return engine, problems  # the model check names what is missing
@@ -61,9 +63,13 @@ def engine_request(request: dict[str, Any], config: ServerConfig) -> tuple[dict[
         else {}
     )
     url = payload.get("SamplePayloadUrl") if isinstance(payload, dict) else None
+    if url is None and "SamplePayloadUrl" not in extension:
+        problems.append(Problem(AWS_PAYLOAD_FIELD, "is required: this server has no default sample payloads"))
     if isinstance(url, str) and url:
-        if url.startswith(REMOTE_SCHEMES):
+        if url.startswith(S3_SCHEME):
             extension.pop("SamplePayloadUrl", None)  # the request's own payloads win over the server's default
+        elif url.startswith(HTTPS_SCHEME):
+            problems.append(Problem(AWS_PAYLOAD_FIELD, f"{show(url)}: an HTTPS URL is not read; give its s3:// URI"))
         else:
             path, problem = local_payload_path(url, config.payload_roots)
             if problem:
@@ -88,4 +94,6 @@ def local_payload_path(url: str, roots: tuple[Path, ...]) -> tuple[Path | None, 
         return None, f"{show(url)}: not a path this server can resolve"
     if not any(resolved.is_relative_to(root) for root in roots):
         return None, f"{show(url)} is not under a payload root of this server ({', '.join(map(str, roots))})"
+    if not resolved.is_dir() and not (resolved.is_file() and is_archive_name(resolved.name)):
+        return None, f"{show(url)}: no such folder or .tar.gz/.tgz archive"
     return resolved, None

@@ -27,6 +27,7 @@ from loadrec.engine.api.config import ServerConfig
 from loadrec.engine.api.intake import engine_request
 from loadrec.engine.api.protocol import ApiError, not_found, validation_error
 from loadrec.engine.api.store import JobExists, JobRecord, JobStore
+from loadrec.engine.job.extension import KEY
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
 from loadrec.engine.load.prepare import PreparedTest, SetupError, count_tests, prepare_job
 from loadrec.engine.load.settings import RunSettings
@@ -34,13 +35,16 @@ from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.results import aws
 from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import JobResults
-from loadrec.engine.running.manifest import load_results, new_manifest, read_manifest
+from loadrec.engine.running.manifest import load_results, new_manifest, read_manifest, write_manifest
 from loadrec.engine.running.orchestrator import JobRunner, write_job_files
 from loadrec.engine.webui.console import Runner, RunnerFactory
 
 JOBS_DIR = "jobs"
 SERVER_DIED = "the loadrec server stopped while this job ran; every second its tests measured is kept"
 SERVER_SHUT_DOWN = "the loadrec server was shut down while this job ran; every second its tests measured is kept"
+SERVER_DIED_EARLY = "the loadrec server stopped before this job's tests started"
+SERVER_SHUT_DOWN_EARLY = "the loadrec server was shut down before this job's tests started"
+CLOSE_TIMEOUT_S = 50.0  # a stopped test has 30 s to write what it measured (the orchestrator's grace), then goes
 ECHOED = ("JobDescription", "RoleArn", "StoppingConditions", "InputConfig", "JobType")
 
 
@@ -59,6 +63,7 @@ class JobManager:
         self.progress, self.clock, self.runner_factory = progress, clock, runner_factory
         self.runners: dict[str, Runner] = {}
         self.greenlets: dict[str, gevent.Greenlet] = {}
+        self.folders: dict[str, ResultsFolder] = {}  # each running job's folder, claimed by this process
         self.closing = False
 
     def _now(self) -> float:
@@ -77,6 +82,8 @@ class JobManager:
             spec = parse_job(engine, self.settings.limits)
         except JobSpecError as error:
             problems = [*error.problems, *problems]
+        if any(not p.path.startswith(KEY) for p in problems):  # the caller's own fields explain it: the
+            problems = [p for p in problems if not p.path.startswith(f"{KEY}.")]  # server's part says nothing more
         if problems:
             raise validation_error(problems)
         name = spec.name
@@ -95,15 +102,15 @@ class JobManager:
         except ResultsFolderError as error:
             raise ApiError("InternalFailure", f"the job's results folder cannot be used: {error}", 500) from None
         now = self._now()
-        record = JobRecord(
-            name, aws.job_arn(spec, self.config.region), request, "PENDING", now, now, None, None, str(folder.path)
-        )
+        where = str(Path(JOBS_DIR) / name)  # relative: the data directory may move
+        record = JobRecord(name, aws.job_arn(spec, self.config.region), request, "PENDING", now, now, None, None, where)
         try:
             self.store.add(record)
         except JobExists:
             folder.release()
             raise ApiError("ResourceInUse", f"An inference recommendations job named {name} already exists") from None
         self.progress(f"{name}: accepted ({count_tests(spec)} tests)")
+        self.folders[name] = folder
         self.greenlets[name] = gevent.spawn(self._run, record, spec, folder)
         return record
 
@@ -115,11 +122,16 @@ class JobManager:
             raise ApiError(
                 "ValidationException", f"JobName: {name} is {record.status}; only a running job can be stopped"
             )
-        self.store.update(record, status="STOPPING", modified=self._now())
         runner = self.runners.get(name)
-        if runner is not None:
-            runner.stop()
+        if runner is None:  # its tests are not ready yet (payloads loading): nothing was sent, nothing to keep
+            self._cancel(record, "STOPPED", None)
+            return
+        self.store.update(record, status="STOPPING", modified=self._now())
+        runner.stop()
         self.progress(f"{name}: stopping")
+
+    def folder_of(self, record: JobRecord) -> ResultsFolder:
+        return ResultsFolder(self.data_dir / record.folder)
 
     def record(self, name: str) -> JobRecord:
         record = self.store.get(name)
@@ -130,7 +142,7 @@ class JobManager:
     def results(self, record: JobRecord) -> JobResults | None:
         """The job's results as its folder stands (None before its tests were ready), without the per-second
         data no answer of the API carries."""
-        folder = ResultsFolder(Path(record.folder))
+        folder = self.folder_of(record)
         if not (folder.path / RUN).exists():
             return None
         running = record.name in self.runners
@@ -164,36 +176,53 @@ class JobManager:
     # --- the server's life -----------------------------------------------------------------
 
     def recover(self) -> None:
-        """Jobs that were running when the server died: FAILED, saying so, with what they measured."""
+        """Jobs that were running when the server died: FAILED at once, saying so; their files are rewritten
+        and what a provisioner left is deleted in the background (that can take minutes; the server answers)."""
         for record in self.store.unfinished():
-            folder = ResultsFolder(Path(record.folder))
-            if (folder.path / RUN).exists():  # its tests had started
-                try:
-                    self._remove_leftovers(record.name, folder)
-                    write_job_files(folder, running=False)
-                except (OSError, ResultsFolderError, JobSpecError) as error:
-                    self.progress(f"{record.name}: its results cannot be rewritten: {error}".splitlines()[0])
+            folder = self.folder_of(record)
+            started = (folder.path / RUN).exists()
+            reason = SERVER_DIED if started else SERVER_DIED_EARLY
             now = self._now()
-            self.store.update(record, status="FAILED", modified=now, completed=now, failure_reason=SERVER_DIED)
-            self.progress(f"{record.name}: FAILED ({SERVER_DIED})")
+            self.store.update(record, status="FAILED", modified=now, completed=now, failure_reason=reason)
+            self.progress(f"{record.name}: FAILED ({reason})")
+            if started:
+                gevent.spawn(self._fail_files, record.name, folder, reason, leftovers=True)
 
-    def _remove_leftovers(self, name: str, folder: ResultsFolder) -> None:
-        """What a provisioner created for the job's tests and could not delete (its test's process died)."""
-        if self.settings.keep_endpoints:
-            return
-        for index in range(count_tests(read_manifest(folder).spec())):
-            provisioned = folder.read_provisioned(index)
-            if provisioned is not None and not provisioned.get("Deleted"):
-                done = remove_leftover(provisioned)
-                if done is not None:
-                    self.progress(f"{name}: test {index}: {done}")
+    def _fail_files(self, name: str, folder: ResultsFolder, reason: str, leftovers: bool = False) -> None:
+        """The job's files say what the API says: FAILED, for ``reason``, with every second measured."""
+        try:
+            manifest = read_manifest(folder)
+            if leftovers and not self.settings.keep_endpoints:
+                for index in range(count_tests(manifest.spec())):
+                    provisioned = folder.read_provisioned(index)
+                    if provisioned is not None and not provisioned.get("Deleted"):
+                        done = remove_leftover(provisioned)
+                        if done is not None:
+                            self.progress(f"{name}: test {index}: {done}")
+            write_manifest(folder, replace(manifest, failure_reason=reason))
+            write_job_files(folder, running=False)
+        except Exception as error:  # damaged files, an AWS error: said, and the server goes on
+            self.progress(f"{name}: its results files cannot be rewritten: {type(error).__name__}: {error}"[:300])
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
         """The server is going: accept no job, stop the running ones and wait until their results are written."""
         self.closing = True
+        for name in list(self.greenlets):
+            if name not in self.runners:  # still getting ready: nothing sent yet
+                self._cancel(self.record(name), "FAILED", SERVER_SHUT_DOWN_EARLY)
         for runner in list(self.runners.values()):
             runner.stop()
-        gevent.joinall(list(self.greenlets.values()))
+        gevent.joinall(list(self.greenlets.values()), timeout=timeout_s)
+
+    def _cancel(self, record: JobRecord, status: str, reason: str | None) -> None:
+        """End a job whose tests are not ready yet: its greenlet goes, the store says how it ended."""
+        greenlet = self.greenlets.pop(record.name, None)
+        if greenlet is not None:
+            greenlet.kill(block=True)  # one that never ran has no finally: its folder is released here
+        folder = self.folders.pop(record.name, None)
+        if folder is not None:
+            folder.release()
+        self._end(record, status, reason)
 
     # --- one job ---------------------------------------------------------------------------
 
@@ -201,20 +230,14 @@ class JobManager:
         name = record.name
         try:
             tests = prepare_job(spec, self.data_dir, None)
-            record = self.record(name)
-            if record.status == "STOPPING" or self.closing:
-                self._end(record, "STOPPED", None)
-                return
             runner = self._runner(spec, tests, folder, record)
             self.runners[name] = runner
-            record = self.record(name)
-            if record.status == "PENDING":
-                record = self.store.update(record, status="IN_PROGRESS", modified=self._now())
+            self.store.update(self.record(name), status="IN_PROGRESS", modified=self._now())
             results = runner.run(handle_signals=False)
-            reason = results.failure_reason if results.status.value == "FAILED" else None
-            status = results.status.aws
-            if self.closing and status != "COMPLETED" and self.record(name).status != "STOPPING":
+            status, reason = results.status.aws, results.failure_reason if results.status.value == "FAILED" else None
+            if self.closing and self.record(name).status != "STOPPING":  # the server's stop, not the caller's
                 status, reason = "FAILED", SERVER_SHUT_DOWN
+                self._fail_files(name, folder, reason)
             self._end(self.record(name), status, reason)
         except SetupError as error:
             self._end(self.record(name), "FAILED", str(error).splitlines()[0])
@@ -223,6 +246,7 @@ class JobManager:
         finally:
             self.runners.pop(name, None)
             self.greenlets.pop(name, None)
+            self.folders.pop(name, None)
             folder.release()
 
     def _runner(self, spec: JobSpec, tests: list[PreparedTest], folder: ResultsFolder, record: JobRecord) -> Runner:

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from botocore.model import OperationModel, Shape
+from botocore.utils import parse_timestamp
 
 from loadrec.engine.job.files import JobFileError, parse_json
-from loadrec.engine.job.problems import Problem
+from loadrec.engine.job.problems import Problem, show
 from loadrec.engine.job.validation import check_input, service_model
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -64,31 +65,31 @@ def read_params(body: bytes, model: OperationModel) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise ApiError("SerializationException", "request body: expected a JSON object")
     if model.name != "CreateInferenceRecommendationsJob":  # checked whole, with the job's own rules, later
-        problems = check_input(_parsed_timestamps(params, model.input_shape), model.input_shape)
+        params = _parsed_timestamps(params, model.input_shape)
+        problems = check_input(params, model.input_shape)
         if problems:
             raise validation_error(problems)
     return params
 
 
 def _parsed_timestamps(params: dict[str, Any], shape: Shape) -> dict[str, Any]:
-    """Top-level timestamps as botocore's validator takes them (the wire carries epoch seconds)."""
+    """Top-level timestamps as datetimes (the wire carries epoch seconds; ISO 8601 text is taken too)."""
     out = dict(params)
+    problems = []
     for name, member in shape.members.items():
-        if member.type_name == "timestamp" and isinstance(out.get(name), int | float):
-            out[name] = epoch_of(out[name])
-    return out
-
-
-def epoch_of(value: Any) -> Any:
-    """A wire timestamp as a datetime (epoch seconds, or ISO 8601 text); anything else unchanged."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
+        value = out.get(name)
+        if member.type_name != "timestamp" or value is None:
+            continue
         try:
-            return datetime.fromtimestamp(value).astimezone()
-        except (OverflowError, OSError, ValueError):
-            return value
-    return value
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError
+            out[name] = parse_timestamp(value)
+            out[name].timestamp()  # a date outside what the platform can count in seconds fails here
+        except (ValueError, TypeError, OverflowError, OSError, RuntimeError):
+            problems.append(Problem(name, f"{show(value)} is not a timestamp (epoch seconds or ISO 8601)"))
+    if problems:
+        raise validation_error(problems)
+    return out
 
 
 def to_wire(value: Any, shape: Shape | None) -> Any:

@@ -7,7 +7,8 @@ The data directory holds the jobs' database and each job's results (``jobs/NAME/
 one server at a time uses it (a lock file says which). On start, jobs that were running
 when a previous server died are marked FAILED. Ctrl-C or SIGTERM: no new job is
 accepted, running jobs stop and write what they measured (FAILED, the shutdown named),
-then the server exits. Bad options or configuration exit 2, one line per problem.
+then the server exits. At most MAX_CONNECTIONS connections are served at once, and one
+that sends nothing for READ_TIMEOUT_S is closed. Bad options or configuration exit 2, one line per problem.
 """
 
 from gevent import monkey
@@ -18,15 +19,17 @@ import argparse
 import fcntl
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import gevent
 import gevent.event
-from gevent.pywsgi import WSGIServer
+import gevent.pool
+from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from loadrec.engine.api.app import create_app
 from loadrec.engine.api.config import ConfigError, load_config
@@ -41,6 +44,8 @@ DEFAULT_PORT = 8085
 DEFAULT_DATA_DIR = "loadrec-data"
 LOCK = "server.lock"
 CLOSE_TIMEOUT_S = 2.0
+MAX_CONNECTIONS = 256  # open connections served at once; more wait to be accepted
+READ_TIMEOUT_S = 30.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +105,10 @@ def serve(args: argparse.Namespace) -> int:
     jobs = JobManager(config, store, data_dir, settings, _progress)
     jobs.recover()
     keys = None if args.insecure_no_auth else config.access_keys
-    server = WSGIServer((args.host, args.port), create_app(jobs, keys, time.time), log=None)
+    app = create_app(jobs, keys, time.time)
+    server = WSGIServer(
+        (args.host, args.port), app, log=None, spawn=gevent.pool.Pool(MAX_CONNECTIONS), handler_class=_Handler
+    )
     try:
         server.start()
     except OSError as error:
@@ -119,6 +127,14 @@ def serve(args: argparse.Namespace) -> int:
         store.close()
         lock.close()
     return EXIT_OK
+
+
+class _Handler(WSGIHandler):
+    """A connection that sends nothing for READ_TIMEOUT_S is closed (a slow client holds no slot forever)."""
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        sock.settimeout(READ_TIMEOUT_S)
+        super().__init__(sock, *args, **kwargs)
 
 
 def _claim(data_dir: Path) -> IO[str]:

@@ -26,6 +26,7 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "sagemaker"
 MAX_SKEW = timedelta(minutes=5)  # AWS's rule: a request dated further from the server's clock is refused
 AMZ_DATE = "%Y%m%dT%H%M%SZ"
+REQUIRED_SIGNED = frozenset({"host", "x-amz-date", "x-amz-target"})
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
@@ -45,7 +46,7 @@ class SignedRequest:
     """What of an HTTP request the signature covers."""
 
     method: str
-    path: str  # as sent, percent-encoding kept
+    path: str  # as the server decoded it (the API has one path, "/")
     query: str
     headers: Mapping[str, str]  # lower-case names
     body: bytes
@@ -105,10 +106,14 @@ def verify(request: SignedRequest, keys: Mapping[str, str], now: datetime) -> st
     if auth.date != stamp[:8]:
         raise AuthError("InvalidSignatureException", "Credential should be scoped to a valid date: " + stamp[:8])
     _check_skew(when, now)
-    if not {"host", "x-amz-date"} <= set(auth.signed_headers) or any(
+    # The operation is signed too (boto3 and the CLI always sign it): a captured request cannot be replayed
+    # as another operation.
+    if not set(auth.signed_headers) >= REQUIRED_SIGNED or any(
         name not in request.headers for name in auth.signed_headers
     ):
-        raise AuthError("InvalidSignatureException", "SignedHeaders must name host and x-amz-date, all present")
+        raise AuthError(
+            "InvalidSignatureException", f"SignedHeaders must name {', '.join(sorted(REQUIRED_SIGNED))}, all present"
+        )
     claimed = request.headers.get("x-amz-content-sha256")
     if claimed is not None and claimed != hashlib.sha256(request.body).hexdigest():
         raise AuthError("InvalidSignatureException", "The provided 'x-amz-content-sha256' header does not match")

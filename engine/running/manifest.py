@@ -39,6 +39,7 @@ class RunManifest:
     ended: float | None = None  # set when the run ends as it should (not when its process is killed)
     interrupted: bool = False  # a person stopped the job
     job_arn: str = ""  # fixed at the start, so describing the results later gives the same
+    failure_reason: str | None = None  # set by whoever ran the job when it failed as a whole (a server shut down)
 
     def spec(self) -> JobSpec:
         return parse_job(self.request, self.settings.limits)
@@ -54,6 +55,7 @@ class RunManifest:
             "Ended": self.ended,
             "Interrupted": self.interrupted,
             "JobArn": self.job_arn,
+            "FailureReason": self.failure_reason,
         }
 
     @classmethod
@@ -68,6 +70,7 @@ class RunManifest:
             ended=data.get("Ended"),
             interrupted=bool(data.get("Interrupted")),
             job_arn=str(data.get("JobArn", "")),
+            failure_reason=data.get("FailureReason"),
         )
 
 
@@ -123,8 +126,8 @@ def load_results(
         benchmarks.append(benchmark)
         if rows:
             timelines[index] = rows
-    failure = None
-    if abandoned:
+    failure = manifest.failure_reason
+    if abandoned and failure is None:
         failure = f"the loadrec process (pid {manifest.pid}) ended before the job did; every second measured is kept"
     return job_results(
         spec,

@@ -33,6 +33,8 @@ def endpoints_request(*names: str, payload: dict[str, Any] | None = None) -> dic
 
 
 def server(roots: tuple[Path, ...] = (), **extension: Any) -> ServerConfig:
+    """A configuration with ``roots`` and ``extension`` (a default SamplePayloadUrl unless one is given)."""
+    extension.setdefault("SamplePayloadUrl", DEFAULT_PAYLOADS)
     return ServerConfig(
         region="eu-west-1",
         access_keys={"AKIDLOADRECTEST00001": "not-a-real-secret"},
@@ -53,6 +55,7 @@ def root(tmp_path: Path) -> Path:
     (folder / "churn").mkdir(parents=True)
     (folder / "churn" / "1.json").write_text('{"x": 1}')
     (folder / "single.csv").write_text("1,2,3\n")
+    (folder / "rows.tar.gz").write_bytes(b"")
     (tmp_path / "secret.txt").write_text("the server's own file")
     return folder
 
@@ -110,7 +113,7 @@ def test_endpoint_configurations_without_a_provisioner_are_a_problem() -> None:
 def test_endpoint_configurations_with_a_provisioner_are_accepted() -> None:
     engine, problems = engine_request(copy.deepcopy(VALID_REQUEST), server(Provisioner=PROVISIONER))
     assert problems == []
-    assert engine["Loadrec"] == {"Provisioner": PROVISIONER}
+    assert engine["Loadrec"] == {"Provisioner": PROVISIONER, "SamplePayloadUrl": DEFAULT_PAYLOADS}
 
 
 def test_a_request_without_input_config_gets_no_loadrec_key_to_check() -> None:
@@ -127,11 +130,10 @@ def test_a_request_without_input_config_gets_no_loadrec_key_to_check() -> None:
     [
         ("{root}/churn/", "churn"),
         ("{root}/churn", "churn"),
-        ("{root}/single.csv", "single.csv"),
-        ("{root}/not-yet-there.json", "not-yet-there.json"),
+        ("{root}/rows.tar.gz", "rows.tar.gz"),
         ("file://{root}/churn/", "churn"),
-        ("{root}/churn/../single.csv", "single.csv"),
-        ("{root}//churn/./1.json", "churn/1.json"),
+        ("{root}/churn/../rows.tar.gz", "rows.tar.gz"),
+        ("{root}//churn/./", "churn"),
         ("{root}/inner-link", "churn"),  # a link that stays inside the root
     ],
 )
@@ -150,10 +152,27 @@ def test_a_local_payload_under_a_root_moves_to_the_loadrec_key(root: Path, url: 
 def test_a_local_payload_under_the_second_root_is_accepted(root: Path, tmp_path: Path) -> None:
     other = (tmp_path / "more").resolve()
     other.mkdir()
-    request = endpoints_request("churn-staging", payload={"SamplePayloadUrl": f"{other}/x.json"})
+    (other / "x.tgz").write_bytes(b"")
+    request = endpoints_request("churn-staging", payload={"SamplePayloadUrl": f"{other}/x.tgz"})
     engine, problems = engine_request(request, server((root, other)))
     assert problems == []
-    assert engine["Loadrec"]["SamplePayloadUrl"] == str(other / "x.json")
+    assert engine["Loadrec"]["SamplePayloadUrl"] == str(other / "x.tgz")
+
+
+@pytest.mark.parametrize("url", ["{root}/single.csv", "{root}/not-yet-there", "{root}/churn/1.json"])
+def test_a_local_payload_must_be_a_folder_or_an_archive_that_exists(root: Path, url: str) -> None:
+    request = endpoints_request("churn-staging", payload={"SamplePayloadUrl": url.format(root=root)})
+    _, problems = engine_request(request, server((root,)))
+    assert paths(problems) == [AWS_PAYLOAD_FIELD]
+    assert problems[0].message.endswith("no such folder or .tar.gz/.tgz archive")
+
+
+def test_without_any_sample_payloads_the_field_is_required() -> None:
+    config = ServerConfig(endpoints={"churn-staging": STAGING})
+    _, problems = engine_request(endpoints_request("churn-staging"), config)
+    assert [(p.path, p.message) for p in problems] == [
+        (AWS_PAYLOAD_FIELD, "is required: this server has no default sample payloads")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -178,6 +197,7 @@ def test_a_local_payload_under_the_second_root_is_accepted(root: Path, tmp_path:
         "file://localhost{root}/churn",
         "http://example.com/payloads.tar.gz",
         "S3://bucket/payloads.tar.gz",
+        "https://bucket.example/p.tar.gz",  # AWS's field allows it; loadrec reads s3:// URIs
     ],
 )
 def test_a_local_payload_outside_every_root_is_a_problem(root: Path, tmp_path: Path, url: str) -> None:
@@ -200,9 +220,7 @@ def test_no_local_payload_is_read_when_no_root_is_configured(root: Path, url: st
     assert "PayloadRoots" in problems[0].message
 
 
-@pytest.mark.parametrize(
-    "url", ["s3://bucket/payloads.tar.gz", "s3://bucket/prefix/", "https://bucket.example/p.tar.gz"]
-)
+@pytest.mark.parametrize("url", ["s3://bucket/payloads.tar.gz", "s3://bucket/prefix/"])
 def test_a_remote_payload_is_kept_and_the_default_dropped(root: Path, url: str) -> None:
     request = endpoints_request("churn-staging", payload={"SamplePayloadUrl": url})
     engine, problems = engine_request(request, server((root,), SamplePayloadUrl=DEFAULT_PAYLOADS))

@@ -12,7 +12,7 @@ import gevent.event
 import pytest
 
 from loadrec.engine.api.config import ServerConfig
-from loadrec.engine.api.jobs import SERVER_DIED, SERVER_SHUT_DOWN, JobManager
+from loadrec.engine.api.jobs import SERVER_DIED, SERVER_DIED_EARLY, SERVER_SHUT_DOWN, JobManager
 from loadrec.engine.api.protocol import ApiError
 from loadrec.engine.api.store import JobRecord, JobStore
 from loadrec.engine.job.limits import LimitsMode
@@ -186,9 +186,12 @@ def test_a_job_whose_payloads_cannot_be_read_fails_with_the_reason(jobs: JobMana
 def test_closing_the_server_stops_running_jobs_and_says_so(jobs: JobManager, payloads: str) -> None:
     jobs.create(request("one", payloads))
     settle(jobs)
+    jobs.create(request("pending", payloads))  # its tests not ready yet
     jobs.close()
     described = jobs.describe("one")
     assert (described["Status"], described["FailureReason"]) == ("FAILED", SERVER_SHUT_DOWN)
+    assert jobs.describe("pending")["Status"] == "FAILED"
+    assert jobs.greenlets == {} and jobs.folders == {}
     with pytest.raises(ApiError) as refused:
         jobs.create(request("two", payloads))
     assert refused.value.code == "ResourceLimitExceeded"
@@ -201,9 +204,12 @@ def test_recovery_fails_the_jobs_a_dead_server_was_running_and_keeps_the_finishe
     jobs.store.add(base)
     for name, status in (("running", "IN_PROGRESS"), ("waiting", "PENDING"), ("stopping", "STOPPING")):
         jobs.store.add(JobRecord(name, "arn", {"JobName": name}, status, 1.0, 2.0, None, None, str(tmp_path / name)))
+    (tmp_path / "running").mkdir()
+    (tmp_path / "running" / "run.json").write_text("{}")  # its tests had started (the file is damaged: said)
     clock.now = 50.0
     jobs.recover()
     after = {record.name: record for record in jobs.store.all()}
     assert after["x"] == base
-    for name in ("running", "waiting", "stopping"):
-        assert (after[name].status, after[name].failure_reason, after[name].completed) == ("FAILED", SERVER_DIED, 50.0)
+    for name, reason in (("running", SERVER_DIED), ("waiting", SERVER_DIED_EARLY), ("stopping", SERVER_DIED_EARLY)):
+        assert (after[name].status, after[name].failure_reason, after[name].completed) == ("FAILED", reason, 50.0)
+    gevent.idle()  # the damaged files are reported, and the server goes on

@@ -13,7 +13,6 @@ from loadrec.engine.api.operations import OPERATIONS
 from loadrec.engine.api.protocol import (
     MAX_BODY_BYTES,
     ApiError,
-    epoch_of,
     operation,
     read_params,
     to_wire,
@@ -188,7 +187,6 @@ def test_list_parameters_outside_the_model_are_a_validation_exception_naming_eac
         {"MaxResults": 100},
         {"SortBy": "Name", "SortOrder": "Ascending"},
         {"SortBy": "Status", "SortOrder": "Descending", "StatusEquals": "COMPLETED"},
-        {"CreationTimeAfter": 1795521600, "CreationTimeBefore": 1795521600.5},
         {"NameContains": "churn", "ModelNameEquals": "churn-model", "NextToken": "abc"},
     ],
 )
@@ -227,13 +225,18 @@ def test_a_validation_error_holds_one_line_per_problem() -> None:
     assert error.status == 400
 
 
-def test_epoch_of_turns_wire_numbers_into_aware_datetimes_and_leaves_the_rest() -> None:
-    when = epoch_of(1795521600.5)
-    assert isinstance(when, datetime) and when.tzinfo is not None
-    assert when == datetime(2026, 11, 24, 12, 0, 0, 500000, UTC)
-    assert epoch_of(True) is True
-    assert epoch_of("2026-11-24") == "2026-11-24"
-    assert epoch_of(1e300) == 1e300  # beyond a datetime: left for the model check to refuse
+def test_timestamps_reach_the_operations_as_aware_datetimes_whatever_form_they_came_in() -> None:
+    for sent in (1795521600.5, "2026-11-24T12:00:00.5Z"):
+        params = read_params(json.dumps({"CreationTimeAfter": sent}).encode(), model(LIST_JOBS))
+        assert params["CreationTimeAfter"] == datetime(2026, 11, 24, 12, 0, 0, 500000, UTC)
+
+
+@pytest.mark.parametrize("sent", ["yesterday", -1e20, 1e300, True, [1]], ids=str)
+def test_a_value_that_is_no_timestamp_is_a_validation_exception_naming_it(sent: Any) -> None:
+    with pytest.raises(ApiError) as caught:
+        read_params(json.dumps({"CreationTimeBefore": sent}).encode(), model(LIST_JOBS))
+    assert caught.value.code == "ValidationException"
+    assert caught.value.message.startswith("CreationTimeBefore: ")
 
 
 # --- the operation -----------------------------------------------------------------------

@@ -238,14 +238,14 @@ def test_signed_headers_without_x_amz_date_are_an_invalid_signature() -> None:
     header = signed.request.headers["authorization"].replace(";x-amz-date", "")
     error = refused(changed(signed, authorization=header), KEYS, signed.at)
     assert error.code == "InvalidSignatureException"
-    assert error.message.startswith("SignedHeaders must name host and x-amz-date")
+    assert error.message.startswith("SignedHeaders must name host, x-amz-date, x-amz-target")
 
 
 def test_a_signed_header_missing_from_the_request_is_an_invalid_signature() -> None:
     signed = sign(headers={"X-Custom": "1"})
     error = refused(changed(signed, x_custom=None), KEYS, signed.at)
     assert error.code == "InvalidSignatureException"
-    assert error.message.startswith("SignedHeaders must name host and x-amz-date")
+    assert error.message.startswith("SignedHeaders must name host, x-amz-date, x-amz-target")
 
 
 @pytest.mark.parametrize(
@@ -329,3 +329,18 @@ def test_no_refusal_message_holds_the_secret_or_the_signature() -> None:
         "IncompleteSignatureException",
         "IncompleteSignatureException",
     ]
+
+
+def test_a_signature_that_leaves_the_operation_unsigned_is_refused() -> None:
+    """A captured request whose X-Amz-Target was not signed could be replayed as another operation."""
+    body = b'{"JobName":"x"}'
+    request = AWSRequest(
+        "POST", "http://127.0.0.1:8085/", data=body, headers={"Content-Type": "application/x-amz-json-1.1"}
+    )
+    SigV4Auth(Credentials(KEY_ID, SECRET), "sagemaker", "us-east-1").add_auth(request)
+    headers = {name.lower(): value for name, value in request.prepare().headers.items()}
+    headers |= {"host": "127.0.0.1:8085", "x-amz-target": "SageMaker.StopInferenceRecommendationsJob"}
+    when = datetime.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    with pytest.raises(AuthError) as refused:
+        verify(SignedRequest("POST", "/", "", headers, body), {KEY_ID: SECRET}, when)
+    assert refused.value.code == "InvalidSignatureException"

@@ -1,0 +1,86 @@
+"""The API server's HTTP side through Flask's test client: who may read the job page, and what a caller gets
+when a request cannot be served (AWS's error shape, never a traceback)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from loadrec.engine.api.app import create_app
+from loadrec.engine.api.config import ServerConfig
+from loadrec.engine.api.jobs import JobManager
+from loadrec.engine.api.operations import OPERATIONS
+from loadrec.engine.api.store import JobStore
+from loadrec.engine.load.settings import RunSettings
+from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV
+
+KEY_ID, SECRET = "AKIDLOADRECUNIT00001", "unit-secret"
+LOCAL, REMOTE = {"REMOTE_ADDR": "127.0.0.1"}, {"REMOTE_ADDR": "203.0.113.9"}
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def client(tmp_path: Path, keys: dict[str, str] | None, served: dict[str, Any] = OPERATIONS) -> FlaskClient:
+    jobs = JobManager(ServerConfig(), JobStore(tmp_path), tmp_path, RunSettings(), lambda line: None, lambda: 0.0)
+    return create_app(jobs, keys, lambda: 0.0, served).test_client()
+
+
+@pytest.fixture(autouse=True)
+def no_web_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(USERNAME_ENV, raising=False)
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+
+
+def test_the_page_takes_an_access_key_from_this_machine_only(tmp_path: Path) -> None:
+    app = client(tmp_path, {KEY_ID: SECRET})
+    assert app.get("/", headers=basic(KEY_ID, SECRET), environ_base=LOCAL).status_code == 200
+    remote = app.get("/", headers=basic(KEY_ID, SECRET), environ_base=REMOTE)
+    assert remote.status_code == 401 and "Basic" in remote.headers["WWW-Authenticate"]
+    assert app.get("/", headers=basic(KEY_ID, "wrong"), environ_base=LOCAL).status_code == 401
+    assert app.get("/", environ_base=LOCAL).status_code == 401
+
+
+def test_the_web_login_opens_the_page_from_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(USERNAME_ENV, "admin")
+    monkeypatch.setenv(PASSWORD_ENV, "page-password")
+    app = client(tmp_path, {KEY_ID: SECRET})
+    page = app.get("/", headers=basic("admin", "page-password"), environ_base=REMOTE)
+    assert page.status_code == 200 and "No job yet" in page.text
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert app.get("/", headers=basic("admin", "guess"), environ_base=REMOTE).status_code == 401
+
+
+def test_a_results_file_is_served_for_a_known_job_and_name_only(tmp_path: Path) -> None:
+    app = client(tmp_path, None)
+    assert app.get("/jobs/nope/report.html").status_code == 404
+    assert app.get("/jobs/nope/run.json").status_code == 404
+
+
+def test_an_unexpected_error_is_aws_internal_failure_and_one_line_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(jobs: JobManager, params: dict[str, Any]) -> dict[str, Any]:
+        raise KeyError("a defect")
+
+    app = client(tmp_path, None, {"DescribeInferenceRecommendationsJob": broken})
+    answer = app.post(
+        "/", data=b'{"JobName": "x"}', headers={"X-Amz-Target": "SageMaker.DescribeInferenceRecommendationsJob"}
+    )
+    assert answer.status_code == 500
+    assert json.loads(answer.data) == {"__type": "InternalFailure", "message": "the request could not be processed"}
+    assert capsys.readouterr().err == "internal error: KeyError: 'a defect'\n"
+
+
+def test_an_unsigned_request_is_refused_as_aws_refuses_one(tmp_path: Path) -> None:
+    app = client(tmp_path, {KEY_ID: SECRET})
+    answer = app.post("/", data=b"{}", headers={"X-Amz-Target": "SageMaker.ListInferenceRecommendationsJobs"})
+    assert answer.status_code == 403
+    assert json.loads(answer.data)["__type"] == "MissingAuthenticationTokenException"
+    assert answer.headers["Content-Type"] == "application/x-amz-json-1.1"
