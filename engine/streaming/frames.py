@@ -1,0 +1,282 @@
+"""Streamed answers, decoded as they arrive: SageMaker's event stream, server-sent events, JSON lines.
+
+A decoder is fed the body's bytes in whatever pieces the network delivers (a piece may
+end in the middle of a line, an event or a frame) and returns the ``Piece`` values
+completed so far: the text one event carries, and the server's own count of output
+tokens when it sends one (``usage``). ``end()`` says whether the body stopped cleanly.
+
+- ``EventStreamDecoder``: InvokeEndpointWithResponseStream's
+  ``application/vnd.amazon.eventstream`` frames, parsed by botocore's own
+  ``EventStreamBuffer`` (prelude and message CRCs checked). ``PayloadPart`` bytes go to an
+  inner decoder (the model server's own framing inside the parts); ``ModelStreamError``
+  (with its ErrorCode) and ``InternalStreamFailure`` are failures of those kinds; a CRC
+  error or a frame cut short is ``stream corrupted``/``stream truncated``.
+- ``SseDecoder``: OpenAI-compatible ``text/event-stream`` (``data:`` lines, an event per
+  blank line, ``data: [DONE]`` at the end).
+- ``JsonLinesDecoder``: one JSON object per line.
+- ``TextDecoder``: each non-empty part is text as it is (no framing).
+
+What text a JSON event carries is read by ``text_of``: OpenAI completions
+(``choices[0].text``), chat completions (``choices[0].delta.content``), TGI/LMI
+(``token.text``, special tokens skipped), else a top-level ``text`` or ``generated_text``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.eventstream import ChecksumMismatch, EventStreamBuffer, ParserError
+
+EVENT_STREAM, SSE, JSON_LINES, TEXT = "EventStream", "ServerSentEvents", "JsonLines", "Text"
+FRAMINGS = (SSE, JSON_LINES, TEXT)  # what an HTTP answer, or a SageMaker event stream's parts, may hold
+DONE = "[DONE]"
+MAX_LINE_BYTES = 1024 * 1024  # a line (or an SSE event) longer than this is no streaming answer
+
+
+class StreamFailure(Exception):
+    """The stream broke: ``kind`` names how (``ModelStreamError: ModelError``, ``stream truncated``, …)."""
+
+    def __init__(self, kind: str, sample: str = "") -> None:
+        super().__init__(kind)
+        self.kind, self.sample = kind, sample
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One event of the answer: its text ("" for none) and the server's output token count, if it gave one."""
+
+    text: str
+    usage: int | None = None
+
+
+class Decoder(Protocol):
+    def feed(self, data: bytes) -> list[Piece]: ...
+
+    def end(self) -> list[Piece]: ...
+
+
+def text_of(event: Any) -> str:
+    """The generated text a JSON event carries ("" for none: a role header, a usage-only event)."""
+    if not isinstance(event, dict):
+        return ""
+    choices = event.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        choice = choices[0]
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            content = delta.get("content")
+            return content if isinstance(content, str) else ""
+        text = choice.get("text")
+        return text if isinstance(text, str) else ""
+    token = event.get("token")
+    if isinstance(token, dict):
+        text = token.get("text")
+        return text if isinstance(text, str) and not token.get("special") else ""
+    for key in ("text", "generated_text"):
+        value = event.get(key)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def usage_of(event: Any) -> int | None:
+    """The server's count of output tokens: OpenAI's ``usage.completion_tokens``, TGI's
+    ``details.generated_tokens``; None when the event has none."""
+    if not isinstance(event, dict):
+        return None
+    for outer, inner in (("usage", "completion_tokens"), ("details", "generated_tokens")):
+        holder = event.get(outer)
+        if isinstance(holder, dict):
+            count = holder.get(inner)
+            if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+                return count
+    return None
+
+
+def _piece(payload: str) -> Piece | None:
+    """The piece a JSON event's text holds; None for the end marker."""
+    if payload.strip() == DONE:
+        return None
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise StreamFailure("stream malformed", payload[:200]) from None
+    return Piece(text_of(event), usage_of(event))
+
+
+class _Lines:
+    """Complete lines out of arbitrary pieces (a piece may end mid-line, or mid-character)."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, data: bytes) -> list[str]:
+        self._pending += data
+        *lines, self._pending = self._pending.split(b"\n")
+        if len(self._pending) > MAX_LINE_BYTES:
+            raise StreamFailure("stream malformed", "a line longer than 1 MiB")
+        return [line.rstrip(b"\r").decode("utf-8", errors="replace") for line in lines]
+
+    def rest(self) -> str:
+        rest, self._pending = self._pending, b""
+        return rest.rstrip(b"\r").decode("utf-8", errors="replace")
+
+
+class JsonLinesDecoder:
+    def __init__(self) -> None:
+        self._lines = _Lines()
+        self.done = False
+
+    def feed(self, data: bytes) -> list[Piece]:
+        return self._pieces(self._lines.feed(data))
+
+    def end(self) -> list[Piece]:
+        return self._pieces([self._lines.rest()])
+
+    def _pieces(self, lines: list[str]) -> list[Piece]:
+        pieces = []
+        for line in lines:
+            if line.strip() and not self.done:
+                piece = _piece(line)
+                if piece is None:
+                    self.done = True
+                else:
+                    pieces.append(piece)
+        return pieces
+
+
+class SseDecoder:
+    """Server-sent events: ``data:`` lines make an event, a blank line ends it; comments and other fields
+    (``event:``, ``id:``, ``retry:``) carry no text."""
+
+    def __init__(self) -> None:
+        self._lines = _Lines()
+        self._data: list[str] = []
+        self._size = 0
+        self.done = False
+
+    def feed(self, data: bytes) -> list[Piece]:
+        pieces: list[Piece] = []
+        for line in self._lines.feed(data):
+            self._line(line, pieces)
+        return pieces
+
+    def end(self) -> list[Piece]:
+        pieces: list[Piece] = []
+        rest = self._lines.rest()
+        if rest:
+            self._line(rest, pieces)
+        self._line("", pieces)  # the last event may lack its blank line
+        return pieces
+
+    def _line(self, line: str, pieces: list[Piece]) -> None:
+        if line == "":
+            if self._data and not self.done:
+                piece = _piece("\n".join(self._data))
+                if piece is None:
+                    self.done = True
+                else:
+                    pieces.append(piece)
+            self._data, self._size = [], 0
+        elif line.startswith("data:"):
+            value = line[5:]
+            self._data.append(value[1:] if value.startswith(" ") else value)
+            self._size += len(value)
+            if self._size > MAX_LINE_BYTES:
+                raise StreamFailure("stream malformed", "an event longer than 1 MiB")
+
+
+class TextDecoder:
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may straddle parts
+
+    def feed(self, data: bytes) -> list[Piece]:
+        text = self._utf8.decode(data)
+        return [Piece(text)] if text else []
+
+    def end(self) -> list[Piece]:
+        text = self._utf8.decode(b"", final=True)
+        return [Piece(text)] if text else []
+
+
+def decoder_for(framing: str) -> Decoder:
+    """A fresh decoder for one answer in ``framing`` (one of FRAMINGS)."""
+    decoders: dict[str, type[Decoder]] = {SSE: SseDecoder, JSON_LINES: JsonLinesDecoder, TEXT: TextDecoder}
+    return decoders[framing]()
+
+
+class EventStreamDecoder:
+    """SageMaker's response stream; each PayloadPart's bytes are decoded by an ``inner`` framing."""
+
+    def __init__(self, inner: str = JSON_LINES) -> None:
+        self._buffer = EventStreamBuffer()
+        self._inner = decoder_for(inner)
+        self._unparsed = 0  # bytes fed that no complete frame has taken yet
+
+    def feed(self, data: bytes) -> list[Piece]:
+        self._buffer.add_data(data)
+        self._unparsed += len(data)
+        pieces: list[Piece] = []
+        try:
+            for message in self._buffer:
+                self._unparsed -= message.prelude.total_length
+                pieces += self._message(message.headers, message.payload)
+        except ChecksumMismatch:
+            raise StreamFailure("stream corrupted", "an event stream frame failed its CRC check") from None
+        except ParserError as error:
+            raise StreamFailure("stream corrupted", type(error).__name__) from None
+        return pieces
+
+    def end(self) -> list[Piece]:
+        if self._unparsed:
+            raise StreamFailure("stream truncated", "the answer ended inside an event stream frame")
+        return self._inner.end()
+
+    def _message(self, headers: dict[str, Any], payload: bytes) -> list[Piece]:
+        kind = headers.get(":message-type")
+        if kind == "event" and headers.get(":event-type") == "PayloadPart":
+            return self._inner.feed(payload)
+        if kind == "exception":
+            name = str(headers.get(":exception-type", "exception"))
+            detail = _json_object(payload)
+            code = detail.get("ErrorCode")
+            label = f"{name}: {code}" if isinstance(code, str) and code else name
+            raise StreamFailure(label, str(detail.get("Message", ""))[:200])
+        if kind == "error":
+            raise StreamFailure(str(headers.get(":error-code", "stream error")), str(headers.get(":error-message", "")))
+        return []  # an event of another type: nothing to read
+
+
+def encode_message(headers: dict[str, str], payload: bytes) -> bytes:
+    """One event stream frame (string headers), as SageMaker sends them: what the sample endpoint streams."""
+    encoded = b"".join(
+        struct.pack("!B", len(name.encode()))
+        + name.encode()
+        + struct.pack("!BH", 7, len(value.encode()))
+        + value.encode()
+        for name, value in headers.items()
+    )
+    total = 12 + len(encoded) + len(payload) + 4
+    prelude = struct.pack("!II", total, len(encoded))
+    prelude += struct.pack("!I", zlib.crc32(prelude))
+    body = prelude + encoded + payload
+    return body + struct.pack("!I", zlib.crc32(body))
+
+
+def payload_part(data: bytes) -> bytes:
+    return encode_message(
+        {":message-type": "event", ":event-type": "PayloadPart", ":content-type": "application/octet-stream"}, data
+    )
+
+
+def _json_object(payload: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,199 @@
+"""Streamed answers decoded as they arrive (engine/streaming): the same payloads as botocore's own parser for
+the same bytes however the network splits them, each framing's rules, failures by kind, and the token clock."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.eventstream import EventStreamBuffer
+
+from loadrec.engine.streaming.frames import (
+    JSON_LINES,
+    SSE,
+    TEXT,
+    EventStreamDecoder,
+    Piece,
+    StreamFailure,
+    decoder_for,
+    encode_message,
+    payload_part,
+    text_of,
+    usage_of,
+)
+from loadrec.engine.streaming.tokens import TokenClock
+
+WORDS = ["The", " quick", " brown", " fox", " jumps", " — ", "naïve", " 🦊"]
+
+
+def tgi_lines(words: list[str]) -> list[bytes]:
+    lines = [
+        json.dumps({"token": {"id": i, "text": w, "special": False}}).encode() + b"\n" for i, w in enumerate(words)
+    ]
+    lines.append(json.dumps({"token": {"text": "</s>", "special": True}, "details": {"generated_tokens": 9}}).encode())
+    return [*lines[:-1], lines[-1] + b"\n"]
+
+
+def event_stream(parts: list[bytes]) -> bytes:
+    return b"".join(payload_part(part) for part in parts)
+
+
+def decode(decoder: Any, data: bytes, cuts: list[int]) -> list[Piece]:
+    pieces: list[Piece] = []
+    previous = 0
+    for cut in [*cuts, len(data)]:
+        pieces += decoder.feed(data[previous:cut])
+        previous = cut
+    return pieces + decoder.end()
+
+
+def test_event_stream_payloads_are_botocores_for_the_same_bytes_at_every_split() -> None:
+    parts = tgi_lines(WORDS)
+    data = event_stream(parts)
+    buffer = EventStreamBuffer()
+    buffer.add_data(data)
+    assert [message.payload for message in buffer] == parts  # botocore's parser: the reference
+    expected = [Piece(w) for w in WORDS] + [Piece("", 9)]
+    for cut in range(len(data) + 1):
+        assert decode(EventStreamDecoder(JSON_LINES), data, [cut]) == expected, cut
+    assert decode(EventStreamDecoder(JSON_LINES), data, list(range(1, len(data)))) == expected  # byte by byte
+
+
+def test_a_payload_part_may_split_a_line_the_inner_framing_joins_it() -> None:
+    line = json.dumps({"token": {"text": "split"}}).encode() + b"\n"
+    data = event_stream([line[:7], line[7:]])
+    assert decode(EventStreamDecoder(JSON_LINES), data, []) == [Piece("split")]
+
+
+@pytest.mark.parametrize("where", [3, 9, 20, -2], ids=["prelude", "prelude-crc", "payload", "message-crc"])
+def test_a_corrupted_frame_is_a_failure_of_its_own_kind(where: int) -> None:
+    data = bytearray(event_stream(tgi_lines(["a"])))
+    data[where] ^= 0x01
+    with pytest.raises(StreamFailure) as broken:
+        decode(EventStreamDecoder(JSON_LINES), bytes(data), [])
+    assert broken.value.kind == "stream corrupted"
+
+
+def test_an_answer_that_ends_inside_a_frame_is_truncated() -> None:
+    data = event_stream(tgi_lines(["a", "b"]))
+    decoder = EventStreamDecoder(JSON_LINES)
+    assert decoder.feed(data[:-5]) == [Piece("a"), Piece("b")]  # the last frame (the count) is cut
+    with pytest.raises(StreamFailure) as cut:
+        decoder.end()
+    assert cut.value.kind == "stream truncated"
+
+
+@pytest.mark.parametrize(
+    ("headers", "payload", "kind"),
+    [
+        (
+            {":exception-type": "ModelStreamError"},
+            {"Message": "OOM", "ErrorCode": "ModelError"},
+            "ModelStreamError: ModelError",
+        ),
+        ({":exception-type": "InternalStreamFailure"}, {"Message": "broken"}, "InternalStreamFailure"),
+    ],
+)
+def test_stream_exceptions_are_failures_of_their_kind(
+    headers: dict[str, str], payload: dict[str, str], kind: str
+) -> None:
+    frame = encode_message({":message-type": "exception", ":content-type": "application/json", **headers},
+                           json.dumps(payload).encode())  # fmt: skip
+    decoder = EventStreamDecoder(JSON_LINES)
+    assert decoder.feed(event_stream(tgi_lines(["ok"]))) == [Piece("ok"), Piece("", 9)]
+    with pytest.raises(StreamFailure) as failed:
+        decoder.feed(frame)
+    assert (failed.value.kind, failed.value.sample) == (kind, payload["Message"])
+
+
+def openai_sse(words: list[str], chat: bool = True) -> bytes:
+    events = [b": keep-alive\n\n", b'data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n'] if chat else []
+    for word in words:
+        choice = {"delta": {"content": word}} if chat else {"text": word}
+        events.append(b"data: " + json.dumps({"choices": [choice]}).encode() + b"\r\n\r\n")
+    events.append(b'data: {"choices":[],"usage":{"completion_tokens":11}}\n\n')
+    events.append(b"data: [DONE]\n\n")
+    return b"".join(events)
+
+
+@pytest.mark.parametrize("chat", [True, False], ids=["chat", "completions"])
+def test_server_sent_events_give_the_same_pieces_at_every_split(chat: bool) -> None:
+    data = openai_sse(WORDS, chat)
+    expected = [Piece("")] * chat + [Piece(w) for w in WORDS] + [Piece("", 11)]
+    for cut in range(len(data) + 1):
+        assert decode(decoder_for(SSE), data, [cut]) == expected, cut
+
+
+def test_an_sse_event_of_several_data_lines_is_one_event_and_nothing_follows_done() -> None:
+    data = b'data: {"text":\ndata: "two lines"}\n\ndata: [DONE]\n\ndata: {"text": "after"}\n\n'
+    assert decode(decoder_for(SSE), data, []) == [Piece("two lines")]
+
+
+def test_json_lines_skip_special_tokens_and_read_the_servers_count() -> None:
+    data = b"".join(tgi_lines(WORDS))
+    for cut in range(len(data) + 1):
+        assert decode(decoder_for(JSON_LINES), data, [cut]) == [*(Piece(w) for w in WORDS), Piece("", 9)]
+
+
+def test_plain_text_keeps_a_character_split_across_parts() -> None:
+    data = "naïve 🦊".encode()
+    assert "".join(p.text for p in decode(decoder_for(TEXT), data, [3, 9])) == "naïve 🦊"
+
+
+@pytest.mark.parametrize("framing", [SSE, JSON_LINES])
+def test_an_event_that_is_no_json_is_a_malformed_stream(framing: str) -> None:
+    with pytest.raises(StreamFailure) as bad:
+        decode(decoder_for(framing), b"data: {oops\n\n" if framing == SSE else b"{oops\n", [])
+    assert bad.value.kind == "stream malformed"
+
+
+def test_a_line_without_end_beyond_a_mebibyte_is_refused_before_it_fills_memory() -> None:
+    decoder = decoder_for(JSON_LINES)
+    with pytest.raises(StreamFailure):
+        for _ in range(20):
+            decoder.feed(b"x" * 100_000)
+
+
+@pytest.mark.parametrize(
+    ("event", "text", "usage"),
+    [
+        ({"choices": [{"delta": {"content": "hi"}}]}, "hi", None),
+        ({"choices": [{"delta": {}}], "usage": {"completion_tokens": 4}}, "", 4),
+        ({"choices": [{"text": "yo", "index": 0}]}, "yo", None),
+        ({"token": {"text": "<eos>", "special": True}, "details": {"generated_tokens": 2}}, "", 2),
+        ({"generated_text": "all of it"}, "all of it", None),
+        ({"outputs": ["?"]}, "", None),
+        ([1, 2], "", None),
+        ({"usage": {"completion_tokens": True}}, "", None),
+    ],
+)
+def test_what_a_json_event_carries(event: Any, text: str, usage: int | None) -> None:
+    assert (text_of(event), usage_of(event)) == (text, usage)
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "ttft", "itl", "tokens", "per_second"),
+    [
+        ([], None, (), 0, None),
+        ([(0.5, ["a"])], 0.5, (), 1, None),
+        ([(0.2, [""]), (0.5, ["a"]), (0.75, ["b"]), (1.0, ["c"])], 0.5, (0.25, 0.25), 3, 4.0),
+        ([(0.5, ["a", "b"]), (1.5, ["c"])], 0.5, (0.0, 1.0), 3, 2.0),
+    ],
+)
+def test_the_token_clock(
+    arrivals: list[tuple[float, list[str]]], ttft: float | None, itl: tuple[float, ...], tokens: int,
+    per_second: float | None,
+) -> None:  # fmt: skip
+    clock = TokenClock(started=10.0)
+    for at, texts in arrivals:
+        clock.add([Piece(t) for t in texts], 10.0 + at)
+    timing = clock.finish(12.0)
+    assert (timing.ttft_s, timing.itl_s, timing.output_tokens, timing.end_to_end_s) == (ttft, itl, tokens, 2.0)
+    assert timing.tokens_per_second == per_second
+
+
+def test_the_servers_count_wins_over_counting_events() -> None:
+    clock = TokenClock(started=0.0)
+    clock.add([Piece("ab"), Piece("cd"), Piece("", usage=7)], 1.0)
+    assert clock.finish(2.0).output_tokens == 7
