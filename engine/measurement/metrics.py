@@ -16,10 +16,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
+
+from loadrec.engine.streaming.tokens import StreamTiming
 
 LOWEST_US = 1
 HIGHEST_US = 600_000_000  # 10 minutes: longer requests are recorded as 10 minutes
@@ -43,6 +45,46 @@ def percentiles_ms(histogram: HdrHistogram, quantiles: Iterable[float]) -> dict[
     return {q: float(values[q]) / 1000.0 for q in wanted}
 
 
+def _bounded(us: float) -> int:
+    return min(max(round(us), LOWEST_US), HIGHEST_US)
+
+
+def _encoded(histogram: HdrHistogram) -> str | None:
+    return histogram.encode().decode("ascii") if histogram.get_total_count() else None
+
+
+def _decoded(text: str | None) -> HdrHistogram:
+    return HdrHistogram.decode(text) if text else new_histogram()
+
+
+@dataclass
+class StreamStats:
+    """Streamed answers completed in one second: output tokens, time to first token and inter-token gaps (µs)."""
+
+    tokens: int = 0
+    ttft: HdrHistogram = field(default_factory=new_histogram)
+    itl: HdrHistogram = field(default_factory=new_histogram)
+
+    def record(self, timing: StreamTiming) -> None:
+        self.tokens += timing.output_tokens
+        if timing.ttft_s is not None:
+            self.ttft.record_value(_bounded(timing.ttft_s * 1e6))
+        for gap in timing.itl_s:
+            self.itl.record_value(_bounded(gap * 1e6))  # tokens of one read: a 0 gap, recorded as 1 µs
+
+    def merge(self, other: StreamStats) -> None:
+        self.tokens += other.tokens
+        self.ttft.add(other.ttft)
+        self.itl.add(other.itl)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"tok": self.tokens, "tt": _encoded(self.ttft), "it": _encoded(self.itl)}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> StreamStats:
+        return cls(int(data["tok"]), _decoded(data.get("tt")), _decoded(data.get("it")))
+
+
 @dataclass
 class SecondStats:
     """Requests completed during one wall-clock second, by one process or merged."""
@@ -53,6 +95,7 @@ class SecondStats:
     errors: Counter[str] = field(default_factory=Counter)
     samples: dict[str, str] = field(default_factory=dict)  # error kind → first bytes of one answer
     histogram: HdrHistogram = field(default_factory=new_histogram)  # successful latencies, µs
+    stream: StreamStats | None = None  # streamed answers' tokens (None: no answer streamed this second)
 
     def merge(self, other: SecondStats) -> None:
         self.successes += other.successes
@@ -61,10 +104,17 @@ class SecondStats:
         for kind, sample in other.samples.items():
             self.samples.setdefault(kind, sample)
         self.histogram.add(other.histogram)
+        if other.stream is not None:
+            self.streamed().merge(other.stream)
+
+    def streamed(self) -> StreamStats:
+        if self.stream is None:
+            self.stream = StreamStats()
+        return self.stream
 
     def to_wire(self) -> dict[str, Any]:
         histogram = self.histogram.encode().decode("ascii") if self.successes else None
-        return {
+        wire = {
             "s": self.second,
             "ok": self.successes,
             "ko": self.failures,
@@ -72,12 +122,16 @@ class SecondStats:
             "smp": self.samples,
             "h": histogram,
         }
+        if self.stream is not None:
+            wire |= self.stream.to_wire()
+        return wire
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> SecondStats:
         histogram = HdrHistogram.decode(data["h"]) if data.get("h") else new_histogram()
         errors = Counter(data.get("err", {}))
-        return cls(data["s"], data["ok"], data["ko"], errors, dict(data.get("smp", {})), histogram)
+        stream = StreamStats.from_wire(data) if "tok" in data else None
+        return cls(data["s"], data["ok"], data["ko"], errors, dict(data.get("smp", {})), histogram, stream)
 
 
 class SecondRecorder:
@@ -94,10 +148,12 @@ class SecondRecorder:
             bucket = self._open[second] = SecondStats(second)
         return bucket
 
-    def record_success(self, latency_us: float) -> None:
+    def record_success(self, latency_us: float, stream: StreamTiming | None = None) -> None:
         bucket = self._bucket()
         bucket.successes += 1
-        bucket.histogram.record_value(min(max(round(latency_us), LOWEST_US), HIGHEST_US))
+        bucket.histogram.record_value(_bounded(latency_us))
+        if stream is not None:
+            bucket.streamed().record(stream)
 
     def record_failure(self, kind: str, sample: str = "") -> None:
         bucket = self._bucket()
@@ -127,10 +183,17 @@ class WindowStats:
     failures: int
     users: int  # target users at the end of the window
     latency_ms: dict[float, float | None]  # quantile → ms
+    ttft_ms: dict[float, float | None] | None = None  # streamed answers only (None: none streamed)
+    itl_ms: dict[float, float | None] | None = None
+    output_tokens: int = 0
 
     @property
     def span_s(self) -> int:
         return self.end - self.start
+
+    @property
+    def output_tokens_per_second(self) -> float:
+        return self.output_tokens / self.span_s if self.span_s else 0.0
 
     @property
     def invocations_per_minute(self) -> float:
@@ -142,8 +205,13 @@ class WindowStats:
 
     def to_dict(self) -> dict[str, Any]:
         latency = {f"{q:g}": value for q, value in self.latency_ms.items()}
-        return {"Start": self.start, "End": self.end, "Successes": self.successes, "Failures": self.failures,
+        data = {"Start": self.start, "End": self.end, "Successes": self.successes, "Failures": self.failures,
                 "Users": self.users, "LatencyMs": latency}  # fmt: skip
+        if self.ttft_ms is not None and self.itl_ms is not None:
+            data["TtftMs"] = {f"{q:g}": value for q, value in self.ttft_ms.items()}
+            data["ItlMs"] = {f"{q:g}": value for q, value in self.itl_ms.items()}
+            data["OutputTokens"] = self.output_tokens
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WindowStats:
@@ -151,8 +219,18 @@ class WindowStats:
         start, end, successes, failures, users = (data[k] for k in ("Start", "End", "Successes", "Failures", "Users"))
         if not all(isinstance(n, int) and not isinstance(n, bool) for n in (start, end, successes, failures, users)):
             raise TypeError("a count that is not an integer")
-        latency = {float(q): None if v is None else float(v) for q, v in dict(data["LatencyMs"]).items()}
-        return cls(start, end, successes, failures, users, latency)
+        latency = _quantiles(data["LatencyMs"])
+        if "TtftMs" not in data:
+            return cls(start, end, successes, failures, users, latency)
+        tokens = data["OutputTokens"]
+        if not isinstance(tokens, int) or isinstance(tokens, bool):
+            raise TypeError("a count that is not an integer")
+        ttft, itl = _quantiles(data["TtftMs"]), _quantiles(data["ItlMs"])
+        return cls(start, end, successes, failures, users, latency, ttft, itl, tokens)
+
+
+def _quantiles(data: Any) -> dict[float, float | None]:
+    return {float(q): None if v is None else float(v) for q, v in dict(data).items()}
 
 
 @dataclass(frozen=True)
@@ -165,6 +243,9 @@ class TimelineRow:
     failures: int
     latency_ms: dict[float, float | None]
     errors: dict[str, int]
+    ttft_ms: dict[float, float | None] | None = None  # streamed answers only
+    itl_ms: dict[float, float | None] | None = None
+    output_tokens: int = 0
 
 
 Journal = Callable[[dict[str, Any]], None]
@@ -239,6 +320,7 @@ class Timeline:
     def window(self, end: int, span: int, quantiles: Iterable[float]) -> WindowStats:
         start = max(0, end - span)
         histogram = new_histogram()
+        stream: StreamStats | None = None
         successes = failures = 0
         for offset in range(start, end):
             wire = self._seconds.get(offset)
@@ -248,8 +330,16 @@ class Timeline:
             failures += wire["ko"]
             if wire.get("h"):
                 histogram.add(HdrHistogram.decode(wire["h"]))
-        latency = percentiles_ms(histogram, quantiles)
-        return WindowStats(start, end, successes, failures, self.target_users(end - 1), latency)
+            if "tok" in wire:
+                stream = stream or StreamStats()
+                stream.merge(StreamStats.from_wire(wire))
+        wanted = list(quantiles)
+        latency = percentiles_ms(histogram, wanted)
+        window = WindowStats(start, end, successes, failures, self.target_users(end - 1), latency)
+        if stream is None:
+            return window
+        ttft, itl = percentiles_ms(stream.ttft, wanted), percentiles_ms(stream.itl, wanted)
+        return replace(window, ttft_ms=ttft, itl_ms=itl, output_tokens=stream.tokens)
 
     def rows(self) -> list[TimelineRow]:
         """Every second from the start, computed once each (a live page asks every second)."""
@@ -263,6 +353,13 @@ class Timeline:
             target, running, workers = self._users.get(offset, (0, 0, 0))
             latency = percentiles_ms(histogram, REPORTED_PERCENTILES)
             row = TimelineRow(offset, target, running, workers, wire["ok"], wire["ko"], latency, dict(wire["err"]))
+            if "tok" in wire:
+                stream = StreamStats.from_wire(wire)
+                ttft, itl = (
+                    percentiles_ms(stream.ttft, REPORTED_PERCENTILES),
+                    percentiles_ms(stream.itl, REPORTED_PERCENTILES),
+                )
+                row = replace(row, ttft_ms=ttft, itl_ms=itl, output_tokens=stream.tokens)
             self._rows[offset] = row
         return row
 
