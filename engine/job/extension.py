@@ -45,6 +45,7 @@ from loadrec.engine.job.provisioning import (
     parse_provisioner,
     provisioner_problems,
 )
+from loadrec.engine.streaming.frames import FRAMINGS, JSON_LINES, SSE
 
 KEY = "Loadrec"
 ENV_PREFIX = "env:"
@@ -64,7 +65,8 @@ SAGEMAKER_FIELDS = (
 )
 SAGEMAKER_HEADER_FIELDS = ("Accept", "TargetVariant", "InferenceComponentName", "CustomAttributes")
 HTTP_FIELDS = ("Url", "Method", "Headers")
-TARGET_FIELDS = ("SageMaker", "Http", "PricePerHour")
+TARGET_FIELDS = ("SageMaker", "Http", "PricePerHour", "Streaming")
+STREAMING_FIELDS = ("Framing",)
 EXTENSION_FIELDS = (
     "Targets",
     "Provisioner",
@@ -90,6 +92,7 @@ class SageMakerTarget:
     inference_component_name: str | None = None
     custom_attributes: str | None = None
     price_per_hour: float | None = None
+    framing: str | None = None  # streamed (InvokeEndpointWithResponseStream): how its parts are framed
 
     @property
     def label(self) -> str:
@@ -104,6 +107,7 @@ class HttpTarget:
     method: str = "POST"
     headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # values may be env:NAME
     price_per_hour: float | None = None
+    framing: str | None = None  # a streamed answer's framing (server-sent events, JSON lines, text)
 
     @property
     def label(self) -> str:
@@ -219,11 +223,32 @@ def target_problems(target: Any, path: str) -> list[Problem]:
     price = target.get("PricePerHour")
     if "PricePerHour" in target and (not _is_number(price) or price < 0):
         found.append(Problem(f"{path}.PricePerHour", f"{show(price)} must be a number of dollars, 0 or more"))
+    if "Streaming" in target:
+        found += _streaming_problems(target["Streaming"], f"{path}.Streaming")
     if "SageMaker" in target:
         found += _sagemaker_problems(target["SageMaker"], f"{path}.SageMaker")
     if "Http" in target:
         found += _http_problems(target["Http"], f"{path}.Http")
     return found
+
+
+def _streaming_problems(entry: Any, path: str) -> list[Problem]:
+    if not isinstance(entry, dict):
+        return [Problem(path, 'must be an object, e.g. {"Framing": "ServerSentEvents"}')]
+    found = _unknown(entry, STREAMING_FIELDS, path)
+    framing = entry.get("Framing")
+    if "Framing" in entry and framing not in FRAMINGS:
+        found.append(Problem(f"{path}.Framing", f"{show(framing)} is not one of: {', '.join(FRAMINGS)}"))
+    return found
+
+
+def streaming_framing(entry: Mapping[str, Any]) -> str | None:
+    """The framing of a checked target entry's streamed answers (None: not streamed). A SageMaker stream's
+    parts hold JSON lines unless said otherwise; an HTTP stream is server-sent events unless said otherwise."""
+    streaming = entry.get("Streaming")
+    if streaming is None:
+        return None
+    return str(streaming.get("Framing", JSON_LINES if "SageMaker" in entry else SSE))
 
 
 def _sagemaker_problems(entry: Any, path: str) -> list[Problem]:
@@ -310,12 +335,14 @@ def target_entry(target: Target) -> dict[str, Any]:
         body = {"SageMaker": {k: v for k, v in zip(SAGEMAKER_FIELDS, values, strict=True) if v is not None}}
     if target.price_per_hour is not None:
         body["PricePerHour"] = target.price_per_hour
+    if target.framing is not None:
+        body["Streaming"] = {"Framing": target.framing}
     return body
 
 
 def parse_target(entry: Mapping[str, Any]) -> Target:
     """A checked ``Loadrec.Targets`` entry as a target."""
-    price = entry.get("PricePerHour")
+    price, framing = entry.get("PricePerHour"), streaming_framing(entry)
     if "Http" in entry:
         http = entry["Http"]
         return HttpTarget(
@@ -323,6 +350,7 @@ def parse_target(entry: Mapping[str, Any]) -> Target:
             method=http.get("Method", "POST"),
             headers=tuple(sorted(http.get("Headers", {}).items())),
             price_per_hour=price,
+            framing=framing,
         )
     sm = entry["SageMaker"]
     return SageMakerTarget(
@@ -334,6 +362,7 @@ def parse_target(entry: Mapping[str, Any]) -> Target:
         inference_component_name=sm.get("InferenceComponentName"),
         custom_attributes=sm.get("CustomAttributes"),
         price_per_hour=price,
+        framing=framing,
     )
 
 

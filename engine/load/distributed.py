@@ -28,7 +28,7 @@ from locust.event import Events
 from locust.runners import STATE_INIT, STATE_STOPPED, MasterRunner, Runner, WorkerRunner
 
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.load.users import InvocationUser, failure_of, make_user_class
+from loadrec.engine.load.users import STREAM_CONTEXT, InvocationUser, failure_of, make_user_class
 from loadrec.engine.measurement.metrics import SecondRecorder
 
 logger = logging.getLogger(__name__)
@@ -67,10 +67,14 @@ def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
     """Record every request Locust reports in this process."""
 
     def on_request(
-        response_time: float, response: Any = None, exception: BaseException | None = None, **_: Any
+        response_time: float,
+        response: Any = None,
+        exception: BaseException | None = None,
+        context: dict[str, Any] | None = None,
+        **_: Any,
     ) -> None:
-        if exception is None:
-            recorder.record_success(response_time * 1000.0)  # Locust reports ms; histograms hold µs
+        if exception is None:  # Locust reports ms; histograms hold µs
+            recorder.record_success(response_time * 1000.0, (context or {}).get(STREAM_CONTEXT))
         else:
             recorder.record_failure(*failure_of(exception))
 

@@ -8,7 +8,8 @@ under Locust's FastHttpUser, as fast) through a ``Connection`` of its own, which
 - never follows a redirect: a 3xx is a failure ``HTTP 302``, its Location redacted;
 - reads at most ``max_answer_bytes`` (beyond: failure ``answer too large``, read no further);
 - bounds the whole request, from connect to last byte, by ``timeout_s`` (failure ``timeout``);
-- names connection failures (``connection refused``, ``connection reset``, …).
+- names connection failures (``connection refused``, ``connection reset``, …);
+- reads a streamed answer (``StreamReader``) as it arrives, decoding and timing its tokens.
 ``Backoff`` spaces a user's retries while the endpoint refuses connections.
 """
 
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -26,6 +28,8 @@ from geventhttpclient import HTTPClient
 
 from loadrec.engine.job.headers import without_credentials
 from loadrec.engine.load.redaction import redact, request_secrets
+from loadrec.engine.streaming.frames import Decoder, StreamFailure
+from loadrec.engine.streaming.tokens import StreamTiming, TokenClock
 
 ANSWER_SAMPLE_CHARACTERS = 200  # of a failed answer, for a FailureReason a person can act on
 # A failed answer's first bytes are redacted whole before being cut to a sample: far more
@@ -76,9 +80,16 @@ class Connection:
         self._client: Client | None = None
 
     def send(
-        self, method: str, path: str, body: bytes, headers: Mapping[str, str], resolved: Iterable[str] = ()
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        resolved: Iterable[str] = (),
+        stream: StreamReader | None = None,
     ) -> int:
-        """``resolved``: the request's env: values, masked (with its sensitive headers) in a failed answer's sample."""
+        """``resolved``: the request's env: values, masked (with its sensitive headers) in a failed answer's sample;
+        ``stream``: a successful answer is read as it arrives, by it (its ``timing`` says how it came)."""
         failure: InvocationFailure | None = None
         deadline = gevent.Timeout(self.timeout_s)
         deadline.start()
@@ -88,7 +99,10 @@ class Connection:
             response = self._client.request(method, self.prefix + path, body=body, headers=headers)
             try:
                 status = response.status_code
-                size, sample = self._read(response, keep=not 200 <= status < 300)
+                if stream is not None and 200 <= status < 300:
+                    size, sample = stream.read(response, self.max_answer_bytes), b""
+                else:
+                    size, sample = self._read(response, keep=not 200 <= status < 300)
             finally:
                 response.release()  # an answer not read to its end closes the connection
         except gevent.Timeout as timeout:
@@ -98,6 +112,8 @@ class Connection:
             failure = InvocationFailure("timeout")
         except InvocationFailure as refused:
             failure = refused.with_traceback(None)
+        except StreamFailure as broken:  # the model's own error message may quote the request
+            failure = InvocationFailure(broken.kind, _sample(broken.sample, request_secrets(headers, resolved)))
         except Exception as error:  # every other failure is named, never raised raw
             failure = _failure_of(error)
         finally:
@@ -140,6 +156,47 @@ class Connection:
         client, self._client = self._client, None
         if client is not None:
             client.close()
+
+
+class StreamReader:
+    """Reads one successful streamed answer as the network delivers it: each piece is decoded at once and its
+    tokens timed on ``clock`` (the one the request's start was read on)."""
+
+    def __init__(self, decoder: Decoder, started: float, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.decoder, self.clock = decoder, clock
+        self.tokens = TokenClock(started)
+        self.timing: StreamTiming | None = None
+
+    def read(self, response: Response, max_bytes: int) -> int:
+        size = 0
+        for chunk in _arrivals(response):
+            size += len(chunk)
+            if size > max_bytes:
+                raise InvocationFailure("answer too large")
+            self.tokens.add(self.decoder.feed(chunk), self.clock())
+        self.tokens.add(self.decoder.end(), self.clock())
+        self.timing = self.tokens.finish(self.clock())
+        return size
+
+
+def _arrivals(response: Response) -> Iterator[bytes]:
+    """The body in the pieces the network delivers. geventhttpclient's ``read(n)`` waits for n bytes (or the
+    end), which would hold every token back until a block filled; this reads what each receive brings,
+    through the response's own parser (its buffer and socket: geventhttpclient is pinned)."""
+    buffered: bytearray = response._body_buffer  # type: ignore[attr-defined]
+    while True:
+        if buffered:
+            chunk = bytes(buffered)
+            del buffered[:]
+            yield chunk
+            continue
+        sock = response._sock  # type: ignore[attr-defined]
+        if response.message_complete or sock is None:  # type: ignore[attr-defined]
+            return
+        data = sock.recv(READ_BLOCK_BYTES)
+        response.feed(data)  # type: ignore[attr-defined]
+        if not data and not buffered and not response.message_complete:  # type: ignore[attr-defined]
+            raise InvocationFailure("connection closed", connection=True)
 
 
 _CONNECTION_ERRORS = {

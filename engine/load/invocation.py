@@ -86,6 +86,8 @@ class Invocation:
     secrets: tuple[str, ...] = ()  # the resolved env: values, redacted from whatever is shown
     timeout_s: float = DEFAULT_TIMEOUT_S  # bounds each whole request
     max_answer_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    framing: str | None = None  # a streamed answer's framing (None: read whole)
+    event_stream: bool = False  # the answer is SageMaker's event stream, its parts in ``framing``
 
     @property
     def url(self) -> str:
@@ -127,7 +129,7 @@ def _prepare_http(target: HttpTarget, environ: Mapping[str, str]) -> Invocation:
             secrets.append(value)
         headers.append((name, value))
     base_url = f"{parts.scheme}://{parts.netloc}"
-    return Invocation(base_url, path, target.method, tuple(headers), secrets=tuple(secrets))
+    return Invocation(base_url, path, target.method, tuple(headers), secrets=tuple(secrets), framing=target.framing)
 
 
 def configured_region(environ: Mapping[str, str]) -> str | None:
@@ -153,12 +155,16 @@ def _prepare_sagemaker(target: SageMakerTarget, environ: Mapping[str, str]) -> I
             "(environment, shared config and credentials files, SSO, or an instance role)"
         )
     base_url = (target.endpoint_url or f"https://runtime.sagemaker.{region}.amazonaws.com").rstrip("/")
-    headers = [("Accept", target.accept or DEFAULT_ACCEPT)]
+    streamed = target.framing is not None
+    # InvokeEndpointWithResponseStream names the model's answer type in its own header (botocore's model).
+    headers = [("X-Amzn-SageMaker-Accept" if streamed else "Accept", target.accept or DEFAULT_ACCEPT)]
     optional = {
         "X-Amzn-SageMaker-Target-Variant": target.target_variant,
         "X-Amzn-SageMaker-Inference-Component": target.inference_component_name,
         "X-Amzn-SageMaker-Custom-Attributes": target.custom_attributes,
     }
     headers += [(name, value) for name, value in optional.items() if value is not None]
-    path = f"/endpoints/{quote(target.endpoint_name, safe='')}/invocations"
-    return Invocation(base_url, path, "POST", tuple(headers), SigV4Signer(region, credentials))
+    operation = "invocations-response-stream" if streamed else "invocations"
+    path = f"/endpoints/{quote(target.endpoint_name, safe='')}/{operation}"
+    signer = SigV4Signer(region, credentials)
+    return Invocation(base_url, path, "POST", tuple(headers), signer, framing=target.framing, event_stream=streamed)

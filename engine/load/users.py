@@ -7,7 +7,8 @@ offset per user (``payloads.picker``); ``--seed`` makes the offsets repeatable.
 Each user sends on a ``Connection`` of its own (:mod:`loadrec.engine.load.exchange`:
 no redirects, a bounded answer, a whole-request timeout) and reports every outcome
 through Locust's ``request`` event (fired in whichever process runs the user), so
-Locust's own statistics and loadrec's histograms see the same requests. A failure
+Locust's own statistics and loadrec's histograms see the same requests; a streamed
+answer's token timing rides in the event's context (``STREAM_CONTEXT``). A failure
 carries its kind and a redacted answer sample in an ``InvocationFailure``.
 """
 
@@ -21,12 +22,14 @@ from typing import ClassVar, cast
 import gevent
 from locust import User, constant, task
 
-from loadrec.engine.load.exchange import Backoff, Connection, InvocationFailure
+from loadrec.engine.load.exchange import Backoff, Connection, InvocationFailure, StreamReader
 from loadrec.engine.load.invocation import Invocation
+from loadrec.engine.streaming.frames import EventStreamDecoder, decoder_for
 from loadrec.payloads import Payload, PayloadPicker
 
 USER_CLASS_NAME = "InvocationUser"  # workers look users up by class name
 REQUEST_NAME = "invoke"
+STREAM_CONTEXT = "loadrec_stream"  # the request event's context key for a streamed answer's StreamTiming
 
 
 class InvocationUser(User):
@@ -67,10 +70,11 @@ class InvocationUser(User):
         failure: InvocationFailure | None = None
         length = 0
         start_time, started = time.time(), time.perf_counter()
+        stream = stream_reader(invocation, started)
         try:
             headers = invocation.headers_for(payload.body, payload.content_type)
             length = self._connection.send(
-                invocation.method, invocation.path, payload.body, headers, invocation.secrets
+                invocation.method, invocation.path, payload.body, headers, invocation.secrets, stream
             )
         except InvocationFailure as error:
             failure = error
@@ -83,7 +87,7 @@ class InvocationUser(User):
             response_length=length,
             response=None,
             exception=failure,
-            context={},
+            context={STREAM_CONTEXT: stream.timing} if stream is not None and failure is None else {},
             start_time=start_time,
             url=invocation.url,
         )
@@ -99,6 +103,14 @@ def make_user_class(
     if invocation is not None:
         user_class.configure(invocation, payloads, seed)
     return user_class
+
+
+def stream_reader(invocation: Invocation, started: float) -> StreamReader | None:
+    """A reader for one streamed answer of ``invocation`` (None: its answers are read whole)."""
+    if invocation.framing is None:
+        return None
+    decoder = EventStreamDecoder(invocation.framing) if invocation.event_stream else decoder_for(invocation.framing)
+    return StreamReader(decoder, started)
 
 
 def failure_of(exception: BaseException) -> tuple[str, str]:
