@@ -16,33 +16,40 @@ from gevent import monkey
 monkey.patch_all()  # a process entry point (``loadrec sample-endpoint``): before anything imports ssl
 
 import argparse
-import contextlib
-import json
 import math
 import os
 import random
 import re
 import signal
-import socket
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from http import HTTPStatus
-from typing import Any, NoReturn
+from typing import NoReturn
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 import gevent
 import gevent.event
 import gevent.lock
-from gevent.pywsgi import WSGIServer
 
+from loadrec.engine.sample import streaming
+from loadrec.engine.sample.generator import generate
 from loadrec.engine.sample.model import JSON, ModelInputError, invoke, model
+from loadrec.engine.sample.streaming import MAX_TOKENS
+from loadrec.engine.sample.wsgi import (
+    MAX_BODY_BYTES,
+    VARIANT_HEADER,
+    NoDelayServer,
+    Response,
+    closing_connection,
+    error,
+    read_body,
+    respond,
+)
 
-# SageMaker rejects payloads above 6 MB; so does the sample endpoint, before taking a slot.
-MAX_BODY_BYTES = 6 * 1024 * 1024
-VARIANT_HEADER = ("x-Amzn-Invoked-Production-Variant", "AllTraffic")
 INVOCATIONS_PATH = re.compile(r"^/(?:endpoints/[^/]+/)?invocations$")
+STREAM_PATH = re.compile(r"^/endpoints/[^/]+/invocations-response-stream$")
+COMPLETIONS_PATHS = {"/v1/completions": False, "/v1/chat/completions": True}  # path → chat
 DRAIN_TIMEOUT_S = 5.0  # how long a stopping server waits for requests already in progress
 
 
@@ -51,6 +58,15 @@ def capacity_per_minute(workers: int, service_ms: float) -> float:
     if service_ms <= 0:
         return math.inf
     return 60.0 * workers * 1000.0 / service_ms
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    """The LLM routes' timing: the first token after ``ttft_ms`` in a slot, then one every ``token_ms``."""
+
+    ttft_ms: float = 100.0
+    token_ms: float = 10.0
+    answer_tokens: int = 32  # when the request does not say (max_tokens, max_new_tokens)
 
 
 @dataclass
@@ -66,7 +82,13 @@ class SampleEndpoint:
     """The WSGI application: routing, worker slots, failure injection."""
 
     def __init__(
-        self, workers: int, service_ms: float, error_rate: float = 0.0, seed: int = 0, cold_start_ms: float = 0.0
+        self,
+        workers: int,
+        service_ms: float,
+        error_rate: float = 0.0,
+        seed: int = 0,
+        cold_start_ms: float = 0.0,
+        llm: LlmSettings | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -78,6 +100,7 @@ class SampleEndpoint:
         self.service_s = service_ms / 1000.0
         self.error_rate = error_rate
         self.stats = EndpointStats()
+        self.llm = llm or LlmSettings()
         self._slots = gevent.lock.BoundedSemaphore(workers)
         # The first invocation loads the model, as a serverless endpoint's first one after a cold start does.
         self._cold_start_s: float = cold_start_ms / 1000.0
@@ -92,14 +115,14 @@ class SampleEndpoint:
         self._in_flight += 1
         self._idle.clear()
         if self._draining:
-            start_response = _closing_connection(start_response)
+            start_response = closing_connection(start_response)
         try:
             chunks = self._route(environ, start_response)
         except BaseException:
             self._request_done()
             raise
         # The server calls close() once the response is written: only then is the request done.
-        return _Response(chunks, self._request_done)
+        return Response(chunks, self._request_done)
 
     def _request_done(self) -> None:
         self._in_flight -= 1
@@ -113,24 +136,67 @@ class SampleEndpoint:
         self._draining = True
         return bool(self._idle.wait(timeout_s))
 
-    def _route(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+    def _route(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET").upper()
         if path == "/ping":
             if method != "GET":
-                return _respond(start_response, 405, *_error(f"{method} not allowed on /ping"), allow="GET")
-            return _respond(start_response, 200, b"ok", "text/plain")
-        if INVOCATIONS_PATH.match(path):
+                return respond(start_response, 405, *error(f"{method} not allowed on /ping"), allow="GET")
+            return respond(start_response, 200, b"ok", "text/plain")
+        llm = STREAM_PATH.match(path) is not None or path in COMPLETIONS_PATHS
+        if INVOCATIONS_PATH.match(path) or llm:
             if method != "POST":
-                return _respond(start_response, 405, *_error(f"{method} not allowed on {path}"), allow="POST")
-            return self._invocation(environ, start_response)
-        return _respond(start_response, 404, *_error(f"no route for {path}"))
+                return respond(start_response, 405, *error(f"{method} not allowed on {path}"), allow="POST")
+            return self._llm(environ, start_response, path) if llm else self._invocation(environ, start_response)
+        return respond(start_response, 404, *error(f"no route for {path}"))
 
-    def _invocation(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        body = _read_body(environ)
+    def _llm(self, environ: WSGIEnvironment, start_response: StartResponse, path: str) -> Iterable[bytes]:
+        """An LLM request: its tokens generated in a slot, streamed as they come (or answered whole)."""
+        body = read_body(environ)
         if body is None:
             self.stats.rejected += 1
-            return _respond(start_response, 413, *_error(f"payload larger than {MAX_BODY_BYTES} bytes"))
+            return respond(start_response, 413, *error(f"payload larger than {MAX_BODY_BYTES} bytes"))
+        event_stream = STREAM_PATH.match(path) is not None
+        try:
+            request = streaming.read_request(body, self.llm.answer_tokens, COMPLETIONS_PATHS.get(path, False))
+        except ModelInputError as problem:
+            self.stats.rejected += 1
+            return respond(start_response, 400, *error(str(problem)))
+        if not (event_stream or request.stream):
+            words = list(self._tokens(request))
+            self.stats.invocations += 1
+            return respond(start_response, 200, streaming.whole_answer(request, words), JSON)
+        content_type = streaming.EVENT_STREAM_TYPE if event_stream else streaming.SSE_TYPE
+        start_response("200 OK", [("Content-Type", content_type), VARIANT_HEADER])  # chunked: no length
+        return self._stream(request, event_stream)
+
+    def _stream(self, request: streaming.LlmRequest, event_stream: bool) -> Iterator[bytes]:
+        words: list[str] = []
+        for word in self._tokens(request):
+            words.append(word)
+            if event_stream:
+                yield streaming.event_stream_token(word, words if len(words) == request.tokens else None)
+            else:
+                yield streaming.sse_chunk(request, word)
+        if not event_stream:
+            yield streaming.sse_end(request, len(words))
+        self.stats.invocations += 1
+
+    def _tokens(self, request: streaming.LlmRequest) -> Iterator[str]:
+        """The answer's tokens, in a slot held from the first token's wait to the last token (a sequence of a
+        serving batch): under load requests queue for a slot, and time to first token climbs."""
+        with self._slots:
+            gevent.sleep(self.llm.ttft_ms / 1000.0)
+            for index, word in enumerate(generate(request.prompt, request.tokens)):
+                if index:
+                    gevent.sleep(self.llm.token_ms / 1000.0)
+                yield word
+
+    def _invocation(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        body = read_body(environ)
+        if body is None:
+            self.stats.rejected += 1
+            return respond(start_response, 413, *error(f"payload larger than {MAX_BODY_BYTES} bytes"))
         with self._slots:
             started = time.perf_counter()
             cold, self._cold_start_s = self._cold_start_s, 0.0
@@ -140,16 +206,16 @@ class SampleEndpoint:
             if self.error_rate and self._rng.random() < self.error_rate:
                 self._hold_rest_of_service_time(started)
                 self.stats.injected_failures += 1
-                return _respond(start_response, 500, *_error("injected failure"))
+                return respond(start_response, 500, *error("injected failure"))
             try:
                 output, content_type = invoke(body, environ.get("CONTENT_TYPE"), environ.get("HTTP_ACCEPT"))
             except ModelInputError as problem:
                 # A real model rejects bad input as soon as it sees it: no service time is spent.
                 self.stats.rejected += 1
-                return _respond(start_response, 400, *_error(str(problem)))
+                return respond(start_response, 400, *error(str(problem)))
             self._hold_rest_of_service_time(started)
         self.stats.invocations += 1
-        return _respond(start_response, 200, output, content_type)
+        return respond(start_response, 200, output, content_type)
 
     def _hold_rest_of_service_time(self, started: float) -> None:
         remaining = self.service_s - (time.perf_counter() - started)
@@ -157,75 +223,16 @@ class SampleEndpoint:
             gevent.sleep(remaining)
 
 
-class _Response:
-    """A response body whose close() tells the endpoint the request is finished (PEP 3333)."""
-
-    def __init__(self, chunks: list[bytes], on_close: Callable[[], None]) -> None:
-        self._chunks = chunks
-        self._on_close: Callable[[], None] | None = on_close
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._chunks)
-
-    def close(self) -> None:
-        if self._on_close is not None:
-            on_close, self._on_close = self._on_close, None
-            on_close()
-
-
-def _closing_connection(start_response: StartResponse) -> StartResponse:
-    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
-        return start_response(status, [*headers, ("Connection", "close")], exc_info)
-
-    return start
-
-
-def _read_body(environ: WSGIEnvironment) -> bytes | None:
-    """The request body, or None when it exceeds MAX_BODY_BYTES."""
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    length_header = environ.get("CONTENT_LENGTH") or ""
-    if length_header.strip().isdigit():
-        length = int(length_header)
-        if length > MAX_BODY_BYTES:
-            return None
-        return bytes(stream.read(length)) if length else b""
-    # No Content-Length (chunked): read at most one byte past the limit to detect an oversized body.
-    body = bytes(stream.read(MAX_BODY_BYTES + 1))
-    return None if len(body) > MAX_BODY_BYTES else body
-
-
-def _error(message: str) -> tuple[bytes, str]:
-    return json.dumps({"error": message}).encode(), JSON
-
-
-def _respond(
-    start_response: StartResponse, status: int, body: bytes, content_type: str, allow: str | None = None
-) -> list[bytes]:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), VARIANT_HEADER]
-    if allow is not None:
-        headers.append(("Allow", allow))
-    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-    return [body]
-
-
 def build_app(
-    workers: int, service_ms: float, error_rate: float = 0.0, seed: int = 0, cold_start_ms: float = 0.0
+    workers: int,
+    service_ms: float,
+    error_rate: float = 0.0,
+    seed: int = 0,
+    cold_start_ms: float = 0.0,
+    llm: LlmSettings | None = None,
 ) -> SampleEndpoint:
     """The WSGI application of an endpoint with ``workers`` slots of ``service_ms`` each."""
-    return SampleEndpoint(workers, service_ms, error_rate, seed, cold_start_ms)
-
-
-class _NoDelayServer(WSGIServer):
-    """pywsgi sends a response's headers and body in two writes; with Nagle's algorithm on, the body
-    waits for the client's delayed ACK of the headers (~40 ms on Linux) on every keep-alive request,
-    which would swamp the service time. TCP_NODELAY sends both at once."""
-
-    def handle(self, sock: socket.socket, address: tuple[str, int]) -> None:
-        with contextlib.suppress(OSError):  # not every socket family has the option
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().handle(sock, address)
+    return SampleEndpoint(workers, service_ms, error_rate, seed, cold_start_ms, llm)
 
 
 def _format_number(value: float) -> str:
@@ -240,16 +247,22 @@ def _url(host: str, port: int) -> str:
 
 
 def serve(
-    host: str, port: int, workers: int, service_ms: float, error_rate: float = 0.0, cold_start_ms: float = 0.0
+    host: str,
+    port: int,
+    workers: int,
+    service_ms: float,
+    error_rate: float = 0.0,
+    cold_start_ms: float = 0.0,
+    llm: LlmSettings | None = None,
 ) -> None:
     """Bind, announce the address on stdout, and serve until SIGINT or SIGTERM."""
-    app = build_app(workers, service_ms, error_rate, cold_start_ms=cold_start_ms)
+    app = build_app(workers, service_ms, error_rate, cold_start_ms=cold_start_ms, llm=llm)
     # Handlers go in before the address is announced: a signal sent as soon as the line is read
     # must already mean "stop cleanly", not the default of dying by the signal.
     stopping = gevent.event.Event()
     handlers = [gevent.signal_handler(signum, stopping.set) for signum in (signal.SIGINT, signal.SIGTERM)]
     # log=None: no access log line per request; errors still go to stderr.
-    server = _NoDelayServer((host, port), app, log=None)
+    server = NoDelayServer((host, port), app, log=None)
     try:
         server.start()
         try:
@@ -309,6 +322,21 @@ def build_parser() -> argparse.ArgumentParser:
     add("--service-ms", type=SERVICE_MS, help=f"ms each request holds its slot (default: ${SERVICE_MS_ENV}, else 20)")
     add("--error-rate", type=_ranged(float, 0, 1), default=0.0, help="fraction of requests failing with HTTP 500")
     add("--cold-start-ms", type=_ranged(float, 0, 600_000), default=0.0, help="extra ms of the first invocation")
+    llm = LlmSettings()
+    add(
+        "--ttft-ms",
+        type=_ranged(float, 0, 600_000),
+        default=llm.ttft_ms,
+        help=f"LLM routes: ms to the first token, in a slot (default {llm.ttft_ms:g})",
+    )
+    add(
+        "--token-ms",
+        type=_ranged(float, 0, 60_000),
+        default=llm.token_ms,
+        help=f"LLM routes: ms between tokens (default {llm.token_ms:g})",
+    )
+    add("--answer-tokens", type=_ranged(int, 1, MAX_TOKENS), default=llm.answer_tokens,
+        help=f"LLM routes: tokens in an answer whose request sets none (default {llm.answer_tokens})")  # fmt: skip
     return parser
 
 
@@ -326,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             except argparse.ArgumentTypeError as error:
                 parser.exit(2, f"{parser.prog}: error: {variable}: {error}\n")
     try:
-        serve(args.host, args.port, args.workers, args.service_ms, args.error_rate, args.cold_start_ms)
+        llm = LlmSettings(args.ttft_ms, args.token_ms, int(args.answer_tokens))
+        serve(args.host, args.port, args.workers, args.service_ms, args.error_rate, args.cold_start_ms, llm)
     except OSError as error:
         reason = os.strerror(error.errno) if error.errno else str(error)
         print(f"sample endpoint: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
