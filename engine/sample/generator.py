@@ -22,7 +22,7 @@ ORDER = 2  # words of context
 @cache
 def _chain() -> tuple[dict[tuple[str, ...], list[str]], list[tuple[str, ...]]]:
     """(context → words seen after it, the contexts a sentence starts with)."""
-    text = resources.files("loadrec.engine.sample").joinpath("corpus/alice.txt").read_text(encoding="utf-8")
+    text = resources.files("loadrec.engine.sample.corpus").joinpath("alice.txt").read_text(encoding="utf-8")
     words = text.split()
     chain: dict[tuple[str, ...], list[str]] = defaultdict(list)
     starts = []
