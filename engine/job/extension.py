@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
+from loadrec.engine.job import token_conditions
 from loadrec.engine.job.headers import (
     header_name_problem,
     header_value_problem,
@@ -45,6 +46,7 @@ from loadrec.engine.job.provisioning import (
     parse_provisioner,
     provisioner_problems,
 )
+from loadrec.engine.job.token_conditions import TokenConditions
 from loadrec.engine.streaming.frames import FRAMINGS, JSON_LINES, SSE
 
 KEY = "Loadrec"
@@ -75,6 +77,7 @@ EXTENSION_FIELDS = (
     "CloudWatchEndpointUrl",
     "RequestTimeoutSeconds",
     "MaxResponseSizeInBytes",
+    "StoppingConditions",
 )
 _ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 MAX_ENDPOINT_NAME = 63
@@ -133,6 +136,7 @@ class Extension:
     cloudwatch_endpoint_url: str | None = None
     request_timeout_s: float = DEFAULT_TIMEOUT_S
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    token_conditions: TokenConditions = field(default_factory=TokenConditions)  # streamed answers' stops
 
 
 def split_request(request: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
@@ -192,6 +196,8 @@ def check_extension(
             )
         elif not provisioned:
             found.append(Problem(where, f"needs an endpoint loadrec creates: configure {KEY}.Provisioner"))
+    if "StoppingConditions" in raw:
+        found += token_conditions.check(raw["StoppingConditions"], f"{KEY}.StoppingConditions")
     for name in ("SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl"):
         if name in raw and (not isinstance(raw[name], str) or not raw[name]):
             found.append(Problem(f"{KEY}.{name}", "must be a non-empty string"))
@@ -321,6 +327,7 @@ def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
         cloudwatch_endpoint_url=raw.get("CloudWatchEndpointUrl"),
         request_timeout_s=float(raw.get("RequestTimeoutSeconds", DEFAULT_TIMEOUT_S)),
         max_response_bytes=int(raw.get("MaxResponseSizeInBytes", DEFAULT_MAX_RESPONSE_BYTES)),
+        token_conditions=token_conditions.parse(raw.get("StoppingConditions")),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, cast
 
@@ -20,6 +20,7 @@ from loadrec.engine.job.extension import Extension, Target, check_extension, par
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import Problem
 from loadrec.engine.job.rules import parse_percentile
+from loadrec.engine.job.token_conditions import TokenConditions
 from loadrec.engine.job.validation import check_request
 from loadrec.shapes.schedule import Phase, Schedule, Stairs, TrafficPattern, build_schedule
 
@@ -68,6 +69,7 @@ class StoppingConditions:
     max_invocations: int | None = None  # per minute
     latency: LatencyThreshold | None = None
     flat_invocations: Literal["Stop", "Continue"] = "Stop"
+    tokens: TokenConditions = field(default_factory=TokenConditions)  # streamed answers' stops (Loadrec key)
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> 
         cases = expand([c.label for c in configurations], [c.environment_ranges for c in configurations])
     else:
         cases = expand(endpoints, [()] * len(endpoints))
+    extension = parse_extension(raw_extension, endpoints)
     return JobSpec(
         name=request["JobName"],
         description=request.get("JobDescription"),
@@ -159,11 +162,11 @@ def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> 
         endpoint_configurations=configurations,
         existing_endpoints=endpoints,
         resource_limit=_resource_limit(config.get("ResourceLimit", {}), len(cases)),
-        stopping=_stopping(request.get("StoppingConditions", {})),
+        stopping=replace(_stopping(request.get("StoppingConditions", {})), tokens=extension.token_conditions),
         payload=_payload(config.get("ContainerConfig", {}).get("PayloadConfig", {})),
         job_duration_s=config.get("JobDurationInSeconds"),
         limits=mode,
-        extension=parse_extension(raw_extension, endpoints),
+        extension=extension,
         request_json=json.dumps(request, sort_keys=True),
         extension_json=json.dumps(raw_extension, sort_keys=True),
         cases=cases,

@@ -16,8 +16,17 @@ import gevent
 from locust.runners import STATE_STOPPED, MasterRunner, Runner
 
 from loadrec.engine.job.spec import StoppingConditions
+from loadrec.engine.job.token_conditions import OUTPUT_TOKENS
 from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, SecondRecorder, Timeline, WindowStats
-from loadrec.engine.measurement.monitor import Evaluation, Level, MonitorSettings, StopReason, evaluate, levels
+from loadrec.engine.measurement.monitor import (
+    Evaluation,
+    Level,
+    MonitorSettings,
+    StopReason,
+    evaluate,
+    levels,
+    window_quantiles,
+)
 from loadrec.shapes.schedule import Schedule
 
 
@@ -59,8 +68,7 @@ class LiveMonitor:
         self.worker_events: list[dict[str, object]] = []  # {"Second", "Worker", "Event", ...}
         self._known_missing: set[str] = set()
         self._known_saturated: set[str] = set()
-        quantile = stopping.latency.quantile if stopping.latency else None
-        self.quantiles = tuple(sorted({*REPORTED_PERCENTILES, *([quantile] if quantile else [])}))
+        self.quantiles = window_quantiles(stopping)
 
     def stop(self, reason: StopReason, detail: str = "") -> None:
         """End the test for ``reason`` (the first reason given wins)."""
@@ -118,7 +126,9 @@ class LiveMonitor:
         if end <= 0:
             return
         window = self.timeline.window(end, self.settings.window_s, self.quantiles)
-        completed = levels(self.timeline.successes_per_second()[:end])
+        tokens = self.stopping.tokens.flat_throughput == OUTPUT_TOKENS
+        series = self.timeline.output_tokens_per_second() if tokens else self.timeline.successes_per_second()
+        completed = levels(series[:end])
         evaluation = evaluate(self.stopping, self.settings, window, completed, self.plateau is not None)
         self.history.append(Evaluated(window, evaluation))
         if evaluation.plateau is not None:
@@ -135,9 +145,14 @@ class LiveMonitor:
 
 def progress_line(window: WindowStats, evaluation: Evaluation) -> str:
     latency = " ".join(f"p{q:g} {_ms(window.latency_ms.get(q))}" for q in REPORTED_PERCENTILES)
+    streamed = ""
+    if window.ttft_ms is not None and window.itl_ms is not None:
+        ttft = " ".join(f"p{q:g} {_ms(window.ttft_ms.get(q))}" for q in (50.0, 95.0))
+        streamed = (f"  ttft {ttft} ms  itl p95 {_ms(window.itl_ms.get(95.0))} ms  "
+                    f"{window.output_tokens_per_second:.0f} tok/s")  # fmt: skip
     return (
         f"{window.end:>5d}s  users {window.users:>4d}  {window.invocations_per_minute:>8.0f} inv/min  "
-        f"{latency} ms  failures {window.failures:>4d}  closest: {evaluation.closest}"
+        f"{latency} ms{streamed}  failures {window.failures:>4d}  closest: {evaluation.closest}"
     )
 
 

@@ -385,6 +385,10 @@ class Timeline:
         """Successful invocations over the whole test."""
         return sum(wire["ok"] for wire in self._seconds.values())
 
+    def output_tokens_per_second(self) -> list[tuple[int, int]]:
+        """(target users, output tokens of streamed answers) for every second so far."""
+        return [(self.target_users(o), self._seconds.get(o, {}).get("tok", 0)) for o in range(self.last_second)]
+
     def successes_per_second(self) -> list[tuple[int, int]]:
         """(target users, successes) for every second so far, for plateau detection."""
         return [(self.target_users(o), self._seconds.get(o, {}).get("ok", 0)) for o in range(self.last_second)]

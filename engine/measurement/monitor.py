@@ -4,7 +4,9 @@ Rules, checked in this order on a trailing window (default 60 s) every few secon
 1. Endpoint errors: with at least ``min_requests`` requests in the window, more than
    ``error_ratio`` of them failed → stop ("endpoint errors").
 2. ModelLatencyThresholds: with at least ``min_requests`` successes, the window's
-   percentile (P95/P99) is above ValueInMilliseconds → stop ("latency threshold").
+   percentile (P95/P99) is above ValueInMilliseconds → stop ("latency threshold");
+   then, for streamed answers, each of the ``Loadrec`` key's TokenLatencyThresholds the
+   same way on time to first token or inter-token latency (their own stop reasons).
 3. MaxInvocations: once a full window has run, successful invocations per minute in it
    reach MaxInvocations → stop ("max invocations": the target load is proven).
 4. FlatInvocations: over the last ``flat_levels`` completed user levels (runs of seconds
@@ -23,7 +25,8 @@ from enum import StrEnum
 from itertools import pairwise
 
 from loadrec.engine.job.spec import StoppingConditions
-from loadrec.engine.measurement.metrics import WindowStats
+from loadrec.engine.job.token_conditions import OUTPUT_TOKENS, TTFT, TokenThreshold
+from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, WindowStats
 
 
 class StopReason(StrEnum):
@@ -31,6 +34,8 @@ class StopReason(StrEnum):
 
     PATTERN_COMPLETE = "pattern complete"
     LATENCY_THRESHOLD = "latency threshold"
+    TTFT_THRESHOLD = "time to first token threshold"  # streamed answers (the Loadrec key's thresholds)
+    ITL_THRESHOLD = "inter-token latency threshold"
     MAX_INVOCATIONS = "max invocations"
     FLAT_INVOCATIONS = "flat invocations"
     JOB_DURATION = "job duration"
@@ -67,8 +72,17 @@ class Evaluation:
     closest: str  # the condition nearest to firing, e.g. "P95 84.0/100 ms (84 %)"
 
 
+def window_quantiles(stopping: StoppingConditions) -> tuple[float, ...]:
+    """The percentiles a window must hold for the table and for every condition that reads one."""
+    wanted = {*REPORTED_PERCENTILES, *(t.quantile for t in stopping.tokens.thresholds)}
+    if stopping.latency is not None:
+        wanted.add(stopping.latency.quantile)
+    return tuple(sorted(wanted))
+
+
 def levels(per_second: Sequence[tuple[int, int]]) -> list[Level]:
-    """Completed levels from (target users, successes) per second.
+    """Completed levels from (target users, successes) per second (or output tokens per second, when the
+    plateau is looked for in those: ``invocations_per_minute`` then holds tokens per minute).
 
     The last run is still going and is left out. The first second of a level is skipped
     when the level is longer than two seconds: users are still starting then.
@@ -117,6 +131,12 @@ def evaluate(
         if value is not None and value > latency.value_ms:
             detail = f"{latency.percentile} {value:.1f} ms > {latency.value_ms} ms"
             return Evaluation(StopReason.LATENCY_THRESHOLD, detail, None, closest)
+    for threshold in stopping.tokens.thresholds:
+        value = _token_value(threshold, window) if window.successes >= settings.min_requests else None
+        if value is not None and value > threshold.value_ms:
+            reason = StopReason.TTFT_THRESHOLD if threshold.metric == TTFT else StopReason.ITL_THRESHOLD
+            detail = f"{threshold.name} {value:.1f} ms > {threshold.value_ms:g} ms"
+            return Evaluation(reason, detail, None, closest)
     if (
         stopping.max_invocations is not None
         and window.span_s >= settings.window_s
@@ -127,7 +147,11 @@ def evaluate(
     if not plateau_known:
         plateau = find_plateau(completed_levels, settings.flat_gain, settings.flat_levels)
         if plateau is not None:
-            detail = f"invocations flat at {plateau.invocations_per_minute:.0f}/min from {plateau.users} users"
+            if stopping.tokens.flat_throughput == OUTPUT_TOKENS:
+                rate = f"output tokens flat at {plateau.invocations_per_minute / 60:.0f}/s"
+            else:
+                rate = f"invocations flat at {plateau.invocations_per_minute:.0f}/min"
+            detail = f"{rate} from {plateau.users} users"
             stop = StopReason.FLAT_INVOCATIONS if stopping.flat_invocations == "Stop" else None
             return Evaluation(stop, detail, plateau, closest)
     return Evaluation(None, "", None, closest)
@@ -170,6 +194,17 @@ def readings(stopping: StoppingConditions, settings: MonitorSettings, window: Wi
                 "" if window.successes >= settings.min_requests else f"judged from {settings.min_requests} successes",
             )
         )
+    for threshold in stopping.tokens.thresholds:
+        value = _token_value(threshold, window)
+        found.append(
+            _reading(
+                threshold.name,
+                "-" if value is None else f"{value:.1f} ms",
+                f"{threshold.value_ms:g} ms",
+                None if value is None else value / threshold.value_ms,
+                "" if window.successes >= settings.min_requests else f"judged from {settings.min_requests} answers",
+            )
+        )
     if stopping.max_invocations is not None:
         rate = window.invocations_per_minute
         found.append(
@@ -182,6 +217,12 @@ def readings(stopping: StoppingConditions, settings: MonitorSettings, window: Wi
             )
         )
     return found
+
+
+def _token_value(threshold: TokenThreshold, window: WindowStats) -> float | None:
+    """The window's percentile of the threshold's metric (None: no streamed answer in it)."""
+    values = window.ttft_ms if threshold.metric == TTFT else window.itl_ms
+    return None if values is None else values.get(threshold.quantile)
 
 
 def _reading(condition: str, value: str, limit: str, ratio: float | None, waiting: str) -> Reading:

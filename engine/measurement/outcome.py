@@ -10,16 +10,21 @@ stopping conditions, following the recommender:
   MaxInvocations per instance)); MaxInvocations is then scaled by it, linearly.
 - CostPerHour = price per instance-hour × InitialInstanceCount;
   CostPerInference = CostPerHour / (MaxInvocations × 60).
+- Streamed answers: the window is chosen under every threshold (the Loadrec key's TTFT
+  and ITL ones too); its output tokens per second (scaled with the instances), TTFT and
+  ITL at the thresholds' percentiles (P95 without one), and the cost per million output
+  tokens = CostPerHour / (tokens per second × 3600) × 10⁶.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from loadrec.engine.job.spec import StoppingConditions
+from loadrec.engine.job.token_conditions import ITL, OUTPUT_TOKENS, TTFT
 from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason
 
@@ -47,11 +52,21 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True)
+class Streamed:
+    """A streamed endpoint's numbers in the measured window: output tokens per second, TTFT and ITL (ms)."""
+
+    output_tokens_per_second: float
+    ttft_ms: float | None
+    itl_ms: float | None
+
+
+@dataclass(frozen=True)
 class Measured:
     """One instance's capacity under the test's conditions."""
 
     invocations_per_minute: float
     latency_ms: float | None
+    streamed: Streamed | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,12 @@ class Sizing:
     model_latency_us: int | None
     cost_per_hour: float | None
     cost_per_inference: float | None
+    # Streamed answers only: output tokens per second for all instances, TTFT and ITL at the reported
+    # percentile (ms) and the cost per million output tokens.
+    output_tokens_per_second: float | None = None
+    ttft_ms: float | None = None
+    itl_ms: float | None = None
+    cost_per_million_tokens: float | None = None
 
 
 def measure(
@@ -74,21 +95,40 @@ def measure(
     quantile = stopping.latency.quantile if stopping.latency else DEFAULT_QUANTILE
     if plateau is not None and plateau.invocations_per_minute > 0:
         latency = plateau_window.latency_ms.get(quantile) if plateau_window else None
-        return Measured(plateau.invocations_per_minute, latency)
-    held = [w for w in history if w.successes and _threshold_held(w, stopping)]
+        rate = plateau.invocations_per_minute
+        if stopping.tokens.flat_throughput == OUTPUT_TOKENS:  # the plateau was found in tokens: count requests
+            rate = plateau_window.invocations_per_minute if plateau_window else 0.0
+        return Measured(rate, latency, _streamed(plateau_window, stopping))
+    held = [w for w in history if w.successes and _thresholds_held(w, stopping)]
     full = [w for w in held if w.span_s >= settings.window_s]
     candidates = full or held  # a test shorter than one window still measures something
     if not candidates:
         return None
     best = max(candidates, key=lambda w: w.invocations_per_minute)
-    return Measured(best.invocations_per_minute, best.latency_ms.get(quantile))
+    return Measured(best.invocations_per_minute, best.latency_ms.get(quantile), _streamed(best, stopping))
 
 
-def _threshold_held(window: WindowStats, stopping: StoppingConditions) -> bool:
-    if stopping.latency is None:
-        return True
-    value = window.latency_ms.get(stopping.latency.quantile)
-    return value is not None and value <= stopping.latency.value_ms
+def _streamed(window: WindowStats | None, stopping: StoppingConditions) -> Streamed | None:
+    """The window's streaming numbers, at the first TTFT (ITL) threshold's percentile, else P95."""
+    if window is None or window.ttft_ms is None or window.itl_ms is None:
+        return None
+    ttft_q = next((t.quantile for t in stopping.tokens.thresholds if t.metric == TTFT), DEFAULT_QUANTILE)
+    itl_q = next((t.quantile for t in stopping.tokens.thresholds if t.metric == ITL), DEFAULT_QUANTILE)
+    return Streamed(window.output_tokens_per_second, window.ttft_ms.get(ttft_q), window.itl_ms.get(itl_q))
+
+
+def _thresholds_held(window: WindowStats, stopping: StoppingConditions) -> bool:
+    """Every latency threshold (AWS's, and the streamed answers' of the Loadrec key) held in the window."""
+    if stopping.latency is not None:
+        value = window.latency_ms.get(stopping.latency.quantile)
+        if value is None or value > stopping.latency.value_ms:
+            return False
+    for threshold in stopping.tokens.thresholds:
+        values = window.ttft_ms if threshold.metric == TTFT else window.itl_ms
+        value = None if values is None else values.get(threshold.quantile)
+        if value is not None and value > threshold.value_ms:
+            return False
+    return True
 
 
 def size(measured: Measured, stopping: StoppingConditions, price_per_hour: float | None) -> Sizing:
@@ -102,7 +142,14 @@ def size(measured: Measured, stopping: StoppingConditions, price_per_hour: float
     if price_per_hour is not None:
         cost_per_hour = price_per_hour * count
         cost_per_inference = cost_per_hour / (max_invocations * 60) if max_invocations else None
-    return Sizing(count, max_invocations, latency_us, cost_per_hour, cost_per_inference)
+    sizing = Sizing(count, max_invocations, latency_us, cost_per_hour, cost_per_inference)
+    streamed = measured.streamed
+    if streamed is None:
+        return sizing
+    tokens = streamed.output_tokens_per_second * count
+    per_million = cost_per_hour / (tokens * 3600) * 1e6 if cost_per_hour is not None and tokens > 0 else None
+    return replace(sizing, output_tokens_per_second=tokens, ttft_ms=streamed.ttft_ms, itl_ms=streamed.itl_ms,
+                   cost_per_million_tokens=per_million)  # fmt: skip
 
 
 def status_of(reason: StopReason, successes: int) -> Status:
