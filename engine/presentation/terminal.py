@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadrec.engine.job.spec import JobSpec, StoppingConditions
+from loadrec.engine.measurement.outcome import Sizing
 from loadrec.engine.results.model import JobResults
 from loadrec.shapes.preview import format_clock
 
@@ -104,6 +105,8 @@ def render_results(results: JobResults) -> str:
             _cell(sizing.cost_per_inference if sizing else None, "{:.3e}"),
         ]
         lines.append(_row(values))
+        if sizing is not None and sizing.output_tokens_per_second is not None:
+            lines.append(f"       {streamed_summary(sizing)}")
         if benchmark.failure_reason:
             lines.append(f"       {benchmark.failure_reason}")
     if top is not None:
@@ -116,6 +119,15 @@ def render_results(results: JobResults) -> str:
     if results.failure_reason:
         lines.append(f"FailureReason: {results.failure_reason}")
     return "\n".join(lines)
+
+
+def streamed_summary(sizing: Sizing) -> str:
+    """A streamed endpoint's numbers at its recommendation, in one line."""
+    parts = [f"{_cell(sizing.output_tokens_per_second, '{:.0f}')} output tokens/s"]
+    parts.append(f"TTFT {_cell(sizing.ttft_ms, '{:.1f}')} ms, ITL {_cell(sizing.itl_ms, '{:.1f}')} ms")
+    if sizing.cost_per_million_tokens is not None:
+        parts.append(f"${sizing.cost_per_million_tokens:.3f} per million output tokens")
+    return "; ".join(parts)
 
 
 def _cell(value: Any, form: str) -> str:

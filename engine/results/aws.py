@@ -21,6 +21,7 @@ from loadrec.engine.job.extension import SageMakerTarget
 from loadrec.engine.job.headers import region_problem
 from loadrec.engine.job.problems import show
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.measurement.outcome import Sizing
 from loadrec.engine.measurement.scaling import Measured as ScalingMeasured
 from loadrec.engine.measurement.scaling import Objective, scaling_recommendation
 from loadrec.engine.results.model import Benchmark, JobResults, Status
@@ -243,6 +244,7 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         summary["MeasuredInvocationsPerInstance"] = round(
             benchmark.sizing.max_invocations / benchmark.sizing.initial_instance_count
         )
+        summary.update(_streamed(benchmark.sizing))
     timeline = results.timelines.get(benchmark.index)
     if timeline:
         summary["MeasuredSeconds"] = len(timeline)
@@ -256,6 +258,19 @@ class NoSuchRecommendation(LookupError):
     def __init__(self, field: str | None, message: str) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field, self.message = field, message
+
+
+def _streamed(sizing: Sizing) -> dict[str, Any]:
+    """A streamed endpoint's numbers at the recommendation (nothing for one that does not stream)."""
+    if sizing.output_tokens_per_second is None:
+        return {}
+    values = {
+        "OutputTokensPerSecond": round(sizing.output_tokens_per_second, 1),
+        "TimeToFirstTokenMs": None if sizing.ttft_ms is None else round(sizing.ttft_ms, 1),
+        "InterTokenLatencyMs": None if sizing.itl_ms is None else round(sizing.itl_ms, 2),
+        "CostPerMillionOutputTokens": sizing.cost_per_million_tokens,
+    }
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def scaling_configuration(

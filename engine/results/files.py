@@ -277,8 +277,15 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
         for quantile in REPORTED_PERCENTILES:
             record[f"p{quantile:g}_ms"] = row.latency_ms.get(quantile)
         record["errors"] = ";".join(f"{k}={v}" for k, v in sorted(row.errors.items()))
+        for name, values in (("ttft", row.ttft_ms), ("itl", row.itl_ms)):
+            for quantile in REPORTED_PERCENTILES:
+                record[f"{name}_p{quantile:g}_ms"] = None if values is None else values.get(quantile)
+        record["output_tokens"] = row.output_tokens
         records.append(record)
     columns = ["test", "configuration", "epoch", "second", "users", "running_users", "workers"]
     columns += ["invocations", "failures"]
     columns += [f"p{q:g}_ms" for q in REPORTED_PERCENTILES] + ["errors"]
+    if any(row.ttft_ms is not None for row in rows):  # a streamed endpoint's columns, only for one
+        columns += [f"{name}_p{q:g}_ms" for name in ("ttft", "itl") for q in REPORTED_PERCENTILES]
+        columns += ["output_tokens"]
     return pd.DataFrame.from_records(records, columns=columns)
