@@ -22,7 +22,7 @@ import pandas as pd
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.measurement.monitor import Level
 from loadrec.engine.presentation.charts import ChartOptions, HRule, PointMark, Series, VRule, line_chart, scatter_chart
-from loadrec.engine.presentation.terminal import stopping_sentence
+from loadrec.engine.presentation.terminal import stopping_sentence, streamed_summary
 from loadrec.engine.results.files import timeline_frame
 from loadrec.engine.results.model import Benchmark, JobResults
 
@@ -37,6 +37,12 @@ LOAD_CAPTION = (
 )
 LATENCY_CAPTION = "Latency percentiles of each second's successful invocations; a gap is a second without a success."
 THROUGHPUT_CAPTION = "Mean of per-second invocations × 60 at each target user level; the last second is left out."
+TOKENS_CAPTION = (
+    "Streamed answers: time to first token and inter-token latency percentiles of each second's answers, and "
+    f"output tokens per second averaged over a trailing {SMOOTHING_SECONDS}-second window (right axis)."
+)
+TOKEN_SERIES = (("ttft_p50_ms", "TTFT p50", "#0d9488"), ("ttft_p95_ms", "TTFT p95", "#d97706"),
+                ("itl_p95_ms", "ITL p95", "#7c3aed"))  # fmt: skip
 STATUS_CLASS = {"COMPLETED": "ok", "FAILED": "bad", "STOPPED": "warn", "NOT_RUN": "off", "IN_PROGRESS": "off"}
 UTILIZATION = (("CpuUtilization", "CPU (%)"), ("MemoryUtilization", "memory (%)"))
 
@@ -149,7 +155,8 @@ def recommendation_table(results: JobResults) -> dict[str, Any]:
 
 
 def test_section(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
-    """One test's title, status, facts and charts (load, latency, throughput against users)."""
+    """One test's title, status, facts and charts (load, latency, throughput against users, and the tokens of
+    a streamed endpoint)."""
     rows = timeline_frame(
         benchmark.index, benchmark.label, list(results.timelines.get(benchmark.index, ())), benchmark.start_epoch or 0
     )
@@ -163,6 +170,9 @@ def test_section(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         facts.append(f"Failure: {benchmark.failure_reason}")
     if benchmark.errors:
         facts.append("Errors: " + ", ".join(f"{k} × {n}" for k, n in benchmark.errors.items()))
+    sizing = benchmark.sizing
+    if sizing is not None and sizing.output_tokens_per_second is not None:
+        facts.append(f"Streamed, at the recommendation: {streamed_summary(sizing)}.")
     figures = []
     if not rows.empty:
         figures = [
@@ -170,6 +180,8 @@ def test_section(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
             _latency_chart(rows, results.spec.stopping, benchmark, stop_second),
             _throughput_chart(rows, benchmark.plateau),
         ]
+        if "ttft_p50_ms" in rows.columns:
+            figures.append(_tokens_chart(rows, results.spec.stopping, benchmark, stop_second))
     return {
         "title": f"Test {benchmark.index} · {benchmark.label}",
         "status": benchmark.status.value,
@@ -223,6 +235,26 @@ def _latency_chart(
     vrules = [] if stop_second is None else [VRule(stop_second, stop, STOP, "stop")]
     options = ChartOptions("Latency", "seconds from test start", "latency (ms)")
     return line_chart(series, options, hrules, vrules), LATENCY_CAPTION
+
+
+def _tokens_chart(
+    rows: pd.DataFrame, stopping: StoppingConditions, benchmark: Benchmark, stop_second: float | None
+) -> tuple[str, str]:
+    seconds = rows["second"].astype(float).tolist()
+    series = [
+        Series(name, list(zip(seconds, _values(rows, column), strict=True)), colour)
+        for column, name, colour in TOKEN_SERIES
+    ]
+    tokens = _column(rows, "output_tokens").rolling(SMOOTHING_SECONDS, min_periods=1).mean()
+    series.append(Series("output tokens / s", list(zip(seconds, tokens.tolist(), strict=True)), USERS, axis=2))
+    hrules = [
+        HRule(t.value_ms, f"{t.name} threshold {t.value_ms:g} ms", FAILURES, "threshold")
+        for t in stopping.tokens.thresholds
+    ]
+    stop = f"stop: {benchmark.stop_reason or 'end'}"
+    vrules = [] if stop_second is None else [VRule(stop_second, stop, STOP, "stop")]
+    options = ChartOptions("Tokens", "seconds from test start", "TTFT, ITL (ms)", "output tokens / s")
+    return line_chart(series, options, hrules, vrules), TOKENS_CAPTION
 
 
 def _throughput_chart(rows: pd.DataFrame, plateau: Level | None) -> tuple[str, str]:
