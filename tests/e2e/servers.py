@@ -58,10 +58,12 @@ class ServerProcess:
         return self.process.returncode
 
 
-def start_sample_endpoint(workers: int = 2, service_ms: float = 20, error_rate: float = 0.0) -> ServerProcess:
-    """Start the sample endpoint on a free loopback port and wait until it listens."""
+def start_sample_endpoint(
+    workers: int = 2, service_ms: float = 20, error_rate: float = 0.0, *extra: str
+) -> ServerProcess:
+    """Start the sample endpoint on a free loopback port and wait until it listens (``extra``: more options)."""
     command = [sys.executable, "-P", "-m", "loadrec.engine.sample.endpoint", "--port", "0"]
-    command += ["--workers", str(workers), "--service-ms", str(service_ms), "--error-rate", str(error_rate)]
+    command += ["--workers", str(workers), "--service-ms", str(service_ms), "--error-rate", str(error_rate), *extra]
     # stderr goes to a file, not a pipe nobody reads, so a chatty server can never block on it.
     # The file outlives this function: ServerProcess.stop closes it.
     stderr = tempfile.TemporaryFile()  # noqa: SIM115
@@ -83,9 +85,9 @@ def start_sample_endpoint(workers: int = 2, service_ms: float = 20, error_rate: 
 
 
 @contextmanager
-def sample_endpoint(workers: int = 2, service_ms: float = 20, error_rate: float = 0.0) -> Iterator[str]:
+def sample_endpoint(workers: int = 2, service_ms: float = 20, error_rate: float = 0.0, *extra: str) -> Iterator[str]:
     """A running sample endpoint for the duration of the block; yields e.g. ``http://127.0.0.1:40123``."""
-    server = start_sample_endpoint(workers, service_ms, error_rate)
+    server = start_sample_endpoint(workers, service_ms, error_rate, *extra)
     try:
         yield server.url
     finally:
