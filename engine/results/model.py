@@ -144,19 +144,24 @@ class JobResults:
 
 
 def ranking_of(benchmarks: Iterable[Benchmark], weights: Weights) -> tuple[Ranked, ...]:
-    """The measured configurations ranked by ``weights`` (the ended job's recommendation order)."""
-    candidates = [
-        Candidate(
-            b.index,
-            b.label,
-            b.sizing.cost_per_inference,
-            b.sizing.model_latency_us,
-            b.sizing.max_invocations / b.sizing.initial_instance_count,
-        )
-        for b in benchmarks
-        if b.measured and b.sizing is not None
-    ]
+    """The measured configurations ranked by ``weights`` (the ended job's recommendation order).
+
+    When every one of them streamed, the ranking weighs what an LLM endpoint is bought for: cost per million
+    output tokens, time to first token and output tokens per second per instance; otherwise AWS's cost per
+    inference, model latency and invocations per instance."""
+    indexed = [(b.index, b.label, b.sizing) for b in benchmarks if b.measured and b.sizing is not None]
+    streamed = bool(indexed) and all(sizing.output_tokens_per_second is not None for _, _, sizing in indexed)
+    candidates = [_candidate(index, label, sizing, streamed) for index, label, sizing in indexed]
     return tuple(rank(candidates, weights))
+
+
+def _candidate(index: int, label: str, sizing: Sizing, streamed: bool) -> Candidate:
+    if streamed:
+        latency = None if sizing.ttft_ms is None else round(sizing.ttft_ms * 1000)
+        per_instance = (sizing.output_tokens_per_second or 0.0) / sizing.initial_instance_count
+        return Candidate(index, label, sizing.cost_per_million_tokens, latency, per_instance)
+    per_instance = sizing.max_invocations / sizing.initial_instance_count
+    return Candidate(index, label, sizing.cost_per_inference, sizing.model_latency_us, per_instance)
 
 
 def job_status(benchmarks: Iterable[Benchmark], interrupted: bool, running: bool = False) -> Status:

@@ -222,6 +222,7 @@ def _test(
             "span": f"{window.start}–{window.end} s",
             "invocations": f"{window.invocations_per_minute:,.0f}",
             "latency": [(f"p{q:g}", _ms(window.latency_ms.get(q))) for q in REPORTED_PERCENTILES],
+            "streamed": _streamed(window),
         }
         view["readings"] = [
             {
@@ -255,6 +256,18 @@ def _when(results: JobResults) -> str:
         return f"started {started}"
     seconds = round(results.updated - results.created)
     return f"started {started}, ran {seconds} s"
+
+
+def _streamed(window: WindowStats) -> list[tuple[str, str]]:
+    """A streamed test's live values: TTFT p50/p95, ITL p95 (ms) and output tokens per second."""
+    if window.ttft_ms is None or window.itl_ms is None:
+        return []
+    return [
+        ("TTFT p50", _ms(window.ttft_ms.get(50.0))),
+        ("TTFT p95", _ms(window.ttft_ms.get(95.0))),
+        ("ITL p95", _ms(window.itl_ms.get(95.0))),
+        ("tokens/s", f"{window.output_tokens_per_second:,.0f}"),
+    ]
 
 
 def status(state: str, run: dict[str, Any] | None) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from loadrec.engine.job.spec import JobSpecError, StoppingConditions, parse_job
 from loadrec.engine.job.token_conditions import ITL, OUTPUT_TOKENS, TTFT, TokenConditions, TokenThreshold
 from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import MonitorSettings, StopReason, evaluate, readings, window_quantiles
-from loadrec.engine.measurement.outcome import Measured, measure, size
+from loadrec.engine.measurement.outcome import Measured, Sizing, Status, measure, size
+from loadrec.engine.measurement.ranking import Weights
+from loadrec.engine.results.model import Benchmark, ranking_of
 from tests.conftest import VALID_REQUEST
 
 TTFT_P95 = TokenThreshold(TTFT, "P95", 95.0, 500.0)
@@ -124,3 +126,13 @@ def test_every_problem_of_the_loadrec_stopping_conditions_is_named() -> None:
         f"{where}.TokenLatencyThresholds[2].Percentile",
         f"{where}.TokenLatencyThresholds[2].ValueInMilliseconds",
     ])  # fmt: skip
+
+
+def test_streamed_configurations_are_ranked_on_tokens() -> None:
+    def streamed(index: int, per_million: float, ttft: float, tokens: float) -> Benchmark:
+        sizing = Sizing(1, 600, 900_000, 1.0, 1e-5, tokens, ttft, 20.0, per_million)
+        return Benchmark(index, f"c{index}", Status.COMPLETED, sizing=sizing)
+
+    # The same cost per inference and invocations: only the token numbers tell them apart.
+    cheap, dear = streamed(0, 2.0, 300.0, 140.0), streamed(1, 8.0, 300.0, 35.0)
+    assert [r.index for r in ranking_of(iter([dear, cheap]), Weights())] == [0, 1]

@@ -115,6 +115,7 @@ def test_a_running_test_shows_the_monitor_s_window_and_the_closest_condition() -
         "span": "10–70 s",
         "invocations": "13,000",
         "latency": [("p50", "27.0 ms"), ("p95", "88.5 ms"), ("p99", "97.0 ms")],
+        "streamed": [],  # not a streamed endpoint
     }
     assert [(r["condition"], r["value"], r["limit"], r["percent"], r["closest"]) for r in test["readings"]] == [
         ("endpoint errors", "0% (30/13030)", "50%", "0%", False),
@@ -162,3 +163,13 @@ def test_the_ended_run_s_table_re_ranks_by_the_importances_asked_for() -> None:
 
 def test_before_any_start_the_status_is_ready() -> None:
     assert views.status("ready", None) == {"state": "ready"}
+
+
+def test_a_streamed_window_shows_ttft_itl_and_tokens_per_second() -> None:
+    window = WindowStats(
+        0, 10, 100, 0, 4, {50.0: 900.0, 95.0: 990.0, 99.0: 999.0},
+        {50.0: 80.0, 95.0: 120.5, 99.0: 150.0}, {50.0: 15.0, 95.0: 17.25, 99.0: 30.0}, 2_400,
+    )  # fmt: skip
+    assert views._streamed(window) == [
+        ("TTFT p50", "80.0 ms"), ("TTFT p95", "120.5 ms"), ("ITL p95", "17.2 ms"), ("tokens/s", "240"),
+    ]  # fmt: skip
