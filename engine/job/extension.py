@@ -8,15 +8,19 @@ without it). ``Targets[i]`` is the live endpoint that stands for
     "Loadrec": {
       "Targets": [
         {"SageMaker": {"EndpointName": "churn-c5", "Region": "us-east-1"}, "PricePerHour": 0.204},
-        {"Http": {"Url": "http://10.0.0.5:8080/invocations", "Headers": {"Authorization": "env:API_TOKEN"}}}
+        {"Http": {"Url": "http://10.0.0.5:8080/invocations", "Headers": {"Authorization": "env:API_TOKEN"}}},
+        {"Http": {"Url": "http://10.0.0.7:8000/v1/completions"}, "Streaming": {"Framing": "ServerSentEvents"}}
       ],
       "SamplePayloadUrl": "payloads/",
       "S3EndpointUrl": "http://127.0.0.1:5000",
       "CloudWatchEndpointUrl": "http://127.0.0.1:5000",
       "RequestTimeoutSeconds": 60,
-      "MaxResponseSizeInBytes": 6291456
+      "MaxResponseSizeInBytes": 6291456,
+      "StoppingConditions": {"TokenLatencyThresholds": [...], "FlatThroughput": "OutputTokens"}
     }
 
+A target with ``Streaming`` is read as its answer arrives (:mod:`loadrec.engine.streaming`);
+``StoppingConditions`` holds the streamed answers' own (:mod:`.token_conditions`).
 Header values written ``env:NAME`` are read from the environment when the run starts,
 so secrets never sit in the job file, the logs or the results.
 """
