@@ -17,7 +17,8 @@ from locust.runners import STATE_STOPPED, MasterRunner, Runner
 
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.job.token_conditions import OUTPUT_TOKENS
-from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, SecondRecorder, Timeline, WindowStats
+from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
+from loadrec.engine.measurement.metrics import SecondRecorder, Timeline, WindowStats
 from loadrec.engine.measurement.monitor import (
     Evaluation,
     Level,

@@ -6,9 +6,8 @@ latencies in microseconds. Completed seconds travel as plain dicts with the
 histogram in HdrHistogram's compressed encoding, and the master (or the local
 runner) merges them into a ``Timeline``, which answers trailing-window questions.
 
-HdrHistogram (3 significant figures: at most 0.1 % relative error) rather than
-Locust's own response-time buckets, which round to 2 significant figures (up to
-5 % off) and do not merge per second.
+The histograms are :mod:`.histograms`'; a streamed answer's tokens ride along
+(:mod:`.streamed`).
 """
 
 from __future__ import annotations
@@ -21,68 +20,14 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from loadrec.engine.measurement.histograms import (
+    REPORTED_PERCENTILES,
+    bounded,
+    new_histogram,
+    percentiles_ms,
+)
+from loadrec.engine.measurement.streamed import StreamStats
 from loadrec.engine.streaming.tokens import StreamTiming
-
-LOWEST_US = 1
-HIGHEST_US = 600_000_000  # 10 minutes: longer requests are recorded as 10 minutes
-SIGNIFICANT_FIGURES = 3
-REPORTED_PERCENTILES = (50.0, 95.0, 99.0)
-
-
-def new_histogram() -> HdrHistogram:
-    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_FIGURES)
-
-
-def percentiles_ms(histogram: HdrHistogram, quantiles: Iterable[float]) -> dict[float, float | None]:
-    """Each quantile's (e.g. 95.0) latency in ms, None for an empty histogram.
-
-    One pass over the counts for all of them (HdrHistogram's percentile dict), not one
-    each: a timeline computes three for every second it shows."""
-    wanted = list(quantiles)
-    if histogram.get_total_count() == 0:
-        return dict.fromkeys(wanted)
-    values = histogram.get_percentile_to_value_dict(wanted)
-    return {q: float(values[q]) / 1000.0 for q in wanted}
-
-
-def _bounded(us: float) -> int:
-    return min(max(round(us), LOWEST_US), HIGHEST_US)
-
-
-def _encoded(histogram: HdrHistogram) -> str | None:
-    return histogram.encode().decode("ascii") if histogram.get_total_count() else None
-
-
-def _decoded(text: str | None) -> HdrHistogram:
-    return HdrHistogram.decode(text) if text else new_histogram()
-
-
-@dataclass
-class StreamStats:
-    """Streamed answers completed in one second: output tokens, time to first token and inter-token gaps (µs)."""
-
-    tokens: int = 0
-    ttft: HdrHistogram = field(default_factory=new_histogram)
-    itl: HdrHistogram = field(default_factory=new_histogram)
-
-    def record(self, timing: StreamTiming) -> None:
-        self.tokens += timing.output_tokens
-        if timing.ttft_s is not None:
-            self.ttft.record_value(_bounded(timing.ttft_s * 1e6))
-        for gap in timing.itl_s:
-            self.itl.record_value(_bounded(gap * 1e6))  # tokens of one read: a 0 gap, recorded as 1 µs
-
-    def merge(self, other: StreamStats) -> None:
-        self.tokens += other.tokens
-        self.ttft.add(other.ttft)
-        self.itl.add(other.itl)
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"tok": self.tokens, "tt": _encoded(self.ttft), "it": _encoded(self.itl)}
-
-    @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> StreamStats:
-        return cls(int(data["tok"]), _decoded(data.get("tt")), _decoded(data.get("it")))
 
 
 @dataclass
@@ -151,7 +96,7 @@ class SecondRecorder:
     def record_success(self, latency_us: float, stream: StreamTiming | None = None) -> None:
         bucket = self._bucket()
         bucket.successes += 1
-        bucket.histogram.record_value(_bounded(latency_us))
+        bucket.histogram.record_value(bounded(latency_us))
         if stream is not None:
             bucket.streamed().record(stream)
 

@@ -26,7 +26,8 @@ from itertools import pairwise
 
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.job.token_conditions import OUTPUT_TOKENS, TTFT, TokenThreshold
-from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, WindowStats
+from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
+from loadrec.engine.measurement.metrics import WindowStats
 
 
 class StopReason(StrEnum):

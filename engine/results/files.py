@@ -30,7 +30,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, Timeline, TimelineRow, WindowStats
+from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
+from loadrec.engine.measurement.metrics import Timeline, TimelineRow, WindowStats
 from loadrec.engine.results import aws
 from loadrec.engine.results.model import Benchmark, JobResults
 from loadrec.engine.results.seconds import Journal, SecondsFileError, SecondsFollower, reason

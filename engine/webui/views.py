@@ -24,7 +24,8 @@ from loadrec.engine.job.provisioning import CommandProvisioning, Provisioning
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest, count_tests, label_of
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.measurement.metrics import REPORTED_PERCENTILES, WindowStats
+from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
+from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import MonitorSettings, closest, readings
 from loadrec.engine.measurement.ranking import Importance, Weights
 from loadrec.engine.presentation.charts import ChartOptions, Series, line_chart

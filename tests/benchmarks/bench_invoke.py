@@ -169,7 +169,7 @@ def measure(variant: str, url: str, users: int, seconds: float) -> dict[str, Any
 def _accuracy(latencies: list[float], recorder: Any, timeline: Any) -> dict[str, Any]:
     import numpy as np
 
-    from loadrec.engine.measurement.metrics import new_histogram
+    from loadrec.engine.measurement.histograms import new_histogram
 
     timeline.add(s.to_wire() for s in recorder.take_all())
     # every latency again into one histogram, as the monitor's windows merge them

@@ -1,0 +1,45 @@
+"""Streamed answers in one second's stats: output tokens, time to first token, inter-token gaps, and each
+answer's own decode rate, mergeable across load processes like latency.
+
+On the wire beside the second's other stats (``tok``, ``tt``, ``it``, ``tps``), only for a
+second in which an answer streamed; a decode rate is recorded in thousandths of a token
+per second, so ``percentiles_ms`` reads it back in tokens per second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadrec.engine.measurement.histograms import bounded, decoded, encoded, new_histogram
+from loadrec.engine.streaming.tokens import StreamTiming
+
+
+@dataclass
+class StreamStats:
+    """Streamed answers completed in one second: output tokens, time to first token and inter-token gaps (µs)."""
+
+    tokens: int = 0
+    ttft: HdrHistogram = field(default_factory=new_histogram)
+    itl: HdrHistogram = field(default_factory=new_histogram)
+
+    def record(self, timing: StreamTiming) -> None:
+        self.tokens += timing.output_tokens
+        if timing.ttft_s is not None:
+            self.ttft.record_value(bounded(timing.ttft_s * 1e6))
+        for gap in timing.itl_s:
+            self.itl.record_value(bounded(gap * 1e6))  # tokens of one read: a 0 gap, recorded as 1 µs
+
+    def merge(self, other: StreamStats) -> None:
+        self.tokens += other.tokens
+        self.ttft.add(other.ttft)
+        self.itl.add(other.itl)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl)}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> StreamStats:
+        return cls(int(data["tok"]), decoded(data.get("tt")), decoded(data.get("it")))
