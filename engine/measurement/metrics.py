@@ -131,6 +131,7 @@ class WindowStats:
     ttft_ms: dict[float, float | None] | None = None  # streamed answers only (None: none streamed)
     itl_ms: dict[float, float | None] | None = None
     output_tokens: int = 0
+    answer_tokens_per_second: float | None = None  # the median answer's decode rate
 
     @property
     def span_s(self) -> int:
@@ -156,6 +157,7 @@ class WindowStats:
             data["TtftMs"] = {f"{q:g}": value for q, value in self.ttft_ms.items()}
             data["ItlMs"] = {f"{q:g}": value for q, value in self.itl_ms.items()}
             data["OutputTokens"] = self.output_tokens
+            data["AnswerTokensPerSecond"] = self.answer_tokens_per_second
         return data
 
     @classmethod
@@ -171,7 +173,9 @@ class WindowStats:
         if not isinstance(tokens, int) or isinstance(tokens, bool):
             raise TypeError("a count that is not an integer")
         ttft, itl = _quantiles(data["TtftMs"]), _quantiles(data["ItlMs"])
-        return cls(start, end, successes, failures, users, latency, ttft, itl, tokens)
+        rate = data.get("AnswerTokensPerSecond")
+        rate = None if rate is None else float(rate)
+        return cls(start, end, successes, failures, users, latency, ttft, itl, tokens, rate)
 
 
 def _quantiles(data: Any) -> dict[float, float | None]:
@@ -191,6 +195,7 @@ class TimelineRow:
     ttft_ms: dict[float, float | None] | None = None  # streamed answers only
     itl_ms: dict[float, float | None] | None = None
     output_tokens: int = 0
+    answer_tokens_per_second: float | None = None  # the median answer's decode rate
 
 
 Journal = Callable[[dict[str, Any]], None]
@@ -284,7 +289,8 @@ class Timeline:
         if stream is None:
             return window
         ttft, itl = percentiles_ms(stream.ttft, wanted), percentiles_ms(stream.itl, wanted)
-        return replace(window, ttft_ms=ttft, itl_ms=itl, output_tokens=stream.tokens)
+        rate = percentiles_ms(stream.rate, (50.0,))[50.0]  # thousandths of tokens/s: read back in tokens/s
+        return replace(window, ttft_ms=ttft, itl_ms=itl, output_tokens=stream.tokens, answer_tokens_per_second=rate)
 
     def rows(self) -> list[TimelineRow]:
         """Every second from the start, computed once each (a live page asks every second)."""
@@ -304,7 +310,8 @@ class Timeline:
                     percentiles_ms(stream.ttft, REPORTED_PERCENTILES),
                     percentiles_ms(stream.itl, REPORTED_PERCENTILES),
                 )
-                row = replace(row, ttft_ms=ttft, itl_ms=itl, output_tokens=stream.tokens)
+                rate = percentiles_ms(stream.rate, (50.0,))[50.0]
+                row = replace(row, ttft_ms=ttft, itl_ms=itl, output_tokens=stream.tokens, answer_tokens_per_second=rate)
             self._rows[offset] = row
         return row
 

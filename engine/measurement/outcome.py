@@ -58,6 +58,7 @@ class Streamed:
     output_tokens_per_second: float
     ttft_ms: float | None
     itl_ms: float | None
+    answer_tokens_per_second: float | None = None  # the median answer's decode rate
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Sizing:
     ttft_ms: float | None = None
     itl_ms: float | None = None
     cost_per_million_tokens: float | None = None
+    answer_tokens_per_second: float | None = None  # one answer's decode rate (the median answer)
 
 
 def measure(
@@ -114,7 +116,12 @@ def _streamed(window: WindowStats | None, stopping: StoppingConditions) -> Strea
         return None
     ttft_q = next((t.quantile for t in stopping.tokens.thresholds if t.metric == TTFT), DEFAULT_QUANTILE)
     itl_q = next((t.quantile for t in stopping.tokens.thresholds if t.metric == ITL), DEFAULT_QUANTILE)
-    return Streamed(window.output_tokens_per_second, window.ttft_ms.get(ttft_q), window.itl_ms.get(itl_q))
+    return Streamed(
+        window.output_tokens_per_second,
+        window.ttft_ms.get(ttft_q),
+        window.itl_ms.get(itl_q),
+        window.answer_tokens_per_second,
+    )
 
 
 def _thresholds_held(window: WindowStats, stopping: StoppingConditions) -> bool:
@@ -149,7 +156,8 @@ def size(measured: Measured, stopping: StoppingConditions, price_per_hour: float
     tokens = streamed.output_tokens_per_second * count
     per_million = cost_per_hour / (tokens * 3600) * 1e6 if cost_per_hour is not None and tokens > 0 else None
     return replace(sizing, output_tokens_per_second=tokens, ttft_ms=streamed.ttft_ms, itl_ms=streamed.itl_ms,
-                   cost_per_million_tokens=per_million)  # fmt: skip
+                   cost_per_million_tokens=per_million,
+                   answer_tokens_per_second=streamed.answer_tokens_per_second)  # fmt: skip
 
 
 def status_of(reason: StopReason, successes: int) -> Status:

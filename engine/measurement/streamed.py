@@ -19,11 +19,13 @@ from loadrec.engine.streaming.tokens import StreamTiming
 
 @dataclass
 class StreamStats:
-    """Streamed answers completed in one second: output tokens, time to first token and inter-token gaps (µs)."""
+    """Streamed answers completed in one second: output tokens, time to first token and inter-token gaps (µs),
+    and each answer's decode rate (thousandths of a token per second)."""
 
     tokens: int = 0
     ttft: HdrHistogram = field(default_factory=new_histogram)
     itl: HdrHistogram = field(default_factory=new_histogram)
+    rate: HdrHistogram = field(default_factory=new_histogram)
 
     def record(self, timing: StreamTiming) -> None:
         self.tokens += timing.output_tokens
@@ -31,15 +33,21 @@ class StreamStats:
             self.ttft.record_value(bounded(timing.ttft_s * 1e6))
         for gap in timing.itl_s:
             self.itl.record_value(bounded(gap * 1e6))  # tokens of one read: a 0 gap, recorded as 1 µs
+        if timing.tokens_per_second is not None:
+            self.rate.record_value(bounded(timing.tokens_per_second * RATE_SCALE))
 
     def merge(self, other: StreamStats) -> None:
         self.tokens += other.tokens
         self.ttft.add(other.ttft)
         self.itl.add(other.itl)
+        self.rate.add(other.rate)
 
     def to_wire(self) -> dict[str, Any]:
-        return {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl)}
+        return {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl), "tps": encoded(self.rate)}
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> StreamStats:
-        return cls(int(data["tok"]), decoded(data.get("tt")), decoded(data.get("it")))
+        return cls(int(data["tok"]), decoded(data.get("tt")), decoded(data.get("it")), decoded(data.get("tps")))
+
+
+RATE_SCALE = 1000  # a decode rate is kept in thousandths: percentiles_ms (which divides by 1000) reads tokens/s

@@ -123,7 +123,8 @@ def render_results(results: JobResults) -> str:
 
 def streamed_summary(sizing: Sizing) -> str:
     """A streamed endpoint's numbers at its recommendation, in one line."""
-    parts = [f"{_cell(sizing.output_tokens_per_second, '{:.0f}')} output tokens/s"]
+    parts = [f"{_cell(sizing.output_tokens_per_second, '{:.0f}')} output tokens/s "
+             f"({_cell(sizing.answer_tokens_per_second, '{:.1f}')} per answer)"]  # fmt: skip
     parts.append(f"TTFT {_cell(sizing.ttft_ms, '{:.1f}')} ms, ITL {_cell(sizing.itl_ms, '{:.1f}')} ms")
     if sizing.cost_per_million_tokens is not None:
         parts.append(f"${sizing.cost_per_million_tokens:.3f} per million output tokens")

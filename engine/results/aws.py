@@ -269,6 +269,9 @@ def _streamed(sizing: Sizing) -> dict[str, Any]:
         "TimeToFirstTokenMs": None if sizing.ttft_ms is None else round(sizing.ttft_ms, 1),
         "InterTokenLatencyMs": None if sizing.itl_ms is None else round(sizing.itl_ms, 2),
         "CostPerMillionOutputTokens": sizing.cost_per_million_tokens,
+        "AnswerTokensPerSecond": None
+        if sizing.answer_tokens_per_second is None
+        else round(sizing.answer_tokens_per_second, 1),
     }
     return {key: value for key, value in values.items() if value is not None}
 

@@ -282,11 +282,12 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
             for quantile in REPORTED_PERCENTILES:
                 record[f"{name}_p{quantile:g}_ms"] = None if values is None else values.get(quantile)
         record["output_tokens"] = row.output_tokens
+        record["answer_tokens_per_s_p50"] = row.answer_tokens_per_second
         records.append(record)
     columns = ["test", "configuration", "epoch", "second", "users", "running_users", "workers"]
     columns += ["invocations", "failures"]
     columns += [f"p{q:g}_ms" for q in REPORTED_PERCENTILES] + ["errors"]
     if any(row.ttft_ms is not None for row in rows):  # a streamed endpoint's columns, only for one
         columns += [f"{name}_p{q:g}_ms" for name in ("ttft", "itl") for q in REPORTED_PERCENTILES]
-        columns += ["output_tokens"]
+        columns += ["output_tokens", "answer_tokens_per_s_p50"]
     return pd.DataFrame.from_records(records, columns=columns)

@@ -78,6 +78,7 @@ def test_ttft_and_itl_are_the_servers_and_every_token_it_sent_is_counted(
     assert_close(busy["ttft_p50_ms"].median(), TTFT_MS)
     assert_close(busy["itl_p50_ms"].median(), TOKEN_MS)
     assert_close(test["TimeToFirstTokenMs"], TTFT_MS, 0.25)  # a P95: a little above the median at low load
+    assert_close(test["AnswerTokensPerSecond"], 1000 / TOKEN_MS)  # one answer's decode rate
     assert test["OutputTokensPerSecond"] > 0
 
 

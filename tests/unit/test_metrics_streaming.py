@@ -70,6 +70,7 @@ def test_a_window_reports_ttft_itl_percentiles_and_output_tokens_per_second() ->
     assert window.ttft_ms is not None and window.itl_ms is not None
     assert abs(window.ttft_ms[50.0] - 200) < 0.5 and abs(window.ttft_ms[95.0] - 400) < 0.5
     assert abs(window.itl_ms[95.0] - 50) < 0.1
+    assert window.answer_tokens_per_second is not None and abs(window.answer_tokens_per_second - 20) < 0.05
     assert WindowStats.from_dict(window.to_dict()) == window
     row = timeline.rows()[3]
     assert row.output_tokens == 20 and row.ttft_ms is not None and abs(row.ttft_ms[50.0] - 400) < 0.5
