@@ -202,6 +202,10 @@ def check_extension(
             found.append(Problem(where, f"needs an endpoint loadrec creates: configure {KEY}.Provisioner"))
     if "StoppingConditions" in raw:
         found += token_conditions.check(raw["StoppingConditions"], f"{KEY}.StoppingConditions")
+        streams = isinstance(targets, list) and any(isinstance(t, dict) and "Streaming" in t for t in targets)
+        if not streams and token_conditions.asks_for_tokens(raw["StoppingConditions"]):
+            found.append(Problem(f"{KEY}.StoppingConditions", "judges tokens, but no target streams "
+                                 f"(give a target of {KEY}.Targets a Streaming key)"))  # fmt: skip
     for name in ("SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl"):
         if name in raw and (not isinstance(raw[name], str) or not raw[name]):
             found.append(Problem(f"{KEY}.{name}", "must be a non-empty string"))

@@ -90,6 +90,13 @@ def check(raw: Any, path: str) -> list[Problem]:
     return found
 
 
+def asks_for_tokens(raw: Any) -> bool:
+    """The conditions judge tokens (a threshold, or the plateau in output tokens): a target must stream."""
+    return isinstance(raw, dict) and bool(
+        raw.get("TokenLatencyThresholds") or raw.get("FlatThroughput") == OUTPUT_TOKENS
+    )
+
+
 def parse(raw: Any) -> TokenConditions:
     """The checked ``Loadrec.StoppingConditions`` (absent: none)."""
     if not raw:

@@ -15,6 +15,7 @@ under Locust's FastHttpUser, as fast) through a ``Connection`` of its own, which
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import time
@@ -168,14 +169,20 @@ class StreamReader:
         self.timing: StreamTiming | None = None
 
     def read(self, response: Response, max_bytes: int) -> int:
+        """The answer's size; ``no tokens`` when it carried none (a request that did not ask to stream, a
+        schema no rule reads): a success without a token would pass every token threshold unseen."""
         size = 0
         for chunk in _arrivals(response):
             size += len(chunk)
             if size > max_bytes:
                 raise InvocationFailure("answer too large")
             self.tokens.add(self.decoder.feed(chunk), self.clock())
+            if getattr(self.decoder, "done", False):
+                break  # [DONE] said: a server that keeps the stream open must not turn it into a timeout
         self.tokens.add(self.decoder.end(), self.clock())
         self.timing = self.tokens.finish(self.clock())
+        if self.timing.ttft_s is None:
+            raise InvocationFailure("no tokens", "a successful answer that streamed no token")
         return size
 
 
@@ -194,9 +201,14 @@ def _arrivals(response: Response) -> Iterator[bytes]:
         if response.message_complete or sock is None:  # type: ignore[attr-defined]
             return
         data = sock.recv(READ_BLOCK_BYTES)
+        if not data and not response.message_complete:  # type: ignore[attr-defined]
+            # The end of a body that had no length to say when it ends is the end of the connection.
+            with contextlib.suppress(Exception):
+                response.feed(data)  # type: ignore[attr-defined]
+            if not response.message_complete and not buffered:  # type: ignore[attr-defined]
+                raise InvocationFailure("stream truncated", "the connection closed before the answer ended")
+            continue
         response.feed(data)  # type: ignore[attr-defined]
-        if not data and not buffered and not response.message_complete:  # type: ignore[attr-defined]
-            raise InvocationFailure("connection closed", connection=True)
 
 
 _CONNECTION_ERRORS = {

@@ -16,6 +16,7 @@ from gevent import monkey
 monkey.patch_all()  # a process entry point (``loadrec sample-endpoint``): before anything imports ssl
 
 import argparse
+import contextlib
 import math
 import os
 import random
@@ -23,7 +24,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 from wsgiref.types import StartResponse, WSGIEnvironment
@@ -171,18 +172,27 @@ class SampleEndpoint:
         return self._stream(request, event_stream)
 
     def _stream(self, request: streaming.LlmRequest, event_stream: bool) -> Iterator[bytes]:
+        """The answer's events; with ``--error-rate``, a share of the answers fail after their first token, as a
+        model server reports an error once it has begun (ModelStreamError, or an SSE error event)."""
         words: list[str] = []
-        for word in self._tokens(request):
-            words.append(word)
-            if event_stream:
-                yield streaming.event_stream_token(word, words if len(words) == request.tokens else None)
-            else:
-                yield streaming.sse_chunk(request, word)
+        fails = bool(self.error_rate) and self._rng.random() < self.error_rate
+        # closing(): the slot is freed at once when the client leaves mid-answer, not at some later collection.
+        with contextlib.closing(self._tokens(request)) as tokens:
+            for word in tokens:
+                words.append(word)
+                if event_stream:
+                    yield streaming.event_stream_token(word, words if len(words) == request.tokens else None)
+                else:
+                    yield streaming.sse_chunk(request, word)
+                if fails:
+                    self.stats.injected_failures += 1
+                    yield streaming.stream_error(event_stream)
+                    return
         if not event_stream:
             yield streaming.sse_end(request, len(words))
         self.stats.invocations += 1
 
-    def _tokens(self, request: streaming.LlmRequest) -> Iterator[str]:
+    def _tokens(self, request: streaming.LlmRequest) -> Generator[str, None, None]:
         """The answer's tokens, in a slot held from the first token's wait to the last token (a sequence of a
         serving batch): under load requests queue for a slot, and time to first token climbs."""
         with self._slots:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadrec.engine.sample.model import ModelInputError
-from loadrec.engine.streaming.frames import payload_part
+from loadrec.engine.streaming.frames import encode_message, payload_part
 
 EVENT_STREAM_TYPE = "application/vnd.amazon.eventstream"
 SSE_TYPE = "text/event-stream"
@@ -75,6 +75,19 @@ def event_stream_token(word: str, generated: list[str] | None = None) -> bytes:
     if generated is not None:
         line |= {"generated_text": "".join(generated), "details": {"generated_tokens": len(generated)}}
     return payload_part(json.dumps(line).encode() + b"\n")
+
+
+def stream_error(event_stream: bool) -> bytes:
+    """An injected failure once the answer has begun: SageMaker's ModelStreamError, or an SSE error event."""
+    message = {"Message": "injected failure", "ErrorCode": "ModelError"}
+    if event_stream:
+        headers = {
+            ":message-type": "exception",
+            ":exception-type": "ModelStreamError",
+            ":content-type": "application/json",
+        }
+        return encode_message(headers, json.dumps(message).encode())
+    return _sse({"error": {"message": "injected failure", "type": "server_error"}})
 
 
 def sse_chunk(request: LlmRequest, word: str) -> bytes:

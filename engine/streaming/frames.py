@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ EVENT_STREAM, SSE, JSON_LINES, TEXT = "EventStream", "ServerSentEvents", "JsonLi
 FRAMINGS = (SSE, JSON_LINES, TEXT)  # what an HTTP answer, or a SageMaker event stream's parts, may hold
 DONE = "[DONE]"
 MAX_LINE_BYTES = 1024 * 1024  # a line (or an SSE event) longer than this is no streaming answer
+MAX_FRAME_BYTES = 1024 * 1024  # an event stream frame too (SageMaker's hold a token or a few)
+PRELUDE_BYTES = 12  # an event stream frame's total length, headers' length and their CRC
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
 
 
 class StreamFailure(Exception):
@@ -99,31 +103,43 @@ def usage_of(event: Any) -> int | None:
 
 
 def _piece(payload: str) -> Piece | None:
-    """The piece a JSON event's text holds; None for the end marker."""
+    """The piece a JSON event's text holds; None for the end marker. An error the server reports inside the
+    stream (``{"error": …}``, OpenAI's and TGI's way once the answer has begun) fails the answer."""
     if payload.strip() == DONE:
         return None
     try:
         event = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python parses
         raise StreamFailure("stream malformed", payload[:200]) from None
+    if isinstance(event, dict) and ("error" in event or event.get("object") == "error"):
+        raise StreamFailure("stream error", json.dumps(event.get("error", event))[:200])
     return Piece(text_of(event), usage_of(event))
 
 
 class _Lines:
-    """Complete lines out of arbitrary pieces (a piece may end mid-line, or mid-character)."""
+    """Complete lines out of arbitrary pieces (a piece may end mid-line, or mid-character). Only the new
+    bytes are searched, so a long line delivered in small pieces costs its length, not its square."""
 
     def __init__(self) -> None:
-        self._pending = b""
+        self._pending = bytearray()
 
     def feed(self, data: bytes) -> list[str]:
-        self._pending += data
-        *lines, self._pending = self._pending.split(b"\n")
-        if len(self._pending) > MAX_LINE_BYTES:
-            raise StreamFailure("stream malformed", "a line longer than 1 MiB")
+        if b"\n" not in data:
+            self._pending += data
+            self._check()
+            return []
+        first, *middle, last = data.split(b"\n")
+        lines = [bytes(self._pending) + first, *middle]
+        self._pending = bytearray(last)
+        self._check()
         return [line.rstrip(b"\r").decode("utf-8", errors="replace") for line in lines]
 
+    def _check(self) -> None:
+        if len(self._pending) > MAX_LINE_BYTES:
+            raise StreamFailure("stream malformed", "a line longer than 1 MiB")
+
     def rest(self) -> str:
-        rest, self._pending = self._pending, b""
+        rest, self._pending = bytes(self._pending), bytearray()
         return rest.rstrip(b"\r").decode("utf-8", errors="replace")
 
 
@@ -141,6 +157,8 @@ class JsonLinesDecoder:
     def _pieces(self, lines: list[str]) -> list[Piece]:
         pieces = []
         for line in lines:
+            # TGI's SageMaker container frames its lines as SSE ("data:{…}") inside the parts: the same JSON.
+            line = line[5:] if line.startswith("data:") else line
             if line.strip() and not self.done:
                 piece = _piece(line)
                 if piece is None:
@@ -158,6 +176,7 @@ class SseDecoder:
         self._lines = _Lines()
         self._data: list[str] = []
         self._size = 0
+        self._error = False  # the event is named "error"
         self.done = False
 
     def feed(self, data: bytes) -> list[Piece]:
@@ -176,6 +195,8 @@ class SseDecoder:
 
     def _line(self, line: str, pieces: list[Piece]) -> None:
         if line == "":
+            if self._error:
+                raise StreamFailure("stream error", "\n".join(self._data)[:200])
             if self._data and not self.done:
                 piece = _piece("\n".join(self._data))
                 if piece is None:
@@ -186,9 +207,11 @@ class SseDecoder:
         elif line.startswith("data:"):
             value = line[5:]
             self._data.append(value[1:] if value.startswith(" ") else value)
-            self._size += len(value)
+            self._size += len(value) + 1  # an empty data line still holds a line
             if self._size > MAX_LINE_BYTES:
                 raise StreamFailure("stream malformed", "an event longer than 1 MiB")
+        elif line.startswith("event:") and line[6:].strip() == "error":
+            self._error = True
 
 
 class TextDecoder:
@@ -211,29 +234,49 @@ def decoder_for(framing: str) -> Decoder:
 
 
 class EventStreamDecoder:
-    """SageMaker's response stream; each PayloadPart's bytes are decoded by an ``inner`` framing."""
+    """SageMaker's response stream; each PayloadPart's bytes are decoded by an ``inner`` framing.
+
+    Whole frames only are handed to botocore's parser (each frame's length is read from its
+    prelude first): its buffer appends by copying, so feeding it a large frame piece by piece
+    would cost the frame's length squared, and a frame longer than MAX_FRAME_BYTES is refused
+    before it is held."""
 
     def __init__(self, inner: str = JSON_LINES) -> None:
-        self._buffer = EventStreamBuffer()
+        self._pending = bytearray()
         self._inner = decoder_for(inner)
-        self._unparsed = 0  # bytes fed that no complete frame has taken yet
+        self.done = False
 
     def feed(self, data: bytes) -> list[Piece]:
-        self._buffer.add_data(data)
-        self._unparsed += len(data)
+        self._pending += data
         pieces: list[Piece] = []
+        while len(self._pending) >= PRELUDE_BYTES:
+            total = struct.unpack_from("!I", self._pending)[0]
+            if not PRELUDE_BYTES + 4 <= total <= MAX_FRAME_BYTES:
+                raise StreamFailure("stream corrupted", f"an event stream frame of {total} bytes")
+            if len(self._pending) < total:
+                break
+            frame = bytes(self._pending[:total])
+            del self._pending[:total]
+            pieces += self._frame(frame)
+        self.done = getattr(self._inner, "done", False)
+        return pieces
+
+    def _frame(self, frame: bytes) -> list[Piece]:
+        buffer = EventStreamBuffer()
+        buffer.add_data(frame)
         try:
-            for message in self._buffer:
-                self._unparsed -= message.prelude.total_length
-                pieces += self._message(message.headers, message.payload)
+            messages = list(buffer)
         except ChecksumMismatch:
             raise StreamFailure("stream corrupted", "an event stream frame failed its CRC check") from None
-        except ParserError as error:
+        except (ParserError, UnicodeDecodeError, KeyError, ValueError, struct.error) as error:
             raise StreamFailure("stream corrupted", type(error).__name__) from None
+        pieces: list[Piece] = []
+        for message in messages:
+            pieces += self._message(message.headers, message.payload)
         return pieces
 
     def end(self) -> list[Piece]:
-        if self._unparsed:
+        if self._pending:
             raise StreamFailure("stream truncated", "the answer ended inside an event stream frame")
         return self._inner.end()
 
@@ -242,14 +285,21 @@ class EventStreamDecoder:
         if kind == "event" and headers.get(":event-type") == "PayloadPart":
             return self._inner.feed(payload)
         if kind == "exception":
-            name = str(headers.get(":exception-type", "exception"))
+            name = _kind(headers.get(":exception-type"), "exception")
             detail = _json_object(payload)
             code = detail.get("ErrorCode")
-            label = f"{name}: {code}" if isinstance(code, str) and code else name
+            label = f"{name}: {_kind(code, 'error')}" if code else name
             raise StreamFailure(label, str(detail.get("Message", ""))[:200])
         if kind == "error":
-            raise StreamFailure(str(headers.get(":error-code", "stream error")), str(headers.get(":error-message", "")))
+            raise StreamFailure(
+                _kind(headers.get(":error-code"), "stream error"), str(headers.get(":error-message", ""))[:200]
+            )
         return []  # an event of another type: nothing to read
+
+
+def _kind(value: Any, fallback: str) -> str:
+    """A name the server gave, as a failure kind only when it looks like one (kinds are counted per name)."""
+    return value if isinstance(value, str) and _KIND.fullmatch(value) else fallback
 
 
 def encode_message(headers: dict[str, str], payload: bytes) -> bytes:

@@ -11,7 +11,7 @@ piece arrived. The rules, as LLM benchmarkers state them:
   otherwise one token per text-carrying event (vLLM, TGI, SGLang and LMI stream one
   token per event).
 - **Tokens per second** (one request's decode rate): the tokens after the first over
-  the time from the first to the last, when there are two or more.
+  the time from the first to the last, when there are two or more at least 1 ms apart.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from loadrec.engine.streaming.frames import Piece
+
+MIN_DECODE_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class StreamTiming:
     @property
     def tokens_per_second(self) -> float | None:
         decode_s = sum(self.itl_s)
-        if self.output_tokens < 2 or decode_s <= 0:
+        if self.output_tokens < 2 or decode_s < MIN_DECODE_S:  # a tail read in one go says nothing of a rate
             return None
         return (self.output_tokens - 1) / decode_s
 

@@ -9,7 +9,15 @@ import pytest
 
 from loadrec.engine.sample.endpoint import LlmSettings, build_app
 from loadrec.engine.sample.generator import generate
-from loadrec.engine.streaming.frames import JSON_LINES, SSE, Decoder, EventStreamDecoder, Piece, decoder_for
+from loadrec.engine.streaming.frames import (
+    JSON_LINES,
+    SSE,
+    Decoder,
+    EventStreamDecoder,
+    Piece,
+    StreamFailure,
+    decoder_for,
+)
 from tests.unit.test_sample_endpoint_app import call
 
 INSTANT = LlmSettings(ttft_ms=0, token_ms=0, answer_tokens=7)
@@ -72,3 +80,28 @@ def test_the_same_prompt_gets_the_same_answer() -> None:
     assert list(generate("Alice was", 20)) == list(generate("Alice was", 20))
     assert list(generate("Alice was", 20)) != list(generate("The Rabbit", 20))
     assert all(word.startswith(" ") and word.strip() for word in generate("anything at all", 50))
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "framing", "kind"),
+    [
+        ("/v1/completions", b'{"prompt": "Alice", "stream": true}', SSE, "stream error"),
+        (
+            "/endpoints/llm/invocations-response-stream",
+            b'{"inputs": "Alice"}',
+            "event-stream",
+            "ModelStreamError: ModelError",
+        ),
+    ],
+)
+def test_injected_failures_come_after_the_first_token_as_servers_report_them(
+    path: str, body: bytes, framing: str, kind: str
+) -> None:
+    app = build_app(2, 0, error_rate=1.0, llm=INSTANT)
+    answer = call(app, "POST", path, body, "application/json")
+    assert answer.code == 200  # the answer had begun
+    decoder = EventStreamDecoder(JSON_LINES) if framing == "event-stream" else decoder_for(SSE)
+    with pytest.raises(StreamFailure) as failed:
+        pieces(decoder, answer.body)
+    assert failed.value.kind == kind
+    assert app.stats.injected_failures == 1

@@ -197,3 +197,50 @@ def test_the_servers_count_wins_over_counting_events() -> None:
     clock = TokenClock(started=0.0)
     clock.add([Piece("ab"), Piece("cd"), Piece("", usage=7)], 1.0)
     assert clock.finish(2.0).output_tokens == 7
+
+
+@pytest.mark.parametrize(
+    ("framing", "data"),
+    [
+        (SSE, b'data: {"choices":[{"text":"a"}]}\n\ndata: {"error": {"message": "OOM"}}\n\n'),
+        (SSE, b'data: {"choices":[{"text":"a"}]}\n\nevent: error\ndata: overloaded\n\n'),
+        (JSON_LINES, b'{"token": {"text": "a"}}\n{"object": "error", "message": "OOM"}\n'),
+    ],
+    ids=["sse-error-object", "sse-error-event", "json-lines-error"],
+)
+def test_an_error_reported_inside_the_stream_fails_the_answer(framing: str, data: bytes) -> None:
+    with pytest.raises(StreamFailure) as failed:
+        decode(decoder_for(framing), data, [])
+    assert failed.value.kind == "stream error"
+
+
+def test_json_lines_framed_as_sse_inside_event_stream_parts_read_the_same() -> None:
+    """TGI's SageMaker container frames each line as "data:{…}" inside the parts."""
+    parts = [b'data:{"token": {"text": "one"}}\n\n', b'data:{"token": {"text": " two"}}\n\n']
+    assert decode(EventStreamDecoder(JSON_LINES), event_stream(parts), []) == [Piece("one"), Piece(" two")]
+
+
+def test_an_event_stream_frame_longer_than_allowed_is_refused_before_it_is_held() -> None:
+    header = (16 * 1024 * 1024).to_bytes(4, "big") + b"\x00" * 8  # a prelude announcing 16 MiB
+    with pytest.raises(StreamFailure) as refused:
+        EventStreamDecoder(JSON_LINES).feed(header)
+    assert refused.value.kind == "stream corrupted"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [("ModelStreamError", "ModelStreamError"), ("x" * 500, "exception"), ("bad name!", "exception")]
+)
+def test_a_servers_exception_name_becomes_a_kind_only_when_it_looks_like_one(name: str, kind: str) -> None:
+    frame = encode_message({":message-type": "exception", ":exception-type": name}, b"{}")
+    with pytest.raises(StreamFailure) as failed:
+        EventStreamDecoder(JSON_LINES).feed(frame)
+    assert failed.value.kind == kind
+
+
+def test_a_long_line_in_small_pieces_costs_its_length_not_its_square() -> None:
+    decoder = decoder_for(JSON_LINES)
+    piece = b"x" * 100
+    for _ in range(10_000):  # 1 MB in 100-byte pieces: instant when only new bytes are searched
+        decoder.feed(piece)
+    with pytest.raises(StreamFailure):
+        decoder.feed(piece * 500)

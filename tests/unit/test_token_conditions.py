@@ -136,3 +136,12 @@ def test_streamed_configurations_are_ranked_on_tokens() -> None:
     # The same cost per inference and invocations: only the token numbers tell them apart.
     cheap, dear = streamed(0, 2.0, 300.0, 140.0), streamed(1, 8.0, 300.0, 35.0)
     assert [r.index for r in ranking_of(iter([dear, cheap]), Weights())] == [0, 1]
+
+
+def test_token_conditions_need_a_target_that_streams() -> None:
+    request = with_extension({"FlatThroughput": "OutputTokens"})
+    del request["Loadrec"]["Targets"][0]["Streaming"]
+    with pytest.raises(JobSpecError) as refused:
+        parse_job(request, LimitsMode.RELAXED)
+    assert [p.path for p in refused.value.problems] == ["Loadrec.StoppingConditions"]
+    assert "no target streams" in refused.value.problems[0].message
