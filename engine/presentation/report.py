@@ -220,41 +220,42 @@ def _load_chart(rows: pd.DataFrame, plateau: Level | None, stop_second: float | 
 def _latency_chart(
     rows: pd.DataFrame, stopping: StoppingConditions, benchmark: Benchmark, stop_second: float | None
 ) -> tuple[str, str]:
-    seconds = rows["second"].astype(float).tolist()
-    series = [
-        Series(name, list(zip(seconds, _values(rows, column), strict=True)), colour)
-        for column, name, colour in PERCENTILES
-    ]
+    series = _lines(rows, PERCENTILES)
     latency = stopping.latency
     hrules = []
     if latency is not None:
         hrules.append(
             HRule(latency.value_ms, f"{latency.percentile} threshold {latency.value_ms:g} ms", FAILURES, "threshold")
         )
-    stop = f"stop: {benchmark.stop_reason or 'end'}"
-    vrules = [] if stop_second is None else [VRule(stop_second, stop, STOP, "stop")]
     options = ChartOptions("Latency", "seconds from test start", "latency (ms)")
-    return line_chart(series, options, hrules, vrules), LATENCY_CAPTION
+    return line_chart(series, options, hrules, _stop_rule(benchmark, stop_second)), LATENCY_CAPTION
 
 
 def _tokens_chart(
     rows: pd.DataFrame, stopping: StoppingConditions, benchmark: Benchmark, stop_second: float | None
 ) -> tuple[str, str]:
     seconds = rows["second"].astype(float).tolist()
-    series = [
-        Series(name, list(zip(seconds, _values(rows, column), strict=True)), colour)
-        for column, name, colour in TOKEN_SERIES
-    ]
+    series = _lines(rows, TOKEN_SERIES)
     tokens = _column(rows, "output_tokens").rolling(SMOOTHING_SECONDS, min_periods=1).mean()
     series.append(Series("output tokens / s", list(zip(seconds, tokens.tolist(), strict=True)), USERS, axis=2))
     hrules = [
         HRule(t.value_ms, f"{t.name} threshold {t.value_ms:g} ms", FAILURES, "threshold")
         for t in stopping.tokens.thresholds
     ]
-    stop = f"stop: {benchmark.stop_reason or 'end'}"
-    vrules = [] if stop_second is None else [VRule(stop_second, stop, STOP, "stop")]
     options = ChartOptions("Tokens", "seconds from test start", "TTFT, ITL (ms)", "output tokens / s")
-    return line_chart(series, options, hrules, vrules), TOKENS_CAPTION
+    return line_chart(series, options, hrules, _stop_rule(benchmark, stop_second)), TOKENS_CAPTION
+
+
+def _lines(rows: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) -> list[Series]:
+    """A series per (column, name, colour) over the test's seconds."""
+    seconds = rows["second"].astype(float).tolist()
+    return [
+        Series(name, list(zip(seconds, _values(rows, column), strict=True)), colour) for column, name, colour in columns
+    ]
+
+
+def _stop_rule(benchmark: Benchmark, stop_second: float | None) -> list[VRule]:
+    return [] if stop_second is None else [VRule(stop_second, f"stop: {benchmark.stop_reason or 'end'}", STOP, "stop")]
 
 
 def _throughput_chart(rows: pd.DataFrame, plateau: Level | None) -> tuple[str, str]:
