@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadrec.engine.job.spec import JobSpec, StoppingConditions
+from loadrec.engine.job.token_conditions import OUTPUT_TOKENS
 from loadrec.engine.measurement.outcome import Sizing
 from loadrec.engine.results.model import JobResults
 from loadrec.shapes.preview import format_clock
@@ -48,14 +49,16 @@ def stopping_sentence(stopping: StoppingConditions) -> str:
     reasons = []
     if stopping.latency is not None:
         reasons.append(f"{stopping.latency.percentile} model latency exceeds {stopping.latency.value_ms} ms")
+    reasons += [f"{t.name} exceeds {t.value_ms:g} ms" for t in stopping.tokens.thresholds]
     if stopping.max_invocations:
         reasons.append(f"invocations reach {stopping.max_invocations:,} per minute")
+    flat = "output tokens per second" if stopping.tokens.flat_throughput == OUTPUT_TOKENS else "invocations"
     if stopping.flat_invocations == "Stop":
-        reasons.append("invocations stop growing as users are added")
+        reasons.append(f"{flat} stop growing as users are added")
     reasons.append("the traffic pattern ends")
     text = "Each test stops when " + ", ".join(reasons[:-1]) + (", or " if len(reasons) > 1 else "") + reasons[-1]
     if stopping.flat_invocations == "Continue":
-        text += "; flat invocations are recorded and the test goes on"
+        text += f"; flat {flat} are recorded and the test goes on"
     return text + "."
 
 

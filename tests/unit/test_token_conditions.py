@@ -15,6 +15,7 @@ from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import MonitorSettings, StopReason, evaluate, readings, window_quantiles
 from loadrec.engine.measurement.outcome import Measured, Sizing, Status, measure, size
 from loadrec.engine.measurement.ranking import Weights
+from loadrec.engine.presentation.terminal import stopping_sentence
 from loadrec.engine.results.model import Benchmark, ranking_of
 from tests.conftest import VALID_REQUEST
 
@@ -145,3 +146,11 @@ def test_token_conditions_need_a_target_that_streams() -> None:
         parse_job(request, LimitsMode.RELAXED)
     assert [p.path for p in refused.value.problems] == ["Loadrec.StoppingConditions"]
     assert "no target streams" in refused.value.problems[0].message
+
+
+def test_the_summary_says_the_token_conditions_in_words() -> None:
+    tokens = TokenConditions((TTFT_P95, ITL_P99), OUTPUT_TOKENS)
+    assert stopping_sentence(StoppingConditions(tokens=tokens)) == (
+        "Each test stops when P95 time to first token exceeds 500 ms, P99 inter-token latency exceeds 40 ms, "
+        "output tokens per second stop growing as users are added, or the traffic pattern ends."
+    )
