@@ -48,10 +48,11 @@ from loadrec.engine.job.provisioning import (
     Provisioning,
     fill,
     parse_provisioner,
+    provisioned_streams,
     provisioner_problems,
 )
+from loadrec.engine.job.streaming_key import framing_of, streaming_problems
 from loadrec.engine.job.token_conditions import TokenConditions
-from loadrec.engine.streaming.frames import FRAMINGS, JSON_LINES, SSE
 
 KEY = "Loadrec"
 ENV_PREFIX = "env:"
@@ -72,7 +73,6 @@ SAGEMAKER_FIELDS = (
 SAGEMAKER_HEADER_FIELDS = ("Accept", "TargetVariant", "InferenceComponentName", "CustomAttributes")
 HTTP_FIELDS = ("Url", "Method", "Headers")
 TARGET_FIELDS = ("SageMaker", "Http", "PricePerHour", "Streaming")
-STREAMING_FIELDS = ("Framing",)
 EXTENSION_FIELDS = (
     "Targets",
     "Provisioner",
@@ -203,6 +203,7 @@ def check_extension(
     if "StoppingConditions" in raw:
         found += token_conditions.check(raw["StoppingConditions"], f"{KEY}.StoppingConditions")
         streams = isinstance(targets, list) and any(isinstance(t, dict) and "Streaming" in t for t in targets)
+        streams = streams or provisioned_streams(raw.get("Provisioner"))
         if not streams and token_conditions.asks_for_tokens(raw["StoppingConditions"]):
             found.append(Problem(f"{KEY}.StoppingConditions", "judges tokens, but no target streams "
                                  f"(give a target of {KEY}.Targets a Streaming key)"))  # fmt: skip
@@ -238,7 +239,7 @@ def target_problems(target: Any, path: str) -> list[Problem]:
     if "PricePerHour" in target and (not _is_number(price) or price < 0):
         found.append(Problem(f"{path}.PricePerHour", f"{show(price)} must be a number of dollars, 0 or more"))
     if "Streaming" in target:
-        found += _streaming_problems(target["Streaming"], f"{path}.Streaming")
+        found += streaming_problems(target["Streaming"], f"{path}.Streaming")
     if "SageMaker" in target:
         found += _sagemaker_problems(target["SageMaker"], f"{path}.SageMaker")
     if "Http" in target:
@@ -246,23 +247,9 @@ def target_problems(target: Any, path: str) -> list[Problem]:
     return found
 
 
-def _streaming_problems(entry: Any, path: str) -> list[Problem]:
-    if not isinstance(entry, dict):
-        return [Problem(path, 'must be an object, e.g. {"Framing": "ServerSentEvents"}')]
-    found = _unknown(entry, STREAMING_FIELDS, path)
-    framing = entry.get("Framing")
-    if "Framing" in entry and framing not in FRAMINGS:
-        found.append(Problem(f"{path}.Framing", f"{show(framing)} is not one of: {', '.join(FRAMINGS)}"))
-    return found
-
-
 def streaming_framing(entry: Mapping[str, Any]) -> str | None:
-    """The framing of a checked target entry's streamed answers (None: not streamed). A SageMaker stream's
-    parts hold JSON lines unless said otherwise; an HTTP stream is server-sent events unless said otherwise."""
-    streaming = entry.get("Streaming")
-    if streaming is None:
-        return None
-    return str(streaming.get("Framing", JSON_LINES if "SageMaker" in entry else SSE))
+    """The framing of a checked target entry's streamed answers (None: not streamed)."""
+    return framing_of(entry.get("Streaming"), "SageMaker" in entry)
 
 
 def _sagemaker_problems(entry: Any, path: str) -> list[Problem]:

@@ -28,16 +28,18 @@ from typing import Any
 
 from loadrec.engine.job.headers import region_problem, url_problem
 from loadrec.engine.job.problems import Problem, show
+from loadrec.engine.job.streaming_key import framing_of, streaming_problems
 
 KEY = "Loadrec.Provisioner"
-COMMAND_FIELDS = ("Command", "ReadyUrl", "Url", "Method", "Headers", "StartTimeoutSeconds", "StopGraceSeconds")
+COMMAND_FIELDS = ("Command", "ReadyUrl", "Url", "Method", "Headers", "StartTimeoutSeconds", "StopGraceSeconds",
+                  "Streaming")  # fmt: skip
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 PORT = "port"
 DEFAULT_START_TIMEOUT_S = 60.0
 DEFAULT_STOP_GRACE_S = 10.0
 MAX_STOP_GRACE_S = 10.0  # a third of the time a stopped test's process gets before it is killed
 MAX_START_TIMEOUT_S = 3600.0  # a model server that needs more than an hour to start is not waited for
-SAGEMAKER_FIELDS = ("Region", "ApiEndpointUrl", "RuntimeEndpointUrl", "WaitTimeoutSeconds")
+SAGEMAKER_FIELDS = ("Region", "ApiEndpointUrl", "RuntimeEndpointUrl", "WaitTimeoutSeconds", "Streaming")
 DEFAULT_WAIT_TIMEOUT_S = 1800.0  # SageMaker's own waiter gives an endpoint 30 minutes to be InService
 MAX_WAIT_TIMEOUT_S = 4 * 3600.0
 
@@ -53,6 +55,7 @@ class CommandProvisioning:
     headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     start_timeout_s: float = DEFAULT_START_TIMEOUT_S
     stop_grace_s: float = DEFAULT_STOP_GRACE_S
+    framing: str | None = None  # the server streams its answers, so framed
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class SageMakerProvisioning:
     api_endpoint_url: str | None = None  # the SageMaker API elsewhere (a local stand-in in tests)
     runtime_endpoint_url: str | None = None  # where InvokeEndpoint goes, when not SageMaker's runtime
     wait_timeout_s: float = DEFAULT_WAIT_TIMEOUT_S
+    framing: str | None = None  # invoked with InvokeEndpointWithResponseStream, its parts so framed
 
 
 Provisioning = CommandProvisioning | SageMakerProvisioning
@@ -128,6 +132,8 @@ def provisioner_problems(
             found.append(Problem(f"{path}.{name}", problem))
     found += _seconds(entry, "StartTimeoutSeconds", MAX_START_TIMEOUT_S, path)
     found += _seconds(entry, "StopGraceSeconds", MAX_STOP_GRACE_S, path)
+    if "Streaming" in entry:
+        found += streaming_problems(entry["Streaming"], f"{path}.Streaming")
     for where, template in templates:
         for configuration, names in enumerate(parameters):
             unknown = sorted(placeholders(template) - names - {PORT})
@@ -158,6 +164,8 @@ def _sagemaker_problems(entry: Any, request: Mapping[str, Any], with_parameters:
         if name in entry and problem:
             found.append(Problem(f"{path}.{name}", problem))
     found += _seconds(entry, "WaitTimeoutSeconds", MAX_WAIT_TIMEOUT_S, path)
+    if "Streaming" in entry:
+        found += streaming_problems(entry["Streaming"], f"{path}.Streaming")
     config = request.get("InputConfig")
     config = config if isinstance(config, dict) else {}
     package, model = config.get("ModelPackageVersionArn"), config.get("ModelName")
@@ -200,6 +208,7 @@ def parse_provisioner(raw: Any) -> Provisioning | None:
             api_endpoint_url=entry.get("ApiEndpointUrl"),
             runtime_endpoint_url=entry.get("RuntimeEndpointUrl"),
             wait_timeout_s=float(entry.get("WaitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S)),
+            framing=framing_of(entry.get("Streaming"), sagemaker=True),
         )
     entry = raw["Command"]
     return CommandProvisioning(
@@ -210,4 +219,10 @@ def parse_provisioner(raw: Any) -> Provisioning | None:
         headers=tuple((entry.get("Headers") or {}).items()),
         start_timeout_s=float(entry.get("StartTimeoutSeconds", DEFAULT_START_TIMEOUT_S)),
         stop_grace_s=float(entry.get("StopGraceSeconds", DEFAULT_STOP_GRACE_S)),
+        framing=framing_of(entry.get("Streaming"), sagemaker=False),
     )
+
+
+def provisioned_streams(raw: Any) -> bool:
+    """The provisioner's endpoints stream (its entry has a Streaming key)."""
+    return isinstance(raw, dict) and any(isinstance(e, dict) and "Streaming" in e for e in raw.values())

@@ -11,7 +11,8 @@ stopping conditions, following the recommender:
 - CostPerHour = price per instance-hour × InitialInstanceCount;
   CostPerInference = CostPerHour / (MaxInvocations × 60).
 - Streamed answers: the window is chosen under every threshold (the Loadrec key's TTFT
-  and ITL ones too); its output tokens per second (scaled with the instances), TTFT and
+  and ITL ones too), for the most output tokens per second when FlatThroughput is
+  OutputTokens; its output tokens per second (scaled with the instances), TTFT and
   ITL at the thresholds' percentiles (P95 without one), and the cost per million output
   tokens = CostPerHour / (tokens per second × 3600) × 10⁶.
 """
@@ -106,7 +107,8 @@ def measure(
     candidates = full or held  # a test shorter than one window still measures something
     if not candidates:
         return None
-    best = max(candidates, key=lambda w: w.invocations_per_minute)
+    by_tokens = stopping.tokens.flat_throughput == OUTPUT_TOKENS  # an LLM's work is its tokens, not its answers
+    best = max(candidates, key=lambda w: w.output_tokens_per_second if by_tokens else w.invocations_per_minute)
     return Measured(best.invocations_per_minute, best.latency_ms.get(quantile), _streamed(best, stopping))
 
 

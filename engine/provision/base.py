@@ -55,10 +55,10 @@ def template_target(provisioning: Provisioning, port: int, environment: dict[str
     if isinstance(provisioning, SageMakerProvisioning):
         return SageMakerTarget(
             endpoint_name=name or "loadrec-check", region=provisioning.region,
-            endpoint_url=provisioning.runtime_endpoint_url,
+            endpoint_url=provisioning.runtime_endpoint_url, framing=provisioning.framing,
         )  # fmt: skip
     url = fill(provisioning.url, {**environment, PORT: str(port)})
-    return HttpTarget(url=url, method=provisioning.method, headers=provisioning.headers)
+    return HttpTarget(url=url, method=provisioning.method, headers=provisioning.headers, framing=provisioning.framing)
 
 
 def provisioner_for(spec: JobSpec, job_dir: Path, progress: Callable[[str], None], run_id: str) -> Provisioner:

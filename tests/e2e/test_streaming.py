@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.e2e.jobs import loadrec, results, write_job
+from tests.e2e.jobs import command_provisioner, loadrec, results, sample_endpoint_command, write_job
 from tests.e2e.servers import sample_endpoint
 
 pytestmark = pytest.mark.e2e
@@ -105,3 +105,19 @@ def test_worker_processes_token_histograms_merge_whole(tmp_path: Path, llm: str)
     answered = timeline["invocations"].sum()
     assert answered > 10 and timeline["output_tokens"].sum() == TOKENS * answered
     assert_close(timeline[timeline["invocations"] > 0]["ttft_p50_ms"].median(), TTFT_MS)
+
+
+def test_an_endpoint_the_command_provisioner_starts_can_stream(tmp_path: Path) -> None:
+    server = [*sample_endpoint_command(1), "--ttft-ms", str(TTFT_MS), "--token-ms", str(TOKEN_MS), "--workers", "8"]
+    provisioner = command_provisioner(server)
+    provisioner["Command"] |= {"Url": "http://127.0.0.1:{port}/v1/chat/completions", "Streaming": {}}
+    job = streaming_job(tmp_path, {"Http": {"Url": "http://127.0.0.1:9/unused"}}, SSE_PAYLOAD,
+                        extension={"Provisioner": provisioner})  # fmt: skip
+    request = json.loads(job.read_text())
+    request["Loadrec"]["Targets"] = [None]  # created by the provisioner
+    job.write_text(json.dumps(request))
+    test, timeline = measured(tmp_path, job)
+    answered = timeline["invocations"].sum()
+    assert answered > 10 and timeline["output_tokens"].sum() == TOKENS * answered
+    assert_close(timeline[timeline["invocations"] > 0]["ttft_p50_ms"].median(), TTFT_MS)
+    assert test["OutputTokensPerSecond"] > 0

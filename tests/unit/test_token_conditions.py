@@ -154,3 +154,15 @@ def test_the_summary_says_the_token_conditions_in_words() -> None:
         "Each test stops when P95 time to first token exceeds 500 ms, P99 inter-token latency exceeds 40 ms, "
         "output tokens per second stop growing as users are added, or the traffic pattern ends."
     )
+
+
+def test_with_flat_throughput_in_tokens_the_window_of_the_most_tokens_is_measured() -> None:
+    few_long, many_short = window(300.0, 30.0, successes=20, tokens=2000), window(300.0, 30.0, successes=60, tokens=900)
+    by_answers = measure([few_long, many_short], STOPPING, SETTINGS)
+    by_tokens = measure([few_long, many_short], StoppingConditions(tokens=TokenConditions((), OUTPUT_TOKENS)), SETTINGS)
+    assert by_answers is not None and by_answers.invocations_per_minute == 360.0
+    assert (
+        by_tokens is not None
+        and by_tokens.streamed is not None
+        and by_tokens.streamed.output_tokens_per_second == 200.0
+    )
