@@ -81,7 +81,10 @@ class JobManager:
         try:
             spec = parse_job(engine, self.settings.limits)
         except JobSpecError as error:
-            problems = [*error.problems, *problems]
+            # The server's own reading of a field (a local payload path, say) replaces the model's: AWS's
+            # pattern for SamplePayloadUrl would only contradict it.
+            said = {p.path for p in problems}
+            problems = [*(p for p in error.problems if p.path not in said), *problems]
         if any(not p.path.startswith(KEY) for p in problems):  # the caller's own fields explain it: the
             problems = [p for p in problems if not p.path.startswith(f"{KEY}.")]  # server's part says nothing more
         if problems:

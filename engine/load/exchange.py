@@ -182,7 +182,9 @@ class StreamReader:
         self.tokens.add(self.decoder.end(), self.clock())
         self.timing = self.tokens.finish(self.clock())
         if self.timing.ttft_s is None:
-            raise InvocationFailure("no tokens", "a successful answer that streamed no token")
+            raise InvocationFailure(
+                "no tokens", "a successful answer streamed no token: does the request ask to stream?"
+            )
         return size
 
 

@@ -213,3 +213,12 @@ def test_recovery_fails_the_jobs_a_dead_server_was_running_and_keeps_the_finishe
     for name, reason in (("running", SERVER_DIED), ("waiting", SERVER_DIED_EARLY), ("stopping", SERVER_DIED_EARLY)):
         assert (after[name].status, after[name].failure_reason, after[name].completed) == ("FAILED", reason, 50.0)
     gevent.idle()  # the damaged files are reported, and the server goes on
+
+
+def test_a_refused_local_payload_path_is_one_line_not_also_aws_s_pattern(jobs: JobManager) -> None:
+    with pytest.raises(ApiError) as refused:
+        jobs.create(request("relative", "prompts/"))
+    assert refused.value.message.splitlines() == [
+        'InputConfig.ContainerConfig.PayloadConfig.SamplePayloadUrl: "prompts/": a local payload path must be '
+        "absolute (or use an s3:// URI)"
+    ]
