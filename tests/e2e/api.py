@@ -24,6 +24,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 
 from tests.e2e.jobs import LOADREC, command_provisioner, environment, payload_dir, sample_endpoint_command
+from tests.e2e.servers import stop_process
 
 KEY_ID, SECRET = "AKIDLOADRECE2E0001", "e2e-secret-access-key"
 SECRET_ENV = "LOADREC_E2E_API_SECRET"
@@ -81,14 +82,7 @@ def start_server(config: Path, data_dir: Path, *extra: str) -> ApiServer:
 
 
 def stop_server(server: ApiServer, signum: int = signal.SIGTERM) -> int:
-    if server.process.poll() is None:
-        server.process.send_signal(signum)
-        try:
-            server.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-    return server.process.returncode
+    return stop_process(server.process, signum, STOP_TIMEOUT_S)
 
 
 @contextmanager

@@ -31,6 +31,20 @@ STOP_TIMEOUT_S = 10.0
 LISTENING = re.compile(r"listening on (http://\S+)")
 
 
+def stop_process(
+    process: subprocess.Popen[bytes], signum: int = signal.SIGTERM, timeout_s: float = STOP_TIMEOUT_S
+) -> int:
+    """Send ``signum`` (unless it has ended), then SIGKILL after ``timeout_s``; returns the exit code."""
+    if process.poll() is None:
+        process.send_signal(signum)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
 @dataclass
 class ServerProcess:
     """A started server: its process, base URL and the file its stderr goes to."""
@@ -42,13 +56,7 @@ class ServerProcess:
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """Send ``signum``, then SIGKILL after STOP_TIMEOUT_S; returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signum)
         if self.process.stdout is not None:
             self.process.stdout.close()
         if not self.stderr.closed:
@@ -136,12 +144,7 @@ def web_ui(job: Path, out: Path, port: int, *extra: str, **env: str) -> Iterator
                 time.sleep(0.2)
         yield process
     finally:
-        process.send_signal(signal.SIGINT)  # a running job stops and writes what it measured first
-        try:
-            process.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, signal.SIGINT, 45)  # a running job stops and writes what it measured first
         log.close()
 
 
