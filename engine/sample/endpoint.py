@@ -233,18 +233,6 @@ class SampleEndpoint:
             gevent.sleep(remaining)
 
 
-def build_app(
-    workers: int,
-    service_ms: float,
-    error_rate: float = 0.0,
-    seed: int = 0,
-    cold_start_ms: float = 0.0,
-    llm: LlmSettings | None = None,
-) -> SampleEndpoint:
-    """The WSGI application of an endpoint with ``workers`` slots of ``service_ms`` each."""
-    return SampleEndpoint(workers, service_ms, error_rate, seed, cold_start_ms, llm)
-
-
 def _format_number(value: float) -> str:
     if math.isinf(value):
         return "unbounded"
@@ -266,7 +254,7 @@ def serve(
     llm: LlmSettings | None = None,
 ) -> None:
     """Bind, announce the address on stdout, and serve until SIGINT or SIGTERM."""
-    app = build_app(workers, service_ms, error_rate, cold_start_ms=cold_start_ms, llm=llm)
+    app = SampleEndpoint(workers, service_ms, error_rate, cold_start_ms=cold_start_ms, llm=llm)
     # Handlers go in before the address is announced: a signal sent as soon as the line is read
     # must already mean "stop cleanly", not the default of dying by the signal.
     stopping = gevent.event.Event()

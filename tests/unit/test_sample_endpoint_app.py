@@ -9,7 +9,7 @@ from typing import Any
 import gevent
 import pytest
 
-from loadrec.engine.sample.endpoint import MAX_BODY_BYTES, SampleEndpoint, build_app, capacity_per_minute
+from loadrec.engine.sample.endpoint import MAX_BODY_BYTES, SampleEndpoint, capacity_per_minute
 from loadrec.engine.sample.model import N_FEATURES
 
 CSV_BODY = b"1,2,3,4,5,6,7,8\n0,0,0,0,0,0,0,0\n"
@@ -69,7 +69,7 @@ def call(
 
 @pytest.fixture
 def app() -> SampleEndpoint:
-    return build_app(workers=2, service_ms=0)
+    return SampleEndpoint(workers=2, service_ms=0)
 
 
 def test_ping(app: SampleEndpoint) -> None:
@@ -153,7 +153,7 @@ def test_oversized_payload_is_413_without_reading_it(app: SampleEndpoint) -> Non
 
 
 def test_error_rate_one_fails_every_invocation_but_not_ping() -> None:
-    app = build_app(workers=1, service_ms=0, error_rate=1.0)
+    app = SampleEndpoint(workers=1, service_ms=0, error_rate=1.0)
     for _ in range(5):
         response = call(app, "POST", "/invocations", CSV_BODY, "text/csv")
         assert response.code == 500
@@ -166,7 +166,7 @@ def test_error_rate_one_fails_every_invocation_but_not_ping() -> None:
 
 def test_error_rate_is_a_seeded_fraction() -> None:
     def outcomes(seed: int) -> list[int]:
-        app = build_app(workers=1, service_ms=0, error_rate=0.3, seed=seed)
+        app = SampleEndpoint(workers=1, service_ms=0, error_rate=0.3, seed=seed)
         return [call(app, "POST", "/invocations", CSV_BODY, "text/csv").code for _ in range(400)]
 
     first = outcomes(seed=5)
@@ -182,7 +182,7 @@ def test_a_request_holds_its_slot_for_the_rest_of_the_service_time(
     # The sleep is recorded instead of taken: the test checks what the slot would wait for.
     naps: list[float] = []
     monkeypatch.setattr(gevent, "sleep", naps.append)
-    app = build_app(workers=1, service_ms=250, error_rate=error_rate)
+    app = SampleEndpoint(workers=1, service_ms=250, error_rate=error_rate)
     assert call(app, "POST", "/invocations", CSV_BODY, "text/csv").code == code
     assert len(naps) == 1
     assert 0.2 < naps[0] <= 0.25  # the service time less the compute already spent in the slot
@@ -191,7 +191,7 @@ def test_a_request_holds_its_slot_for_the_rest_of_the_service_time(
 def test_bad_input_fails_fast_without_the_service_time(monkeypatch: pytest.MonkeyPatch) -> None:
     naps: list[float] = []
     monkeypatch.setattr(gevent, "sleep", naps.append)
-    app = build_app(workers=1, service_ms=250)
+    app = SampleEndpoint(workers=1, service_ms=250)
     assert call(app, "POST", "/invocations", b"x", "text/csv").code == 400
     assert naps == []
 
@@ -223,7 +223,7 @@ def test_a_draining_endpoint_closes_connections_after_each_response(app: SampleE
 )
 def test_invalid_settings_are_rejected(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
-        build_app(**kwargs)
+        SampleEndpoint(**kwargs)
 
 
 def test_capacity_per_minute() -> None:

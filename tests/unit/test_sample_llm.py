@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from loadrec.engine.sample.endpoint import LlmSettings, build_app
+from loadrec.engine.sample.endpoint import LlmSettings, SampleEndpoint
 from loadrec.engine.sample.generator import generate
 from loadrec.engine.streaming.frames import (
     JSON_LINES,
@@ -29,7 +29,7 @@ def pieces(decoder: Decoder, body: bytes) -> list[Piece]:
 
 @pytest.mark.parametrize("usage", [True, False])
 def test_chat_completions_stream_the_generators_tokens_as_server_sent_events(usage: bool) -> None:
-    app = build_app(2, 0, llm=INSTANT)
+    app = SampleEndpoint(2, 0, llm=INSTANT)
     request = {"messages": [{"role": "user", "content": "down the rabbit-hole"}], "stream": True, "max_tokens": 9}
     if usage:
         request["stream_options"] = {"include_usage": True}
@@ -43,7 +43,7 @@ def test_chat_completions_stream_the_generators_tokens_as_server_sent_events(usa
 
 
 def test_the_response_stream_sends_one_payload_part_per_token_and_the_count_last() -> None:
-    app = build_app(2, 0, llm=INSTANT)
+    app = SampleEndpoint(2, 0, llm=INSTANT)
     body = json.dumps({"inputs": "Alice was", "parameters": {"max_new_tokens": 5}}).encode()
     answer = call(app, "POST", "/endpoints/llm/invocations-response-stream", body, "application/json")
     assert answer.headers["Content-Type"] == "application/vnd.amazon.eventstream"
@@ -53,7 +53,7 @@ def test_the_response_stream_sends_one_payload_part_per_token_and_the_count_last
 
 
 def test_without_stream_the_completion_comes_whole_with_its_usage() -> None:
-    app = build_app(2, 0, llm=INSTANT)
+    app = SampleEndpoint(2, 0, llm=INSTANT)
     answer = call(app, "POST", "/v1/completions", b'{"prompt": "Alice was"}', "application/json")
     body = answer.json()
     assert body["choices"][0]["text"] == "".join(generate("Alice was", 7))  # the default answer length
@@ -72,7 +72,7 @@ def test_without_stream_the_completion_comes_whole_with_its_usage() -> None:
     ],
 )
 def test_a_request_that_is_no_llm_request_is_a_400(body: bytes) -> None:
-    answer = call(build_app(2, 0, llm=INSTANT), "POST", "/v1/completions", body, "application/json")
+    answer = call(SampleEndpoint(2, 0, llm=INSTANT), "POST", "/v1/completions", body, "application/json")
     assert answer.code == 400 and "error" in answer.json()
 
 
@@ -97,7 +97,7 @@ def test_the_same_prompt_gets_the_same_answer() -> None:
 def test_injected_failures_come_after_the_first_token_as_servers_report_them(
     path: str, body: bytes, framing: str, kind: str
 ) -> None:
-    app = build_app(2, 0, error_rate=1.0, llm=INSTANT)
+    app = SampleEndpoint(2, 0, error_rate=1.0, llm=INSTANT)
     answer = call(app, "POST", path, body, "application/json")
     assert answer.code == 200  # the answer had begun
     decoder = EventStreamDecoder(JSON_LINES) if framing == "event-stream" else decoder_for(SSE)
