@@ -286,11 +286,7 @@ class Timeline:
         wanted = list(quantiles)
         latency = percentiles_ms(histogram, wanted)
         window = WindowStats(start, end, successes, failures, self.target_users(end - 1), latency)
-        if stream is None:
-            return window
-        ttft, itl = percentiles_ms(stream.ttft, wanted), percentiles_ms(stream.itl, wanted)
-        rate = percentiles_ms(stream.rate, (50.0,))[50.0]  # thousandths of tokens/s: read back in tokens/s
-        return replace(window, ttft_ms=ttft, itl_ms=itl, output_tokens=stream.tokens, answer_tokens_per_second=rate)
+        return window if stream is None else replace(window, **stream.figures(wanted))
 
     def rows(self) -> list[TimelineRow]:
         """Every second from the start, computed once each (a live page asks every second)."""
@@ -305,13 +301,7 @@ class Timeline:
             latency = percentiles_ms(histogram, REPORTED_PERCENTILES)
             row = TimelineRow(offset, target, running, workers, wire["ok"], wire["ko"], latency, dict(wire["err"]))
             if "tok" in wire:
-                stream = StreamStats.from_wire(wire)
-                ttft, itl = (
-                    percentiles_ms(stream.ttft, REPORTED_PERCENTILES),
-                    percentiles_ms(stream.itl, REPORTED_PERCENTILES),
-                )
-                rate = percentiles_ms(stream.rate, (50.0,))[50.0]
-                row = replace(row, ttft_ms=ttft, itl_ms=itl, output_tokens=stream.tokens, answer_tokens_per_second=rate)
+                row = replace(row, **StreamStats.from_wire(wire).figures(REPORTED_PERCENTILES))
             self._rows[offset] = row
         return row
 
@@ -339,8 +329,11 @@ class Timeline:
 
     def output_tokens_per_second(self) -> list[tuple[int, int]]:
         """(target users, output tokens of streamed answers) for every second so far."""
-        return [(self.target_users(o), self._seconds.get(o, {}).get("tok", 0)) for o in range(self.last_second)]
+        return self._per_second("tok")
 
     def successes_per_second(self) -> list[tuple[int, int]]:
         """(target users, successes) for every second so far, for plateau detection."""
-        return [(self.target_users(o), self._seconds.get(o, {}).get("ok", 0)) for o in range(self.last_second)]
+        return self._per_second("ok")
+
+    def _per_second(self, key: str) -> list[tuple[int, int]]:
+        return [(self.target_users(o), self._seconds.get(o, {}).get(key, 0)) for o in range(self.last_second)]

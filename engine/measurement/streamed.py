@@ -8,12 +8,13 @@ per second, so ``percentiles_ms`` reads it back in tokens per second.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from loadrec.engine.measurement.histograms import bounded, decoded, encoded, new_histogram
+from loadrec.engine.measurement.histograms import bounded, decoded, encoded, new_histogram, percentiles_ms
 from loadrec.engine.streaming.tokens import StreamTiming
 
 
@@ -41,6 +42,16 @@ class StreamStats:
         self.ttft.add(other.ttft)
         self.itl.add(other.itl)
         self.rate.add(other.rate)
+
+    def figures(self, quantiles: Iterable[float]) -> dict[str, Any]:
+        """What a window or a timeline row shows of these answers (their fields of the same names)."""
+        wanted = list(quantiles)
+        return {
+            "ttft_ms": percentiles_ms(self.ttft, wanted),
+            "itl_ms": percentiles_ms(self.itl, wanted),
+            "output_tokens": self.tokens,
+            "answer_tokens_per_second": percentiles_ms(self.rate, (50.0,))[50.0],  # thousandths: read in tokens/s
+        }
 
     def to_wire(self) -> dict[str, Any]:
         return {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl), "tps": encoded(self.rate)}
