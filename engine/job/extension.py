@@ -247,11 +247,6 @@ def target_problems(target: Any, path: str) -> list[Problem]:
     return found
 
 
-def streaming_framing(entry: Mapping[str, Any]) -> str | None:
-    """The framing of a checked target entry's streamed answers (None: not streamed)."""
-    return framing_of(entry.get("Streaming"), "SageMaker" in entry)
-
-
 def _sagemaker_problems(entry: Any, path: str) -> list[Problem]:
     if not isinstance(entry, dict):
         return [Problem(path, "must be an object")]
@@ -344,7 +339,7 @@ def target_entry(target: Target) -> dict[str, Any]:
 
 def parse_target(entry: Mapping[str, Any]) -> Target:
     """A checked ``Loadrec.Targets`` entry as a target."""
-    price, framing = entry.get("PricePerHour"), streaming_framing(entry)
+    price, framing = entry.get("PricePerHour"), framing_of(entry.get("Streaming"), sagemaker="SageMaker" in entry)
     if "Http" in entry:
         http = entry["Http"]
         return HttpTarget(
