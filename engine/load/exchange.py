@@ -177,7 +177,7 @@ class StreamReader:
             if size > max_bytes:
                 raise InvocationFailure("answer too large")
             self.tokens.add(self.decoder.feed(chunk), self.clock())
-            if getattr(self.decoder, "done", False):
+            if self.decoder.done:
                 break  # [DONE] said: a server that keeps the stream open must not turn it into a timeout
         self.tokens.add(self.decoder.end(), self.clock())
         self.timing = self.tokens.finish(self.clock())

@@ -59,6 +59,8 @@ class Piece:
 
 
 class Decoder(Protocol):
+    done: bool  # the answer said it is complete ([DONE]): nothing after it is read
+
     def feed(self, data: bytes) -> list[Piece]: ...
 
     def end(self) -> list[Piece]: ...
@@ -216,6 +218,7 @@ class SseDecoder:
 
 class TextDecoder:
     def __init__(self) -> None:
+        self.done = False  # plain text has no end marker: the body's end is the answer's
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may straddle parts
 
     def feed(self, data: bytes) -> list[Piece]:
@@ -258,7 +261,7 @@ class EventStreamDecoder:
             frame = bytes(self._pending[:total])
             del self._pending[:total]
             pieces += self._frame(frame)
-        self.done = getattr(self._inner, "done", False)
+        self.done = self._inner.done
         return pieces
 
     def _frame(self, frame: bytes) -> list[Piece]:
