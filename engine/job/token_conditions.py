@@ -53,6 +53,11 @@ class TokenConditions:
     thresholds: tuple[TokenThreshold, ...] = ()
     flat_throughput: str = INVOCATIONS
 
+    @property
+    def flat_in_tokens(self) -> bool:
+        """The plateau is looked for (and the best window chosen) in output tokens per second."""
+        return self.flat_throughput == OUTPUT_TOKENS
+
 
 def check(raw: Any, path: str) -> list[Problem]:
     """Problems with ``Loadrec.StoppingConditions`` (``path`` names it)."""

@@ -16,7 +16,6 @@ import gevent
 from locust.runners import STATE_STOPPED, MasterRunner, Runner
 
 from loadrec.engine.job.spec import StoppingConditions
-from loadrec.engine.job.token_conditions import OUTPUT_TOKENS
 from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.metrics import SecondRecorder, Timeline, WindowStats
 from loadrec.engine.measurement.monitor import (
@@ -127,7 +126,7 @@ class LiveMonitor:
         if end <= 0:
             return
         window = self.timeline.window(end, self.settings.window_s, self.quantiles)
-        tokens = self.stopping.tokens.flat_throughput == OUTPUT_TOKENS
+        tokens = self.stopping.tokens.flat_in_tokens
         series = self.timeline.output_tokens_per_second() if tokens else self.timeline.successes_per_second()
         completed = levels(series[:end])
         evaluation = evaluate(self.stopping, self.settings, window, completed, self.plateau is not None)

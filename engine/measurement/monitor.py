@@ -25,7 +25,7 @@ from enum import StrEnum
 from itertools import pairwise
 
 from loadrec.engine.job.spec import StoppingConditions
-from loadrec.engine.job.token_conditions import OUTPUT_TOKENS, TTFT, TokenThreshold
+from loadrec.engine.job.token_conditions import TTFT, TokenThreshold
 from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.metrics import WindowStats
 
@@ -148,7 +148,7 @@ def evaluate(
     if not plateau_known:
         plateau = find_plateau(completed_levels, settings.flat_gain, settings.flat_levels)
         if plateau is not None:
-            if stopping.tokens.flat_throughput == OUTPUT_TOKENS:
+            if stopping.tokens.flat_in_tokens:
                 rate = f"output tokens flat at {plateau.invocations_per_minute / 60:.0f}/s"
             else:
                 rate = f"invocations flat at {plateau.invocations_per_minute:.0f}/min"

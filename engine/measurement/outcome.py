@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from loadrec.engine.job.spec import StoppingConditions
-from loadrec.engine.job.token_conditions import ITL, OUTPUT_TOKENS, TTFT
+from loadrec.engine.job.token_conditions import ITL, TTFT
 from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason
 
@@ -99,7 +99,7 @@ def measure(
     if plateau is not None and plateau.invocations_per_minute > 0:
         latency = plateau_window.latency_ms.get(quantile) if plateau_window else None
         rate = plateau.invocations_per_minute
-        if stopping.tokens.flat_throughput == OUTPUT_TOKENS:  # the plateau was found in tokens: count requests
+        if stopping.tokens.flat_in_tokens:  # the plateau was found in tokens: count requests
             rate = plateau_window.invocations_per_minute if plateau_window else 0.0
         return Measured(rate, latency, _streamed(plateau_window, stopping))
     held = [w for w in history if w.successes and _thresholds_held(w, stopping)]
@@ -107,7 +107,7 @@ def measure(
     candidates = full or held  # a test shorter than one window still measures something
     if not candidates:
         return None
-    by_tokens = stopping.tokens.flat_throughput == OUTPUT_TOKENS  # an LLM's work is its tokens, not its answers
+    by_tokens = stopping.tokens.flat_in_tokens  # an LLM's work is its tokens, not its answers
     best = max(candidates, key=lambda w: w.output_tokens_per_second if by_tokens else w.invocations_per_minute)
     return Measured(best.invocations_per_minute, best.latency_ms.get(quantile), _streamed(best, stopping))
 

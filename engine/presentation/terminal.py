@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from loadrec.engine.job.spec import JobSpec, StoppingConditions
-from loadrec.engine.job.token_conditions import OUTPUT_TOKENS
 from loadrec.engine.measurement.outcome import Sizing
 from loadrec.engine.results.model import JobResults
 from loadrec.shapes.preview import format_clock
@@ -52,7 +51,7 @@ def stopping_sentence(stopping: StoppingConditions) -> str:
     reasons += [f"{t.name} exceeds {t.value_ms:g} ms" for t in stopping.tokens.thresholds]
     if stopping.max_invocations:
         reasons.append(f"invocations reach {stopping.max_invocations:,} per minute")
-    flat = "output tokens per second" if stopping.tokens.flat_throughput == OUTPUT_TOKENS else "invocations"
+    flat = "output tokens per second" if stopping.tokens.flat_in_tokens else "invocations"
     if stopping.flat_invocations == "Stop":
         reasons.append(f"{flat} stop growing as users are added")
     reasons.append("the traffic pattern ends")
