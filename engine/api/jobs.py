@@ -90,8 +90,8 @@ class JobManager:
         if problems:
             raise validation_error(problems)
         name = spec.name
-        if self.store.get(name) is not None:
-            raise ApiError("ResourceInUse", f"An inference recommendations job named {name} already exists")
+        if self.store.get(name) is not None:  # before its folder is claimed: claiming clears it
+            raise _in_use(name)
         active = self.store.count_active()
         if active >= self.config.max_concurrent_jobs:
             raise ApiError(
@@ -99,19 +99,19 @@ class JobManager:
                 f"this server runs at most {self.config.max_concurrent_jobs} jobs at a time and {active} are running; "
                 "wait for one to end or stop one",
             )
-        folder = ResultsFolder(self.data_dir / JOBS_DIR / name)
+        where = str(Path(JOBS_DIR) / name)  # relative: the data directory may move
+        folder = ResultsFolder(self.data_dir / where)
         try:
             folder.claim(overwrite=True)  # the store knows no such job: anything there is an orphan
         except ResultsFolderError as error:
             raise ApiError("InternalFailure", f"the job's results folder cannot be used: {error}", 500) from None
         now = self._now()
-        where = str(Path(JOBS_DIR) / name)  # relative: the data directory may move
         record = JobRecord(name, aws.job_arn(spec, self.config.region), request, "PENDING", now, now, None, None, where)
         try:
             self.store.add(record)
         except JobExists:
             folder.release()
-            raise ApiError("ResourceInUse", f"An inference recommendations job named {name} already exists") from None
+            raise _in_use(name) from None
         self.progress(f"{name}: accepted ({count_tests(spec)} tests)")
         self.folders[name] = folder
         self.greenlets[name] = gevent.spawn(self._run, record, spec, folder)
@@ -269,3 +269,7 @@ class JobManager:
 def _no_timeline(index: int) -> None:
     """The API's answers carry no per-second data: a test's timeline is not read for them."""
     return None
+
+
+def _in_use(name: str) -> ApiError:
+    return ApiError("ResourceInUse", f"An inference recommendations job named {name} already exists")
