@@ -162,15 +162,8 @@ class JobManager:
         results = self.results(record)
         body = aws.describe(results) if results is not None else {}
         body.update({key: record.request[key] for key in ECHOED if key in record.request})
-        body.update(JobName=record.name, JobArn=record.arn, Status=record.status)
-        body.update(CreationTime=record.created, LastModifiedTime=record.modified)
-        body.pop("CompletionTime", None)
-        body.pop("FailureReason", None)
-        if record.completed is not None:
-            body["CompletionTime"] = record.completed
-        if record.failure_reason:
-            body["FailureReason"] = record.failure_reason
-        return body
+        body = {k: v for k, v in body.items() if k not in ("CompletionTime", "FailureReason")}  # the store's say
+        return body | lifecycle(record)
 
     def steps(self, name: str) -> list[dict[str, Any]]:
         results = self.results(self.record(name))
@@ -273,3 +266,17 @@ def _no_timeline(index: int) -> None:
 
 def _in_use(name: str) -> ApiError:
     return ApiError("ResourceInUse", f"An inference recommendations job named {name} already exists")
+
+
+def lifecycle(record: JobRecord) -> dict[str, Any]:
+    """What the store says of a job, as Describe and List answer it (a member without a value left out)."""
+    values = {
+        "JobName": record.name,
+        "JobArn": record.arn,
+        "Status": record.status,
+        "CreationTime": record.created,
+        "LastModifiedTime": record.modified,
+        "CompletionTime": record.completed,
+        "FailureReason": record.failure_reason,
+    }
+    return {key: value for key, value in values.items() if value not in (None, "")}

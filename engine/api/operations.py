@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from loadrec.engine.api.jobs import JobManager
+from loadrec.engine.api.jobs import JobManager, lifecycle
 from loadrec.engine.api.listing import job_page, steps_page
 from loadrec.engine.api.protocol import ApiError
 from loadrec.engine.measurement.scaling import DEFAULT_CPU_PER_CORE
@@ -39,17 +39,11 @@ def list_jobs(jobs: JobManager, params: dict[str, Any]) -> dict[str, Any]:
         config = record.request.get("InputConfig", {})
         payload = config.get("ContainerConfig", {}).get("PayloadConfig", {})
         summaries.append(
-            {
-                "JobName": record.name,
+            lifecycle(record)
+            | {
                 "JobDescription": record.request.get("JobDescription"),
                 "JobType": record.request.get("JobType"),
-                "JobArn": record.arn,
-                "Status": record.status,
-                "CreationTime": record.created,
-                "CompletionTime": record.completed,
                 "RoleArn": record.request.get("RoleArn"),
-                "LastModifiedTime": record.modified,
-                "FailureReason": record.failure_reason,
                 "ModelName": config.get("ModelName"),
                 "SamplePayloadUrl": payload.get("SamplePayloadUrl"),
                 "ModelPackageVersionArn": config.get("ModelPackageVersionArn"),
