@@ -29,6 +29,7 @@ from loadrec.engine.job.files import (
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
+from loadrec.engine.load.lifeline import stop_signals
 from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_job
 from loadrec.engine.load.settings import (
     LIMITS,
@@ -269,9 +270,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
         raise BadInput([f"--host/--port: {error}"]) from None
     if not loopback and not login:
         print(f"warning: the web UI on {args.host} has no login: anyone who reaches it can start load", file=sys.stderr)
-    print(summarize(spec), flush=True)
-    print(f"web UI on http://{_url_host(args.host)}:{port}/ (Ctrl-C to quit); runs go to {base}/run-N/", flush=True)
-    ui.serve_until_signal()
+    with stop_signals() as closing:  # before the address is announced: a Ctrl-C then already closes cleanly
+        print(summarize(spec), flush=True)
+        print(f"web UI on http://{_url_host(args.host)}:{port}/ (Ctrl-C to quit); runs go to {base}/run-N/", flush=True)
+        ui.serve_until(closing)
     return EXIT_OK
 
 

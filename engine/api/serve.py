@@ -18,7 +18,6 @@ monkey.patch_all()  # before anything imports ssl: the jobs' tests and the serve
 import argparse
 import fcntl
 import os
-import signal
 import socket
 import sys
 import time
@@ -35,6 +34,7 @@ from loadrec.engine.api.app import create_app
 from loadrec.engine.api.config import ConfigError, load_config
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.store import JobStore
+from loadrec.engine.load.lifeline import stop_signals
 from loadrec.engine.load.settings import LIMITS, SERVE, add_options, at_least, settings_from
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
 from loadrec.engine.webui.login import is_loopback
@@ -116,12 +116,13 @@ def serve(args: argparse.Namespace) -> int:
             [f"--host/--port: cannot listen on {args.host}:{args.port} ({error.strerror or error})"]
         ) from None
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"loadrec serve: listening on http://{host}:{server.server_port}/ (data in {data_dir})", flush=True)
     try:
-        _until_signal()
-        if jobs.runners:
-            _progress("stopping the running jobs: their tests write what they measured")
-        jobs.close()
+        with stop_signals() as stopping:
+            print(f"loadrec serve: listening on http://{host}:{server.server_port}/ (data in {data_dir})", flush=True)
+            stopping.wait()
+            if jobs.runners:
+                _progress("stopping the running jobs: their tests write what they measured")
+            jobs.close()
     finally:
         server.stop(timeout=CLOSE_TIMEOUT_S)
         store.close()
@@ -154,16 +155,6 @@ def _claim(data_dir: Path) -> IO[str]:
     lock.write(f"pid {os.getpid()}\n")
     lock.flush()
     return lock
-
-
-def _until_signal() -> None:
-    closing = gevent.event.Event()
-    handlers = [gevent.signal_handler(sig, closing.set) for sig in (signal.SIGINT, signal.SIGTERM)]
-    try:
-        closing.wait()
-    finally:
-        for handler in handlers:
-            handler.cancel()
 
 
 def _progress(line: str) -> None:

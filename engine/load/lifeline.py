@@ -1,16 +1,23 @@
-"""A child process's lifeline: notice, within a second, that the process that started it is gone.
+"""A process's life: a child notices, within a second, that the process that started it is gone; a server
+hears its stop signals.
 
 A test's process and its local workers send load only while their parent lives: when
 ``loadrec run`` is killed (SIGKILL included, which it cannot pass on), they stop on
-their own instead of loading the endpoint with nobody listening.
+their own instead of loading the endpoint with nobody listening. A server (the web UI,
+the API, the sample endpoint) takes Ctrl-C and SIGTERM as "stop cleanly" from before it
+announces its address: a signal sent as soon as the address is read must not kill it
+the default way.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import gevent
+import gevent.event
 
 CHECK_EVERY_S = 0.5
 
@@ -31,3 +38,15 @@ def watch_parent(
         on_gone(parent)
 
     return gevent.spawn(watch)
+
+
+@contextmanager
+def stop_signals() -> Iterator[gevent.event.Event]:
+    """An event set by Ctrl-C or SIGTERM while the block runs (their usual handling comes back after it)."""
+    stopping = gevent.event.Event()
+    handlers = [gevent.signal_handler(signum, stopping.set) for signum in (signal.SIGINT, signal.SIGTERM)]
+    try:
+        yield stopping
+    finally:
+        for handler in handlers:
+            handler.cancel()

@@ -21,7 +21,6 @@ import math
 import os
 import random
 import re
-import signal
 import sys
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -33,6 +32,7 @@ import gevent
 import gevent.event
 import gevent.lock
 
+from loadrec.engine.load.lifeline import stop_signals
 from loadrec.engine.sample import streaming
 from loadrec.engine.sample.generator import generate
 from loadrec.engine.sample.model import JSON, ModelInputError, invoke, model
@@ -255,13 +255,9 @@ def serve(
 ) -> None:
     """Bind, announce the address on stdout, and serve until SIGINT or SIGTERM."""
     app = SampleEndpoint(workers, service_ms, error_rate, cold_start_ms=cold_start_ms, llm=llm)
-    # Handlers go in before the address is announced: a signal sent as soon as the line is read
-    # must already mean "stop cleanly", not the default of dying by the signal.
-    stopping = gevent.event.Event()
-    handlers = [gevent.signal_handler(signum, stopping.set) for signum in (signal.SIGINT, signal.SIGTERM)]
     # log=None: no access log line per request; errors still go to stderr.
     server = NoDelayServer((host, port), app, log=None)
-    try:
+    with stop_signals() as stopping:  # before the address is announced
         server.start()
         try:
             bound_host, bound_port = server.address[:2]
@@ -277,9 +273,6 @@ def serve(
             # load test that ends with SIGTERM sees its last responses rather than closed connections.
             server.close()
             app.drain(DRAIN_TIMEOUT_S)
-    finally:
-        for handler in handlers:
-            handler.cancel()
 
 
 class _Parser(argparse.ArgumentParser):

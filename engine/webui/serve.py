@@ -7,7 +7,6 @@ is lost.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 
 import gevent
@@ -25,7 +24,7 @@ class ListenError(Exception):
 
 
 class WebUI:
-    """The job console behind a WSGI server: ``listen``, then ``serve_until_signal``."""
+    """The job console behind a WSGI server: ``listen``, then ``serve_until`` a stop signal."""
 
     def __init__(self, console: JobConsole, progress: Callable[[str], None]) -> None:
         self.console, self.progress = console, progress
@@ -43,17 +42,14 @@ class WebUI:
         self.server = server
         return int(server.server_port)
 
-    def serve_until_signal(self) -> None:
-        """Serve until Ctrl-C or SIGTERM, then close: no new START, a running job stopped and written."""
-        closing = gevent.event.Event()
-        handlers = [gevent.signal_handler(sig, closing.set) for sig in (signal.SIGINT, signal.SIGTERM)]
+    def serve_until(self, closing: gevent.event.Event) -> None:
+        """Serve until ``closing`` is set (Ctrl-C, SIGTERM), then close: no new START, a running job stopped
+        and written."""
         try:
             closing.wait()
             if self.console.state == RUNNING:
                 self.progress("stopping the running job: its tests write what they measured")
             self.console.close()  # no START from here on; a running job ends STOPPED, written
         finally:
-            for handler in handlers:
-                handler.cancel()
             if self.server is not None:
                 self.server.stop(timeout=CLOSE_TIMEOUT_S)
