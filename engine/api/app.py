@@ -32,9 +32,9 @@ from loadrec.engine.api.operations import OPERATIONS
 from loadrec.engine.api.protocol import CONTENT_TYPE, MAX_BODY_BYTES, ApiError, operation, read_params, to_wire
 from loadrec.engine.api.sigv4 import AuthError, SignedRequest, verify
 from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
+from loadrec.engine.results.files import MEDIA_TYPES, SHARED_FILES, shared_file
 from loadrec.engine.webui.login import credentials_match, is_loopback
 
-RESULT_FILES = ("report.html", "describe.json", "steps.json", "timeline.csv")
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
 HERE = Path(__file__).resolve().parent
 REALM = 'Basic realm="loadrec", charset="UTF-8"'
@@ -92,7 +92,7 @@ def create_app(
             return _ask_login()
         rows = sorted(jobs.store.all(), key=lambda r: r.created, reverse=True)
         page = _templates.get_template("jobs.html.j2").render(
-            jobs=rows, files=RESULT_FILES, style=STYLE, status_class=STATUS_CLASS, when=_when
+            jobs=rows, files=SHARED_FILES, style=STYLE, status_class=STATUS_CLASS, when=_when
         )
         response = Response(page, 200, content_type="text/html; charset=utf-8")
         response.headers["Content-Security-Policy"] = POLICY
@@ -103,13 +103,10 @@ def create_app(
         if not _basic_ok(keys):
             return _ask_login()
         record = jobs.store.get(name)
-        if record is None or file not in RESULT_FILES:
+        path = None if record is None else shared_file(jobs.folder_of(record).path, file)
+        if path is None:
             return Response("no such results file\n", 404, content_type="text/plain")
-        folder = jobs.folder_of(record).path.resolve()
-        path = (folder / file).resolve()
-        if path.parent != folder or not path.is_file():  # never a link leading elsewhere
-            return Response("no such results file\n", 404, content_type="text/plain")
-        response = send_file(path, mimetype=_mimetype(file), max_age=0)
+        response = send_file(path, mimetype=MEDIA_TYPES[file], max_age=0)
         response.headers["Content-Security-Policy"] = POLICY
         return response
 
@@ -149,7 +146,3 @@ def _error(error: ApiError) -> Response:
 
 def _when(epoch: float | None) -> str:
     return "" if epoch is None else datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _mimetype(name: str) -> str:
-    return {".html": "text/html", ".json": "application/json"}.get(Path(name).suffix, "text/csv")

@@ -51,6 +51,8 @@ DESCRIBE = "describe.json"
 STEPS = "steps.json"
 REPORT = "report.html"
 JOB_FILES = (RUN, DESCRIBE, STEPS, TIMELINE, REPORT)
+SHARED_FILES = (REPORT, DESCRIBE, STEPS, TIMELINE)  # what the web pages link to, and the only files they serve
+MEDIA_TYPES = {REPORT: "text/html", DESCRIBE: "application/json", STEPS: "application/json", TIMELINE: "text/csv"}
 
 
 def default_folder(job_name: str) -> Path:
@@ -256,6 +258,16 @@ class ResultsFolder:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+def shared_file(folder: Path, name: str) -> Path | None:
+    """The job file ``name`` of ``folder`` a page may serve: one of SHARED_FILES, a regular file inside that
+    very folder (never a link leading elsewhere); None otherwise."""
+    folder = folder.resolve()
+    path = (folder / name).resolve()
+    if name not in SHARED_FILES or path.parent != folder or not path.is_file():
+        return None
+    return path
 
 
 def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch: float = 0.0) -> pd.DataFrame:

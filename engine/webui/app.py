@@ -27,6 +27,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 
 from loadrec.engine.measurement.outcome import Status
 from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
+from loadrec.engine.results.files import MEDIA_TYPES, SHARED_FILES, shared_file
 from loadrec.engine.webui import views
 from loadrec.engine.webui.console import READY, RUN_PREFIX, RUNNING, STOPPING, ConsoleError, JobConsole
 from loadrec.engine.webui.login import BAD_LOGIN, credentials_match, is_loopback
@@ -116,7 +117,7 @@ def create_app(console: JobConsole, login: bool, loopback: bool, port: int = 0) 
 
     def fragment() -> str:
         run = live_view()
-        return render("live.html.j2", state=console.state, run=run, levels=views.LEVELS, files=views.RESULT_FILES)
+        return render("live.html.j2", state=console.state, run=run, levels=views.LEVELS, files=SHARED_FILES)
 
     @app.errorhandler(views.BadWeights)
     def bad_weights(error: views.BadWeights) -> Any:
@@ -154,12 +155,10 @@ def create_app(console: JobConsole, login: bool, loopback: bool, port: int = 0) 
 
     @app.get("/loadrec/runs/<int:number>/<name>")
     def result_file(number: int, name: str) -> Any:
-        folder = (console.base / f"{RUN_PREFIX}{number}").resolve()
-        path = (folder / name).resolve()
-        # Four names, inside the run's own folder: never a link leading elsewhere.
-        if name not in views.RESULT_FILES or path.parent != folder or not path.is_file():
+        path = shared_file(console.base / f"{RUN_PREFIX}{number}", name)
+        if path is None:
             return _refuse(404, "no such results file")
-        return send_file(path, mimetype=_mimetype(name), max_age=0)
+        return send_file(path, mimetype=MEDIA_TYPES[name], max_age=0)
 
     @app.get("/favicon.ico")
     def favicon() -> Any:
@@ -195,11 +194,3 @@ def _refuse(code: int, message: str) -> Any:
     response = jsonify({"success": False, "message": message})
     response.status_code = code
     return response
-
-
-def _mimetype(name: str) -> str:
-    if name.endswith(".html"):
-        return "text/html"
-    if name.endswith(".json"):
-        return "application/json"
-    return "text/csv"

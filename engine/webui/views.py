@@ -31,11 +31,9 @@ from loadrec.engine.measurement.ranking import Importance, Weights
 from loadrec.engine.presentation.charts import ChartOptions, Series, line_chart
 from loadrec.engine.presentation.report import USERS, recommendation_table, test_section
 from loadrec.engine.presentation.terminal import stopping_sentence
-from loadrec.engine.results.files import DESCRIBE, REPORT, STEPS, TIMELINE
 from loadrec.engine.results.model import Benchmark, JobResults, Status
 from loadrec.engine.webui.console import Snapshot
 
-RESULT_FILES = (REPORT, DESCRIBE, STEPS, TIMELINE)  # what the page links to (and the only files it serves)
 OBJECTIVES = ("cost", "latency", "throughput")
 LEVELS = tuple(level.label for level in Importance)
 PENDING = "PENDING"  # a test of a running job that has not started yet (the page's word, never in results)
