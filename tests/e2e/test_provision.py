@@ -66,7 +66,11 @@ def test_each_combination_gets_its_own_server_and_its_capacity_shows(tmp_path: P
     per_instance = [
         r["Metrics"]["MaxInvocations"] / r["EndpointConfiguration"]["InitialInstanceCount"] for r in recommendations
     ]
-    assert per_instance[1] / per_instance[0] == pytest.approx(2.0, rel=0.15)  # twice the slots, twice the capacity
+    # Each server can serve at most its slots x (1000 / 50 ms) per second; twice the slots must show as clearly
+    # more capacity. Not "exactly twice": on a busy two-core machine the client shares the cores with the server.
+    ceilings = [2 * 20 * 60, 4 * 20 * 60]
+    assert all(0 < measured <= ceiling * 1.03 for measured, ceiling in zip(per_instance, ceilings, strict=True))
+    assert per_instance[1] / per_instance[0] > 1.5
     tests = body["Loadrec"]["Tests"]
     assert [t["Configuration"] for t in tests] == [
         "ml.c5.large (LOADREC_SAMPLE_WORKERS=2)",
