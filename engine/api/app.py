@@ -73,7 +73,7 @@ def create_app(
         body = request.get_data(cache=False)
         try:
             if keys is not None:
-                verify(_signed(body), keys, datetime.fromtimestamp(clock(), UTC))
+                verify(_signed(body), keys, datetime.fromtimestamp(clock(), UTC), jobs.config.region)
             model = operation(request.headers.get("X-Amz-Target"), served)
             params = read_params(body, model)
             answer = served[model.name](jobs, params)

@@ -4,8 +4,9 @@ The signature is recomputed with botocore's own signer (``SigV4Auth``: its canon
 request, string to sign and key derivation) over exactly the headers the caller
 signed, so what boto3 and the AWS CLI sign verifies byte for byte, and nothing of the
 algorithm is written here. What AWS checks around it is: the key must be known
-(``UnrecognizedClientException``), the signature must match and the request date be
-within 5 minutes of the server's clock (``InvalidSignatureException``), and a request
+(``UnrecognizedClientException``), the signature must match, be scoped to the server's
+region and service, and the request date be within 5 minutes of the server's clock
+(``InvalidSignatureException``), and a request
 without an Authorization header is ``MissingAuthenticationTokenException``. The
 comparison takes constant time; no secret or signature is put in an error message.
 """
@@ -87,8 +88,8 @@ def _parse_authorization(value: str) -> _Authorization:
     return _Authorization(key_id, date, region, service, terminator, signed, parts["Signature"])
 
 
-def verify(request: SignedRequest, keys: Mapping[str, str], now: datetime) -> str:
-    """The access key id that signed ``request``; raises AuthError as AWS would answer."""
+def verify(request: SignedRequest, keys: Mapping[str, str], now: datetime, region: str) -> str:
+    """The access key id that signed ``request`` for ``region``; raises AuthError as AWS would answer."""
     header = request.headers.get("authorization")
     if not header:
         raise AuthError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
@@ -98,6 +99,10 @@ def verify(request: SignedRequest, keys: Mapping[str, str], now: datetime) -> st
         raise AuthError("UnrecognizedClientException", "The security token included in the request is invalid.")
     if auth.service != SERVICE or auth.terminator != "aws4_request":
         raise AuthError("InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'.")
+    if auth.region != region:  # as AWS: a regional endpoint takes what was signed for its region only
+        raise AuthError(
+            "InvalidSignatureException", f"Credential should be scoped to a valid region, not '{auth.region[:40]}'."
+        )
     stamp = request.headers.get("x-amz-date", "")
     try:
         when = datetime.strptime(stamp, AMZ_DATE).replace(tzinfo=UTC)

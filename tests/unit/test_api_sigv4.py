@@ -25,6 +25,7 @@ KEYS = {KEY_ID: SECRET}
 URL = "http://127.0.0.1:8443/"
 BODY = b'{"MaxResults": 10, "SortBy": "Name"}'
 TARGET = "SageMaker.ListInferenceRecommendationsJobs"
+REGION = "us-east-1"  # the server's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +41,7 @@ def sign(
     key_id: str = KEY_ID,
     secret: str = SECRET,
     service: str = "sagemaker",
-    region: str = "us-east-1",
+    region: str = REGION,
     url: str = URL,
     headers: Mapping[str, str] | None = None,
 ) -> Signed:
@@ -78,7 +79,7 @@ def changed(signed: Signed, *, body: bytes | None = None, **headers: str | None)
 
 def refused(request: SignedRequest, keys: Mapping[str, str], now: datetime, signature: str = "") -> AuthError:
     with pytest.raises(AuthError) as caught:
-        verify(request, keys, now)
+        verify(request, keys, now, REGION)
     error = caught.value
     for secret in (SECRET, OTHER_SECRET, *keys.values()):
         assert secret not in error.message and secret not in str(error)
@@ -107,7 +108,7 @@ def refused(request: SignedRequest, keys: Mapping[str, str], now: datetime, sign
 )
 def test_a_request_botocore_signed_is_accepted(body: bytes, url: str, headers: dict[str, str]) -> None:
     signed = sign(body, url=url, headers=headers)
-    assert verify(signed.request, KEYS, signed.at) == KEY_ID
+    assert verify(signed.request, KEYS, signed.at, REGION) == KEY_ID
 
 
 def test_a_request_a_boto3_client_sends_is_accepted() -> None:
@@ -117,14 +118,14 @@ def test_a_request_a_boto3_client_sends_is_accepted() -> None:
         captured["request"] = request
         return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, _Raw())
 
-    session = boto3.session.Session(aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name="eu-west-1")
+    session = boto3.session.Session(aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name=REGION)
     client = session.client("sagemaker", endpoint_url="http://127.0.0.1:8443")
     client.meta.events.register("before-send", capture)
     client.list_inference_recommendations_jobs(NameContains="churn", MaxResults=5)
     sent = captured["request"]
     signed = as_received(sent.method, sent.url, dict(sent.headers.items()), sent.body)
     assert "user-agent" in signed.request.headers  # sent, though not signed
-    assert verify(signed.request, {"AKIDOTHER": OTHER_SECRET, **KEYS}, signed.at) == KEY_ID
+    assert verify(signed.request, {"AKIDOTHER": OTHER_SECRET, **KEYS}, signed.at, REGION) == KEY_ID
 
 
 class _Raw:
@@ -136,7 +137,7 @@ class _Raw:
 def test_a_request_dated_within_five_minutes_of_the_server_clock_is_accepted(offset_s: int) -> None:
     signed = sign()
     # offset_s < 0: the request is dated before the server's clock
-    assert verify(signed.request, KEYS, signed.at - timedelta(seconds=offset_s)) == KEY_ID
+    assert verify(signed.request, KEYS, signed.at - timedelta(seconds=offset_s), REGION) == KEY_ID
 
 
 # --- refused -----------------------------------------------------------------------------
@@ -221,6 +222,14 @@ def test_a_signature_scoped_to_another_service_is_an_invalid_signature(service: 
     error = refused(signed.request, KEYS, signed.at, signed.signature)
     assert error.code == "InvalidSignatureException"
     assert error.message == "Credential should be scoped to correct service: 'sagemaker'."
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-east-2", "us-east-1x"])
+def test_a_signature_scoped_to_another_region_is_an_invalid_signature(region: str) -> None:
+    signed = sign(region=region)
+    error = refused(signed.request, KEYS, signed.at, signed.signature)
+    assert (error.code, error.status) == ("InvalidSignatureException", 400)
+    assert error.message == f"Credential should be scoped to a valid region, not '{region}'."
 
 
 def test_a_scope_date_other_than_the_x_amz_date_is_an_invalid_signature() -> None:
@@ -342,5 +351,5 @@ def test_a_signature_that_leaves_the_operation_unsigned_is_refused() -> None:
     headers |= {"host": "127.0.0.1:8085", "x-amz-target": "SageMaker.StopInferenceRecommendationsJob"}
     when = datetime.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     with pytest.raises(AuthError) as refused:
-        verify(SignedRequest("POST", "/", "", headers, body), {KEY_ID: SECRET}, when)
+        verify(SignedRequest("POST", "/", "", headers, body), {KEY_ID: SECRET}, when, REGION)
     assert refused.value.code == "InvalidSignatureException"
