@@ -15,6 +15,7 @@ test's process stops within a second of losing the server, see
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -173,13 +174,16 @@ class JobManager:
 
     def recover(self) -> None:
         """Jobs that were running when the server died: FAILED at once, saying so; their files are rewritten
-        and what a provisioner left is deleted in the background (that can take minutes; the server answers)."""
+        and what a provisioner left is deleted in the background (that can take minutes; the server answers).
+        A job ended when its files were last written (its last measured second), not when the server restarted:
+        its duration stays true after a night down."""
         for record in self.store.unfinished():
             folder = self.folder_of(record)
             started = (folder.path / RUN).exists()
             reason = SERVER_DIED if started else SERVER_DIED_EARLY
             now = self._now()
-            self.store.update(record, status="FAILED", modified=now, completed=now, failure_reason=reason)
+            ended = min(max(_last_written(folder.path), record.modified), now) if started else now
+            self.store.update(record, status="FAILED", modified=now, completed=round(ended, 3), failure_reason=reason)
             self.progress(f"{record.name}: FAILED ({reason})")
             if started:
                 gevent.spawn(self._fail_files, record.name, folder, reason, leftovers=True)
@@ -262,6 +266,16 @@ class JobManager:
 def _no_timeline(index: int) -> None:
     """The API's answers carry no per-second data: a test's timeline is not read for them."""
     return None
+
+
+def _last_written(folder: Path) -> float:
+    """When a file in ``folder`` was last written (0 when none can be read)."""
+    times = [0.0]
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):  # a file going as we look
+            if path.is_file():  # a folder's time says when a file was added, not when one was written
+                times.append(path.stat().st_mtime)
+    return max(times)
 
 
 def _in_use(name: str) -> ApiError:

@@ -3,6 +3,7 @@ an end, STOPPING → STOPPED, the limits and names AWS enforces, a shutdown, and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -206,12 +207,18 @@ def test_recovery_fails_the_jobs_a_dead_server_was_running_and_keeps_the_finishe
         jobs.store.add(JobRecord(name, "arn", {"JobName": name}, status, 1.0, 2.0, None, None, str(tmp_path / name)))
     (tmp_path / "running").mkdir()
     (tmp_path / "running" / "run.json").write_text("{}")  # its tests had started (the file is damaged: said)
+    (tmp_path / "running" / "tests").mkdir()
+    (tmp_path / "running" / "tests" / "seconds.jsonl").write_text("")
+    os.utime(tmp_path / "running" / "run.json", (10.0, 10.0))
+    os.utime(tmp_path / "running" / "tests" / "seconds.jsonl", (30.0, 30.0))  # its last measured second
     clock.now = 50.0
     jobs.recover()
     after = {record.name: record for record in jobs.store.all()}
     assert after["x"] == base
+    ended = {"running": 30.0, "waiting": 50.0, "stopping": 50.0}  # a job never started ends at the restart
     for name, reason in (("running", SERVER_DIED), ("waiting", SERVER_DIED_EARLY), ("stopping", SERVER_DIED_EARLY)):
-        assert (after[name].status, after[name].failure_reason, after[name].completed) == ("FAILED", reason, 50.0)
+        assert (after[name].status, after[name].failure_reason) == ("FAILED", reason)
+        assert (after[name].completed, after[name].modified) == (ended[name], 50.0)
     gevent.idle()  # the damaged files are reported, and the server goes on
 
 
