@@ -279,6 +279,7 @@ def test_a_server_killed_mid_job_restarts_with_every_job_and_the_running_one_fai
     _, alive = psutil.wait_procs(children, timeout=20)  # each test process notices within a second
     assert alive == []
     measured = _measured_seconds(data / "jobs" / "interrupted")
+    restarted = time.time()
     with api_server(config, data) as second:
         client = sagemaker(second.url)
         jobs = {j["JobName"]: j for j in client.list_inference_recommendations_jobs()["InferenceRecommendationsJobs"]}
@@ -287,6 +288,11 @@ def test_a_server_killed_mid_job_restarts_with_every_job_and_the_running_one_fai
         assert "server stopped while this job ran" in jobs["interrupted"]["FailureReason"]
         described = client.describe_inference_recommendations_job(JobName="interrupted")
         assert described["Status"] == "FAILED"
+        # it ended with its last measured second, before the restart
+        assert (
+            described["CreationTime"] < described["CompletionTime"]
+            and described["CompletionTime"].timestamp() <= restarted
+        )
     assert _measured_seconds(data / "jobs" / "interrupted") >= measured  # nothing measured was lost
     on_disk = json.loads((data / "jobs" / "interrupted" / "describe.json").read_text())
     assert on_disk["Status"] == "FAILED"
