@@ -101,7 +101,8 @@ def verify(request: SignedRequest, keys: Mapping[str, str], now: datetime, regio
         raise AuthError("InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'.")
     if auth.region != region:  # as AWS: a regional endpoint takes what was signed for its region only
         raise AuthError(
-            "InvalidSignatureException", f"Credential should be scoped to a valid region, not '{auth.region[:40]}'."
+            "InvalidSignatureException",
+            f"Credential should be scoped to a valid region, not '{auth.region[:40]}': this server's is '{region}'.",
         )
     stamp = request.headers.get("x-amz-date", "")
     try:

@@ -94,11 +94,11 @@ def api_server(config: Path, data_dir: Path, *extra: str) -> Iterator[ApiServer]
         stop_server(server)
 
 
-def sagemaker(url: str, key_id: str = KEY_ID, secret: str = SECRET) -> BaseClient:
+def sagemaker(url: str, key_id: str = KEY_ID, secret: str = SECRET, region: str = "us-east-1") -> BaseClient:
     """A real boto3 SageMaker client for the server: only the endpoint URL and the keys differ from AWS's."""
     return boto3.client(
         "sagemaker",
-        region_name="us-east-1",
+        region_name=region,
         endpoint_url=url,
         aws_access_key_id=key_id,
         aws_secret_access_key=secret,

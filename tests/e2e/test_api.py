@@ -200,6 +200,8 @@ def test_bad_requests_get_aws_error_codes(client: BaseClient, server: ApiServer,
     assert wrong["Code"] == "InvalidSignatureException"
     unknown = error_of(sagemaker(server.url, key_id="AKIDUNKNOWN").describe_inference_recommendations_job, JobName="x")
     assert unknown["Code"] == "UnrecognizedClientException"
+    elsewhere = error_of(sagemaker(server.url, region="eu-west-1").describe_inference_recommendations_job, JobName="x")
+    assert elsewhere["Code"] == "InvalidSignatureException" and "this server's is 'us-east-1'" in elsewhere["Message"]
     assert SECRET not in server.output()
     listing = error_of(client.list_inference_recommendations_jobs, MaxResults=1, NextToken="bm90LWEtdG9rZW4=")
     assert listing["Code"] == "ValidationException"

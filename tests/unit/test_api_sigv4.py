@@ -229,7 +229,9 @@ def test_a_signature_scoped_to_another_region_is_an_invalid_signature(region: st
     signed = sign(region=region)
     error = refused(signed.request, KEYS, signed.at, signed.signature)
     assert (error.code, error.status) == ("InvalidSignatureException", 400)
-    assert error.message == f"Credential should be scoped to a valid region, not '{region}'."
+    assert (
+        error.message == f"Credential should be scoped to a valid region, not '{region}': this server's is '{REGION}'."
+    )
 
 
 def test_a_scope_date_other_than_the_x_amz_date_is_an_invalid_signature() -> None:
