@@ -9,6 +9,7 @@ secrets. It yields the base URL and the request heads seen, in order.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -36,7 +37,8 @@ def requests(sock: socket.socket) -> Iterator[bytes]:
 
 
 @contextmanager
-def serving(handler: Handler) -> Iterator[tuple[str, list[bytes]]]:
+def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, list[bytes]]]:
+    """``tls``: the server's TLS context (its certificate), for an https:// URL."""
     seen: list[bytes] = []
 
     def handle(sock: socket.socket, _: object) -> None:
@@ -45,9 +47,9 @@ def serving(handler: Handler) -> Iterator[tuple[str, list[bytes]]]:
                 seen.append(head)
                 handler(sock, head)
 
-    server = StreamServer(("127.0.0.1", 0), handle)
+    server = StreamServer(("127.0.0.1", 0), handle, **({"ssl_context": tls} if tls else {}))
     server.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}", seen
     finally:
         server.stop(timeout=1)

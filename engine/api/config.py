@@ -21,7 +21,7 @@ the server decides what the job file's extension would have said::
 - ``Loadrec``: the extension every job gets (Provisioner for EndpointConfigurations,
   a default SamplePayloadUrl, S3/CloudWatch endpoint URLs, timeouts); never Targets.
 - ``PayloadRoots``: a request's local SamplePayloadUrl must lie under one of them.
-Relative paths are read from the configuration file's folder.
+Relative paths (payload roots and paths, CA bundles) are read from the configuration file's folder.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConf
         access_keys=keys,
         max_concurrent_jobs=jobs,
         payload_roots=roots,
-        endpoints={name: dict(entry) for name, entry in endpoints.items()},
+        endpoints={name: _absolute_bundle(entry, base) for name, entry in endpoints.items()},
         extension=_absolute_paths(extension, base),
     )
 
@@ -168,6 +168,15 @@ def _extension_problems(extension: Any) -> list[Problem]:
     if "Targets" in extension:
         found.append(Problem(f"{KEY}.Targets", "not allowed here: map InputConfig.Endpoints names in Endpoints"))
     return found + check_extension({k: v for k, v in extension.items() if k != "Targets"}, 0)
+
+
+def _absolute_bundle(entry: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """A target with its CA bundle's path made absolute (jobs run from the data directory)."""
+    fixed = dict(entry)
+    bundle = fixed.get("Http", {}).get("CaBundle")
+    if bundle is not None:
+        fixed["Http"] = {**fixed["Http"], "CaBundle": str((base / Path(bundle).expanduser()).resolve())}
+    return fixed
 
 
 def _absolute_paths(extension: Mapping[str, Any], base: Path) -> dict[str, Any]:

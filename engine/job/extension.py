@@ -71,7 +71,7 @@ SAGEMAKER_FIELDS = (
     "CustomAttributes",
 )
 SAGEMAKER_HEADER_FIELDS = ("Accept", "TargetVariant", "InferenceComponentName", "CustomAttributes")
-HTTP_FIELDS = ("Url", "Method", "Headers")
+HTTP_FIELDS = ("Url", "Method", "Headers", "CaBundle")
 TARGET_FIELDS = ("SageMaker", "Http", "PricePerHour", "Streaming")
 EXTENSION_FIELDS = (
     "Targets",
@@ -115,6 +115,7 @@ class HttpTarget:
     headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # values may be env:NAME
     price_per_hour: float | None = None
     framing: str | None = None  # a streamed answer's framing (server-sent events, JSON lines, text)
+    ca_bundle: str | None = None  # a PEM file of the CAs trusted for an https URL (relative: to the job's folder)
 
     @property
     def label(self) -> str:
@@ -285,6 +286,11 @@ def _http_problems(entry: Any, path: str) -> list[Problem]:
         found.append(Problem(f"{path}.Url", f"{show(url)} is not an http(s) URL"))
     else:
         found += _url_problems(url, f"{path}.Url")
+    bundle = entry.get("CaBundle")
+    if bundle is not None and (not isinstance(bundle, str) or not bundle.strip() or "\x00" in bundle):
+        found.append(Problem(f"{path}.CaBundle", f"{show(bundle)} is not a file path"))
+    elif bundle is not None and not (isinstance(url, str) and url.lower().startswith("https://")):
+        found.append(Problem(f"{path}.CaBundle", "is for an https:// Url only"))
     method = entry.get("Method", "POST")
     if method not in ("POST", "PUT", "GET"):
         found.append(Problem(f"{path}.Method", f"{show(method)} is not one of: POST, PUT, GET"))
@@ -326,6 +332,8 @@ def target_entry(target: Target) -> dict[str, Any]:
     body: dict[str, Any]
     if isinstance(target, HttpTarget):
         body = {"Http": {"Url": target.url, "Method": target.method, "Headers": dict(target.headers)}}
+        if target.ca_bundle is not None:
+            body["Http"]["CaBundle"] = target.ca_bundle
     else:
         values = (target.endpoint_name, target.region, target.endpoint_url, target.accept, target.target_variant,
                   target.inference_component_name, target.custom_attributes)  # fmt: skip
@@ -348,6 +356,7 @@ def parse_target(entry: Mapping[str, Any]) -> Target:
             headers=tuple(sorted(http.get("Headers", {}).items())),
             price_per_hour=price,
             framing=framing,
+            ca_bundle=http.get("CaBundle"),
         )
     sm = entry["SageMaker"]
     return SageMakerTarget(

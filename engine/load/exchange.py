@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
+import ssl  # its error classes only (gevent's TLS raises them); the entry points patch before this import
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from geventhttpclient import HTTPClient
 
 from loadrec.engine.job.headers import without_credentials
 from loadrec.engine.load.redaction import redact, request_secrets
+from loadrec.engine.load.trust import context_factory
 from loadrec.engine.streaming.frames import Decoder, StreamFailure
 from loadrec.engine.streaming.tokens import StreamTiming, TokenClock
 
@@ -62,10 +64,12 @@ class Client(Protocol):
     def close(self) -> None: ...
 
 
-def http_client(base_url: str, timeout_s: float) -> Client:
-    """One connection to ``base_url``; TLS certificates are verified (Locust's default is not to)."""
+def http_client(base_url: str, timeout_s: float, ca_pem: str | None = None) -> Client:
+    """One connection to ``base_url``; TLS certificates are verified (Locust's default is not to), against
+    ``ca_pem``'s CAs when given, else certifi's."""
+    factory = None if ca_pem is None else context_factory(ca_pem)
     client: Client = HTTPClient.from_url(
-        base_url, concurrency=1, connection_timeout=timeout_s, network_timeout=timeout_s
+        base_url, concurrency=1, connection_timeout=timeout_s, network_timeout=timeout_s, ssl_context_factory=factory
     )
     return client
 
@@ -73,11 +77,11 @@ def http_client(base_url: str, timeout_s: float) -> Client:
 class Connection:
     """A virtual user's connection to its target; ``send`` returns the answer's length or raises."""
 
-    def __init__(self, base_url: str, timeout_s: float, max_answer_bytes: int) -> None:
+    def __init__(self, base_url: str, timeout_s: float, max_answer_bytes: int, ca_pem: str | None = None) -> None:
         parts = urlsplit(base_url)
         # A base URL may carry a path (an EndpointUrl behind a prefix): the client knows only the origin.
         self.origin, self.prefix = f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")
-        self.timeout_s, self.max_answer_bytes = timeout_s, max_answer_bytes
+        self.timeout_s, self.max_answer_bytes, self.ca_pem = timeout_s, max_answer_bytes, ca_pem
         self._client: Client | None = None
 
     def send(
@@ -96,7 +100,7 @@ class Connection:
         deadline.start()
         try:
             if self._client is None:
-                self._client = http_client(self.origin, self.timeout_s)
+                self._client = http_client(self.origin, self.timeout_s, self.ca_pem)
             response = self._client.request(method, self.prefix + path, body=body, headers=headers)
             try:
                 status = response.status_code
@@ -227,6 +231,10 @@ def _failure_of(error: Exception) -> InvocationFailure:
         return InvocationFailure("timeout")
     if isinstance(error, socket.gaierror):
         return InvocationFailure("host not found", connection=True)
+    if isinstance(error, ssl.SSLCertVerificationError):  # a self-signed or private CA: see CaBundle
+        return InvocationFailure("TLS certificate not trusted", connection=True)
+    if isinstance(error, ssl.SSLError):
+        return InvocationFailure("TLS error", connection=True)
     if isinstance(error, OSError) and error.errno in _CONNECTION_ERRORS:
         return InvocationFailure(_CONNECTION_ERRORS[error.errno], connection=True)
     if type(error).__name__ == "HTTPConnectionClosed":

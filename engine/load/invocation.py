@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import botocore.session
@@ -32,6 +33,7 @@ from loadrec.engine.job.extension import (
     Target,
 )
 from loadrec.engine.job.headers import header_value_problem, region_problem
+from loadrec.engine.load.trust import TrustError, read_bundle
 
 SIGNING_SERVICE = "sagemaker"  # InvokeEndpoint signs as "sagemaker" on runtime.sagemaker.*
 DEFAULT_ACCEPT = "application/json"
@@ -88,6 +90,7 @@ class Invocation:
     max_answer_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     framing: str | None = None  # a streamed answer's framing (None: read whole)
     event_stream: bool = False  # the answer is SageMaker's event stream, its parts in ``framing``
+    ca_pem: str | None = None  # the CAs an https connection trusts (None: certifi's), see trust.py
 
     @property
     def url(self) -> str:
@@ -101,15 +104,36 @@ class Invocation:
         return self.signer.sign(self.method, self.url, body, headers)
 
 
-def prepare(target: Target, extension: Extension | None = None, environ: Mapping[str, str] | None = None) -> Invocation:
-    """Resolve a target into an ``Invocation``; raises TargetError before any load."""
+def prepare(
+    target: Target,
+    extension: Extension | None = None,
+    environ: Mapping[str, str] | None = None,
+    base_dir: Path = Path(),
+) -> Invocation:
+    """Resolve a target into an ``Invocation`` (relative paths from ``base_dir``, the job's folder); raises
+    TargetError before any load."""
     environ = os.environ if environ is None else environ
-    invocation = (
-        _prepare_http(target, environ) if isinstance(target, HttpTarget) else _prepare_sagemaker(target, environ)
-    )
+    if isinstance(target, HttpTarget):
+        invocation = _prepare_http(target, environ)
+        bundle = None if target.ca_bundle is None else base_dir / Path(target.ca_bundle).expanduser()
+        invocation = replace(invocation, ca_pem=_trusted(bundle, "CaBundle"))
+    else:
+        invocation = _prepare_sagemaker(target, environ)
+        setting = botocore.session.get_session().get_config_variable("ca_bundle")  # AWS_CA_BUNDLE, profile
+        bundle = None if not setting else Path(str(setting)).expanduser()
+        invocation = replace(invocation, ca_pem=_trusted(bundle, "AWS_CA_BUNDLE (or the profile's ca_bundle)"))
     if extension is None:
         return invocation
     return replace(invocation, timeout_s=extension.request_timeout_s, max_answer_bytes=extension.max_response_bytes)
+
+
+def _trusted(bundle: Path | None, what: str) -> str | None:
+    if bundle is None:
+        return None
+    try:
+        return read_bundle(bundle)
+    except TrustError as error:
+        raise TargetError(f"{what}: {error}") from None
 
 
 def _prepare_http(target: HttpTarget, environ: Mapping[str, str]) -> Invocation:

@@ -69,9 +69,10 @@ def count_tests(spec: JobSpec) -> int:
 
 
 def prepare_test(
-    spec: JobSpec, index: int, payloads: tuple[Payload, ...], target: Target | None = None
+    spec: JobSpec, index: int, payloads: tuple[Payload, ...], base_dir: Path, target: Target | None = None
 ) -> PreparedTest:
-    """Test ``index`` ready to load: its job's target, or ``target`` (an endpoint created for it).
+    """Test ``index`` ready to load: its job's target, or ``target`` (an endpoint created for it); a path in
+    the target is read from ``base_dir``, the job's folder.
 
     A test whose endpoint the provisioner creates has no target until then: it is checked
     with the provisioner's template (its headers' ``env:`` values) and comes back without
@@ -89,7 +90,7 @@ def prepare_test(
         )
     where = f"Loadrec.Targets[{spec.case(index).configuration}]" if target else "Loadrec.Provisioner"
     try:
-        invocation = prepare(checked, spec.extension)
+        invocation = prepare(checked, spec.extension, base_dir=base_dir)
     except TargetError as error:
         raise SetupError(f"{where}: {error}") from None
     return PreparedTest(index, label_of(spec, index), target, invocation if target else None, payloads)
@@ -104,7 +105,7 @@ def prepare_chosen_test(spec: JobSpec, index: int, base_dir: Path, payloads_over
     """The one test ``--test-index`` chooses, with its payloads; raises SetupError before any load."""
     if index >= count_tests(spec):
         raise SetupError(f"--test-index: {index} is past the job's {count_tests(spec)} tests")
-    test = prepare_test(spec, index, load_payloads(spec, base_dir, payloads_override))
+    test = prepare_test(spec, index, load_payloads(spec, base_dir, payloads_override), base_dir)
     if test.invocation is None:
         raise SetupError(f"--test-index: test {index} needs an endpoint loadrec creates: use loadrec run or loadrec ui")
     return test
@@ -113,4 +114,4 @@ def prepare_chosen_test(spec: JobSpec, index: int, base_dir: Path, payloads_over
 def prepare_job(spec: JobSpec, base_dir: Path, payloads_override: str | None) -> list[PreparedTest]:
     """Every test, ready to run (or to provision); raises SetupError before any load."""
     payloads = load_payloads(spec, base_dir, payloads_override)
-    return [prepare_test(spec, index, payloads) for index in range(count_tests(spec))]
+    return [prepare_test(spec, index, payloads, base_dir) for index in range(count_tests(spec))]

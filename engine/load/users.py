@@ -56,7 +56,9 @@ class InvocationUser(User):
         invocation = self.invocation
         assert invocation is not None, "configure() the user class before starting users"
         self._picker = PayloadPicker(self.payloads, self.seed, next(self.user_numbers))
-        self._connection = Connection(invocation.base_url, invocation.timeout_s, invocation.max_answer_bytes)
+        self._connection = Connection(
+            invocation.base_url, invocation.timeout_s, invocation.max_answer_bytes, invocation.ca_pem
+        )
         self._backoff = Backoff()
 
     def on_stop(self) -> None:

@@ -30,9 +30,10 @@ def take_assignment(assignment: Assignment, user_class: type[InvocationUser]) ->
     """Validate the job, load payloads, bind the users to the target (raises with the reason)."""
     settings = assignment.settings
     spec = parse_job(assignment.request, settings.limits)
-    payloads = load_payloads(spec, Path(assignment.base_dir), settings.payloads)
+    base_dir = Path(assignment.base_dir)
+    payloads = load_payloads(spec, base_dir, settings.payloads)
     target = parse_target(assignment.target) if assignment.target is not None else None
-    test = prepare_test(spec, assignment.index, payloads, target)
+    test = prepare_test(spec, assignment.index, payloads, base_dir, target)
     if test.invocation is None:
         raise SetupError(f"test {assignment.index}: its endpoint was not sent with the test")
     user_class.configure(test.invocation, test.payloads, settings.seed)

@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
                 provisioner = provisioner_for(spec, Path(manifest.job_dir), say, manifest.run_id)
                 record = partial(folder.write_provisioned, index)
                 provisioned = provisioner.create(spec.case(index), record, lambda: bool(stops))
-            test = prepare_test(spec, index, payloads, provisioned.target if provisioned else None)
+            test = prepare_test(
+                spec, index, payloads, Path(manifest.job_dir), provisioned.target if provisioned else None
+            )
         except (SetupError, PriceFileError, ProvisionError, OSError) as error:  # no load was sent
             return _not_started(folder, manifest.run_id, label_of(spec, index), index, str(error), stops)
         test_runner = create_runner(spec, test, settings)

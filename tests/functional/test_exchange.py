@@ -1,4 +1,4 @@
-"""One invocation against hostile endpoints: real sockets on loopback, servers in this process.
+"""One invocation against hostile endpoints, and over TLS: real sockets on loopback, servers in this process.
 
 Each server is a gevent StreamServer speaking just enough HTTP/1.1 to misbehave on
 purpose: redirecting to another host, answering without end, trickling, echoing the
@@ -12,14 +12,21 @@ import gc
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import gevent
 import psutil
 import pytest
 from gevent.server import StreamServer
+from locust.env import Environment
 
+from loadrec.engine.job.extension import HttpTarget
 from loadrec.engine.load.exchange import Connection, InvocationFailure
+from loadrec.engine.load.invocation import prepare
+from loadrec.engine.load.users import make_user_class
+from loadrec.payloads.source import Payload
 from tests.loopback import Handler, serving
+from tests.tls import private_ca
 
 SECRET = "tok-9f8e7d6c5b4a"
 MiB = 1024 * 1024
@@ -173,3 +180,42 @@ def test_a_request_cut_by_its_timeout_while_sending_leaves_no_socket_open() -> N
     finally:
         gc.enable()
         server.stop(timeout=1)
+
+
+def test_an_https_server_of_a_private_ca_is_refused_until_its_ca_is_trusted() -> None:
+    certificates, other = private_ca(), private_ca()
+    with serving(answer("200 OK", b"[0.5]"), tls=certificates.server) as (url, seen):
+        assert url.startswith("https://127.0.0.1:")
+        refused = failure(lambda: send(url))  # certifi's CAs do not include it
+        assert (refused.kind, refused.connection) == ("TLS certificate not trusted", True)
+        wrong = Connection(url, 5.0, MiB, other.ca_pem)  # another CA's bundle trusts only that CA
+        try:
+            assert failure(lambda: wrong.send("POST", "/", b"", {})).kind == "TLS certificate not trusted"
+        finally:
+            wrong.close()
+        trusted = Connection(url, 5.0, MiB, certificates.ca_pem)
+        try:
+            assert [trusted.send("POST", "/invocations", b"1,2,3", {}) for _ in range(2)] == [5, 5]
+        finally:
+            trusted.close()
+    assert len(seen) == 2  # only the trusted connection's requests got through the handshake
+
+
+def test_a_virtual_user_reaches_an_https_server_through_its_target_s_ca_bundle(tmp_path: Path) -> None:
+    certificates = private_ca()
+    (tmp_path / "ca.pem").write_text(certificates.ca_pem)
+    with serving(answer("200 OK", b"[0.5]"), tls=certificates.server) as (url, seen):
+        invocation = prepare(HttpTarget(f"{url}/invocations", ca_bundle="ca.pem"), base_dir=tmp_path)
+        environment = Environment(user_classes=[])
+        answers: list[tuple[int, object]] = []
+        environment.events.request.add_listener(
+            lambda response_length, exception, **_: answers.append((response_length, exception))
+        )
+        user = make_user_class(invocation, (Payload("row.csv", b"1,2,3", "text/csv"),), seed=1)(environment)
+        user.on_start()
+        try:
+            user.invoke()
+            user.invoke()
+        finally:
+            user.on_stop()
+    assert answers == [(5, None), (5, None)] and len(seen) == 2

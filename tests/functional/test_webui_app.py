@@ -30,7 +30,7 @@ PAGE = {REQUEST_HEADER: "1"}
 
 def console(base: Path) -> JobConsole:
     spec = parse_job(copy.deepcopy(REQUEST), LimitsMode.RELAXED)
-    tests = [prepare_test(spec, index, PAYLOADS) for index in range(3)]
+    tests = [prepare_test(spec, index, PAYLOADS, Path()) for index in range(3)]
     return JobConsole(spec, tests, RunSettings(limits=LimitsMode.RELAXED), base, base / "results", print)
 
 

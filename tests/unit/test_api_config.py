@@ -207,6 +207,18 @@ def test_a_relative_default_sample_payload_url_is_read_from_the_configuration_fo
     assert config.extension["SamplePayloadUrl"] == expected.format(base=base, parent=base.parent)
 
 
+def test_an_endpoint_s_relative_ca_bundle_is_read_from_the_configuration_folder(base: Path) -> None:
+    https = "https://models.internal/invocations"
+    raw = {"Endpoints": {"a": {"Http": {"Url": https, "CaBundle": "certs/ca.pem"}, "PricePerHour": 1},
+                         "b": {"Http": {"Url": https, "CaBundle": "/etc/ssl/ca.pem"}}}}  # fmt: skip
+    config = parse_config(raw, base, {})
+    assert config.endpoints["a"] == {
+        "Http": {"Url": https, "CaBundle": str(base / "certs" / "ca.pem")},
+        "PricePerHour": 1,
+    }
+    assert config.endpoints["b"]["Http"]["CaBundle"] == "/etc/ssl/ca.pem"
+
+
 def test_load_config_reads_relative_paths_from_the_file_s_folder(base: Path) -> None:
     path = base / "server.json"
     path.write_text('{"PayloadRoots": ["payloads"], "Loadrec": {"SamplePayloadUrl": "payloads/default"}}')

@@ -59,7 +59,7 @@ class Clock:
 
 def console(base: Path, runners: list[Runner], clock: Clock | None = None, broken: bool = False) -> JobConsole:
     spec = parse_job(copy.deepcopy(REQUEST), LimitsMode.RELAXED)
-    tests = [prepare_test(spec, index, (Payload("a.csv", b"1", "text/csv"),)) for index in range(3)]
+    tests = [prepare_test(spec, index, (Payload("a.csv", b"1", "text/csv"),), Path()) for index in range(3)]
 
     def make(spec: JobSpec, tests: list[PreparedTest], folder: ResultsFolder, manifest: RunManifest, *_: Any) -> Runner:
         if broken:

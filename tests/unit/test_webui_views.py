@@ -35,7 +35,7 @@ CHEAP = replace(
 
 def prepared(request: dict[str, Any]) -> list[PreparedTest]:
     spec = parse_job(request, LimitsMode.RELAXED)
-    return [prepare_test(spec, index, PAYLOADS) for index in range(len(spec.endpoint_configurations))]
+    return [prepare_test(spec, index, PAYLOADS, Path()) for index in range(len(spec.endpoint_configurations))]
 
 
 def running(benchmarks: tuple[Benchmark, ...], timelines: bool = True) -> JobResults:
