@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import sys
 import uuid
 from collections.abc import Callable, Mapping
@@ -33,7 +34,7 @@ from loadrec.engine.api.protocol import CONTENT_TYPE, MAX_BODY_BYTES, ApiError, 
 from loadrec.engine.api.sigv4 import AuthError, SignedRequest, verify
 from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
 from loadrec.engine.results.files import MEDIA_TYPES, SHARED_FILES, shared_file
-from loadrec.engine.webui.login import credentials_match, is_loopback
+from loadrec.engine.webui.login import LoginThrottle, credentials_match, is_loopback, too_many_logins
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
 HERE = Path(__file__).resolve().parent
@@ -50,6 +51,7 @@ def create_app(
     """The server over ``jobs``; ``keys`` None: no authentication (loopback only, checked by the caller)."""
     app = Flask(__name__, static_folder=None, root_path=str(HERE), instance_path=str(HERE))
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    throttle = LoginThrottle(clock)
 
     @app.before_request
     def guard() -> Any:
@@ -88,8 +90,8 @@ def create_app(
 
     @app.get("/")
     def index() -> Any:
-        if not _basic_ok(keys):
-            return _ask_login()
+        if refused := _page_login(keys, throttle):
+            return refused
         rows = sorted(jobs.store.all(), key=lambda r: r.created, reverse=True)
         page = _templates.get_template("jobs.html.j2").render(
             jobs=rows, files=SHARED_FILES, style=STYLE, status_class=STATUS_CLASS, when=_when
@@ -100,8 +102,8 @@ def create_app(
 
     @app.get("/jobs/<name>/<file>")
     def result_file(name: str, file: str) -> Any:
-        if not _basic_ok(keys):
-            return _ask_login()
+        if refused := _page_login(keys, throttle):
+            return refused
         record = jobs.store.get(name)
         path = None if record is None else shared_file(jobs.folder_of(record).path, file)
         if path is None:
@@ -119,20 +121,33 @@ def _signed(body: bytes) -> SignedRequest:
     return SignedRequest(request.method, request.path, query, headers, body)
 
 
-def _basic_ok(keys: Mapping[str, str] | None) -> bool:
+def _page_login(keys: Mapping[str, str] | None, throttle: LoginThrottle) -> Response | None:
+    """None when the caller may see the page; else the answer: log in (401), or wait (429) after too many
+    wrong guesses from its address."""
+    if keys is None:
+        return None
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
+        return _ask_login()
+    address = request.remote_addr or ""
+    if (wait_s := throttle.wait_s(address)) > 0:  # the guess is not even checked
+        return Response(too_many_logins(wait_s) + "\n", 429,
+                        {"Retry-After": str(math.ceil(wait_s)), "Content-Type": "text/plain"})  # fmt: skip
+    if _basic_ok(keys, auth.username, auth.password, is_loopback(address)):
+        throttle.succeeded(address)
+        return None
+    throttle.failed(address)
+    return _ask_login()
+
+
+def _basic_ok(keys: Mapping[str, str], username: str, password: str, local: bool) -> bool:
     """The page's login: the web login (LOADREC_WEB_USERNAME/PASSWORD) from anywhere; an access key id and its
     secret from this machine only (Basic sends them in clear: a secret that signs API calls never crosses a
     network that way)."""
-    if keys is None:
+    if credentials_match(username, password):
         return True
-    auth = request.authorization
-    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
-        return False
-    if credentials_match(auth.username, auth.password):
-        return True
-    secret = keys.get(auth.username, "")
-    local = is_loopback(request.remote_addr or "")
-    return local and bool(secret) and hmac.compare_digest(auth.password.encode(), secret.encode())
+    secret = keys.get(username, "")
+    return local and bool(secret) and hmac.compare_digest(password.encode(), secret.encode())
 
 
 def _ask_login() -> Response:

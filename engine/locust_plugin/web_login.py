@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from loadrec.engine.webui.login import BAD_LOGIN, credentials_match
+from loadrec.engine.webui.login import LoginThrottle, form_login
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -24,12 +24,14 @@ def install_login(environment: Environment) -> None:
 
     web_ui.login_manager.user_loader(load_user)
     web_ui.auth_args = {"username_password_callback": "/loadrec/login"}
+    throttle = LoginThrottle()
 
     @web_ui.app.route("/loadrec/login", methods=["POST"])
     def loadrec_login() -> Any:
         given_user, given_password = request.form.get("username", ""), request.form.get("password", "")
-        if credentials_match(given_user, given_password):
+        error = form_login(throttle, request.remote_addr or "", given_user, given_password)
+        if error is None:
             login_user(WebUser(given_user))
             return redirect(url_for("locust.index"))
-        session["auth_error"] = BAD_LOGIN
+        session["auth_error"] = error
         return redirect(url_for("locust.login"))

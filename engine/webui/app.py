@@ -30,7 +30,7 @@ from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
 from loadrec.engine.results.files import MEDIA_TYPES, SHARED_FILES, shared_file
 from loadrec.engine.webui import views
 from loadrec.engine.webui.console import READY, RUN_PREFIX, RUNNING, STOPPING, ConsoleError, JobConsole
-from loadrec.engine.webui.login import BAD_LOGIN, credentials_match, is_loopback
+from loadrec.engine.webui.login import LoginThrottle, form_login, is_loopback
 from loadrec.engine.webui.user import WebUser, load_user
 
 REQUEST_HEADER = "X-Loadrec-Request"  # set by the page's script on every POST
@@ -85,6 +85,7 @@ def create_app(console: JobConsole, login: bool, loopback: bool, port: int = 0) 
     )
     manager = LoginManager(app)
     manager.user_loader(lambda user_id: load_user(user_id) if login else None)
+    throttle = LoginThrottle()
 
     @app.before_request
     def guard() -> Any:
@@ -174,10 +175,11 @@ def create_app(console: JobConsole, login: bool, loopback: bool, port: int = 0) 
             return redirect("/")
         if request.method == "POST":
             username, password = request.form.get("username", ""), request.form.get("password", "")
-            if credentials_match(username, password):
+            error = form_login(throttle, request.remote_addr or "", username, password)
+            if error is None:
                 login_user(WebUser(username))
                 return redirect("/")
-            session["login_error"] = BAD_LOGIN
+            session["login_error"] = error
             return redirect("/login")
         error = session.pop("login_error", "")
         return render("login.html.j2", job=console.spec.name, error=error)

@@ -1,17 +1,60 @@
-"""Who may use a web UI: a username and password from the environment, checked in constant time.
+"""Who may use a web UI: a username and password from the environment, checked in constant time, and
+at most ``MAX_FAILURES`` wrong guesses per client address in ``WINDOW_S``.
 
-Shared by ``loadrec ui`` and the Locust web UI of a stock ``locust -f`` run; read without
-loading Flask or Locust (the command line checks it before anything starts).
+Shared by ``loadrec ui``, the Locust web UI of a stock ``locust -f`` run and the page of
+``loadrec serve``; read without loading Flask or Locust (the command line checks it
+before anything starts).
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import math
 import os
+import time
+from collections import deque
+from collections.abc import Callable
 
 USERNAME_ENV, PASSWORD_ENV = "LOADREC_WEB_USERNAME", "LOADREC_WEB_PASSWORD"
 BAD_LOGIN = "Invalid username or password"
+MAX_FAILURES, WINDOW_S = 10, 300.0  # a password cannot be guessed at network speed
+MAX_ADDRESSES = 10_000  # addresses remembered at once: a flood of them cannot fill the memory
+
+
+def too_many_logins(wait_s: float) -> str:
+    return f"Too many failed logins from your address: try again in {math.ceil(wait_s)} s"
+
+
+class LoginThrottle:
+    """Failed logins per client address: after ``MAX_FAILURES`` within ``WINDOW_S``, that address is refused,
+    without its guess being checked, until its oldest failure leaves the window. A success forgets the
+    address. (Behind a proxy every client shares its address: they share the budget too.)"""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def wait_s(self, address: str) -> float:
+        """Seconds until ``address`` may try again (0: now)."""
+        failures = self._failures.get(address)
+        if failures is None:
+            return 0.0
+        now = self.clock()
+        while failures and failures[0] <= now - WINDOW_S:
+            failures.popleft()
+        if not failures:
+            del self._failures[address]
+            return 0.0
+        return failures[0] + WINDOW_S - now if len(failures) >= MAX_FAILURES else 0.0
+
+    def failed(self, address: str) -> None:
+        if address not in self._failures and len(self._failures) >= MAX_ADDRESSES:
+            del self._failures[next(iter(self._failures))]  # the address remembered longest
+        self._failures.setdefault(address, deque(maxlen=MAX_FAILURES)).append(self.clock())
+
+    def succeeded(self, address: str) -> None:
+        self._failures.pop(address, None)
 
 
 def login_configured() -> bool:
@@ -41,3 +84,14 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def form_login(throttle: LoginThrottle, address: str, username: str, password: str) -> str | None:
+    """A login form's POST from ``address``: None when it logs in, else the error to show."""
+    if (wait_s := throttle.wait_s(address)) > 0:  # the guess is not even checked
+        return too_many_logins(wait_s)
+    if credentials_match(username, password):
+        throttle.succeeded(address)
+        return None
+    throttle.failed(address)
+    return BAD_LOGIN

@@ -20,7 +20,7 @@ from loadrec.engine.load.prepare import prepare_test
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.webui.app import POLICY, REQUEST_HEADER, create_app
 from loadrec.engine.webui.console import READY, JobConsole
-from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV
+from loadrec.engine.webui.login import MAX_FAILURES, PASSWORD_ENV, USERNAME_ENV
 from loadrec.payloads import Payload
 from tests.report_fixture import REQUEST
 
@@ -131,3 +131,15 @@ def test_with_a_login_every_route_needs_it(logged_out: FlaskClient, job: JobCons
     assert "s3cret-pass" not in logged_out.get("/").get_data(as_text=True)
     logged_out.post("/logout", headers=PAGE)
     assert logged_out.get("/loadrec/status").status_code == 401
+
+
+def test_guessing_the_password_is_throttled_per_address(logged_out: FlaskClient) -> None:
+    for _ in range(MAX_FAILURES):
+        wrong = logged_out.post("/login", data={"username": "ops", "password": "guess"}, follow_redirects=True)
+        assert "Invalid username or password" in wrong.get_data(as_text=True)
+    right = {"username": "ops", "password": "s3cret-pass"}
+    throttled = logged_out.post("/login", data=right, follow_redirects=True)
+    assert "Too many failed logins from your address: try again in" in throttled.get_data(as_text=True)
+    assert logged_out.get("/loadrec/status").status_code == 401  # the right password was not even checked
+    elsewhere = logged_out.post("/login", data=right, environ_base={"REMOTE_ADDR": "127.0.0.2"})
+    assert elsewhere.headers["Location"] == "/"

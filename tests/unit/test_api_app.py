@@ -17,7 +17,7 @@ from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.operations import OPERATIONS
 from loadrec.engine.api.store import JobStore
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV
+from loadrec.engine.webui.login import MAX_FAILURES, PASSWORD_ENV, USERNAME_ENV
 
 KEY_ID, SECRET = "AKIDLOADRECUNIT00001", "unit-secret"
 LOCAL, REMOTE = {"REMOTE_ADDR": "127.0.0.1"}, {"REMOTE_ADDR": "203.0.113.9"}
@@ -55,6 +55,20 @@ def test_the_web_login_opens_the_page_from_anywhere(tmp_path: Path, monkeypatch:
     assert page.status_code == 200 and "No job yet" in page.text
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert app.get("/", headers=basic("admin", "guess"), environ_base=REMOTE).status_code == 401
+
+
+def test_guessing_the_page_s_login_is_throttled_per_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(USERNAME_ENV, "admin")
+    monkeypatch.setenv(PASSWORD_ENV, "page-password")
+    app = client(tmp_path, {KEY_ID: SECRET})
+    assert app.get("/", environ_base=REMOTE).status_code == 401  # no Authorization: not a guess
+    for _ in range(MAX_FAILURES):
+        assert app.get("/", headers=basic("admin", "guess"), environ_base=REMOTE).status_code == 401
+    for path in ("/", "/jobs/x/report.html"):
+        throttled = app.get(path, headers=basic("admin", "page-password"), environ_base=REMOTE)
+        assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0, path
+        assert throttled.text.startswith("Too many failed logins from your address")
+    assert app.get("/", headers=basic(KEY_ID, SECRET), environ_base=LOCAL).status_code == 200
 
 
 def test_a_results_file_is_served_for_a_known_job_and_name_only(tmp_path: Path) -> None:
