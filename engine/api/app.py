@@ -51,7 +51,7 @@ def create_app(
     """The server over ``jobs``; ``keys`` None: no authentication (loopback only, checked by the caller)."""
     app = Flask(__name__, static_folder=None, root_path=str(HERE), instance_path=str(HERE))
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    throttle = LoginThrottle(clock)
+    throttle = LoginThrottle()  # on the monotonic clock: a wall clock set back must not lock anyone out
 
     @app.before_request
     def guard() -> Any:

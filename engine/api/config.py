@@ -37,6 +37,7 @@ from loadrec.engine.job.extension import ENV_PREFIX, KEY, check_extension, targe
 from loadrec.engine.job.files import JobFileError, parse_json, read_text
 from loadrec.engine.job.headers import region_problem
 from loadrec.engine.job.problems import Problem, is_int, join, show
+from loadrec.engine.load.trust import TrustError, read_bundle
 
 FIELDS = ("Region", "AccessKeys", "MaxConcurrentJobs", "PayloadRoots", "Endpoints", KEY)
 DEFAULT_REGION = "us-east-1"
@@ -111,7 +112,8 @@ def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConf
         problems.append(Problem("Endpoints", "must be an object of endpoint names to targets"))
         endpoints = {}
     for name, entry in endpoints.items():
-        problems += target_problems(entry, join("Endpoints", name))
+        found = target_problems(entry, join("Endpoints", name))
+        problems += found or _bundle_problems(entry, base, join("Endpoints", name))
     extension = raw.get(KEY, {})
     problems += _extension_problems(extension)
     problems = [*problems, *key_problems, *root_problems]
@@ -168,6 +170,18 @@ def _extension_problems(extension: Any) -> list[Problem]:
     if "Targets" in extension:
         found.append(Problem(f"{KEY}.Targets", "not allowed here: map InputConfig.Endpoints names in Endpoints"))
     return found + check_extension({k: v for k, v in extension.items() if k != "Targets"}, 0)
+
+
+def _bundle_problems(entry: Mapping[str, Any], base: Path, path: str) -> list[Problem]:
+    """A target's CA bundle is read now: a wrong one stops the server before it listens, not each job."""
+    bundle = entry.get("Http", {}).get("CaBundle")
+    if bundle is None:
+        return []
+    try:
+        read_bundle(base / Path(bundle).expanduser())
+    except TrustError as error:
+        return [Problem(f"{path}.Http.CaBundle", str(error))]
+    return []
 
 
 def _absolute_bundle(entry: Mapping[str, Any], base: Path) -> dict[str, Any]:

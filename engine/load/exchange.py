@@ -66,10 +66,13 @@ class Client(Protocol):
 
 def http_client(base_url: str, timeout_s: float, ca_pem: str | None = None) -> Client:
     """One connection to ``base_url``; TLS certificates are verified (Locust's default is not to), against
-    ``ca_pem``'s CAs when given, else certifi's."""
-    factory = None if ca_pem is None else context_factory(ca_pem)
+    ``ca_pem``'s CAs when given, else certifi's, in the process's one context for them."""
     client: Client = HTTPClient.from_url(
-        base_url, concurrency=1, connection_timeout=timeout_s, network_timeout=timeout_s, ssl_context_factory=factory
+        base_url,
+        concurrency=1,
+        connection_timeout=timeout_s,
+        network_timeout=timeout_s,
+        ssl_context_factory=context_factory(ca_pem),
     )
     return client
 
@@ -226,14 +229,29 @@ _CONNECTION_ERRORS = {
 }
 
 
+# OpenSSL's verify codes (X509_V_ERR_*) by what a user does about them.
+_UNTRUSTED = "TLS certificate not trusted"  # a self-signed or private CA: see CaBundle
+_CERTIFICATE_ERRORS = {
+    2: _UNTRUSTED,  # unable to get issuer certificate
+    18: _UNTRUSTED,  # self-signed certificate
+    19: _UNTRUSTED,  # self-signed certificate in the chain
+    20: _UNTRUSTED,  # unable to get local issuer certificate
+    21: _UNTRUSTED,  # unable to verify the first certificate
+    9: "TLS certificate not yet valid",
+    10: "TLS certificate expired",
+    62: "TLS certificate for another host",  # hostname mismatch
+    64: "TLS certificate for another host",  # IP address mismatch
+}
+
+
 def _failure_of(error: Exception) -> InvocationFailure:
     if isinstance(error, socket.timeout | TimeoutError):
         return InvocationFailure("timeout")
     if isinstance(error, socket.gaierror):
         return InvocationFailure("host not found", connection=True)
-    if isinstance(error, ssl.SSLCertVerificationError):  # a self-signed or private CA: see CaBundle
-        return InvocationFailure("TLS certificate not trusted", connection=True)
-    if isinstance(error, ssl.SSLError):
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return InvocationFailure(_CERTIFICATE_ERRORS.get(error.verify_code, "TLS certificate refused"), connection=True)
+    if isinstance(error, ssl.SSLError):  # the handshake itself: no common protocol or cipher, not TLS at all
         return InvocationFailure("TLS error", connection=True)
     if isinstance(error, OSError) and error.errno in _CONNECTION_ERRORS:
         return InvocationFailure(_CONNECTION_ERRORS[error.errno], connection=True)

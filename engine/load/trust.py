@@ -1,22 +1,33 @@
-"""Which certificate authorities a target's https connections trust.
+"""Which certificate authorities a target's https connections trust, and one TLS context per trust.
 
-By default, certifi's bundle (geventhttpclient's default). A target may name its own:
-an Http target's ``CaBundle``, and for SageMaker targets botocore's ``ca_bundle``
-setting (``AWS_CA_BUNDLE`` or the profile's ``ca_bundle``), read as boto3 reads it. A
-bundle replaces the default trust, as botocore's ``verify=PATH`` does. It is read and
-checked once, when the test is prepared, so a wrong file is one line before any load;
-each connection then builds its TLS context from the text in memory.
+By default, certifi's bundle (as geventhttpclient and botocore use). A target may name
+its own: an Http target's ``CaBundle``, and for SageMaker targets botocore's
+``ca_bundle`` setting (``AWS_CA_BUNDLE`` or the profile's ``ca_bundle``), read as boto3
+reads it. A bundle replaces the default trust, as botocore's ``verify=PATH`` does. It is
+read and checked once, when the test is prepared, so a wrong file is one line before
+any load.
+
+Loading a bundle into a TLS context costs milliseconds of CPU (certifi's: about 13 ms),
+and geventhttpclient would do it for every connection a user opens: 2,000 users ramping
+up at once would stall the load generator for seconds. So each process builds one
+context per bundle and every connection shares it (an SSLContext is made to be shared).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import certifi
 import gevent.ssl  # the context must be gevent's: connections wrap their sockets cooperatively
 
 MAX_BUNDLE_BYTES = 1024 * 1024  # a CA bundle is a few KB; certifi's whole one is under 300 KB
+# The certificates of a bundle: whatever surrounds them (comments, a byte-order mark, UTF-8 text) is ignored,
+# as OpenSSL ignores it when it reads the file itself.
+_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
+_contexts: dict[str | None, gevent.ssl.SSLContext] = {}
 
 
 class TrustError(Exception):
@@ -24,7 +35,7 @@ class TrustError(Exception):
 
 
 def read_bundle(path: Path) -> str:
-    """The PEM text of the CA bundle at ``path``, checked to hold at least one certificate."""
+    """The certificates (PEM) of the CA bundle at ``path``, checked to be at least one a TLS context takes."""
     try:
         with path.open("rb") as file:
             data = file.read(MAX_BUNDLE_BYTES + 1)
@@ -32,26 +43,34 @@ def read_bundle(path: Path) -> str:
         raise TrustError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
     if len(data) > MAX_BUNDLE_BYTES:
         raise TrustError(f"{path}: larger than {MAX_BUNDLE_BYTES // 1024} KiB, not a CA bundle")
-    not_pem = TrustError(f"{path}: not a PEM file of CA certificates")
+    pem = "\n".join(block.decode("ascii") for block in _CERTIFICATE.findall(data))
+    if not pem:  # an empty text would make the context load the system's CAs instead
+        raise TrustError(f"{path}: not a PEM file of CA certificates")
     try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        raise not_pem from None
-    if "-----BEGIN CERTIFICATE-----" not in text:  # an empty text would load the system's CAs instead
-        raise not_pem
-    try:
-        context = gevent.ssl.create_default_context(cadata=text)
+        context = gevent.ssl.create_default_context(cadata=pem)
     except (gevent.ssl.SSLError, ValueError):
-        raise not_pem from None
+        raise TrustError(f"{path}: not a PEM file of CA certificates") from None
     if not context.get_ca_certs():
-        raise not_pem
-    return text
+        raise TrustError(f"{path}: not a PEM file of CA certificates")
+    return pem
 
 
-def context_factory(pem: str) -> Callable[..., gevent.ssl.SSLContext]:
-    """What geventhttpclient calls for a connection's TLS context: one trusting only ``pem``'s CAs."""
+def shared_context(pem: str | None) -> gevent.ssl.SSLContext:
+    """This process's one TLS context trusting ``pem``'s CAs (None: certifi's)."""
+    context = _contexts.get(pem)
+    if context is None:
+        if pem is None:
+            context = gevent.ssl.create_default_context(cafile=certifi.where())
+        else:
+            context = gevent.ssl.create_default_context(cadata=pem)
+        context = _contexts[pem] = context
+    return context
 
-    def factory(**_: Any) -> gevent.ssl.SSLContext:  # it passes cafile=certifi's bundle: not used
-        return gevent.ssl.create_default_context(cadata=pem)
+
+def context_factory(pem: str | None) -> Callable[..., gevent.ssl.SSLContext]:
+    """What geventhttpclient calls for a connection's TLS context: the shared one trusting ``pem``'s CAs."""
+
+    def factory(**_: Any) -> gevent.ssl.SSLContext:  # it passes cafile=certifi's bundle: ours decides
+        return shared_context(pem)
 
     return factory

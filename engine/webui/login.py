@@ -37,6 +37,7 @@ class LoginThrottle:
 
     def wait_s(self, address: str) -> float:
         """Seconds until ``address`` may try again (0: now)."""
+        address = client_of(address)
         failures = self._failures.get(address)
         if failures is None:
             return 0.0
@@ -49,12 +50,27 @@ class LoginThrottle:
         return failures[0] + WINDOW_S - now if len(failures) >= MAX_FAILURES else 0.0
 
     def failed(self, address: str) -> None:
+        address = client_of(address)
         if address not in self._failures and len(self._failures) >= MAX_ADDRESSES:
             del self._failures[next(iter(self._failures))]  # the address remembered longest
         self._failures.setdefault(address, deque(maxlen=MAX_FAILURES)).append(self.clock())
 
     def succeeded(self, address: str) -> None:
-        self._failures.pop(address, None)
+        self._failures.pop(client_of(address), None)
+
+
+def client_of(address: str) -> str:
+    """Who sent a request, for counting its guesses: an IPv4 address (also when written IPv4-mapped), or the
+    /64 an IPv6 address lies in (one host is given a whole /64 and could guess from each of its addresses)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def login_configured() -> bool:

@@ -193,6 +193,11 @@ def test_an_https_server_of_a_private_ca_is_refused_until_its_ca_is_trusted() ->
             assert failure(lambda: wrong.send("POST", "/", b"", {})).kind == "TLS certificate not trusted"
         finally:
             wrong.close()
+        by_name = Connection(url.replace("127.0.0.1", "localhost"), 5.0, MiB, certificates.ca_pem)
+        try:  # the certificate names 127.0.0.1 only
+            assert failure(lambda: by_name.send("POST", "/", b"", {})).kind == "TLS certificate for another host"
+        finally:
+            by_name.close()
         trusted = Connection(url, 5.0, MiB, certificates.ca_pem)
         try:
             assert [trusted.send("POST", "/invocations", b"1,2,3", {}) for _ in range(2)] == [5, 5]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from loadrec.engine.api.config import ConfigError, ServerConfig, load_config, parse_config
+from tests.tls import private_ca
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYLOADRECKEY"
 ENV_SECRET = "zQpLmNoPqRsTuVwXyZ0123456789/ENVSECRETKEY"
@@ -209,14 +210,23 @@ def test_a_relative_default_sample_payload_url_is_read_from_the_configuration_fo
 
 def test_an_endpoint_s_relative_ca_bundle_is_read_from_the_configuration_folder(base: Path) -> None:
     https = "https://models.internal/invocations"
+    (base / "certs").mkdir()
+    (base / "certs" / "ca.pem").write_text(private_ca().ca_pem)
     raw = {"Endpoints": {"a": {"Http": {"Url": https, "CaBundle": "certs/ca.pem"}, "PricePerHour": 1},
-                         "b": {"Http": {"Url": https, "CaBundle": "/etc/ssl/ca.pem"}}}}  # fmt: skip
+                         "b": {"Http": {"Url": https, "CaBundle": str(base / "certs" / "ca.pem")}}}}  # fmt: skip
     config = parse_config(raw, base, {})
     assert config.endpoints["a"] == {
         "Http": {"Url": https, "CaBundle": str(base / "certs" / "ca.pem")},
         "PricePerHour": 1,
     }
-    assert config.endpoints["b"]["Http"]["CaBundle"] == "/etc/ssl/ca.pem"
+    assert config.endpoints["b"]["Http"]["CaBundle"] == str(base / "certs" / "ca.pem")
+    (base / "certs" / "ca.pem").write_text("not a certificate")
+    with pytest.raises(ConfigError) as refused:  # read now, not when a job first uses it
+        parse_config(raw, base, {})
+    assert refused.value.lines == [
+        f"Endpoints.a.Http.CaBundle: {base / 'certs' / 'ca.pem'}: not a PEM file of CA certificates",
+        f"Endpoints.b.Http.CaBundle: {base / 'certs' / 'ca.pem'}: not a PEM file of CA certificates",
+    ]
 
 
 def test_load_config_reads_relative_paths_from_the_file_s_folder(base: Path) -> None:

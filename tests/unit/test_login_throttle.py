@@ -13,6 +13,7 @@ from loadrec.engine.webui.login import (
     USERNAME_ENV,
     WINDOW_S,
     LoginThrottle,
+    client_of,
     form_login,
 )
 
@@ -79,3 +80,15 @@ def test_a_form_login_says_why_and_once_throttled_refuses_even_the_right_passwor
     assert form_login(throttle, "198.51.100.7", "ops", "s3cret-pass") is None
     clock.now += WINDOW_S
     assert form_login(throttle, "203.0.113.9", "ops", "s3cret-pass") is None
+
+
+def test_a_client_is_its_ipv4_address_or_its_ipv6_slash_64() -> None:
+    throttle = LoginThrottle(Clock())
+    for index in range(MAX_FAILURES):  # a new address of the same /64 for each guess
+        throttle.failed(f"2001:db8:1:2::{index + 1:x}")
+    assert throttle.wait_s("2001:db8:1:2:ffff::1") > 0
+    assert throttle.wait_s("2001:db8:1:3::1") == 0.0  # the next /64 is another client
+    for _ in range(MAX_FAILURES):
+        throttle.failed("::ffff:203.0.113.9")  # IPv4-mapped, as a dual-stack socket reports it
+    assert throttle.wait_s("203.0.113.9") > 0
+    assert client_of("not an address") == "not an address"

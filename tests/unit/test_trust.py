@@ -24,10 +24,14 @@ def ca_pem() -> str:
     return private_ca().ca_pem
 
 
-def test_a_pem_bundle_is_read_whole(tmp_path: Path, ca_pem: str) -> None:
+def test_a_bundle_s_certificates_are_read_whatever_surrounds_them(tmp_path: Path, ca_pem: str) -> None:
     bundle = tmp_path / "ca.pem"
     bundle.write_text(ca_pem + ca_pem)  # a bundle may hold several certificates
-    assert read_bundle(bundle) == ca_pem + ca_pem
+    assert read_bundle(bundle) == f"{ca_pem.strip()}\n{ca_pem.strip()}"
+    # as an editor or a distribution writes one: a byte-order mark, UTF-8 comments, CRLF line ends
+    commented = "\ufeff# Issuer: CN=Főtanúsítvány\r\n" + ca_pem.replace("\n", "\r\n") + "# end\r\n"
+    bundle.write_bytes(commented.encode("utf-8"))
+    assert read_bundle(bundle).replace("\r", "") == ca_pem.strip()
 
 
 @pytest.mark.parametrize(
@@ -64,7 +68,7 @@ def test_an_http_target_s_bundle_is_read_from_the_job_s_folder(
     (tmp_path / "certs" / "ca.pem").write_text(ca_pem)
     monkeypatch.chdir("/")  # not the working directory's
     invocation = prepare(HttpTarget(URL, ca_bundle="certs/ca.pem"), base_dir=tmp_path)
-    assert invocation.ca_pem == ca_pem
+    assert invocation.ca_pem == ca_pem.strip()
     assert prepare(HttpTarget(URL), base_dir=tmp_path).ca_pem is None  # certifi's, by default
 
 
@@ -85,7 +89,7 @@ def test_a_sagemaker_target_trusts_aws_ca_bundle_as_boto3_does(
     assert prepare(target).ca_pem is None
     (tmp_path / "corporate.pem").write_text(ca_pem)
     monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "corporate.pem"))
-    assert prepare(target).ca_pem == ca_pem
+    assert prepare(target).ca_pem == ca_pem.strip()
     monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "missing.pem"))
     with pytest.raises(TargetError, match=r"^AWS_CA_BUNDLE \(or the profile's ca_bundle\): .*missing.pem: cannot be"):
         prepare(target)
