@@ -300,6 +300,8 @@ def scaling_configuration(
 
 
 def _scaled(results: JobResults, recommendation_id: str | None, endpoint: str | None) -> Benchmark:
+    """The benchmark to scale. A serverless one has none: SageMaker scales it by itself up to its
+    MaxConcurrency, and the advice is for instances (SageMakerVariantInvocationsPerInstance)."""
     measured = results.measured
     if not measured:
         raise NoSuchRecommendation(
@@ -311,12 +313,29 @@ def _scaled(results: JobResults, recommendation_id: str | None, endpoint: str | 
             raise NoSuchRecommendation(
                 "RecommendationId", f"{show(recommendation_id)} is not one of {', '.join(known)}"
             )
-        return known[recommendation_id]
+        return _instance_based(results, known[recommendation_id], "RecommendationId", recommendation_id)
     if endpoint is not None:
         names = {endpoint_name(results, b): b for b in measured}
         if endpoint not in names:
             raise NoSuchRecommendation(
                 "EndpointName", f"{show(endpoint)} was not tested in this run ({', '.join(names)})"
             )
-        return names[endpoint]
-    return results.top or measured[0]
+        return _instance_based(results, names[endpoint], "EndpointName", endpoint)
+    ranked = [b for b in (results.top, *measured) if b is not None and not _serverless(results, b)]
+    if not ranked:
+        raise NoSuchRecommendation(None, f"no recommendation to scale: {SERVERLESS_SCALES}")
+    return ranked[0]
+
+
+SERVERLESS_SCALES = "a serverless endpoint scales by itself up to its MaxConcurrency; this advice is for instances"
+
+
+def _serverless(results: JobResults, benchmark: Benchmark) -> bool:
+    configuration = results.spec.configuration_of(benchmark.index)
+    return configuration is not None and configuration.serverless is not None
+
+
+def _instance_based(results: JobResults, benchmark: Benchmark, field: str, name: str) -> Benchmark:
+    if _serverless(results, benchmark):
+        raise NoSuchRecommendation(field, f"{show(name)} is serverless: {SERVERLESS_SCALES}")
+    return benchmark

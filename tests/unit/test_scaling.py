@@ -77,10 +77,15 @@ def test_the_answer_is_what_botocore_parses() -> None:
     parse_as("GetScalingConfigurationRecommendation", endpoint)
 
 
-def a_measured_run(tmp_path: Path) -> tuple[Path, str]:
-    """A finished run of two measured configurations (the first ranks first); returns its folder and the
-    second's RecommendationId."""
+SERVERLESS = {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}
+
+
+def a_measured_run(tmp_path: Path, serverless: int = 0) -> tuple[Path, str]:
+    """A finished run of two measured configurations (the first ranks first), the first ``serverless`` of them
+    serverless; returns its folder and the second's RecommendationId."""
     request = copy.deepcopy(REQUEST)
+    configurations = request["InputConfig"]["EndpointConfigurations"]
+    configurations[:serverless] = [SERVERLESS] * serverless
     spec = parse_job(request, LimitsMode.RELAXED)
     folder = ResultsFolder(tmp_path / "out")
     folder.claim(overwrite=False)
@@ -129,3 +134,21 @@ def test_bad_choices_are_one_line_and_exit_2(
     assert main(["scaling-recommendation", str(out), *arguments]) == 2
     error = capsys.readouterr().err
     assert error.startswith(expected) and len(error.strip().splitlines()) == 1, error
+
+
+def test_a_serverless_recommendation_gets_no_instance_advice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, second = a_measured_run(tmp_path / "one", serverless=1)
+    assert main(["scaling-recommendation", str(out)]) == 0  # the top is serverless: the best instance-based one
+    assert json.loads(capsys.readouterr().out)["RecommendationId"] == second
+    first = load_results(ResultsFolder(out))
+    first_id = first.recommendation_id(first.benchmarks[0])
+    assert main(["scaling-recommendation", str(out), "--recommendation-id", first_id]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f'--recommendation-id: "{first_id}" is serverless: a serverless endpoint scales by itself up to its '
+        "MaxConcurrency; this advice is for instances"
+    )
+    only_serverless, _ = a_measured_run(tmp_path / "both", serverless=2)
+    assert main(["scaling-recommendation", str(only_serverless)]) == 2
+    assert capsys.readouterr().err.startswith("no recommendation to scale: a serverless endpoint scales by itself")
