@@ -22,7 +22,24 @@ from cryptography.x509.oid import NameOID
 @dataclass(frozen=True)
 class Certificates:
     ca_pem: str  # what a client trusts
-    server: ssl.SSLContext  # the server's side: its certificate for 127.0.0.1, signed by the CA
+    server_pem: str  # the server's certificate for 127.0.0.1, signed by the CA
+    server_key_pem: str
+
+    def write(self, folder: Path) -> tuple[Path, Path, Path]:
+        """ca.pem, server.pem and server.key in ``folder``, for a server in another process."""
+        paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+        for path, text in zip(paths, (self.ca_pem, self.server_pem, self.server_key_pem), strict=True):
+            path.write_text(text)
+        return paths
+
+    @property
+    def server(self) -> ssl.SSLContext:
+        """The server's side of TLS, for a server in this process."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        with tempfile.TemporaryDirectory() as folder:  # the ssl module loads a chain from files only
+            _, chain, secret = self.write(Path(folder))
+            context.load_cert_chain(chain, secret)
+        return context
 
 
 def _name(common: str) -> x509.Name:
@@ -57,14 +74,11 @@ def private_ca() -> Certificates:
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    with tempfile.TemporaryDirectory() as folder:  # the ssl module loads a chain from files only
-        chain, secret = Path(folder) / "server.pem", Path(folder) / "server.key"
-        chain.write_bytes(server.public_bytes(serialization.Encoding.PEM))
-        secret.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        context.load_cert_chain(chain, secret)
-    return Certificates(ca.public_bytes(serialization.Encoding.PEM).decode(), context)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return Certificates(
+        ca.public_bytes(serialization.Encoding.PEM).decode(),
+        server.public_bytes(serialization.Encoding.PEM).decode(),
+        key_pem.decode(),
+    )

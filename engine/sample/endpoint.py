@@ -21,6 +21,7 @@ import math
 import os
 import random
 import re
+import ssl
 import sys
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -240,8 +241,8 @@ def _format_number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+def _url(host: str, port: int, scheme: str = "http") -> str:
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 def serve(
@@ -252,17 +253,20 @@ def serve(
     error_rate: float = 0.0,
     cold_start_ms: float = 0.0,
     llm: LlmSettings | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
-    """Bind, announce the address on stdout, and serve until SIGINT or SIGTERM."""
+    """Bind, announce the address on stdout, and serve until SIGINT or SIGTERM; ``tls``: the server's TLS
+    context (its certificate), to serve https."""
     app = SampleEndpoint(workers, service_ms, error_rate, cold_start_ms=cold_start_ms, llm=llm)
     # log=None: no access log line per request; errors still go to stderr.
-    server = NoDelayServer((host, port), app, log=None)
+    server = NoDelayServer((host, port), app, log=None, **({} if tls is None else {"ssl_context": tls}))
     with stop_signals() as stopping:  # before the address is announced
         server.start()
         try:
             bound_host, bound_port = server.address[:2]
             print(
-                f"sample endpoint listening on {_url(bound_host, bound_port)} ({workers} workers, "
+                f"sample endpoint listening on {_url(bound_host, bound_port, 'https' if tls else 'http')} "
+                f"({workers} workers, "
                 f"{_format_number(service_ms)} ms per request, "
                 f"capacity {_format_number(capacity_per_minute(workers, service_ms))} invocations/min)",
                 flush=True,
@@ -328,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--answer-tokens", type=_ranged(int, 1, MAX_TOKENS), default=llm.answer_tokens,
         help=f"LLM routes: tokens in an answer whose request sets none (default {llm.answer_tokens})")  # fmt: skip
+    add("--tls-cert", metavar="PEM", help="serve https with this certificate chain (with --tls-key)")
+    add("--tls-key", metavar="PEM", help="the certificate's private key")
     return parser
 
 
@@ -344,9 +350,18 @@ def main(argv: list[str] | None = None) -> int:
                 setattr(args, name, default if text is None else parse(text))
             except argparse.ArgumentTypeError as error:
                 parser.exit(2, f"{parser.prog}: error: {variable}: {error}\n")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    tls = None
+    if args.tls_cert is not None:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:  # read now: a wrong file is one line at start, not a failed handshake per connection
+            tls.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as error:
+            parser.exit(2, f"{parser.prog}: error: --tls-cert/--tls-key: {error.strerror or error}\n")
     try:
         llm = LlmSettings(args.ttft_ms, args.token_ms, int(args.answer_tokens))
-        serve(args.host, args.port, args.workers, args.service_ms, args.error_rate, args.cold_start_ms, llm)
+        serve(args.host, args.port, args.workers, args.service_ms, args.error_rate, args.cold_start_ms, llm, tls)
     except OSError as error:
         reason = os.strerror(error.errno) if error.errno else str(error)
         print(f"sample endpoint: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)

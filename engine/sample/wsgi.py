@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
@@ -87,3 +88,11 @@ class NoDelayServer(WSGIServer):
         with contextlib.suppress(OSError):  # not every socket family has the option
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().handle(sock, address)
+
+    def wrap_socket_and_handle(self, client_socket: socket.socket, address: tuple[str, int]) -> None:
+        """Serving https: a client that breaks off the handshake (it does not trust the certificate, say)
+        is its own affair, not a traceback in this server's log."""
+        try:
+            super().wrap_socket_and_handle(client_socket, address)
+        except (ssl.SSLError, ConnectionError):
+            client_socket.close()

@@ -9,7 +9,7 @@ from typing import Any
 import gevent
 import pytest
 
-from loadrec.engine.sample.endpoint import MAX_BODY_BYTES, SampleEndpoint, capacity_per_minute
+from loadrec.engine.sample.endpoint import MAX_BODY_BYTES, SampleEndpoint, capacity_per_minute, main
 from loadrec.engine.sample.model import N_FEATURES
 
 CSV_BODY = b"1,2,3,4,5,6,7,8\n0,0,0,0,0,0,0,0\n"
@@ -230,3 +230,21 @@ def test_capacity_per_minute() -> None:
     assert capacity_per_minute(2, 20) == 6000
     assert capacity_per_minute(1, 1000) == 60
     assert capacity_per_minute(4, 0) == float("inf")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tls-cert", "server.pem"], "--tls-cert and --tls-key go together"),
+        (["--tls-key", "server.key"], "--tls-cert and --tls-key go together"),
+        (["--tls-cert", "/nonexistent/server.pem", "--tls-key", "/nonexistent/server.key"], "--tls-cert/--tls-key: "),
+    ],
+)
+def test_tls_flags_are_both_given_and_readable_or_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--port", "0", *flags])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"sample-endpoint: error: {message}"), err
