@@ -33,7 +33,9 @@ from loadrec.engine.job.streaming_key import framing_of, streaming_problems
 KEY = "Loadrec.Provisioner"
 COMMAND_FIELDS = ("Command", "ReadyUrl", "Url", "Method", "Headers", "StartTimeoutSeconds", "StopGraceSeconds",
                   "Streaming")  # fmt: skip
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# ``{name}`` is a placeholder; ``{{`` and ``}}`` are a literal brace (as in Python's str.format), so a
+# command can carry JSON: ``--config {{"workers": {W}}}``.
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 PORT = "port"
 DEFAULT_START_TIMEOUT_S = 60.0
 DEFAULT_STOP_GRACE_S = 10.0
@@ -73,12 +75,18 @@ Provisioning = CommandProvisioning | SageMakerProvisioning
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
-    """``template`` with each ``{name}`` replaced (names are checked before: every one is in ``values``)."""
-    return PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+    """``template`` with each ``{name}`` replaced (names are checked before: every one is in ``values``) and
+    each ``{{`` or ``}}`` made one brace."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return match.group(0)[0] if name is None else values[name]
+
+    return PLACEHOLDER.sub(value, template)
 
 
 def placeholders(template: str) -> set[str]:
-    return set(PLACEHOLDER.findall(template))
+    return {m.group(1) for m in PLACEHOLDER.finditer(template) if m.group(1) is not None}
 
 
 def command_words(command: Any) -> list[str] | None:
@@ -143,7 +151,7 @@ def provisioner_problems(
                     Problem(
                         where,
                         f"{show('{' + unknown[0] + '}')} is not a placeholder of configuration {configuration} "
-                        f"(allowed: {allowed})",
+                        f"(allowed: {allowed}; a literal brace is written {{{{ or }}}})",
                     )
                 )
                 break

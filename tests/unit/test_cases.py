@@ -9,7 +9,7 @@ import pytest
 
 from loadrec.engine.job.cases import MAX_TESTS, TestCase, combinations, expand
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.job.provisioning import CommandProvisioning
+from loadrec.engine.job.provisioning import CommandProvisioning, fill
 from loadrec.engine.job.spec import JobSpecError, parse_job
 from loadrec.engine.measurement.outcome import Sizing, Status
 from loadrec.engine.measurement.ranking import Weights
@@ -150,7 +150,8 @@ def test_parameters_need_an_endpoint_loadrec_creates(request_dict: dict[str, Any
         ({"Command": []}, f"{PATH}.Command: must be a non-empty list of strings (or one string) naming a program"),
         (
             {"Command": "serve --port {prot}"},
-            f'{PATH}.Command: "{{prot}}" is not a placeholder of configuration 0 (allowed: {{port}}, {{W}})',
+            f'{PATH}.Command: "{{prot}}" is not a placeholder of configuration 0 (allowed: {{port}}, {{W}}; '
+            "a literal brace is written {{ or }})",
         ),
         ({"ReadyUrl": "http://[::1/{port}"}, f"{PATH}.ReadyUrl: "),
         ({"Url": 5}, f"{PATH}.Url: must be a URL (it may hold {{port}})"),
@@ -179,6 +180,20 @@ def test_a_command_string_is_split_as_a_shell_would_and_never_run_by_one(request
     provisioning = parse_job(request).extension.provisioner
     assert provisioning is not None
     assert provisioning.command == ("serve", "--name", "my model", "--port", "{port};", "rm", "-rf", "/")
+
+
+def test_doubled_braces_are_literal_so_a_command_can_carry_json(request_dict: dict[str, Any]) -> None:
+    with_ranges = {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": ranges(("W", ["4"]))}
+    words = ["serve", "--config", '{{"workers": {W}, "x": {{}}}}', "--port", "{port}"]
+    request = provisioned(request_dict, with_ranges, command={**COMMAND, "Command": words})
+    assert problems(request) == []
+    provisioning = parse_job(request).extension.provisioner
+    assert isinstance(provisioning, CommandProvisioning)
+    assert [fill(word, {"W": "4", "port": "9000"}) for word in provisioning.command] == [
+        "serve", "--config", '{"workers": 4, "x": {}}', "--port", "9000"
+    ]  # fmt: skip
+    unescaped = provisioned(request_dict, with_ranges, command={**COMMAND, "Command": ["serve", '{"workers": 4}']})
+    assert problems(unescaped)[0].startswith(f'{PATH}.Command: "{{\\"workers\\": 4}}" is not a placeholder')
 
 
 def test_max_number_of_tests_runs_the_first_combinations(request_dict: dict[str, Any]) -> None:
