@@ -129,14 +129,13 @@ def _page_login(keys: Mapping[str, str] | None, throttle: LoginThrottle) -> Resp
     auth = request.authorization
     if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
         return _ask_login()
-    address = request.remote_addr or ""
-    if (wait_s := throttle.wait_s(address)) > 0:  # the guess is not even checked
+    username, password, address = auth.username, auth.password, request.remote_addr or ""
+    wait_s = throttle.attempt(address, lambda: _basic_ok(keys, username, password, is_loopback(address)))
+    if wait_s is None:
+        return None
+    if wait_s > 0:
         return Response(too_many_logins(wait_s) + "\n", 429,
                         {"Retry-After": str(math.ceil(wait_s)), "Content-Type": "text/plain"})  # fmt: skip
-    if _basic_ok(keys, auth.username, auth.password, is_loopback(address)):
-        throttle.succeeded(address)
-        return None
-    throttle.failed(address)
     return _ask_login()
 
 

@@ -58,6 +58,18 @@ class LoginThrottle:
     def succeeded(self, address: str) -> None:
         self._failures.pop(client_of(address), None)
 
+    def attempt(self, address: str, accepted: Callable[[], bool]) -> float | None:
+        """One login from ``address``: None when ``accepted()`` says it is good; else the seconds the address
+        must wait before a guess counts again (0: a wrong guess, the next may come now). A throttled address's
+        guess is not even checked."""
+        if (wait_s := self.wait_s(address)) > 0:
+            return wait_s
+        if accepted():
+            self.succeeded(address)
+            return None
+        self.failed(address)
+        return 0.0
+
 
 def client_of(address: str) -> str:
     """Who sent a request, for counting its guesses: an IPv4 address (also when written IPv4-mapped), or the
@@ -104,10 +116,7 @@ def is_loopback(host: str) -> bool:
 
 def form_login(throttle: LoginThrottle, address: str, username: str, password: str) -> str | None:
     """A login form's POST from ``address``: None when it logs in, else the error to show."""
-    if (wait_s := throttle.wait_s(address)) > 0:  # the guess is not even checked
-        return too_many_logins(wait_s)
-    if credentials_match(username, password):
-        throttle.succeeded(address)
+    wait_s = throttle.attempt(address, lambda: credentials_match(username, password))
+    if wait_s is None:
         return None
-    throttle.failed(address)
-    return BAD_LOGIN
+    return too_many_logins(wait_s) if wait_s > 0 else BAD_LOGIN
