@@ -26,6 +26,7 @@ from loadrec.engine.job.files import (
     read_request,
     request_from_cli_flags,
 )
+from loadrec.engine.job.headers import authority
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
@@ -272,7 +273,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         print(f"warning: the web UI on {args.host} has no login: anyone who reaches it can start load", file=sys.stderr)
     with stop_signals() as closing:  # before the address is announced: a Ctrl-C then already closes cleanly
         print(summarize(spec), flush=True)
-        print(f"web UI on http://{_url_host(args.host)}:{port}/ (Ctrl-C to quit); runs go to {base}/run-N/", flush=True)
+        print(f"web UI on http://{authority(args.host, port)}/ (Ctrl-C to quit); runs go to {base}/run-N/", flush=True)
         ui.serve_until(closing)
     return EXIT_OK
 
@@ -292,10 +293,6 @@ def _prepared(
         return prepare_job(spec, job_dir, settings.payloads), settings
     except SetupError as error:
         raise BadInput([str(error)]) from None
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def cmd_describe(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from loadrec.engine.api.app import create_app
 from loadrec.engine.api.config import ConfigError, load_config
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.store import JobStore
+from loadrec.engine.job.headers import authority
 from loadrec.engine.load.lifeline import stop_signals
 from loadrec.engine.load.settings import LIMITS, SERVE, add_options, at_least, settings_from
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
@@ -113,12 +114,12 @@ def serve(args: argparse.Namespace) -> int:
         server.start()
     except OSError as error:
         raise BadInput(
-            [f"--host/--port: cannot listen on {args.host}:{args.port} ({error.strerror or error})"]
+            [f"--host/--port: cannot listen on {authority(args.host, args.port)} ({error.strerror or error})"]
         ) from None
-    host = f"[{args.host}]" if ":" in args.host else args.host
     try:
         with stop_signals() as stopping:
-            print(f"loadrec serve: listening on http://{host}:{server.server_port}/ (data in {data_dir})", flush=True)
+            where = authority(args.host, server.server_port)
+            print(f"loadrec serve: listening on http://{where}/ (data in {data_dir})", flush=True)
             stopping.wait()
             if jobs.runners:
                 _progress("stopping the running jobs: their tests write what they measured")

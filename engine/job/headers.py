@@ -68,6 +68,11 @@ def url_problem(value: str) -> str | None:
     return None
 
 
+def authority(host: str, port: int) -> str:
+    """``host:port`` as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def without_credentials(url: str) -> str:
     """``url`` with whatever precedes the last ``@`` of its authority masked (``***@``), so it can be
     shown: any scheme, a scheme-relative ``//user:pw@host``, even a password holding ``/``."""

@@ -33,6 +33,7 @@ import gevent
 import gevent.event
 import gevent.lock
 
+from loadrec.engine.job.headers import authority
 from loadrec.engine.load.lifeline import stop_signals
 from loadrec.engine.sample import streaming
 from loadrec.engine.sample.generator import generate
@@ -241,10 +242,6 @@ def _format_number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _url(host: str, port: int, scheme: str = "http") -> str:
-    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
-
-
 def serve(
     host: str,
     port: int,
@@ -265,7 +262,7 @@ def serve(
         try:
             bound_host, bound_port = server.address[:2]
             print(
-                f"sample endpoint listening on {_url(bound_host, bound_port, 'https' if tls else 'http')} "
+                f"sample endpoint listening on {'https' if tls else 'http'}://{authority(bound_host, bound_port)} "
                 f"({workers} workers, "
                 f"{_format_number(service_ms)} ms per request, "
                 f"capacity {_format_number(capacity_per_minute(workers, service_ms))} invocations/min)",
@@ -364,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.host, args.port, args.workers, args.service_ms, args.error_rate, args.cold_start_ms, llm, tls)
     except OSError as error:
         reason = os.strerror(error.errno) if error.errno else str(error)
-        print(f"sample endpoint: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        print(f"sample endpoint: cannot listen on {authority(args.host, args.port)}: {reason}", file=sys.stderr)
         return 1
     return 0
 

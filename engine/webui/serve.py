@@ -13,6 +13,7 @@ import gevent
 import gevent.event
 from gevent.pywsgi import WSGIServer
 
+from loadrec.engine.job.headers import authority
 from loadrec.engine.webui.app import create_app
 from loadrec.engine.webui.console import RUNNING, JobConsole
 
@@ -37,8 +38,7 @@ class WebUI:
         try:
             server.start()
         except OSError as error:
-            shown = f"[{host}]" if ":" in host else host
-            raise ListenError(f"cannot listen on {shown}:{port} ({error.strerror or error})") from None
+            raise ListenError(f"cannot listen on {authority(host, port)} ({error.strerror or error})") from None
         self.server = server
         return int(server.server_port)
 
