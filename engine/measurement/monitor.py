@@ -133,7 +133,7 @@ def evaluate(
             detail = f"{latency.percentile} {value:.1f} ms > {latency.value_ms} ms"
             return Evaluation(StopReason.LATENCY_THRESHOLD, detail, None, closest)
     for threshold in stopping.tokens.thresholds:
-        value = _token_value(threshold, window) if window.successes >= settings.min_requests else None
+        value = token_value(threshold, window) if window.successes >= settings.min_requests else None
         if value is not None and value > threshold.value_ms:
             reason = StopReason.TTFT_THRESHOLD if threshold.metric == TTFT else StopReason.ITL_THRESHOLD
             detail = f"{threshold.name} {value:.1f} ms > {threshold.value_ms:g} ms"
@@ -196,7 +196,7 @@ def readings(stopping: StoppingConditions, settings: MonitorSettings, window: Wi
             )
         )
     for threshold in stopping.tokens.thresholds:
-        value = _token_value(threshold, window)
+        value = token_value(threshold, window)
         found.append(
             _reading(
                 threshold.name,
@@ -220,7 +220,7 @@ def readings(stopping: StoppingConditions, settings: MonitorSettings, window: Wi
     return found
 
 
-def _token_value(threshold: TokenThreshold, window: WindowStats) -> float | None:
+def token_value(threshold: TokenThreshold, window: WindowStats) -> float | None:
     """The window's percentile of the threshold's metric (None: no streamed answer in it)."""
     values = window.ttft_ms if threshold.metric == TTFT else window.itl_ms
     return None if values is None else values.get(threshold.quantile)

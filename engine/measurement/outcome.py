@@ -27,7 +27,7 @@ from enum import StrEnum
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.job.token_conditions import ITL, TTFT
 from loadrec.engine.measurement.metrics import WindowStats
-from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason
+from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason, token_value
 
 DEFAULT_QUANTILE = 95.0
 US_PER_MS = 1000
@@ -133,8 +133,7 @@ def _thresholds_held(window: WindowStats, stopping: StoppingConditions) -> bool:
         if value is None or value > stopping.latency.value_ms:
             return False
     for threshold in stopping.tokens.thresholds:
-        values = window.ttft_ms if threshold.metric == TTFT else window.itl_ms
-        value = None if values is None else values.get(threshold.quantile)
+        value = token_value(threshold, window)
         if value is not None and value > threshold.value_ms:
             return False
     return True

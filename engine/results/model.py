@@ -20,7 +20,7 @@ from typing import Any
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.measurement.monitor import Level, StopReason
-from loadrec.engine.measurement.outcome import Sizing, Status
+from loadrec.engine.measurement.outcome import US_PER_MS, Sizing, Status
 from loadrec.engine.measurement.ranking import Candidate, Ranked, Weights, rank
 
 
@@ -157,7 +157,7 @@ def ranking_of(benchmarks: Iterable[Benchmark], weights: Weights) -> tuple[Ranke
 
 def _candidate(index: int, label: str, sizing: Sizing, streamed: bool) -> Candidate:
     if streamed:
-        latency = None if sizing.ttft_ms is None else round(sizing.ttft_ms * 1000)
+        latency = None if sizing.ttft_ms is None else round(sizing.ttft_ms * US_PER_MS)
         per_instance = (sizing.output_tokens_per_second or 0.0) / sizing.initial_instance_count
         return Candidate(index, label, sizing.cost_per_million_tokens, latency, per_instance)
     per_instance = sizing.max_invocations / sizing.initial_instance_count
