@@ -111,9 +111,14 @@ def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConf
     if not isinstance(endpoints, dict):
         problems.append(Problem("Endpoints", "must be an object of endpoint names to targets"))
         endpoints = {}
+    targets = {}
     for name, entry in endpoints.items():
-        found = target_problems(entry, join("Endpoints", name))
-        problems += found or _bundle_problems(entry, base, join("Endpoints", name))
+        where = join("Endpoints", name)
+        found = target_problems(entry, where)
+        if not found:
+            entry, found = _with_absolute_bundle(entry, base, where)
+        targets[name] = entry
+        problems += found
     extension = raw.get(KEY, {})
     problems += _extension_problems(extension)
     problems = [*problems, *key_problems, *root_problems]
@@ -124,7 +129,7 @@ def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConf
         access_keys=keys,
         max_concurrent_jobs=jobs,
         payload_roots=roots,
-        endpoints={name: _absolute_bundle(entry, base) for name, entry in endpoints.items()},
+        endpoints=targets,
         extension=_absolute_paths(extension, base),
     )
 
@@ -155,7 +160,7 @@ def _roots(raw: Any, base: Path) -> tuple[tuple[Path, ...], list[Problem]]:
         return (), [Problem("PayloadRoots", "must be an array of folder paths")]
     roots, problems = [], []
     for index, item in enumerate(raw):
-        path = (base / Path(item).expanduser()).resolve()
+        path = _from_file(base, item)
         if not path.is_dir():
             problems.append(Problem(f"PayloadRoots[{index}]", f"{show(item)} is not a folder"))
         else:
@@ -172,25 +177,23 @@ def _extension_problems(extension: Any) -> list[Problem]:
     return found + check_extension({k: v for k, v in extension.items() if k != "Targets"}, 0)
 
 
-def _bundle_problems(entry: Mapping[str, Any], base: Path, path: str) -> list[Problem]:
-    """A target's CA bundle is read now: a wrong one stops the server before it listens, not each job."""
+def _with_absolute_bundle(entry: dict[str, Any], base: Path, path: str) -> tuple[dict[str, Any], list[Problem]]:
+    """A checked target with its CA bundle's path made absolute (jobs run from the data directory), the bundle
+    read now: a wrong one stops the server before it listens, not each job that uses it."""
     bundle = entry.get("Http", {}).get("CaBundle")
     if bundle is None:
-        return []
+        return entry, []
+    absolute = _from_file(base, bundle)
     try:
-        read_bundle(base / Path(bundle).expanduser())
+        read_bundle(absolute)
     except TrustError as error:
-        return [Problem(f"{path}.Http.CaBundle", str(error))]
-    return []
+        return entry, [Problem(f"{path}.Http.CaBundle", str(error))]
+    return {**entry, "Http": {**entry["Http"], "CaBundle": str(absolute)}}, []
 
 
-def _absolute_bundle(entry: Mapping[str, Any], base: Path) -> dict[str, Any]:
-    """A target with its CA bundle's path made absolute (jobs run from the data directory)."""
-    fixed = dict(entry)
-    bundle = fixed.get("Http", {}).get("CaBundle")
-    if bundle is not None:
-        fixed["Http"] = {**fixed["Http"], "CaBundle": str((base / Path(bundle).expanduser()).resolve())}
-    return fixed
+def _from_file(base: Path, value: str) -> Path:
+    """A path written in the configuration file: relative ones from its folder, links resolved."""
+    return (base / Path(value).expanduser()).resolve()
 
 
 def _absolute_paths(extension: Mapping[str, Any], base: Path) -> dict[str, Any]:
@@ -199,5 +202,5 @@ def _absolute_paths(extension: Mapping[str, Any], base: Path) -> dict[str, Any]:
     for name in PAYLOAD_URL_FIELDS:
         value = fixed.get(name)
         if isinstance(value, str) and "://" not in value:
-            fixed[name] = str((base / Path(value).expanduser()).resolve())
+            fixed[name] = str(_from_file(base, value))
     return fixed
