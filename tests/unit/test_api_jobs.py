@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import gevent
-import gevent.event
 import pytest
 
 from loadrec.engine.api.config import ServerConfig
@@ -17,14 +16,8 @@ from loadrec.engine.api.jobs import SERVER_DIED, SERVER_DIED_EARLY, SERVER_SHUT_
 from loadrec.engine.api.protocol import ApiError
 from loadrec.engine.api.store import JobRecord, JobStore
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.job.spec import JobSpec
-from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.measurement.outcome import Status
-from loadrec.engine.measurement.ranking import Weights
-from loadrec.engine.results.files import ResultsFolder
-from loadrec.engine.results.model import Benchmark, JobResults, job_results
-from loadrec.engine.running.manifest import RunManifest
+from tests.api_runners import GatedRunner
 
 
 class Clock:
@@ -33,35 +26,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class GatedRunner:
-    """Runs until told to finish (``finish``) or stopped; COMPLETED unless stopped."""
-
-    made: ClassVar[list[GatedRunner]] = []
-
-    def __init__(self, spec: JobSpec, tests: list[PreparedTest], folder: ResultsFolder, manifest: RunManifest,
-                 progress: Any, clock: Any) -> None:  # fmt: skip
-        self.spec, self.manifest, self.clock = spec, manifest, clock
-        self.interrupted = False
-        self.write_error: str | None = None
-        self.gate = gevent.event.Event()
-        GatedRunner.made.append(self)
-
-    def run(self, handle_signals: bool = True) -> JobResults:
-        assert handle_signals is False  # the server handles Ctrl-C and SIGTERM itself
-        self.gate.wait()
-        status = Status.STOPPED if self.interrupted else Status.COMPLETED
-        benchmark = Benchmark(0, "ml.c5.large", status)
-        times = (self.manifest.created, self.clock())
-        return job_results(self.spec, self.manifest.run_id, [benchmark], times, Weights(), interrupted=self.interrupted)
-
-    def stop(self) -> None:
-        self.interrupted = True
-        self.gate.set()
-
-    def finish(self) -> None:
-        self.gate.set()
 
 
 def request(name: str, payloads: str) -> dict[str, Any]:

@@ -32,36 +32,11 @@ from loadrec.engine.api.operations import OPERATIONS
 from loadrec.engine.api.protocol import CONTENT_TYPE, TARGET_PREFIX
 from loadrec.engine.api.store import JobStore
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.job.spec import JobSpec
-from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.measurement.outcome import Status
-from loadrec.engine.measurement.ranking import Weights
-from loadrec.engine.results.files import ResultsFolder
-from loadrec.engine.results.model import Benchmark, JobResults, job_results
-from loadrec.engine.running.manifest import RunManifest
+from tests.api_runners import InstantRunner
 from tests.mutations import FIELD_LINE, mutated
 
 DONE = "churn"  # a job that has COMPLETED before each request
-
-
-class InstantRunner:
-    """A job's tests as an in-memory runner: COMPLETED at once, nothing sent."""
-
-    interrupted = False
-    write_error = None
-
-    def __init__(self, spec: JobSpec, tests: list[PreparedTest], folder: ResultsFolder, manifest: RunManifest,
-                 progress: Any, clock: Any) -> None:  # fmt: skip
-        self.spec, self.manifest, self.clock = spec, manifest, clock
-
-    def run(self, handle_signals: bool = True) -> JobResults:
-        benchmark = Benchmark(0, "ml.c5.large", Status.COMPLETED)
-        times = (self.manifest.created, self.clock())
-        return job_results(self.spec, self.manifest.run_id, [benchmark], times, Weights())
-
-    def stop(self) -> None:
-        self.interrupted = True
 
 
 def create_request(name: str, payloads: str) -> dict[str, Any]:
@@ -139,6 +114,7 @@ def run_jobs(jobs: JobManager) -> None:
 @contextmanager
 def server() -> Iterator[Server]:
     """A fresh server (its own folder and store) in which DONE has COMPLETED."""
+    InstantRunner.made.clear()  # the runners of earlier examples: not kept for thousands of them
     with tempfile.TemporaryDirectory() as where:
         root = Path(where)
         rows = root / "payloads" / "rows"
