@@ -1,17 +1,25 @@
-"""In-memory job runners for the API server's unit tests: what JobManager runs instead of a job's tests.
+"""The API server's job manager for unit tests, over a folder, with an in-memory runner instead of a job's tests.
 
 ``GatedRunner`` runs until a test lets it finish (or stops it); ``InstantRunner`` ends
-COMPLETED at once. Neither sends any load.
+COMPLETED at once. Neither sends any load. ``job_manager`` has a payload root (with one
+payload folder, ``payload_rows``) and an endpoint named "staging".
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import gevent.event
 
+from loadrec.engine.api.config import ServerConfig
+from loadrec.engine.api.jobs import JobManager
+from loadrec.engine.api.store import JobStore
+from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest
+from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.outcome import Status
 from loadrec.engine.measurement.ranking import Weights
 from loadrec.engine.results.files import ResultsFolder
@@ -55,3 +63,25 @@ class InstantRunner(GatedRunner):
                  progress: Any, clock: Any) -> None:  # fmt: skip
         super().__init__(spec, tests, folder, manifest, progress, clock)
         self.finish()
+
+
+def payload_rows(root: Path) -> Path:
+    """``root/payloads/rows``, a payload folder of one CSV row under the manager's payload root."""
+    folder = root / "payloads" / "rows"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "row.csv").write_text("1,2,3\n")
+    return folder
+
+
+def job_manager(
+    root: Path, runner: type[GatedRunner], clock: Callable[[], float], progress: Callable[[str], None]
+) -> JobManager:
+    """A manager of at most 2 jobs at once keeping its data in ``root/data``, relaxed limits."""
+    config = ServerConfig(
+        max_concurrent_jobs=2,
+        payload_roots=((root / "payloads").resolve(),),
+        endpoints={"staging": {"Http": {"Url": "http://127.0.0.1:9/invocations"}}},
+    )
+    data = root / "data"
+    (data / "jobs").mkdir(parents=True)
+    return JobManager(config, JobStore(data), data, RunSettings(limits=LimitsMode.RELAXED), progress, clock, runner)

@@ -11,13 +11,10 @@ from typing import Any
 import gevent
 import pytest
 
-from loadrec.engine.api.config import ServerConfig
 from loadrec.engine.api.jobs import SERVER_DIED, SERVER_DIED_EARLY, SERVER_SHUT_DOWN, JobManager
 from loadrec.engine.api.protocol import ApiError
-from loadrec.engine.api.store import JobRecord, JobStore
-from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.load.settings import RunSettings
-from tests.api_runners import GatedRunner
+from loadrec.engine.api.store import JobRecord
+from tests.api_runners import GatedRunner, job_manager, payload_rows
 
 
 class Clock:
@@ -51,24 +48,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def payloads(tmp_path: Path) -> str:
-    folder = tmp_path / "payloads" / "rows"
-    folder.mkdir(parents=True)
-    (folder / "row.csv").write_text("1,2,3\n")
-    return str(folder)
+    return str(payload_rows(tmp_path))
 
 
 @pytest.fixture
 def jobs(tmp_path: Path, clock: Clock) -> Iterator[JobManager]:
     GatedRunner.made.clear()
-    config = ServerConfig(
-        max_concurrent_jobs=2,
-        payload_roots=((tmp_path / "payloads").resolve(),),
-        endpoints={"staging": {"Http": {"Url": "http://127.0.0.1:9/invocations"}}},
-    )
-    data = tmp_path / "data"
-    (data / "jobs").mkdir(parents=True)
-    settings = RunSettings(limits=LimitsMode.RELAXED)
-    manager = JobManager(config, JobStore(data), data, settings, lambda line: None, clock, GatedRunner)
+    manager = job_manager(tmp_path, GatedRunner, clock, lambda line: None)
     yield manager
     manager.close()  # no job's greenlet outlives its test
 

@@ -26,14 +26,10 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from loadrec.engine.api.app import create_app
-from loadrec.engine.api.config import ServerConfig
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.operations import OPERATIONS
 from loadrec.engine.api.protocol import CONTENT_TYPE, TARGET_PREFIX
-from loadrec.engine.api.store import JobStore
-from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.load.settings import RunSettings
-from tests.api_runners import InstantRunner
+from tests.api_runners import InstantRunner, job_manager, payload_rows
 from tests.mutations import FIELD_LINE, mutated
 
 DONE = "churn"  # a job that has COMPLETED before each request
@@ -117,19 +113,9 @@ def server() -> Iterator[Server]:
     InstantRunner.made.clear()  # the runners of earlier examples: not kept for thousands of them
     with tempfile.TemporaryDirectory() as where:
         root = Path(where)
-        rows = root / "payloads" / "rows"
-        rows.mkdir(parents=True)
-        (rows / "row.csv").write_text("1,2,3\n")
-        config = ServerConfig(
-            max_concurrent_jobs=2,
-            payload_roots=((root / "payloads").resolve(),),
-            endpoints={"staging": {"Http": {"Url": "http://127.0.0.1:9/invocations"}}},
-        )
-        data = root / "data"
-        (data / "jobs").mkdir(parents=True)
-        settings = RunSettings(limits=LimitsMode.RELAXED)
+        rows = payload_rows(root)
         log: list[str] = []
-        jobs = JobManager(config, JobStore(data), data, settings, log.append, lambda: 1.8e9, InstantRunner)
+        jobs = job_manager(root, InstantRunner, lambda: 1.8e9, log.append)
         jobs.create(create_request(DONE, str(rows)))
         run_jobs(jobs)
         assert jobs.record(DONE).status == "COMPLETED"
