@@ -27,8 +27,9 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import STATE_INIT, STATE_STOPPED, MasterRunner, Runner, WorkerRunner
 
+from loadrec.engine.load.health_probe import HealthProbe, held_by
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.load.users import STREAM_CONTEXT, InvocationUser, failure_of, make_user_class
+from loadrec.engine.load.users import DELAY_CONTEXT, STREAM_CONTEXT, InvocationUser, failure_of, make_user_class
 from loadrec.engine.measurement.metrics import SecondRecorder
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class SetupFailed(Exception):
 
 
 def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
-    """Record every request Locust reports in this process."""
+    """Record every request Locust reports in this process, and the process's health while its load runs."""
 
     def on_request(
         response_time: float,
@@ -73,19 +74,24 @@ def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
         context: dict[str, Any] | None = None,
         **_: Any,
     ) -> None:
+        context = context or {}
         if exception is None:  # Locust reports ms; histograms hold µs
-            recorder.record_success(response_time * 1000.0, (context or {}).get(STREAM_CONTEXT))
+            recorder.record_success(response_time * 1000.0, context.get(STREAM_CONTEXT), context.get(DELAY_CONTEXT))
         else:
-            recorder.record_failure(*failure_of(exception))
+            recorder.record_failure(*failure_of(exception), context.get(DELAY_CONTEXT))
 
     environment.events.request.add_listener(on_request)
+    probe = HealthProbe(recorder)
+    environment.events.test_start.add_listener(lambda **_: probe.start())
+    environment.events.test_stop.add_listener(lambda **_: probe.stop())
 
 
 def ship_seconds(environment: Environment, runner: WorkerRunner, recorder: SecondRecorder) -> None:
     """On a worker: send finished seconds with each report, and the rest when the users stop."""
 
     def on_report(client_id: str, data: dict[str, Any]) -> None:
-        data[REPORT_KEY] = [s.to_wire() for s in recorder.take_completed()]
+        with held_by(recorder):
+            data[REPORT_KEY] = [s.to_wire() for s in recorder.take_completed()]
 
     def on_stop(**_: Any) -> None:
         runner.send_message(SECONDS_MESSAGE, {"seconds": [s.to_wire() for s in recorder.take_all()]})

@@ -3,7 +3,9 @@
 Runs on the local runner or the master. Every second it moves this process's finished
 seconds into the timeline and notes the target and running users; every
 ``evaluate_every_s`` it asks the pure evaluator (:mod:`loadrec.engine.measurement.monitor`) about the
-trailing window, prints a progress line, and stops the runner on a Stop decision.
+trailing window, prints a progress line, and stops the runner on a Stop decision. Reading the
+window (merging its histograms) runs in a thread, off the loop the users share; what the loop
+itself spends on the monitor is noted as the generator's held time.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import gevent
 from locust.runners import STATE_STOPPED, MasterRunner, Runner
 
 from loadrec.engine.job.spec import StoppingConditions
+from loadrec.engine.load.health_probe import OffLoop, held_by, run_off_loop
 from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.metrics import SecondRecorder, Timeline, WindowStats
 from loadrec.engine.measurement.monitor import (
@@ -49,8 +53,10 @@ class LiveMonitor:
         progress: Callable[[str], None],
         clock: Callable[[], float] = time.time,
         on_evaluated: Callable[[], None] | None = None,
+        off_loop: OffLoop = run_off_loop,
     ) -> None:
         self.runner = runner
+        self.off_loop = off_loop  # where the window is read and judged (tests: in place)
         self.on_evaluated = on_evaluated  # e.g. the session saving what is known so far
         self.timeline = timeline
         self.schedule = schedule
@@ -84,9 +90,9 @@ class LiveMonitor:
         pattern from a person's Stop."""
         next_evaluation = self.settings.evaluate_every_s
         while self.runner.state != STATE_STOPPED:
-            now = self.clock()
-            offset = self.timeline.offset(now)
-            self._collect(offset)
+            with held_by(self.recorder):  # the loop this process's users share: how long it is held counts
+                offset = self.timeline.offset(self.clock())
+                self._collect(offset)
             if offset >= next_evaluation and self.reason is None:
                 next_evaluation = offset + self.settings.evaluate_every_s
                 self._evaluate(offset - self.lag_s)
@@ -122,25 +128,46 @@ class LiveMonitor:
                 )
         return len(self.runner.clients.all) - len(self.runner.clients.missing)
 
-    def _evaluate(self, end: int) -> None:
+    def conclude(self, end: int) -> None:
+        """The final evaluation, once every second is in (the test has stopped): the window up to ``end``
+        (its last whole second) is judged and kept, so a test whose evaluations were further apart than it
+        lasted still has its figures; its decision stops nothing (the test already ended) and names no reason."""
+        if self.history and self.history[-1].window.end >= end:
+            return
+        self._evaluate(end, final=True)
+
+    def _evaluate(self, end: int, final: bool = False) -> None:
         if end <= 0:
             return
+        # Merging a window's histograms takes tens of ms: a thread does it, and the users' loop runs on.
+        window, evaluation, plateau_window = self.off_loop(partial(self._judge, end))
+        with held_by(self.recorder):
+            self.history.append(Evaluated(window, evaluation))
+            if evaluation.plateau is not None:
+                self.plateau, self.plateau_window = evaluation.plateau, plateau_window
+                self.progress(f"plateau: {evaluation.detail}")
+            self.progress(progress_line(window, evaluation))
+            if final:
+                return
+            if evaluation.stop is not None:
+                self.stop(evaluation.stop, evaluation.detail)
+        if self.on_evaluated is not None:
+            self.on_evaluated()
+
+    def _judge(self, end: int) -> tuple[WindowStats, Evaluation, WindowStats | None]:
+        """The window up to ``end``, the evaluator's decision on it, and a newly found plateau's window.
+
+        Runs off the loop: it only reads the timeline (whose parts the loop adds one by one)."""
         window = self.timeline.window(end, self.settings.window_s, self.quantiles)
         tokens = self.stopping.tokens.flat_in_tokens
         series = self.timeline.output_tokens_per_second() if tokens else self.timeline.successes_per_second()
         completed = levels(series[:end])
         evaluation = evaluate(self.stopping, self.settings, window, completed, self.plateau is not None)
-        self.history.append(Evaluated(window, evaluation))
+        plateau_window = None
         if evaluation.plateau is not None:
-            self.plateau = evaluation.plateau
-            span = self.plateau.end - self.plateau.start
-            self.plateau_window = self.timeline.window(self.plateau.end, span, self.quantiles)
-            self.progress(f"plateau: {evaluation.detail}")
-        self.progress(progress_line(window, evaluation))
-        if evaluation.stop is not None:
-            self.stop(evaluation.stop, evaluation.detail)
-        if self.on_evaluated is not None:
-            self.on_evaluated()
+            span = evaluation.plateau.end - evaluation.plateau.start
+            plateau_window = self.timeline.window(evaluation.plateau.end, span, self.quantiles)
+        return window, evaluation, plateau_window
 
 
 def progress_line(window: WindowStats, evaluation: Evaluation) -> str:
@@ -153,7 +180,18 @@ def progress_line(window: WindowStats, evaluation: Evaluation) -> str:
     return (
         f"{window.end:>5d}s  users {window.users:>4d}  {window.invocations_per_minute:>8.0f} inv/min  "
         f"{latency} ms{streamed}  failures {window.failures:>4d}  closest: {evaluation.closest}"
+        f"{_generator(window)}"
     )
+
+
+def _generator(window: WindowStats) -> str:
+    """The generator's worst figures in the window, flagged when it was bound."""
+    verdict = window.generator
+    if verdict is None:
+        return ""
+    worst = verdict.worst
+    flag = f"  GENERATOR-BOUND {verdict.bound_seconds}/{verdict.seconds} s" if verdict.bound else ""
+    return f"  gen cpu {worst.cpu_percent:.0f}% lag {worst.lag_ms:.0f} ms{flag}"
 
 
 def _ms(value: float | None) -> str:

@@ -142,14 +142,24 @@ class LoadTestSession:
         self._monitor_loop = gevent.spawn(self.monitor.run)
 
     def _save_progress(self) -> None:
-        """What is known so far, on disk while the test runs."""
-        if self.state == RUNNING and self.write_error is None:
+        """What is known so far, on disk while the test runs (written off the loop the users share)."""
+        if self.state != RUNNING or self.write_error is not None or self.monitor is None:
+            return
+        window = self.monitor.history[-1].window if self.monitor.history else None
+        now = self.clock()
+
+        def write() -> OSError | None:
             try:
-                if self.monitor is not None and self.monitor.history:
-                    self.folder.write_window(self.index, self.monitor.history[-1].window)
-                self.folder.write_benchmark(self._measure(Status.IN_PROGRESS, self.clock()))
+                if window is not None:
+                    self.folder.write_window(self.index, window)
+                self.folder.write_benchmark(self._measure(Status.IN_PROGRESS, now))
             except OSError as error:
-                self._unwritable(error)
+                return error
+            return None
+
+        error = self.monitor.off_loop(write)
+        if error is not None:
+            self._unwritable(error)
 
     def _journal_write(self, record: dict[str, Any]) -> None:
         if self._journal is not None and self.write_error is None:
@@ -179,6 +189,7 @@ class LoadTestSession:
         if self.recorder is not None:
             timeline.add(s.to_wire() for s in self.recorder.take_all())
         end = self.clock()
+        monitor.conclude(timeline.offset(end))  # every second is in: the last window is judged too
         if monitor.reason is None:  # nobody decided: the pattern ended, or a person pressed Stop
             ended_early = end - timeline.start_epoch < self.spec.schedule.duration_s - 1
             monitor.reason = StopReason.STOPPED_BY_USER if ended_early else StopReason.PATTERN_COMPLETE
@@ -233,6 +244,7 @@ class LoadTestSession:
         errors = timeline.error_samples()
         successes = timeline.successes()
         price = price_per_hour(self.spec, self.index, measured, self.prices) if measured else None
+        generator = measured.generator if measured else None
         benchmark = Benchmark(
             index=self.index,
             label=self.test.label,
@@ -245,14 +257,22 @@ class LoadTestSession:
             workers=self.workers,
             worker_events=tuple(monitor.worker_events),
             run_id=self.run_id,
+            generator=generator,
         )
         if status is not None:
             return benchmark
-        return replace(
+        final = replace(
             benchmark,
             stop_reason=reason.value,
             stop_detail=monitor.detail,
             stop_second=max(0, round(end - timeline.start_epoch)),
             model_setup_us=self._model_setup_us(timeline),  # once, at the end: it reads the whole timeline
             failure_reason=failure_reason(reason, monitor.detail, errors, successes),
+            generator_test=timeline.generator(),
         )
+        if generator is not None and generator.bound:
+            self.progress(f"WARNING: the measured window is {generator.summary()}")
+            if self.settings.strict and final.status is Status.COMPLETED:
+                bound = f"generator-bound measured window ({'; '.join(generator.reasons)}); --strict"
+                final = replace(final, status=Status.FAILED, failure_reason=bound)
+        return final

@@ -49,6 +49,7 @@ class RunSettings:
     master: MasterSettings | None = None  # Locust master for workers started elsewhere
     worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S
     keep_endpoints: bool = False  # endpoints loadrec creates stay after their test (loadrec cleanup removes them)
+    strict: bool = False  # a test whose figures come from a generator-bound window is FAILED (for CI)
 
     @property
     def distributed(self) -> bool:
@@ -210,6 +211,13 @@ OPTIONS: tuple[Option, ...] = (
         frozenset({RUN, UI, SERVE}),
     ),
     Option(
+        ("--strict",),
+        {
+            "action": "store_true",
+            "help": "a test whose measured window is generator-bound (loadrec short of CPU) ends FAILED",
+        },
+    ),
+    Option(
         ("--test-index",),
         {"type": non_negative, "default": 0, "help": "which endpoint configuration to test (default 0)"},
         frozenset({STOCK}),
@@ -247,4 +255,5 @@ def settings_from(options: argparse.Namespace, where: str) -> RunSettings:
         processes=processes,
         master=master,
         keep_endpoints=bool(getattr(options, "keep_endpoints", False)),
+        strict=bool(getattr(options, "strict", False)),
     )

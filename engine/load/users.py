@@ -8,8 +8,10 @@ Each user sends on a ``Connection`` of its own (:mod:`loadrec.engine.load.exchan
 no redirects, a bounded answer, a whole-request timeout) and reports every outcome
 through Locust's ``request`` event (fired in whichever process runs the user), so
 Locust's own statistics and loadrec's histograms see the same requests; a streamed
-answer's token timing rides in the event's context (``STREAM_CONTEXT``). A failure
-carries its kind and a redacted answer sample in an ``InvocationFailure``.
+answer's token timing rides in the event's context (``STREAM_CONTEXT``), and so does how
+late the user sent after it was ready to (``DELAY_CONTEXT``: a busy loop makes users late,
+which the generator's health reports). A failure carries its kind and a redacted answer
+sample in an ``InvocationFailure``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from loadrec.payloads import Payload, PayloadPicker
 USER_CLASS_NAME = "InvocationUser"  # workers look users up by class name
 REQUEST_NAME = "invoke"
 STREAM_CONTEXT = "loadrec_stream"  # the request event's context key for a streamed answer's StreamTiming
+DELAY_CONTEXT = "loadrec_delay"  # and for how late (ms) the request was sent after its user was ready
 
 
 class InvocationUser(User):
@@ -60,6 +63,7 @@ class InvocationUser(User):
             invocation.base_url, invocation.timeout_s, invocation.max_answer_bytes, invocation.ca_pem
         )
         self._backoff = Backoff()
+        self._ready: float | None = None  # when this user was last ready to send (None: not yet)
 
     def on_stop(self) -> None:
         self._connection.close()
@@ -72,6 +76,7 @@ class InvocationUser(User):
         failure: InvocationFailure | None = None
         length = 0
         start_time, started = time.time(), time.perf_counter()
+        context = {} if self._ready is None else {DELAY_CONTEXT: (started - self._ready) * 1000.0}
         stream = stream_reader(invocation, started)
         try:
             headers = invocation.headers_for(payload.body, payload.content_type)
@@ -89,12 +94,13 @@ class InvocationUser(User):
             response_length=length,
             response=None,
             exception=failure,
-            context={STREAM_CONTEXT: stream.timing} if stream is not None and failure is None else {},
+            context=context if stream is None or failure is not None else {**context, STREAM_CONTEXT: stream.timing},
             start_time=start_time,
             url=invocation.url,
         )
         if pause := self._backoff.after(failure):
             gevent.sleep(pause)
+        self._ready = time.perf_counter()  # wait_time is 0: the next request is due now
 
 
 def make_user_class(

@@ -7,7 +7,7 @@ histogram in HdrHistogram's compressed encoding, and the master (or the local
 runner) merges them into a ``Timeline``, which answers trailing-window questions.
 
 The histograms are :mod:`.histograms`'; a streamed answer's tokens ride along
-(:mod:`.streamed`).
+(:mod:`.streamed`), and so does the load process's own health that second (:mod:`.health`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
+from loadrec.engine.measurement.health import Health, Verdict, verdict
 from loadrec.engine.measurement.histograms import (
     REPORTED_PERCENTILES,
     bounded,
@@ -41,6 +43,10 @@ class SecondStats:
     samples: dict[str, str] = field(default_factory=dict)  # error kind → first bytes of one answer
     histogram: HdrHistogram = field(default_factory=new_histogram)  # successful latencies, µs
     stream: StreamStats | None = None  # streamed answers' tokens (None: no answer streamed this second)
+    health: Health | None = None  # the load process's own so far (its probe replaces it as the second goes on)
+    # Kept apart, each the second's worst: noted per request (send delay) and per bookkeeping stretch (held).
+    send_delay_ms: float = 0.0
+    held_ms: float = 0.0
 
     def merge(self, other: SecondStats) -> None:
         self.successes += other.successes
@@ -51,6 +57,17 @@ class SecondStats:
         self.histogram.add(other.histogram)
         if other.stream is not None:
             self.streamed().merge(other.stream)
+        mine, theirs = self.generator, other.generator
+        if theirs is not None:
+            self.health = theirs if mine is None else mine.worst(theirs)
+            self.send_delay_ms = self.held_ms = 0.0
+
+    @property
+    def generator(self) -> Health | None:
+        """This second's health with its send delay and held time (the worst process's, once merged)."""
+        if self.health is None and not (self.send_delay_ms or self.held_ms):
+            return None
+        return (self.health or Health()).worst(Health(send_delay_ms=self.send_delay_ms, held_ms=self.held_ms))
 
     def streamed(self) -> StreamStats:
         if self.stream is None:
@@ -69,6 +86,9 @@ class SecondStats:
         }
         if self.stream is not None:
             wire |= self.stream.to_wire()
+        generator = self.generator
+        if generator is not None:
+            wire[HEALTH_KEY] = generator.to_wire()
         return wire
 
     @classmethod
@@ -76,7 +96,8 @@ class SecondStats:
         histogram = HdrHistogram.decode(data["h"]) if data.get("h") else new_histogram()
         errors = Counter(data.get("err", {}))
         stream = StreamStats.from_wire(data) if "tok" in data else None
-        return cls(data["s"], data["ok"], data["ko"], errors, dict(data.get("smp", {})), histogram, stream)
+        health = Health.from_wire(data[HEALTH_KEY]) if HEALTH_KEY in data else None
+        return cls(data["s"], data["ok"], data["ko"], errors, dict(data.get("smp", {})), histogram, stream, health)
 
 
 class SecondRecorder:
@@ -93,19 +114,34 @@ class SecondRecorder:
             bucket = self._open[second] = SecondStats(second)
         return bucket
 
-    def record_success(self, latency_us: float, stream: StreamTiming | None = None) -> None:
+    def record_success(
+        self, latency_us: float, stream: StreamTiming | None = None, send_delay_ms: float | None = None
+    ) -> None:
         bucket = self._bucket()
         bucket.successes += 1
         bucket.histogram.record_value(bounded(latency_us))
         if stream is not None:
             bucket.streamed().record(stream)
+        if send_delay_ms is not None and send_delay_ms > bucket.send_delay_ms:
+            bucket.send_delay_ms = send_delay_ms
 
-    def record_failure(self, kind: str, sample: str = "") -> None:
+    def record_failure(self, kind: str, sample: str = "", send_delay_ms: float | None = None) -> None:
         bucket = self._bucket()
         bucket.failures += 1
         bucket.errors[kind] += 1
         if kind not in bucket.samples:
             bucket.samples[kind] = sample
+        if send_delay_ms is not None and send_delay_ms > bucket.send_delay_ms:
+            bucket.send_delay_ms = send_delay_ms
+
+    def record_health(self, health: Health) -> None:
+        """The process's CPU share and loop lag so far this second (the probe's latest replaces the last)."""
+        self._bucket().health = health
+
+    def record_held(self, held_ms: float) -> None:
+        """loadrec's own bookkeeping held the loop this long (the second keeps its longest)."""
+        bucket = self._bucket()
+        bucket.held_ms = max(bucket.held_ms, held_ms)
 
     def take_completed(self) -> list[SecondStats]:
         """Seconds that are over (the current one stays open)."""
@@ -132,6 +168,11 @@ class WindowStats:
     itl_ms: dict[float, float | None] | None = None
     output_tokens: int = 0
     answer_tokens_per_second: float | None = None  # the median answer's decode rate
+    generator: Verdict | None = None  # the load generator's health over the window (None: not measured)
+
+    @property
+    def generator_bound(self) -> bool:
+        return self.generator is not None and self.generator.bound
 
     @property
     def span_s(self) -> int:
@@ -158,6 +199,8 @@ class WindowStats:
             data["ItlMs"] = {f"{q:g}": value for q, value in self.itl_ms.items()}
             data["OutputTokens"] = self.output_tokens
             data["AnswerTokensPerSecond"] = self.answer_tokens_per_second
+        if self.generator is not None:
+            data["Generator"] = self.generator.to_dict()
         return data
 
     @classmethod
@@ -167,15 +210,16 @@ class WindowStats:
         if not all(isinstance(n, int) and not isinstance(n, bool) for n in (start, end, successes, failures, users)):
             raise TypeError("a count that is not an integer")
         latency = _quantiles(data["LatencyMs"])
+        generator = Verdict.from_dict(data["Generator"]) if "Generator" in data else None
         if "TtftMs" not in data:
-            return cls(start, end, successes, failures, users, latency)
+            return cls(start, end, successes, failures, users, latency, generator=generator)
         tokens = data["OutputTokens"]
         if not isinstance(tokens, int) or isinstance(tokens, bool):
             raise TypeError("a count that is not an integer")
         ttft, itl = _quantiles(data["TtftMs"]), _quantiles(data["ItlMs"])
         rate = data.get("AnswerTokensPerSecond")
         rate = None if rate is None else float(rate)
-        return cls(start, end, successes, failures, users, latency, ttft, itl, tokens, rate)
+        return cls(start, end, successes, failures, users, latency, ttft, itl, tokens, rate, generator)
 
 
 def _quantiles(data: Any) -> dict[float, float | None]:
@@ -196,6 +240,7 @@ class TimelineRow:
     itl_ms: dict[float, float | None] | None = None
     output_tokens: int = 0
     answer_tokens_per_second: float | None = None  # the median answer's decode rate
+    generator: Health | None = None  # the load generator's health this second (the worst process's)
 
 
 Journal = Callable[[dict[str, Any]], None]
@@ -215,6 +260,7 @@ class Timeline:
         self._seconds: dict[int, dict[str, Any]] = {}  # offset → wire form
         self._users: dict[int, tuple[int, int, int]] = {}  # offset → (target, running, workers)
         self._rows: dict[int, TimelineRow] = {}  # offset → its row, until the second changes (percentiles cost)
+        self._last = -1  # the last second with any data (kept, not searched: the monitor's thread reads it)
         self._journal = journal
 
     @classmethod
@@ -243,6 +289,7 @@ class Timeline:
             if self._journal is not None:
                 self._journal(wire)
             self._rows.pop(offset, None)
+            self._last = max(self._last, offset)
             known = self._seconds.get(offset)
             if known is None:
                 self._seconds[offset] = wire
@@ -256,6 +303,7 @@ class Timeline:
             return
         self._users[offset] = (target, running, workers)
         self._rows.pop(offset, None)
+        self._last = max(self._last, offset)
         if self._journal is not None:
             self._journal({"u": offset, "t": target, "r": running, "w": workers})
 
@@ -265,7 +313,7 @@ class Timeline:
     @property
     def last_second(self) -> int:
         """One past the last second with any data (requests or users)."""
-        return max([*self._seconds, *self._users], default=-1) + 1
+        return self._last + 1
 
     def window(self, end: int, span: int, quantiles: Iterable[float]) -> WindowStats:
         start = max(0, end - span)
@@ -285,8 +333,15 @@ class Timeline:
                 stream.merge(StreamStats.from_wire(wire))
         wanted = list(quantiles)
         latency = percentiles_ms(histogram, wanted)
-        window = WindowStats(start, end, successes, failures, self.target_users(end - 1), latency)
+        generator = self.generator(start, end)
+        window = WindowStats(start, end, successes, failures, self.target_users(end - 1), latency, generator=generator)
         return window if stream is None else replace(window, **stream.figures(wanted))
+
+    def generator(self, start: int = 0, end: int | None = None) -> Verdict | None:
+        """The verdict on the load generator's health over seconds [start, end) (the whole test by default)."""
+        stop = self.last_second if end is None else end
+        found = (self._seconds.get(offset) for offset in range(max(0, start), stop))
+        return verdict(Health.from_wire(wire[HEALTH_KEY]) for wire in found if wire and HEALTH_KEY in wire)
 
     def rows(self) -> list[TimelineRow]:
         """Every second from the start, computed once each (a live page asks every second)."""
@@ -300,6 +355,8 @@ class Timeline:
             target, running, workers = self._users.get(offset, (0, 0, 0))
             latency = percentiles_ms(histogram, REPORTED_PERCENTILES)
             row = TimelineRow(offset, target, running, workers, wire["ok"], wire["ko"], latency, dict(wire["err"]))
+            if HEALTH_KEY in wire:
+                row = replace(row, generator=Health.from_wire(wire[HEALTH_KEY]))
             if "tok" in wire:
                 row = replace(row, **StreamStats.from_wire(wire).figures(REPORTED_PERCENTILES))
             self._rows[offset] = row

@@ -20,7 +20,7 @@ The Locust side (:mod:`loadrec.engine.load.live_monitor`) feeds it and acts on i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import pairwise
 
@@ -123,6 +123,25 @@ def evaluate(
     plateau_known: bool,
 ) -> Evaluation:
     closest = _closest(stopping, settings, window)
+    evaluation = _decide(stopping, settings, window, completed_levels, plateau_known, closest)
+    if evaluation.stop in LATENCY_REASONS and window.generator is not None and window.generator.bound:
+        # A latency the generator may have caused is never a silent stop: the decision says so.
+        detail = f"{evaluation.detail} (the load generator was bound: {'; '.join(window.generator.reasons)})"
+        return replace(evaluation, detail=detail)
+    return evaluation
+
+
+LATENCY_REASONS = (StopReason.LATENCY_THRESHOLD, StopReason.TTFT_THRESHOLD, StopReason.ITL_THRESHOLD)
+
+
+def _decide(
+    stopping: StoppingConditions,
+    settings: MonitorSettings,
+    window: WindowStats,
+    completed_levels: Sequence[Level],
+    plateau_known: bool,
+    closest: str,
+) -> Evaluation:
     if window.requests >= settings.min_requests and window.failures > settings.error_ratio * window.requests:
         detail = f"{window.failures} of {window.requests} requests failed in the last {window.span_s} s"
         return Evaluation(StopReason.ENDPOINT_ERRORS, detail, None, closest)

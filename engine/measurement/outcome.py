@@ -26,6 +26,7 @@ from enum import StrEnum
 
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.job.token_conditions import ITL, TTFT
+from loadrec.engine.measurement.health import Verdict
 from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason, token_value
 
@@ -69,6 +70,7 @@ class Measured:
     invocations_per_minute: float
     latency_ms: float | None
     streamed: Streamed | None = None
+    generator: Verdict | None = None  # the load generator's health over the window these come from
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ def measure(
         rate = plateau.invocations_per_minute
         if stopping.tokens.flat_in_tokens:  # the plateau was found in tokens: count requests
             rate = plateau_window.invocations_per_minute if plateau_window else 0.0
-        return Measured(rate, latency, _streamed(plateau_window, stopping))
+        generator = plateau_window.generator if plateau_window else None
+        return Measured(rate, latency, _streamed(plateau_window, stopping), generator)
     held = [w for w in history if w.successes and _thresholds_held(w, stopping)]
     full = [w for w in held if w.span_s >= settings.window_s]
     candidates = full or held  # a test shorter than one window still measures something
@@ -109,7 +112,9 @@ def measure(
         return None
     by_tokens = stopping.tokens.flat_in_tokens  # an LLM's work is its tokens, not its answers
     best = max(candidates, key=lambda w: w.output_tokens_per_second if by_tokens else w.invocations_per_minute)
-    return Measured(best.invocations_per_minute, best.latency_ms.get(quantile), _streamed(best, stopping))
+    return Measured(
+        best.invocations_per_minute, best.latency_ms.get(quantile), _streamed(best, stopping), best.generator
+    )
 
 
 def _streamed(window: WindowStats | None, stopping: StoppingConditions) -> Streamed | None:

@@ -1,7 +1,8 @@
-"""Streamed answers in one second's stats: output tokens, time to first token, inter-token gaps, and each
-answer's own decode rate, mergeable across load processes like latency.
+"""Streamed answers in one second's stats: output tokens, time to first token, inter-token latency (one value
+per answer, :mod:`loadrec.engine.streaming.tokens`), the gaps between arrivals, and each answer's own decode
+rate, mergeable across load processes like latency.
 
-On the wire beside the second's other stats (``tok``, ``tt``, ``it``, ``tps``), only for a
+On the wire beside the second's other stats (``tok``, ``tt``, ``it``, ``gp``, ``tps``), only for a
 second in which an answer streamed; a decode rate is recorded in thousandths of a token
 per second, so ``percentiles_ms`` reads it back in tokens per second.
 """
@@ -20,27 +21,31 @@ from loadrec.engine.streaming.tokens import StreamTiming
 
 @dataclass
 class StreamStats:
-    """Streamed answers completed in one second: output tokens, time to first token and inter-token gaps (µs),
-    and each answer's decode rate (thousandths of a token per second)."""
+    """Streamed answers completed in one second: output tokens, time to first token, inter-token latency and
+    arrival gaps (µs), and each answer's decode rate (thousandths of a token per second)."""
 
     tokens: int = 0
     ttft: HdrHistogram = field(default_factory=new_histogram)
-    itl: HdrHistogram = field(default_factory=new_histogram)
+    itl: HdrHistogram = field(default_factory=new_histogram)  # one per answer of two tokens or more
+    gaps: HdrHistogram = field(default_factory=new_histogram)  # between reads; tokens of one read: 1 µs
     rate: HdrHistogram = field(default_factory=new_histogram)
 
     def record(self, timing: StreamTiming) -> None:
         self.tokens += timing.output_tokens
         if timing.ttft_s is not None:
             self.ttft.record_value(bounded(timing.ttft_s * 1e6))
-        for gap in timing.itl_s:
-            self.itl.record_value(bounded(gap * 1e6))  # tokens of one read: a 0 gap, recorded as 1 µs
-        if timing.tokens_per_second is not None:
-            self.rate.record_value(bounded(timing.tokens_per_second * RATE_SCALE))
+        itl = timing.itl_s
+        if itl is not None:
+            self.itl.record_value(bounded(itl * 1e6))
+            self.rate.record_value(bounded(RATE_SCALE / itl))
+        for gap in timing.gaps_s:
+            self.gaps.record_value(bounded(gap * 1e6))
 
     def merge(self, other: StreamStats) -> None:
         self.tokens += other.tokens
         self.ttft.add(other.ttft)
         self.itl.add(other.itl)
+        self.gaps.add(other.gaps)
         self.rate.add(other.rate)
 
     def figures(self, quantiles: Iterable[float]) -> dict[str, Any]:
@@ -54,11 +59,13 @@ class StreamStats:
         }
 
     def to_wire(self) -> dict[str, Any]:
-        return {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl), "tps": encoded(self.rate)}
+        return {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl), "gp": encoded(self.gaps),
+                "tps": encoded(self.rate)}  # fmt: skip
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> StreamStats:
-        return cls(int(data["tok"]), decoded(data.get("tt")), decoded(data.get("it")), decoded(data.get("tps")))
+        histograms = (decoded(data.get(key)) for key in ("tt", "it", "gp", "tps"))
+        return cls(int(data["tok"]), *histograms)
 
 
 RATE_SCALE = 1000  # a decode rate is kept in thousandths: percentiles_ms (which divides by 1000) reads tokens/s

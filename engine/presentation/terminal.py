@@ -111,6 +111,8 @@ def render_results(results: JobResults) -> str:
             lines.append(f"       {streamed_summary(sizing)}")
         if benchmark.failure_reason:
             lines.append(f"       {benchmark.failure_reason}")
+        if benchmark.generator_bound and benchmark.generator is not None:
+            lines.append(f"       ! {benchmark.generator.summary()}")
     if top is not None:
         weights = results.weights
         importance = (
@@ -120,6 +122,12 @@ def render_results(results: JobResults) -> str:
         lines.append(f"* top recommendation: {top.label} (importance: {importance})")
     if results.failure_reason:
         lines.append(f"FailureReason: {results.failure_reason}")
+    bound = [b.label for b in results.benchmarks if b.generator_bound]
+    if bound:
+        lines.append(
+            f"WARNING: figures of {', '.join(bound)} come from generator-bound windows (marked !): "
+            "loadrec was short of CPU, so they understate the endpoint"
+        )
     return "\n".join(lines)
 
 

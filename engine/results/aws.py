@@ -233,6 +233,7 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         "WorkerEvents": list(benchmark.worker_events),
         "Note": benchmark.note,
         "EndpointReadySeconds": None if benchmark.ready_s is None else round(benchmark.ready_s, 3),
+        "GeneratorHealth": _generator_health(benchmark),
     }
     summary.update({key: value for key, value in optional.items() if value not in (None, "", {}, [])})
     if benchmark.start_epoch is not None and benchmark.end_epoch is not None:
@@ -250,6 +251,13 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         summary["MeasuredSeconds"] = len(timeline)
         summary["Invocations"] = sum(row.successes for row in timeline)
     return summary
+
+
+def _generator_health(benchmark: Benchmark) -> dict[str, Any] | None:
+    """The load generator's health: over the window the figures come from, and over the whole test."""
+    parts = {"MeasuredWindow": benchmark.generator, "Test": benchmark.generator_test}
+    found = {key: verdict.to_dict() for key, verdict in parts.items() if verdict is not None}
+    return found or None
 
 
 class NoSuchRecommendation(LookupError):

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.measurement.health import Health, Verdict
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.measurement.monitor import Level, StopReason
 from loadrec.engine.measurement.outcome import US_PER_MS, Sizing, Status
@@ -49,11 +50,19 @@ class Benchmark:
     endpoint_name: str | None = None  # and its EndpointName, as AWS's shapes show it
     ready_s: float | None = None  # how long that endpoint took to become ready
     model_setup_us: int | None = None  # a serverless endpoint's cold start (CloudWatch's, else measured)
+    # The load generator's health: over the window the figures come from, and over the whole test.
+    generator: Verdict | None = None
+    generator_test: Verdict | None = None
 
     @property
     def measured(self) -> bool:
         """A recommendation can be made from it."""
         return self.status is Status.COMPLETED and self.sizing is not None
+
+    @property
+    def generator_bound(self) -> bool:
+        """The figures come from a window in which loadrec itself was short of CPU: they hold its own delay."""
+        return self.generator is not None and self.generator.bound
 
     @property
     def stopped_by_user(self) -> bool:
@@ -78,11 +87,21 @@ class Benchmark:
     def from_json(cls, text: str) -> Benchmark:
         data = json.loads(text)
         sizing, plateau = data.pop("sizing"), data.pop("plateau")
+        generator, generator_test = _verdict(data.pop("generator", None)), _verdict(data.pop("generator_test", None))
         return cls(
             **{**data, "status": Status(data["status"]), "worker_events": tuple(data.get("worker_events", ()))},
             sizing=Sizing(**sizing) if sizing else None,
             plateau=Level(**plateau) if plateau else None,
+            generator=generator,
+            generator_test=generator_test,
         )
+
+
+def _verdict(data: dict[str, Any] | None) -> Verdict | None:
+    """A Verdict from its ``asdict`` form in result.json."""
+    if data is None:
+        return None
+    return Verdict(**{**data, "worst": Health(**data["worst"]), "reasons": tuple(data["reasons"])})
 
 
 def not_run(index: int, label: str, reason: str, run_id: str = "") -> Benchmark:

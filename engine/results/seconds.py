@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
+from loadrec.engine.measurement.health import Health
 from loadrec.engine.measurement.metrics import Timeline
 
 START_KEY = "start"  # the first line of a seconds file: {"start": epoch of second 0}
@@ -123,6 +125,8 @@ def _check_record(record: dict[str, Any], start: int) -> None:
             raise ValueError(f"second {str(record['s'])[:20]} is outside the test")
         if not isinstance(record.get("err", {}), dict) or not isinstance(record.get("h") or "", str):
             raise TypeError("errors or histogram of the wrong type")
+        if HEALTH_KEY in record:
+            Health.from_wire(record[HEALTH_KEY])  # raises on figures loadrec never writes
     else:
         return
     if not all(isinstance(record[key], int) and not isinstance(record[key], bool) for key in fields):

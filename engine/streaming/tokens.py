@@ -4,14 +4,20 @@ Pure: the caller passes the time (seconds, any monotonic clock) at which each de
 piece arrived. The rules, as LLM benchmarkers state them:
 - **TTFT**: from the request's start to the first piece carrying non-empty text (a role
   header or an empty keep-alive event is no token).
-- **ITL**: the gaps between consecutive text-carrying pieces; pieces that arrive in one
-  network read share its arrival time (a gap of 0), as any client sees them.
+- **ITL** (inter-token latency, one per answer): (last token's arrival − first token's
+  arrival) / (output tokens − 1), i.e. time per output token after the first, as vLLM's
+  benchmark, GuideLLM and AIPerf define it. Tokens that arrive in one network read share
+  its arrival time, so the gaps between reads say nothing per token; this survives them
+  (4 tokens in one read every 120 ms is 30 ms per token). None for fewer than two tokens
+  or a whole answer read at once (no time between its first and last token).
+- **Arrival gaps**: the gaps between consecutive text-carrying pieces as reads delivered
+  them (0 within one read), kept as their own distribution.
 - **Output tokens**: the server's own count when it sends one (OpenAI's
   ``usage.completion_tokens``, TGI's ``details.generated_tokens``; the last one wins);
   otherwise one token per text-carrying event (vLLM, TGI, SGLang and LMI stream one
   token per event).
-- **Tokens per second** (one request's decode rate): the tokens after the first over
-  the time from the first to the last, when there are two or more at least 1 ms apart.
+- **Tokens per second** (one request's decode rate): 1 / ITL, the tokens after the first
+  over the time from the first to the last.
 """
 
 from __future__ import annotations
@@ -28,16 +34,26 @@ class StreamTiming:
     """A finished answer's numbers, in seconds."""
 
     ttft_s: float | None  # None: no token came
-    itl_s: tuple[float, ...]
+    gaps_s: tuple[float, ...]  # between arrivals of text-carrying pieces (0 within one read)
     output_tokens: int
     end_to_end_s: float
 
     @property
-    def tokens_per_second(self) -> float | None:
-        decode_s = sum(self.itl_s)
-        if self.output_tokens < 2 or decode_s < MIN_DECODE_S:  # a tail read in one go says nothing of a rate
+    def decode_s(self) -> float:
+        """From the first token's arrival to the last's."""
+        return sum(self.gaps_s)
+
+    @property
+    def itl_s(self) -> float | None:
+        """Time per output token after the first (None: fewer than two tokens, or all read at once)."""
+        if self.output_tokens < 2 or self.decode_s < MIN_DECODE_S:  # one read says nothing of a rate
             return None
-        return (self.output_tokens - 1) / decode_s
+        return self.decode_s / (self.output_tokens - 1)
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        itl = self.itl_s
+        return None if itl is None else 1.0 / itl
 
 
 @dataclass

@@ -30,7 +30,9 @@ def test_a_streamed_answer_adds_its_tokens_and_times_and_survives_the_wire() -> 
     again = SecondStats.from_wire(second.to_wire())
     assert again.stream is not None
     assert (again.successes, again.stream.tokens) == (2, 3)
-    assert again.stream.ttft.get_total_count() == 1 and again.stream.itl.get_total_count() == 2
+    assert again.stream.ttft.get_total_count() == 1 and again.stream.itl.get_total_count() == 1
+    assert again.stream.gaps.get_total_count() == 2
+    assert abs(again.stream.itl.get_max_value() - 25_000) <= 25  # one answer: (20 + 30) ms / 2 tokens after the first
     assert abs(again.stream.ttft.get_max_value() - 120_000) <= 120  # 3 significant figures
 
 
@@ -38,7 +40,7 @@ def test_seconds_without_a_streamed_answer_carry_nothing_of_streaming() -> None:
     recorder = SecondRecorder(Clock())
     recorder.record_success(1000)
     wire = recorder.take_all()[0].to_wire()
-    assert not {"tok", "tt", "it"} & set(wire)
+    assert not {"tok", "tt", "it", "gp"} & set(wire)
     assert SecondStats.from_wire(wire).stream is None
 
 
