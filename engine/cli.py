@@ -282,7 +282,7 @@ def _prepared(
     args: argparse.Namespace, spec: JobSpec, job_dir: Path, where: str
 ) -> tuple[list[PreparedTest], RunSettings]:
     """Every test of the job ready (payloads loaded, targets checked) and the settings; raises BadInput."""
-    if args.master and args.processes:
+    if args.master and args.processes > 0:
         raise BadInput(["--master waits for workers started elsewhere; --processes starts local ones: pick one"])
     settings = settings_from(args, where)
     if settings.keep_endpoints and isinstance(spec.extension.provisioner, CommandProvisioning):

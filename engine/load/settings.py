@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,11 @@ RUN, UI, STOCK, SERVE = "run", "ui", "stock", "serve"  # the entry points that t
 LIMITS_ENV = "LOADREC_LIMITS"  # the stock locustfile's --limits may come from here
 DEFAULT_WORKER_TIMEOUT_S = 120.0  # how long a master waits for its workers to connect and confirm
 DEFAULT_MASTER_PORT = 5557
+AUTO = -1  # --processes auto: decided per job (RunSettings.for_job)
+# From this many users at the pattern's peak, --processes auto spreads a test over one load process per core:
+# below it one process keeps up (README, "Load processes", gives the measurements) and workers would only
+# add their start-up (about a second) to a short test.
+AUTO_MIN_USERS = 64
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class RunSettings:
     prices: str | None = None  # a price file over the bundled table (an absolute path)
     weights: Weights = field(default_factory=Weights)
     publish_metrics: bool = False
-    processes: int = 0  # N > 0: Locust master + N local worker processes
+    processes: int = 0  # N > 0: Locust master + N local worker processes; AUTO until for_job decides
     master: MasterSettings | None = None  # Locust master for workers started elsewhere
     worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S
     keep_endpoints: bool = False  # endpoints loadrec creates stay after their test (loadrec cleanup removes them)
@@ -54,6 +59,16 @@ class RunSettings:
     @property
     def distributed(self) -> bool:
         return self.processes > 0 or self.master is not None
+
+    def for_job(self, peak_users: int, cores: int) -> RunSettings:
+        """``--processes auto`` decided for a job peaking at ``peak_users`` on a machine of ``cores``: one load
+        process per core (as ``locust --processes -1`` and k6 use the machine) from AUTO_MIN_USERS users on,
+        else the test's own process; workers started elsewhere (``--master``) need none."""
+        if self.processes != AUTO:
+            return self
+        if self.master is not None or cores < 2 or peak_users < AUTO_MIN_USERS:
+            return replace(self, processes=0)
+        return replace(self, processes=cores)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -91,6 +106,11 @@ def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
 
 
 positive, non_negative, port_number = at_least(1), at_least(0), at_least(1, 65535)
+
+
+def process_count(text: str) -> int:
+    """An argparse type: ``auto`` (AUTO) or a whole number of 0 or more."""
+    return AUTO if text.strip().lower() == "auto" else non_negative(text)
 
 
 @dataclass(frozen=True)
@@ -171,10 +191,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         ("--processes",),
         {
-            "type": non_negative,
-            "default": 0,
-            "metavar": "N",
-            "help": "run the load on Locust's master with N local worker processes (default: this process)",
+            "type": process_count,
+            "default": AUTO,
+            "metavar": "N|auto",
+            "help": "N > 0: Locust's master with N local worker processes; 0: the test's own process; "
+            f"auto (default): one per core from {AUTO_MIN_USERS} users at the peak, else 0",
         },
         frozenset({RUN, UI, SERVE}),
     ),

@@ -30,6 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from loadrec.engine.measurement.health import LIMITS
 from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.metrics import Timeline, TimelineRow, WindowStats
 from loadrec.engine.results import aws
@@ -295,6 +296,14 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
                 record[f"{name}_p{quantile:g}_ms"] = None if values is None else values.get(quantile)
         record["output_tokens"] = row.output_tokens
         record["answer_tokens_per_s_p50"] = row.answer_tokens_per_second
+        health = row.generator
+        record |= {
+            "cpu_percent": None if health is None else health.cpu_percent,
+            "loop_lag_ms": None if health is None else health.lag_ms,
+            "send_delay_ms": None if health is None else health.send_delay_ms,
+            "held_ms": None if health is None else health.held_ms,
+            "generator_bound": None if health is None else bool(LIMITS.passed(health)),
+        }
         records.append(record)
     columns = ["test", "configuration", "epoch", "second", "users", "running_users", "workers"]
     columns += ["invocations", "failures"]
@@ -302,4 +311,5 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
     if any(row.ttft_ms is not None for row in rows):  # a streamed endpoint's columns, only for one
         columns += [f"{name}_p{q:g}_ms" for name in ("ttft", "itl") for q in REPORTED_PERCENTILES]
         columns += ["output_tokens", "answer_tokens_per_s_p50"]
+    columns += ["cpu_percent", "loop_lag_ms", "send_delay_ms", "held_ms", "generator_bound"]  # the generator's health
     return pd.DataFrame.from_records(records, columns=columns)

@@ -23,7 +23,7 @@ from loadrec.engine.job.extension import HttpTarget, Target
 from loadrec.engine.job.provisioning import CommandProvisioning, Provisioning
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest, count_tests, label_of
-from loadrec.engine.load.settings import RunSettings
+from loadrec.engine.load.settings import AUTO, AUTO_MIN_USERS, RunSettings
 from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import MonitorSettings, closest, readings
@@ -125,6 +125,8 @@ def _conditions(spec: JobSpec, monitor: MonitorSettings) -> list[tuple[str, str]
 def _load_text(settings: RunSettings) -> str:
     if settings.master is not None:
         return f"a Locust master per test, waiting for {settings.master.expect_workers} loadrec worker(s)"
+    if settings.processes == AUTO:
+        return f"one load process per core when the pattern peaks at {AUTO_MIN_USERS} users or more, else one"
     if settings.processes:
         return f"a Locust master per test with {settings.processes} local worker processes"
     return "one load process per test"

@@ -1,18 +1,20 @@
-"""Streaming benchmark: loadrec's TTFT and ITL at 2,000 users against a bare client's at 100, memory per user,
-and what decoding an event stream costs over botocore's parser alone.
+"""Streaming accuracy and cost: loadrec's TTFT and ITL against what the server really served, at 100, 400 and
+1,000 users, side by side with a minimal client; CPU per token event; where loadrec flags its own saturation.
 
-One run, side by side, against the same local streaming server (the sample endpoint's
-OpenAI-compatible SSE route; enough slots that no request queues, so the server's own
-TTFT and ITL are the truth both clients should see):
-  a) a bare minimal client: 100 greenlets on raw sockets, parsing chunked SSE by hand;
-  b) ``loadrec run``: 2,000 users in one process (STAIRS, one step), TTFT/ITL from its
-     timeline (the seconds after every user started); the test process's memory sampled
-     each second: (peak − before the users) / users is the memory per user;
-  c) decoding cost per event-stream chunk: loadrec's EventStreamDecoder (botocore's
-     parser, then the inner JSON lines) against botocore's EventStreamBuffer alone.
-Targets: b's TTFT and ITL medians within 5 % of a's; c reported as a ratio.
+One run, against one server of the benchmark's own (``tests.truth_server``: raw sockets, SSE by hand,
+timing each answer on its side: TTFT from reading the request to writing the first token, ITL as
+(last write − first write) / (tokens − 1)); 64 tokens 30 ms apart (33 tokens per second per
+user), the first 200 ms after the request. For each number of users, one after the other:
+  a) a minimal client in its own process: greenlets on raw sockets, SSE parsed by hand, each
+     answer's TTFT and ITL by the same definitions;
+  b) ``loadrec run`` with its defaults (``--processes auto``), STAIRS of one step, its figures
+     from the steady seconds of its timeline, and its generator verdict from describe.json.
+Each figure is compared with the server's truth over the same stretch (p50 and p95). CPU per
+token event, in the steady stretch (start-up and imports left out): the client's CPU time over
+the token events it read there; for loadrec, every process of its tree (the command, the test's
+process or master, its workers), sampled with psutil.
 
-    .venv/bin/python tests/benchmarks/bench_streaming.py [--users 2000] [--seconds 40]
+    .venv/bin/python tests/benchmarks/bench_streaming.py [--users 100,400,1000] [--seconds 30]
 """
 
 from __future__ import annotations
@@ -29,65 +31,108 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
-import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
-from botocore.eventstream import EventStreamBuffer  # noqa: E402
 from gevent import socket  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from loadrec.engine.streaming.frames import JSON_LINES, EventStreamDecoder, payload_part  # noqa: E402
-from tests.e2e.servers import start_sample_endpoint  # noqa: E402
+from loadrec.engine.results.seconds import SecondsFollower  # noqa: E402
 
-TTFT_MS, TOKEN_MS, TOKENS = 400.0, 150.0, 8
+TTFT_MS, TOKEN_MS, TOKENS = 200.0, 30.0, 64
 LOADREC = [sys.executable, "-P", "-m", "loadrec.engine"]
 REQUEST = {"prompt": "Alice was", "stream": True, "max_tokens": TOKENS}
+WARMUP_S = 5  # seconds after the users started that no figure counts (connections, first answers)
 
 
-def bare_client(host: str, port: int, users: int, seconds: float) -> tuple[list[float], list[float]]:
-    """TTFT and ITL (ms) of ``users`` greenlets on raw sockets: HTTP/1.1 by hand, chunked SSE by hand."""
+def start_truth_server(per_write: int = 1) -> tuple[subprocess.Popen[str], int]:
+    command = [sys.executable, "-m", "tests.truth_server", "--ttft-ms", str(TTFT_MS), "--token-ms", str(TOKEN_MS)]
+    command += ["--tokens", str(TOKENS), "--per-write", str(per_write)]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    port = int(server.stdout.readline().split()[-1])
+    return server, port
+
+
+def truth(port: int) -> dict[str, list[float]]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/truth", timeout=30) as answer:
+        data: dict[str, list[float]] = json.load(answer)
+        return data
+
+
+def quantile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else float("nan")
+
+
+def minimal_client(port: int, users: int, seconds: float) -> dict[str, object]:
+    """Runs in its own process: ``users`` greenlets on raw sockets, each answer's TTFT and ITL (ms)."""
     body = json.dumps(REQUEST).encode()
-    head = (f"POST /v1/completions HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
+    request = (f"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body  # fmt: skip
     ttft: list[float] = []
     itl: list[float] = []
-    deadline = time.perf_counter() + seconds
+    events = 0  # token events read in the steady stretch
+    started_at = time.perf_counter()
+    deadline = started_at + seconds
+    steady_cpu: list[float] = []
 
     def user() -> None:
-        sock = socket.create_connection((host, port))
+        nonlocal events
+        sock = socket.create_connection(("127.0.0.1", port))
         buffer = b""
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            sock.sendall(head + body)
-            last = None
+            sock.sendall(request)
+            first = last = None
+            tokens = 0
             done = False
             while not done:
                 data = sock.recv(65536)
+                if not data:
+                    return
                 now = time.perf_counter()
                 buffer += data
-                while b"data: " in buffer and b"\n\n" in buffer:
-                    start = buffer.index(b"data: ")
-                    end = buffer.index(b"\n\n", start)
-                    event, buffer = buffer[start + 6 : end], buffer[end + 2 :]
-                    if event == b"[DONE]":
+                while (end := buffer.find(b"\n\n")) >= 0:
+                    start = buffer.find(b"data: ")
+                    payload, buffer = buffer[start + 6 : end], buffer[end + 2 :]
+                    if payload == b"[DONE]":
                         done = True
                         break
-                    if json.loads(event)["choices"][0]["text"]:
-                        (ttft if last is None else itl).append((now - (started if last is None else last)) * 1000)
+                    if json.loads(payload)["choices"][0]["text"]:
+                        tokens += 1
+                        first = first if first is not None else now
                         last = now
             buffer = buffer[buffer.index(b"0\r\n\r\n") + 5 :] if b"0\r\n\r\n" in buffer else b""
+            if started - started_at >= WARMUP_S and first is not None and last is not None:
+                events += tokens
+                ttft.append((first - started) * 1000)
+                if tokens > 1 and last > first:
+                    itl.append((last - first) * 1000 / (tokens - 1))
         sock.close()
 
-    gevent.joinall([gevent.spawn(user) for _ in range(users)])
-    return ttft, itl
+    def sample() -> None:
+        gevent.sleep(WARMUP_S)
+        steady_cpu.append(time.process_time())
+        gevent.sleep(max(0.0, deadline - time.perf_counter()))
+        steady_cpu.append(time.process_time())
+
+    gevent.joinall([gevent.spawn(sample), *(gevent.spawn(user) for _ in range(users))])
+    return {"ttft_ms": ttft, "itl_ms": itl, "events": events, "cpu_s": steady_cpu[1] - steady_cpu[0]}
 
 
-def loadrec_run(url: str, users: int, seconds: int, folder: Path) -> tuple[pd.DataFrame, float]:
-    """Run the job; returns its timeline and the test process's memory per user (bytes)."""
+def run_minimal(port: int, users: int, seconds: int) -> tuple[dict[str, object], float]:
+    command = [sys.executable, str(Path(__file__)), "--minimal-client", str(port), str(users), str(seconds)]
+    result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout)
+    cpu = result["cpu_s"]
+    assert isinstance(cpu, float)
+    return result, cpu
+
+
+def run_loadrec(port: int, users: int, seconds: int, folder: Path) -> tuple[dict[str, object], float]:
     (folder / "payloads").mkdir()
     (folder / "payloads" / "request.json").write_text(json.dumps(REQUEST))
     job = {
@@ -100,72 +145,105 @@ def loadrec_run(url: str, users: int, seconds: int, folder: Path) -> tuple[pd.Da
         },
         "StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 60000}]},
         "Loadrec": {"SamplePayloadUrl": "payloads/",
-                    "Targets": [{"Http": {"Url": f"{url}/v1/completions"}, "Streaming": {}}]},
+                    "Targets": [{"Http": {"Url": f"http://127.0.0.1:{port}/v1/completions"}, "Streaming": {}}]},
     }  # fmt: skip
     (folder / "job.json").write_text(json.dumps(job))
     command = [*LOADREC, "run", "job.json", "--limits", "relaxed", "--out", "out", "--window", "10"]
     process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL)
-    samples: list[int] = []
-    while process.poll() is None:
-        children = psutil.Process(process.pid).children()
-        if children:
-            with contextlib.suppress(psutil.NoSuchProcess):  # it ended between the two calls
-                samples.append(children[0].memory_info().rss)
-        time.sleep(1)
-    assert process.returncode == 0, "loadrec run failed"
-    per_user = (max(samples) - samples[0]) / users if len(samples) > 2 else float("nan")
-    return pd.read_csv(folder / "out" / "timeline.csv"), per_user
+    seconds_file = folder / "out" / "tests" / "0" / "seconds.jsonl"
+    while not seconds_file.exists() and process.poll() is None:
+        time.sleep(0.05)
+    started = time.time()
+    time.sleep(WARMUP_S)
+    first, first_epoch = tree_cpu(process.pid), time.time()
+    time.sleep(max(0.0, started + seconds - 2 - time.time()))
+    last, last_epoch = tree_cpu(process.pid), time.time()
+    cpu = sum(last[pid] - first[pid] for pid in last if pid in first)
+    assert process.wait() == 0, "loadrec run failed"
+    timeline = SecondsFollower(seconds_file).read()
+    assert timeline is not None
+    end = timeline.last_second - 1  # the last second is cut by the stop
+    window = timeline.window(end, end - WARMUP_S, (50.0, 95.0))
+    sampled = timeline.window(timeline.offset(last_epoch), int(last_epoch) - int(first_epoch), (50.0,))
+    describe = json.loads((folder / "out" / "describe.json").read_text())
+    health = describe["Loadrec"]["Tests"][0].get("GeneratorHealth", {})
+    processes = json.loads((folder / "out" / "run.json").read_text())["Settings"]["processes"]
+    assert window.ttft_ms is not None and window.itl_ms is not None
+    return {
+        "ttft_ms": window.ttft_ms, "itl_ms": window.itl_ms, "events": sampled.output_tokens,
+        "health": health.get("MeasuredWindow") or health.get("Test"), "processes": processes,
+        "verdict": window.generator,
+    }, cpu  # fmt: skip
 
 
-def decoding_cost(chunks: int = 20_000) -> tuple[float, float]:
-    """µs per chunk: loadrec's decoder, botocore's buffer alone (the same frames, one chunk per feed)."""
-    frames = [payload_part(json.dumps({"token": {"text": f" word{i}"}}).encode() + b"\n") for i in range(chunks)]
-    started = time.perf_counter()
-    decoder = EventStreamDecoder(JSON_LINES)
-    for frame in frames:
-        decoder.feed(frame)
-    ours = time.perf_counter() - started
-    started = time.perf_counter()
-    buffer = EventStreamBuffer()
-    for frame in frames:
-        buffer.add_data(frame)
-        for _ in buffer:
-            pass
-    botocore_only = time.perf_counter() - started
-    return ours / chunks * 1e6, botocore_only / chunks * 1e6
+def tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of a process and every descendant, by pid."""
+    found: dict[int, float] = {}
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            found[process.pid] = times.user + times.system
+    return found
+
+
+def error(value: float, true: float) -> str:
+    return f"{(value / true - 1) * 100:+6.1f} %"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=2000)
-    parser.add_argument("--seconds", type=int, default=40)
+    parser.add_argument("--users", default="100,400,1000")
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--minimal-client", nargs=3, type=int, metavar=("PORT", "USERS", "SECONDS"))
     args = parser.parse_args()
-    options = ["--ttft-ms", str(TTFT_MS), "--token-ms", str(TOKEN_MS)]
-    server = start_sample_endpoint(args.users + 100, 0, 0.0, *options)
+    if args.minimal_client:
+        print(json.dumps(minimal_client(*args.minimal_client)))
+        return 0
+    server, port = start_truth_server()
+    rows = []
     try:
-        host, port = server.url.removeprefix("http://").split(":")
-        bare_ttft, bare_itl = bare_client(host, int(port), 100, 15)
-        with tempfile.TemporaryDirectory() as folder:
-            timeline, per_user = loadrec_run(server.url, args.users, args.seconds, Path(folder))
+        for users in (int(u) for u in args.users.split(",")):
+            truth(port)  # start afresh
+            minimal, minimal_cpu = run_minimal(port, users, args.seconds)
+            served_minimal = truth(port)
+            with tempfile.TemporaryDirectory() as folder:
+                ours, ours_cpu = run_loadrec(port, users, args.seconds, Path(folder))
+            served_ours = truth(port)
+            rows.append((users, minimal, minimal_cpu, served_minimal, ours, ours_cpu, served_ours))
     finally:
-        server.stop()
-    steady = timeline[(timeline["second"] >= 10) & (timeline["second"] < args.seconds - 2)]
-    ours_ttft, ours_itl = steady["ttft_p50_ms"].median(), steady["itl_p50_ms"].median()
-    base_ttft, base_itl = statistics.median(bare_ttft), statistics.median(bare_itl)
-    decode_us, botocore_us = decoding_cost()
-    print(f"server: {TTFT_MS:g} ms to the first token, {TOKEN_MS:g} ms per token, {TOKENS} tokens per answer")
-    print(f"a) bare client, 100 users:       TTFT p50 {base_ttft:7.1f} ms   ITL p50 {base_itl:6.1f} ms")
-    print(f"b) loadrec, {args.users} users:        TTFT p50 {ours_ttft:7.1f} ms   ITL p50 {ours_itl:6.1f} ms"
-          f"   ({steady['invocations'].sum() / len(steady):.0f} answers/s, "
-          f"{steady['output_tokens'].sum() / len(steady):.0f} tokens/s)")  # fmt: skip
-    print(f"   b/a: TTFT {ours_ttft / base_ttft:.3f}, ITL {ours_itl / base_itl:.3f} (target within 0.95-1.05)")
-    print(f"   memory per user: {per_user / 1024:.1f} KiB")
+        server.terminate()
+        server.wait()
+    print(f"server: TTFT {TTFT_MS:g} ms, {TOKENS} tokens {TOKEN_MS:g} ms apart; the server's own timing is the truth")
     print(
-        f"c) decoding per event-stream chunk: loadrec {decode_us:.1f} µs, botocore's parser alone "
-        f"{botocore_us:.1f} µs (ratio {decode_us / botocore_us:.2f})"
+        "users | true TTFT p50 | minimal TTFT p50 / p95 | loadrec TTFT p50 / p95 | true ITL p50 | minimal ITL p50"
+        " | loadrec ITL p50 | loadrec processes | loadrec verdict"
     )
-    ok = abs(ours_ttft / base_ttft - 1) <= 0.05 and abs(ours_itl / base_itl - 1) <= 0.05
-    return 0 if ok else 1
+    for users, minimal, _, served_minimal, ours, _, served_ours in rows:
+        true_ttft, true_ttft_ours = quantile(served_minimal["ttft_ms"], 50), quantile(served_ours["ttft_ms"], 50)
+        true_ttft95, true_ttft95_ours = quantile(served_minimal["ttft_ms"], 95), quantile(served_ours["ttft_ms"], 95)
+        true_itl, true_itl_ours = quantile(served_minimal["itl_ms"], 50), quantile(served_ours["itl_ms"], 50)
+        m_ttft, m_itl = minimal["ttft_ms"], minimal["itl_ms"]
+        assert isinstance(m_ttft, list) and isinstance(m_itl, list)
+        o_ttft, o_itl = ours["ttft_ms"], ours["itl_ms"]
+        assert isinstance(o_ttft, dict) and isinstance(o_itl, dict)
+        verdict = ours["verdict"]
+        said = "-" if verdict is None else verdict.summary()
+        print(
+            f"{users:5d} | {true_ttft:6.1f} / {true_ttft_ours:6.1f} ms | "
+            f"{error(quantile(m_ttft, 50), true_ttft)} / {error(quantile(m_ttft, 95), true_ttft95)} | "
+            f"{error(o_ttft[50.0], true_ttft_ours)} / {error(o_ttft[95.0], true_ttft95_ours)} | "
+            f"{true_itl:5.1f} / {true_itl_ours:5.1f} ms | {error(quantile(m_itl, 50), true_itl)} | "
+            f"{error(o_itl[50.0], true_itl_ours)} | {ours['processes']} | {said}"
+        )
+    print("CPU per token event (process CPU time over token events read):")
+    for users, minimal, minimal_cpu, _, ours, ours_cpu, _ in rows:
+        m_events, o_events = minimal["events"], ours["events"]
+        assert isinstance(m_events, int) and isinstance(o_events, int)
+        per_m, per_o = minimal_cpu / m_events * 1e6, ours_cpu / o_events * 1e6
+        print(f"  {users:5d} users: minimal {per_m:5.1f} µs, loadrec {per_o:5.1f} µs (ratio {per_o / per_m:.2f}, "
+              f"target <= 1.25)")  # fmt: skip
+    return 0
 
 
 if __name__ == "__main__":

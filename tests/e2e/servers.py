@@ -165,3 +165,17 @@ def workers(port: int, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def truth_server(*options: str) -> Iterator[str]:
+    """``tests.truth_server`` (a streaming server timing what it served on its own side) on a free port."""
+    command = [sys.executable, "-m", "tests.truth_server", "--port", "0", *options]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)
+    try:
+        line = _first_line(process, START_TIMEOUT_S)
+        yield f"http://127.0.0.1:{line.split()[-1]}"
+    finally:
+        stop_process(process)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from locust.argument_parser import LocustArgumentParser
 
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.load.settings import RUN, STOCK, UI, MasterSettings, RunSettings, add_options, settings_from
+from loadrec.engine.load.settings import (
+    AUTO,
+    AUTO_MIN_USERS,
+    RUN,
+    STOCK,
+    UI,
+    MasterSettings,
+    RunSettings,
+    add_options,
+    settings_from,
+)
 from loadrec.engine.measurement.monitor import MonitorSettings
 from loadrec.engine.measurement.ranking import Importance, Weights
 
@@ -31,7 +43,7 @@ def test_run_ui_and_the_stock_locustfile_read_the_same_options_the_same_way() ->
     stock = parse(
         STOCK, ["--limits", "relaxed", *COMMON, "--results-dir", "out", "--test-index", "1"], LocustArgumentParser()
     )
-    assert run == ui == stock
+    assert run == ui == replace(stock, processes=AUTO)  # a stock run is distributed by Locust's own flags
     assert run.limits is LimitsMode.RELAXED and run.monitor == MonitorSettings(window_s=8, evaluate_every_s=2)
     assert run.weights == Weights(cost=Importance.LOWEST) and run.publish_metrics and run.seed == 3
     assert run.prices == str(Path("prices.json").resolve())  # child processes may start elsewhere
@@ -43,6 +55,25 @@ def test_distribution_is_loadrec_s_own_option_in_run_and_the_web_ui() -> None:
         master = parse(where, ["--master", "--expect-workers", "3", "--master-bind-port", "6000"]).master
         assert master == MasterSettings(expect_workers=3, bind_host="0.0.0.0", bind_port=6000)
         assert not parse(where, []).distributed
+        assert parse(where, ["--processes", "auto"]).processes == parse(where, []).processes == AUTO
+
+
+@pytest.mark.parametrize(
+    ("processes", "master", "peak_users", "cores", "decided"),
+    [
+        (AUTO, False, AUTO_MIN_USERS, 4, 4),  # one load process per core from AUTO_MIN_USERS users on
+        (AUTO, False, AUTO_MIN_USERS - 1, 4, 0),  # a small test stays in its own process: no start-up to pay
+        (AUTO, False, 10_000, 1, 0),  # one core: a second process only competes for it
+        (AUTO, True, 10_000, 4, 0),  # --master: its workers are started elsewhere
+        (3, False, 2, 8, 3),  # a number given is kept
+        (0, False, 10_000, 8, 0),
+    ],
+)
+def test_processes_auto_is_decided_from_the_peak_users_and_the_cores(
+    processes: int, master: bool, peak_users: int, cores: int, decided: int
+) -> None:
+    settings = RunSettings(processes=processes, master=MasterSettings() if master else None)
+    assert settings.for_job(peak_users, cores).processes == decided
 
 
 def test_settings_travel_as_json_whole() -> None:
