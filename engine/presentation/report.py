@@ -20,6 +20,7 @@ import jinja2
 import pandas as pd
 
 from loadrec.engine.job.spec import StoppingConditions
+from loadrec.engine.measurement.health import LIMITS
 from loadrec.engine.measurement.monitor import Level
 from loadrec.engine.presentation.charts import ChartOptions, HRule, PointMark, Series, VRule, line_chart, scatter_chart
 from loadrec.engine.presentation.terminal import stopping_sentence, streamed_summary
@@ -41,6 +42,11 @@ TOKENS_CAPTION = (
     "Streamed answers: time to first token and inter-token latency percentiles of each second's answers, and "
     f"output tokens per second averaged over a trailing {SMOOTHING_SECONDS}-second window (right axis)."
 )
+GENERATOR_CAPTION = (
+    "The load generator's own health each second (the worst load process): CPU share (left) and event-loop lag "
+    "(right: how late a ready user got the loop). Past the dashed lines a second is generator-bound."
+)
+GENERATOR_SERIES = (("cpu_percent", "CPU %", "#7c3aed"),)
 TOKEN_SERIES = (("ttft_p50_ms", "TTFT p50", "#0d9488"), ("ttft_p95_ms", "TTFT p95", "#d97706"),
                 ("itl_p95_ms", "ITL p95", "#7c3aed"))  # fmt: skip
 STATUS_CLASS = {"COMPLETED": "ok", "FAILED": "bad", "STOPPED": "warn", "NOT_RUN": "off", "IN_PROGRESS": "off"}
@@ -173,6 +179,11 @@ def test_section(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
     sizing = benchmark.sizing
     if sizing is not None and sizing.output_tokens_per_second is not None:
         facts.append(f"Streamed, at the recommendation: {streamed_summary(sizing)}.")
+    if benchmark.generator is not None:
+        mark = "⚠ " if benchmark.generator.bound else ""
+        facts.append(f"{mark}Measured window: {benchmark.generator.summary()}.")
+    elif benchmark.generator_test is not None:
+        facts.append(f"Whole test: {benchmark.generator_test.summary()}.")
     figures = []
     if not rows.empty:
         figures = [
@@ -182,6 +193,8 @@ def test_section(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         ]
         if "ttft_p50_ms" in rows.columns:
             figures.append(_tokens_chart(rows, results.spec.stopping, benchmark, stop_second))
+        if rows["cpu_percent"].notna().any():
+            figures.append(_generator_chart(rows, benchmark, stop_second))
     return {
         "title": f"Test {benchmark.index} · {benchmark.label}",
         "status": benchmark.status.value,
@@ -244,6 +257,15 @@ def _tokens_chart(
     ]
     options = ChartOptions("Tokens", "seconds from test start", "TTFT, ITL (ms)", "output tokens / s")
     return line_chart(series, options, hrules, _stop_rule(benchmark, stop_second)), TOKENS_CAPTION
+
+
+def _generator_chart(rows: pd.DataFrame, benchmark: Benchmark, stop_second: float | None) -> tuple[str, str]:
+    seconds = rows["second"].astype(float).tolist()
+    series = _lines(rows, GENERATOR_SERIES)
+    series.append(Series("loop lag ms", list(zip(seconds, _values(rows, "loop_lag_ms"), strict=True)), STOP, axis=2))
+    hrules = [HRule(LIMITS.cpu_percent, f"CPU limit {LIMITS.cpu_percent:g} %", FAILURES, "limit")]
+    options = ChartOptions("Load generator", "seconds from test start", "CPU (%)", "loop lag (ms)")
+    return line_chart(series, options, hrules, _stop_rule(benchmark, stop_second)), GENERATOR_CAPTION
 
 
 def _lines(rows: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) -> list[Series]:

@@ -215,6 +215,7 @@ def _test(
         "window": None,
         "readings": [],
         "figures": test_section(results, benchmark)["figures"],
+        "generator": _generator(benchmark, window),
     }
     if window is not None:
         found = readings(results.spec.stopping, monitor, window)
@@ -237,6 +238,14 @@ def _test(
             for r in found
         ]
     return view
+
+
+def _generator(benchmark: Benchmark, window: WindowStats | None) -> dict[str, Any] | None:
+    """The load generator's verdict: the measured window's once the test has ended, else the live window's."""
+    verdict = benchmark.generator if benchmark.status.finished else (window.generator if window else None)
+    if verdict is None:
+        return None
+    return {"bound": verdict.bound, "text": verdict.summary()}
 
 
 def _plateau(benchmark: Benchmark) -> str:
