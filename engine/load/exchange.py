@@ -269,26 +269,38 @@ class StreamReader:
 def _arrivals(response: Response) -> Iterator[bytes]:
     """The body in the pieces the network delivers. geventhttpclient's ``read(n)`` waits for n bytes (or the
     end), which would hold every token back until a block filled; this reads what each receive brings,
-    through the response's own parser (its buffer and socket: geventhttpclient is pinned)."""
+    through the response's own parser (its buffer and socket: geventhttpclient is pinned).
+
+    The socket's own timeout is lifted meanwhile: gevent arms a timer for every receive that waits (a
+    streamed answer waits once per token), and the request's deadline bounds the whole answer already."""
     buffered: bytearray = response._body_buffer  # type: ignore[attr-defined]
-    while True:
-        if buffered:
-            chunk = bytes(buffered)
-            del buffered[:]
-            yield chunk
-            continue
-        sock = response._sock  # type: ignore[attr-defined]
-        if response.message_complete or sock is None:  # type: ignore[attr-defined]
-            return
-        data = sock.recv(READ_BLOCK_BYTES)
-        if not data and not response.message_complete:  # type: ignore[attr-defined]
-            # The end of a body that had no length to say when it ends is the end of the connection.
-            with contextlib.suppress(Exception):
-                response.feed(data)  # type: ignore[attr-defined]
-            if not response.message_complete and not buffered:  # type: ignore[attr-defined]
-                raise InvocationFailure("stream truncated", "the connection closed before the answer ended")
-            continue
-        response.feed(data)  # type: ignore[attr-defined]
+    lifted = response._sock  # type: ignore[attr-defined]
+    timeout = lifted.gettimeout() if lifted is not None else None
+    if lifted is not None:
+        lifted.settimeout(None)
+    try:
+        while True:
+            if buffered:
+                chunk = bytes(buffered)
+                del buffered[:]
+                yield chunk
+                continue
+            sock = response._sock  # type: ignore[attr-defined]
+            if response.message_complete or sock is None:  # type: ignore[attr-defined]
+                return
+            data = sock.recv(READ_BLOCK_BYTES)
+            if not data and not response.message_complete:  # type: ignore[attr-defined]
+                # The end of a body that had no length to say when it ends is the end of the connection.
+                with contextlib.suppress(Exception):
+                    response.feed(data)  # type: ignore[attr-defined]
+                if not response.message_complete and not buffered:  # type: ignore[attr-defined]
+                    raise InvocationFailure("stream truncated", "the connection closed before the answer ended")
+                continue
+            response.feed(data)  # type: ignore[attr-defined]
+    finally:
+        if lifted is not None:
+            with contextlib.suppress(OSError):  # closed meanwhile: nothing to restore
+                lifted.settimeout(timeout)
 
 
 _CONNECTION_ERRORS = {

@@ -1,8 +1,8 @@
 """Streamed answers in one second's stats: output tokens, time to first token, inter-token latency (one value
-per answer, :mod:`loadrec.engine.streaming.tokens`), the gaps between arrivals, and each answer's own decode
-rate, mergeable across load processes like latency.
+per answer, :mod:`loadrec.engine.streaming.tokens`), and each answer's own decode rate, mergeable across
+load processes like latency.
 
-On the wire beside the second's other stats (``tok``, ``tt``, ``it``, ``gp``, ``tps``), only for a
+On the wire beside the second's other stats (``tok``, ``tt``, ``it``, ``tps``), only for a
 second in which an answer streamed; a decode rate is recorded in thousandths of a token
 per second, so ``percentiles_ms`` reads it back in tokens per second.
 """
@@ -21,13 +21,12 @@ from loadrec.engine.streaming.tokens import StreamTiming
 
 @dataclass
 class StreamStats:
-    """Streamed answers completed in one second: output tokens, time to first token, inter-token latency and
-    arrival gaps (µs), and each answer's decode rate (thousandths of a token per second)."""
+    """Streamed answers completed in one second: output tokens, time to first token and inter-token latency
+    (µs), and each answer's decode rate (thousandths of a token per second)."""
 
     tokens: int = 0
     ttft: HdrHistogram = field(default_factory=new_histogram)
     itl: HdrHistogram = field(default_factory=new_histogram)  # one per answer of two tokens or more
-    gaps: HdrHistogram = field(default_factory=new_histogram)  # between reads; tokens of one read: 1 µs
     rate: HdrHistogram = field(default_factory=new_histogram)
 
     def record(self, timing: StreamTiming) -> None:
@@ -38,14 +37,11 @@ class StreamStats:
         if itl is not None:
             self.itl.record_value(bounded(itl * 1e6))
             self.rate.record_value(bounded(RATE_SCALE / itl))
-        for gap in timing.gaps_s:
-            self.gaps.record_value(bounded(gap * 1e6))
 
     def merge(self, other: StreamStats) -> None:
         self.tokens += other.tokens
         self.ttft.add(other.ttft)
         self.itl.add(other.itl)
-        self.gaps.add(other.gaps)
         self.rate.add(other.rate)
 
     def figures(self, quantiles: Iterable[float]) -> dict[str, Any]:
@@ -59,12 +55,11 @@ class StreamStats:
         }
 
     def to_wire(self) -> dict[str, Any]:
-        return {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl), "gp": encoded(self.gaps),
-                "tps": encoded(self.rate)}  # fmt: skip
+        return {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl), "tps": encoded(self.rate)}
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> StreamStats:
-        histograms = (decoded(data.get(key)) for key in ("tt", "it", "gp", "tps"))
+        histograms = (decoded(data.get(key)) for key in ("tt", "it", "tps"))
         return cls(int(data["tok"]), *histograms)
 
 

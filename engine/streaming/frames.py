@@ -28,8 +28,7 @@ import json
 import re
 import struct
 import zlib
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer, ParserError
 
@@ -50,9 +49,10 @@ class StreamFailure(Exception):
         self.kind, self.sample = kind, sample
 
 
-@dataclass(frozen=True)
-class Piece:
-    """One event of the answer: its text ("" for none) and the server's output token count, if it gave one."""
+class Piece(NamedTuple):
+    """One event of the answer: its text ("" for none) and the server's output token count, if it gave one.
+
+    A named tuple, not a dataclass: one is made per token, and a frozen dataclass costs several times more."""
 
     text: str
     usage: int | None = None
@@ -107,7 +107,7 @@ def usage_of(event: Any) -> int | None:
 def _piece(payload: str) -> Piece | None:
     """The piece a JSON event's text holds; None for the end marker. An error the server reports inside the
     stream (``{"error": …}``, OpenAI's and TGI's way once the answer has begun) fails the answer."""
-    if payload.strip() == DONE:
+    if payload[-1:] != "}" and payload.strip() == DONE:  # a JSON object ends in "}": no strip for it
         return None
     try:
         event = json.loads(payload)
@@ -131,7 +131,7 @@ class _Lines:
             self._check()
             return []
         first, *middle, last = data.split(b"\n")
-        lines = [bytes(self._pending) + first, *middle]
+        lines = [bytes(self._pending) + first if self._pending else first, *middle]
         self._pending = bytearray(last)
         self._check()
         return [line.rstrip(b"\r").decode("utf-8", errors="replace") for line in lines]

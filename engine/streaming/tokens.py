@@ -1,4 +1,4 @@
-"""One streamed answer's timing: time to first token, the gaps between tokens, and how many there were.
+"""One streamed answer's timing: time to first token, time per output token, and how many tokens there were.
 
 Pure: the caller passes the time (seconds, any monotonic clock) at which each decoded
 piece arrived. The rules, as LLM benchmarkers state them:
@@ -10,8 +10,9 @@ piece arrived. The rules, as LLM benchmarkers state them:
   its arrival time, so the gaps between reads say nothing per token; this survives them
   (4 tokens in one read every 120 ms is 30 ms per token). None for fewer than two tokens
   or a whole answer read at once (no time between its first and last token).
-- **Arrival gaps**: the gaps between consecutive text-carrying pieces as reads delivered
-  them (0 within one read), kept as their own distribution.
+- **Reads**: how many network reads brought text (an answer read whole is one). The gaps
+  between reads are not kept as a distribution: recording one per token costs more than the
+  rest of a token's reading, and ITL above is what the benchmarkers compare.
 - **Output tokens**: the server's own count when it sends one (OpenAI's
   ``usage.completion_tokens``, TGI's ``details.generated_tokens``; the last one wins);
   otherwise one token per text-carrying event (vLLM, TGI, SGLang and LMI stream one
@@ -22,7 +23,7 @@ piece arrived. The rules, as LLM benchmarkers state them:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from loadrec.engine.streaming.frames import Piece
 
@@ -34,14 +35,10 @@ class StreamTiming:
     """A finished answer's numbers, in seconds."""
 
     ttft_s: float | None  # None: no token came
-    gaps_s: tuple[float, ...]  # between arrivals of text-carrying pieces (0 within one read)
+    decode_s: float  # from the first token's arrival to the last's
     output_tokens: int
     end_to_end_s: float
-
-    @property
-    def decode_s(self) -> float:
-        """From the first token's arrival to the last's."""
-        return sum(self.gaps_s)
+    reads: int = 0  # network reads that brought text
 
     @property
     def itl_s(self) -> float | None:
@@ -63,24 +60,26 @@ class TokenClock:
     started: float
     first: float | None = None
     last: float | None = None
-    gaps: list[float] = field(default_factory=list)
     events: int = 0  # text-carrying pieces
+    reads: int = 0  # reads (calls of ``add``) that brought text
     usage: int | None = None
 
     def add(self, pieces: list[Piece], now: float) -> None:
+        texts = 0
         for piece in pieces:
             if piece.usage is not None:
                 self.usage = piece.usage
-            if not piece.text:
-                continue
-            self.events += 1
+            if piece.text:
+                texts += 1
+        if texts:
+            self.events += texts
+            self.reads += 1
             if self.first is None:
                 self.first = now
-            elif self.last is not None:
-                self.gaps.append(now - self.last)
             self.last = now
 
     def finish(self, now: float) -> StreamTiming:
         tokens = self.usage if self.usage is not None else self.events
         ttft = None if self.first is None else self.first - self.started
-        return StreamTiming(ttft, tuple(self.gaps), tokens, now - self.started)
+        decode = 0.0 if self.first is None or self.last is None else self.last - self.first
+        return StreamTiming(ttft, decode, tokens, now - self.started, self.reads)

@@ -77,7 +77,7 @@ def test_tokens_are_timed_as_they_arrive(handler: Handler) -> None:
         connection.close()
     assert timing.output_tokens == 3
     assert timing.ttft_s is not None and timing.ttft_s < GAP_S  # the first event came with the headers
-    assert len(timing.gaps_s) == 2 and all(GAP_S * 0.8 < gap < GAP_S * 3 for gap in timing.gaps_s)
+    assert timing.reads == 3  # each event came in a read of its own
     assert timing.itl_s is not None and GAP_S * 0.8 < timing.itl_s < GAP_S * 3
 
 
