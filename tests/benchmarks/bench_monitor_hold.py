@@ -70,7 +70,8 @@ def main() -> int:
     reports = REPORT.split(done.stderr)[1:]
     ours = [report for report in reports if any(name in report for name in BOOKKEEPING)]
     held = [row.generator.held_ms for row in timeline.rows() if row.generator is not None]
-    print(f"{args.users} streaming users in one load process, {args.seconds} s, a {args.window} s window judged every second")
+    print(f"{args.users} streaming users in one load process, {args.seconds} s, "
+          f"a {args.window} s window judged every second")  # fmt: skip
     print(f"gevent's blocking reports (> 5 ms): {len(reports)} in all, {len(ours)} in loadrec's monitor and writers")
     print(f"longest hold loadrec noted itself: {max(held, default=0.0):.2f} ms (target <= 5 ms)")
     return 0 if not ours and max(held, default=0.0) <= 5.0 else 1
