@@ -11,6 +11,7 @@ Send delays come from the users themselves; held times from the monitor and the 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -93,8 +94,14 @@ def held_by(recorder: SecondRecorder | None, clock: Callable[[], float] = time.p
             recorder.record_held((clock() - started) * 1000.0)
 
 
+SWITCH_INTERVAL_S = 0.001  # how long the loop may wait for the GIL while a thread works (Python's default: 5 ms)
+
+
 def run_off_loop(work: Callable[[], T]) -> T:
-    """``work()`` in gevent's thread pool: the calling greenlet waits, the loop runs on. Python's GIL passes
-    between threads every 5 ms (``sys.getswitchinterval``), so the loop is held no longer than that."""
+    """``work()`` in gevent's thread pool: the calling greenlet waits, the loop runs on. The thread and the
+    loop share the GIL, which a thread hands over after ``sys.getswitchinterval()``: 1 ms here, so a user
+    whose answer arrived waits at most that long while the monitor merges a window."""
+    if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
     result: T = gevent.get_hub().threadpool.apply(work)
     return result
