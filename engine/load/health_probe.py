@@ -97,11 +97,16 @@ def held_by(recorder: SecondRecorder | None, clock: Callable[[], float] = time.p
 SWITCH_INTERVAL_S = 0.001  # how long the loop may wait for the GIL while a thread works (Python's default: 5 ms)
 
 
-def run_off_loop(work: Callable[[], T]) -> T:
-    """``work()`` in gevent's thread pool: the calling greenlet waits, the loop runs on. The thread and the
-    loop share the GIL, which a thread hands over after ``sys.getswitchinterval()``: 1 ms here, so a user
-    whose answer arrived waits at most that long while the monitor merges a window."""
+def spawn_off_loop(work: Callable[[], T]) -> Any:
+    """``work()`` started in gevent's thread pool; what it returns is waited for (``get()``, ``wait()``) by any
+    greenlet, while the loop runs on. The thread and the loop share the GIL, which a thread hands over after
+    ``sys.getswitchinterval()``: 1 ms here, so a user whose answer arrived waits at most that long."""
     if sys.getswitchinterval() > SWITCH_INTERVAL_S:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-    result: T = gevent.get_hub().threadpool.apply(work)
+    return gevent.get_hub().threadpool.spawn(work)
+
+
+def run_off_loop(work: Callable[[], T]) -> T:
+    """``work()`` in gevent's thread pool: the calling greenlet waits for its result, the loop runs on."""
+    result: T = spawn_off_loop(work).get()
     return result

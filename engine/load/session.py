@@ -33,6 +33,7 @@ from locust.runners import MasterRunner
 
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, collect_from_workers
+from loadrec.engine.load.health_probe import spawn_off_loop
 from loadrec.engine.load.live_monitor import LiveMonitor
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
@@ -74,6 +75,7 @@ class LoadTestSession:
         self.on_finished: list[Callable[[Benchmark], None]] = []
         self._journal: Journal | None = None
         self._monitor_loop: gevent.Greenlet | None = None
+        self._writing: Any = None  # the progress write under way in a thread, if any
         self.cancelled = False  # stopped before its start: a later start sends no load
         self.write_error: str | None = None  # why the results folder refused a write, once it did
         runner = environment.runner
@@ -157,7 +159,9 @@ class LoadTestSession:
                 return error
             return None
 
-        error = self.monitor.off_loop(write)
+        # Kept, so that the end of the test waits for it: a progress write must never land after the result.
+        self._writing = spawn_off_loop(write)
+        error = self._writing.get()
         if error is not None:
             self._unwritable(error)
 
@@ -186,14 +190,16 @@ class LoadTestSession:
         assert monitor is not None and timeline is not None
         if self._monitor_loop is not None:
             self._monitor_loop.kill(block=False)
+        if self._writing is not None:
+            self._writing.wait()  # a progress write still under way ends before the result is written
         if self.recorder is not None:
             timeline.add(s.to_wire() for s in self.recorder.take_all())
         end = self.clock()
-        monitor.conclude(timeline.offset(end))  # every second is in: the last window is judged too
         if monitor.reason is None:  # nobody decided: the pattern ended, or a person pressed Stop
             ended_early = end - timeline.start_epoch < self.spec.schedule.duration_s - 1
             monitor.reason = StopReason.STOPPED_BY_USER if ended_early else StopReason.PATTERN_COMPLETE
         try:
+            monitor.conclude(timeline.offset(end))  # every second is in: the last window is judged too
             benchmark = with_utilization(self.spec, self._measure(None, end), self.test.target)
             if self.settings.publish_metrics:
                 benchmark = publish(self.spec, benchmark, timeline.rows(), self.test.target)

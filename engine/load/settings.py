@@ -10,6 +10,7 @@ re-declares or re-parses them.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -87,6 +88,25 @@ class RunSettings:
                 "master": MasterSettings(**master) if master else None,
             }
         )
+
+
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # a container's CPU quota (cgroup v2): "QUOTA PERIOD" or "max PERIOD"
+
+
+def usable_cores(cpu_max: Path = CPU_MAX) -> int:
+    """The cores this process may run on: its CPU affinity, capped by a container's CPU quota (a 2-CPU
+    container on a 64-core host has 2, not 64), at least 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2 quota here
+        pass
+    return max(1, cores)
 
 
 def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:

@@ -21,6 +21,7 @@ a generator-bound window is flagged wherever it is shown, never printed silently
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -57,10 +58,20 @@ class Health:
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Health:
         """Raises KeyError, TypeError or ValueError on anything but what ``to_wire`` writes."""
-        values = [data[key] for key in ("c", "l", "d", "k")]
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in values):
-            raise TypeError("a health figure that is not a non-negative number")
-        return cls(*(float(v) for v in values))
+        return cls(*(_figure(data[key]) for key in ("c", "l", "d", "k")))
+
+
+def _figure(value: Any) -> float:
+    """A health figure as written: a finite number of 0 or more (ValueError or TypeError otherwise)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError("a health figure that is not a number")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise ValueError("a health figure out of range") from None
+    if not math.isfinite(number) or number < 0:
+        raise ValueError("a health figure that is not a finite number of 0 or more")
+    return number
 
 
 @dataclass(frozen=True)
@@ -110,8 +121,9 @@ class Verdict:
             "SendDelayMs": round(self.worst.send_delay_ms, 1),
             "HeldMs": round(self.worst.held_ms, 1),
         }
-        if self.bound:
+        if self.reasons:
             data["Reasons"] = list(self.reasons)
+        if self.bound:
             data["Advice"] = ADVICE
         return data
 
@@ -119,8 +131,11 @@ class Verdict:
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
         """Raises KeyError, TypeError or ValueError on anything but what ``to_dict`` writes."""
         seconds, bound_seconds, bound = data["Seconds"], data["BoundSeconds"], data["GeneratorBound"]
-        if not (isinstance(seconds, int) and isinstance(bound_seconds, int) and isinstance(bound, bool)):
-            raise TypeError("a count that is not an integer")
+        counts = (seconds, bound_seconds)
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+            raise TypeError("a count that is not a whole number of 0 or more")
+        if not isinstance(bound, bool) or not isinstance(data.get("Reasons", []), list):
+            raise TypeError("a verdict that is not true or false, or reasons that are not a list")
         worst = Health.from_wire(
             {"c": data["CpuPercent"], "l": data["LoopLagMs"], "d": data["SendDelayMs"], "k": data["HeldMs"]}
         )

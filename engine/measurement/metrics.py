@@ -382,7 +382,8 @@ class Timeline:
 
     def successes(self) -> int:
         """Successful invocations over the whole test."""
-        return sum(wire["ok"] for wire in self._seconds.values())
+        # A snapshot first (one C call, so whole under the GIL): the monitor's thread asks while the loop adds.
+        return sum(wire["ok"] for wire in list(self._seconds.values()))
 
     def output_tokens_per_second(self) -> list[tuple[int, int]]:
         """(target users, output tokens of streamed answers) for every second so far."""

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from loadrec.engine.job.spec import JobSpec
-from loadrec.engine.measurement.health import Health, Verdict
+from loadrec.engine.measurement.health import Verdict
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.measurement.monitor import Level, StopReason
 from loadrec.engine.measurement.outcome import US_PER_MS, Sizing, Status
@@ -81,7 +81,11 @@ class Benchmark:
         return "; ".join(parts)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, allow_nan=False)
+        data = asdict(self)
+        for key in ("generator", "generator_test"):  # in the shape describe.json shows, read back checked
+            verdict = getattr(self, key)
+            data[key] = None if verdict is None else verdict.to_dict()
+        return json.dumps(data, indent=2, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str) -> Benchmark:
@@ -97,11 +101,9 @@ class Benchmark:
         )
 
 
-def _verdict(data: dict[str, Any] | None) -> Verdict | None:
-    """A Verdict from its ``asdict`` form in result.json."""
-    if data is None:
-        return None
-    return Verdict(**{**data, "worst": Health(**data["worst"]), "reasons": tuple(data["reasons"])})
+def _verdict(data: Any) -> Verdict | None:
+    """A Verdict as result.json holds it (raises KeyError, TypeError or ValueError on anything else)."""
+    return None if data is None else Verdict.from_dict(data)
 
 
 def not_run(index: int, label: str, reason: str, run_id: str = "") -> Benchmark:

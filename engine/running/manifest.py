@@ -21,7 +21,7 @@ from typing import Any
 from loadrec.engine.job.spec import JobSpec, parse_job
 from loadrec.engine.load.invocation import configured_region
 from loadrec.engine.load.prepare import count_tests
-from loadrec.engine.load.settings import RunSettings
+from loadrec.engine.load.settings import RunSettings, usable_cores
 from loadrec.engine.measurement.metrics import Timeline, TimelineRow
 from loadrec.engine.results.aws import job_arn
 from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
@@ -79,11 +79,17 @@ def new_manifest(spec: JobSpec, job_dir: Path, settings: RunSettings, created: f
         uuid.uuid4().hex,
         spec.request_with_extension,
         str(job_dir.resolve()),
-        settings.for_job(spec.schedule.peak_users, os.cpu_count() or 1),  # --processes auto decided once, here
+        settings.for_job(spec.schedule.peak_users, _cores_per_test(spec)),  # --processes auto decided once, here
         created,
         os.getpid(),
         job_arn=job_arn(spec, configured_region(os.environ)),
     )
+
+
+def _cores_per_test(spec: JobSpec) -> int:
+    """The cores each of the tests running at once may have (``--processes auto`` spreads a test over them)."""
+    parallel = max(1, min(spec.resource_limit.max_parallel_of_tests, len(spec.cases)))
+    return usable_cores() // parallel
 
 
 def read_manifest(folder: ResultsFolder) -> RunManifest:

@@ -18,10 +18,11 @@ import gevent
 import psutil
 import pytest
 from gevent.server import StreamServer
+from geventhttpclient import HTTPClient
 from locust.env import Environment
 
 from loadrec.engine.job.extension import HttpTarget
-from loadrec.engine.load.exchange import Connection, InvocationFailure
+from loadrec.engine.load.exchange import Connection, InvocationFailure, PreparedClient
 from loadrec.engine.load.invocation import prepare
 from loadrec.engine.load.users import make_user_class
 from loadrec.payloads.source import Payload
@@ -224,3 +225,32 @@ def test_a_virtual_user_reaches_an_https_server_through_its_target_s_ca_bundle(t
         finally:
             user.on_stop()
     assert answers == [(5, None), (5, None)] and len(seen) == 2
+
+
+def test_a_prepared_head_is_byte_for_byte_what_geventhttpclient_sends() -> None:
+    """The head a connection keeps built is geventhttpclient's own: the same bytes reach the server, whatever
+    the headers and body; a request it must not build itself (Expect, chunked) takes geventhttpclient's path."""
+    requests = [
+        ("POST", "/invocations", b"1,2,3", {"Content-Type": "text/csv", "X-Amz-Date": "20261202T000000Z"}),
+        ("POST", "/invocations", b"1,2,3,4", {"Content-Type": "text/csv", "X-Amz-Date": "20261202T000000Z"}),
+        ("POST", "/invocations", b"1,2,3", {"Content-Type": "text/csv", "X-Amz-Date": "20261202T000001Z"}),
+        ("POST", "/v1/completions?x=1", b"", {}),
+        ("GET", "/ping", b"", {"Accept": "application/json"}),
+    ]
+    received: dict[str, list[bytes]] = {}
+    with serving(answer("200 OK", b"ok")) as (url, seen):  # one server: the same Host for both
+        for name, kind in (("plain", HTTPClient), ("prepared", PreparedClient)):
+            client = kind.from_url(url, concurrency=1)
+            try:
+                for method, path, body, headers in [*requests, *requests]:  # the second time from the kept heads
+                    response = client.request(method, path, body=body, headers=headers)
+                    assert response.status_code == 200 and response.read() == b"ok"
+                    response.release()
+            finally:
+                client.close()
+            received[name], seen[:] = list(seen), []
+    assert received["prepared"] == received["plain"] and len(received["plain"]) == 2 * len(requests)
+    client = PreparedClient.from_url("http://127.0.0.1:9", concurrency=1)  # nothing is sent: heads only
+    for special in ({"Expect": "100-continue"}, {"transfer-encoding": "chunked"}):
+        assert client._head("POST", "/", b"x", special) is None  # geventhttpclient's own path sends these
+    assert client._head("POST", "/", b"x", {}) is not None

@@ -4,13 +4,19 @@ have caused."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 
 from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
 from loadrec.engine.load.health_probe import Gauge, held_by
+from loadrec.engine.load.settings import usable_cores
 from loadrec.engine.measurement.health import LIMITS, Health, HealthLimits, Verdict, verdict
 from loadrec.engine.measurement.metrics import SecondRecorder, SecondStats, Timeline, WindowStats
 from loadrec.engine.measurement.monitor import MonitorSettings, StopReason, evaluate
+from loadrec.engine.results.seconds import SecondsFileError, SecondsFollower
 
 START = 1_800_000_000
 CALM = Health(cpu_percent=30.0, lag_ms=2.0, send_delay_ms=1.0, held_ms=0.5)
@@ -135,3 +141,39 @@ def test_a_latency_stop_in_a_generator_bound_window_says_the_generator_was_bound
     assert bound.detail == "P95 150.0 ms > 100 ms (the load generator was bound: CPU 100 % (limit 90 %))"
     calm = evaluate(stopping, MonitorSettings(), _window(CALM, 150.0), [], False)
     assert calm.stop is StopReason.LATENCY_THRESHOLD and calm.detail == "P95 150.0 ms > 100 ms"
+
+
+@pytest.mark.parametrize("value", [10**400, float("inf"), float("nan"), -1.0, True, "12", None])
+def test_a_health_figure_loadrec_never_writes_is_refused(value: object) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        Health.from_wire({"c": value, "l": 0.0, "d": 0.0, "k": 0.0})
+
+
+def test_a_seconds_file_with_a_hostile_health_figure_is_damage_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "seconds.jsonl"
+    hostile = {"s": START, "ok": 1, "ko": 0, "err": {}, "h": None, "gh": {"c": 10**400, "l": 0, "d": 0, "k": 0}}
+    path.write_text(json.dumps({"start": START}) + "\n" + json.dumps(hostile) + "\n")
+    with pytest.raises(SecondsFileError) as damaged:
+        SecondsFollower(path).read()
+    assert "damaged, not a seconds file" in str(damaged.value) and "\n" not in str(damaged.value)
+
+
+def test_a_verdict_read_back_is_checked() -> None:
+    good = verdict([Health(cpu_percent=95.0)] + [CALM] * 9)
+    assert good is not None and good.reasons and not good.bound  # 1 of 10: reasons, yet within the share
+    assert Verdict.from_dict(good.to_dict()) == good
+    for damaged in ({**good.to_dict(), "Seconds": -1}, {**good.to_dict(), "GeneratorBound": "yes"},
+                    {**good.to_dict(), "CpuPercent": "99"}, {**good.to_dict(), "Reasons": "CPU"}):  # fmt: skip
+        with pytest.raises((TypeError, ValueError)):
+            Verdict.from_dict(damaged)
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "cores"),
+    [("max 100000\n", None), ("200000 100000\n", 2), ("50000 100000\n", 1), ("garbage", None)],
+)
+def test_usable_cores_follow_a_containers_quota(tmp_path: Path, cpu_max: str, cores: int | None) -> None:
+    (tmp_path / "cpu.max").write_text(cpu_max)
+    affinity = len(os.sched_getaffinity(0))
+    assert usable_cores(tmp_path / "cpu.max") == (affinity if cores is None else min(cores, affinity))
+    assert usable_cores(tmp_path / "absent") == affinity

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
+from loadrec.engine.measurement.health import Health, verdict
 from loadrec.engine.measurement.monitor import Level
 from loadrec.engine.measurement.outcome import Sizing, Status
 from loadrec.engine.measurement.ranking import Importance, Weights
@@ -61,8 +63,14 @@ def test_a_benchmark_file_round_trips_and_strict_json_is_enforced() -> None:
         plateau=Level(3, 10, 20, 1180.0),
         errors={"HTTP 503": 2},
         worker_events=({"Second": 4, "Worker": "w1", "Event": "lost"},),
+        generator=verdict([Health(cpu_percent=97.0, lag_ms=80.0)] * 3),
+        generator_test=verdict([Health(cpu_percent=20.0)] * 30),
     )
     assert Benchmark.from_json(benchmark.to_json()) == benchmark
+    damaged = json.loads(benchmark.to_json())
+    damaged["generator"]["CpuPercent"] = "97"  # what loadrec never writes: read as damage, not shown
+    with pytest.raises(TypeError):
+        Benchmark.from_json(json.dumps(damaged))
     with pytest.raises(ValueError):
         dataclasses.replace(benchmark, end_epoch=float("nan")).to_json()
 
