@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 from hdrh.histogram import HdrHistogram
 
 LOWEST_US = 1
@@ -24,13 +25,27 @@ def new_histogram() -> HdrHistogram:
 def percentiles_ms(histogram: HdrHistogram, quantiles: Iterable[float]) -> dict[float, float | None]:
     """Each quantile's (e.g. 95.0) latency in ms, None for an empty histogram.
 
-    One pass over the counts for all of them (HdrHistogram's percentile dict), not one
-    each: a timeline computes three for every second it shows."""
+    HdrHistogram's own rule (``get_value_at_percentile``: the first count index whose running
+    total reaches the target count, read as the highest value equivalent to it), computed with
+    numpy over the counts array in one pass for all of them: hdrh walks its ~21,000 counts in
+    Python, 2-5 ms a histogram, and a timeline or a window needs many."""
     wanted = list(quantiles)
-    if histogram.get_total_count() == 0:
+    total = histogram.get_total_count()
+    if total == 0:
         return dict.fromkeys(wanted)
-    values = histogram.get_percentile_to_value_dict(wanted)
-    return {q: float(values[q]) / 1000.0 for q in wanted}
+    counts = np.ctypeslib.as_array(histogram.counts)[: histogram.encoder.payload.counts_len]
+    running = np.cumsum(counts, dtype=np.int64)
+    found: dict[float, float | None] = {}
+    for quantile in wanted:
+        target = max(int(min(quantile, 100.0) * total / 100 + 0.5), 1)  # hdrh's get_target_count_at_percentile
+        index = int(np.searchsorted(running, target, side="left"))
+        if index >= len(running):
+            found[quantile] = 0.0
+            continue
+        value = histogram.get_value_from_index(index)
+        edge = histogram.get_highest_equivalent_value if quantile else histogram.get_lowest_equivalent_value
+        found[quantile] = float(edge(value)) / 1000.0
+    return found
 
 
 def bounded(us: float) -> int:

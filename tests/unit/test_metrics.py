@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hdrh.histogram import HdrHistogram
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from loadrec.engine.measurement.histograms import HIGHEST_US, new_histogram, percentiles_ms
 from loadrec.engine.measurement.metrics import SecondRecorder, SecondStats, Timeline
 
 
@@ -77,3 +81,21 @@ def test_rows_are_computed_once_and_again_when_their_second_changes() -> None:
     assert merged.successes == 2 and merged.latency_ms[99.0] == pytest.approx(9.0, rel=1e-3)
     timeline.set_users(0, 3, 2)
     assert (timeline.rows()[0].users, timeline.rows()[0].running_users) == (3, 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.integers(min_value=1, max_value=HIGHEST_US), min_size=1, max_size=300),
+    wire=st.booleans(),
+)
+def test_percentiles_are_hdrhistograms_own(values: list[int], wire: bool) -> None:
+    """numpy over the counts gives exactly what HdrHistogram's percentile walk gives, for a histogram as
+    recorded and as decoded from the wire (whose counts may be cut short)."""
+    histogram = new_histogram()
+    for value in values:
+        histogram.record_value(value)
+    if wire:
+        histogram = HdrHistogram.decode(histogram.encode())
+    quantiles = [0.0, 1.0, 50.0, 95.0, 99.0, 99.9, 100.0]
+    expected = histogram.get_percentile_to_value_dict(quantiles)
+    assert percentiles_ms(histogram, quantiles) == {q: expected[q] / 1000.0 for q in quantiles}
