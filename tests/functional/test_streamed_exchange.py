@@ -121,3 +121,17 @@ def test_an_answer_left_open_after_done_is_complete_not_a_timeout() -> None:
         timing, connection = stream(url, timeout_s=1.0)
         connection.close()
     assert timing.output_tokens == 1
+
+
+def test_a_kept_connection_gets_its_socket_timeout_back_after_a_streamed_answer() -> None:
+    """The socket's per-receive timeout is lifted while an answer streams (the request's deadline bounds it)
+    and put back once it has been read, so the next request on the kept connection is bounded as before."""
+    with serving(chunked(WORDS)) as (url, _):
+        timing, connection = stream(url, timeout_s=4.0)
+        try:
+            pool = connection._client._connection_pool  # type: ignore[union-attr]
+            kept = pool._socket_queue.get(block=False)  # the connection's one socket, back in its pool
+            assert timing.output_tokens == 3 and kept.gettimeout() == 4.0
+            pool._socket_queue.put(kept)
+        finally:
+            connection.close()
