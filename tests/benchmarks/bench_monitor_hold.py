@@ -15,7 +15,6 @@ results files or the timeline (loadrec's bookkeeping, which must never hold the 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from loadrec.engine.results.seconds import SecondsFollower  # noqa: E402
-from tests.benchmarks.bench_streaming import REQUEST, start_truth_server  # noqa: E402
+from tests.benchmarks.bench_streaming import start_truth_server, write_streaming_job  # noqa: E402
 
 LOADREC = [sys.executable, "-P", "-m", "loadrec.engine"]
 BOOKKEEPING = ("live_monitor.py", "session.py", "results/files.py", "results/seconds.py", "measurement/metrics.py")
@@ -44,21 +43,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
-            (folder / "payloads").mkdir()
-            (folder / "payloads" / "request.json").write_text(json.dumps(REQUEST))
-            job = {
-                "JobName": "bench-hold", "JobType": "Advanced",
-                "InputConfig": {
-                    "Endpoints": [{"EndpointName": "llm"}],
-                    "TrafficPattern": {"TrafficType": "STAIRS", "Stairs": {
-                        "DurationInSeconds": args.seconds, "NumberOfSteps": 1, "UsersPerStep": args.users}},
-                    "ContainerConfig": {"PayloadConfig": {"SupportedContentTypes": ["application/json"]}},
-                },
-                "StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 60000}]},
-                "Loadrec": {"SamplePayloadUrl": "payloads/",
-                            "Targets": [{"Http": {"Url": f"http://127.0.0.1:{port}/v1/completions"}, "Streaming": {}}]},
-            }  # fmt: skip
-            (folder / "job.json").write_text(json.dumps(job))
+            write_streaming_job(folder, port, args.users, args.seconds)
             env = {**os.environ, "GEVENT_MONITOR_THREAD_ENABLE": "true", "GEVENT_MAX_BLOCKING_TIME": "0.005"}
             command = [*LOADREC, "run", "job.json", "--limits", "relaxed", "--out", "out", "--processes", "0"]
             command += ["--window", str(args.window), "--evaluate-every", "1"]

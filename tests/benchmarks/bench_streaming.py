@@ -132,7 +132,8 @@ def run_minimal(port: int, users: int, seconds: int) -> tuple[dict[str, object],
     return result, cpu
 
 
-def run_loadrec(port: int, users: int, seconds: int, folder: Path) -> tuple[dict[str, object], float]:
+def write_streaming_job(folder: Path, port: int, users: int, seconds: int) -> Path:
+    """A job streaming from the truth server on ``port``: STAIRS of one step of ``users`` for ``seconds``."""
     (folder / "payloads").mkdir()
     (folder / "payloads" / "request.json").write_text(json.dumps(REQUEST))
     job = {
@@ -147,7 +148,13 @@ def run_loadrec(port: int, users: int, seconds: int, folder: Path) -> tuple[dict
         "Loadrec": {"SamplePayloadUrl": "payloads/",
                     "Targets": [{"Http": {"Url": f"http://127.0.0.1:{port}/v1/completions"}, "Streaming": {}}]},
     }  # fmt: skip
-    (folder / "job.json").write_text(json.dumps(job))
+    path = folder / "job.json"
+    path.write_text(json.dumps(job))
+    return path
+
+
+def run_loadrec(port: int, users: int, seconds: int, folder: Path) -> tuple[dict[str, object], float]:
+    write_streaming_job(folder, port, users, seconds)
     command = [*LOADREC, "run", "job.json", "--limits", "relaxed", "--out", "out", "--window", "10"]
     process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL)
     seconds_file = folder / "out" / "tests" / "0" / "seconds.jsonl"
