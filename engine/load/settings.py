@@ -27,7 +27,7 @@ DEFAULT_MASTER_PORT = 5557
 AUTO = -1  # --processes auto: decided per job (RunSettings.for_job)
 # From this many users at the pattern's peak, --processes auto spreads a test over one load process per core:
 # below it one process keeps up (README, "Load processes", gives the measurements) and workers would only
-# add their start-up (about a second) to a short test.
+# add their start-up (about 2.7 s a test on a 2-core machine) to a short test.
 AUTO_MIN_USERS = 64
 
 

@@ -31,8 +31,26 @@ ADVICE = "spread the users over more load processes (--processes N) or machines 
 
 
 @dataclass(frozen=True)
+class Figure:
+    """One health figure: its field, its key on the wire, its decimals there, and how a passed limit reads."""
+
+    name: str
+    wire: str
+    decimals: int
+    words: str  # formatted with the value and the limit
+
+
+FIGURES = (
+    Figure("cpu_percent", "c", 1, "CPU {value:.0f} % (limit {limit:g} %)"),
+    Figure("lag_ms", "l", 2, "event-loop lag {value:.0f} ms (limit {limit:g} ms)"),
+    Figure("send_delay_ms", "d", 2, "send delay {value:.0f} ms (limit {limit:g} ms)"),
+    Figure("held_ms", "k", 2, "loop held {value:.0f} ms by loadrec (limit {limit:g} ms)"),
+)
+
+
+@dataclass(frozen=True)
 class Health:
-    """One second of one load process (or the worst of several)."""
+    """One second of one load process (or the worst of several); its fields are FIGURES' names."""
 
     cpu_percent: float = 0.0
     lag_ms: float = 0.0
@@ -40,25 +58,15 @@ class Health:
     held_ms: float = 0.0
 
     def worst(self, other: Health) -> Health:
-        return Health(
-            max(self.cpu_percent, other.cpu_percent),
-            max(self.lag_ms, other.lag_ms),
-            max(self.send_delay_ms, other.send_delay_ms),
-            max(self.held_ms, other.held_ms),
-        )
+        return Health(*(max(getattr(self, f.name), getattr(other, f.name)) for f in FIGURES))
 
     def to_wire(self) -> dict[str, float]:
-        return {
-            "c": round(self.cpu_percent, 1),
-            "l": round(self.lag_ms, 2),
-            "d": round(self.send_delay_ms, 2),
-            "k": round(self.held_ms, 2),
-        }
+        return {f.wire: round(getattr(self, f.name), f.decimals) for f in FIGURES}
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Health:
         """Raises KeyError, TypeError or ValueError on anything but what ``to_wire`` writes."""
-        return cls(*(_figure(data[key]) for key in ("c", "l", "d", "k")))
+        return cls(*(_figure(data[f.wire]) for f in FIGURES))
 
 
 def _figure(value: Any) -> float:
@@ -76,7 +84,8 @@ def _figure(value: Any) -> float:
 
 @dataclass(frozen=True)
 class HealthLimits:
-    """Past any of these a second is generator-bound (README, "Generator health", gives the measurements)."""
+    """Past any of these a second is generator-bound (README, "Generator health", gives the measurements);
+    one limit per figure, by the figure's name."""
 
     cpu_percent: float = 90.0
     lag_ms: float = 50.0
@@ -87,15 +96,15 @@ class HealthLimits:
     def passed(self, health: Health) -> list[str]:
         """The figures of ``health`` past their limits, in words (empty: within every limit)."""
         found = []
-        if health.cpu_percent >= self.cpu_percent:
-            found.append(f"CPU {health.cpu_percent:.0f} % (limit {self.cpu_percent:g} %)")
-        if health.lag_ms >= self.lag_ms:
-            found.append(f"event-loop lag {health.lag_ms:.0f} ms (limit {self.lag_ms:g} ms)")
-        if health.send_delay_ms >= self.send_delay_ms:
-            found.append(f"send delay {health.send_delay_ms:.0f} ms (limit {self.send_delay_ms:g} ms)")
-        if health.held_ms >= self.held_ms:
-            found.append(f"loop held {health.held_ms:.0f} ms by loadrec (limit {self.held_ms:g} ms)")
+        for figure in FIGURES:
+            value, limit = getattr(health, figure.name), getattr(self, figure.name)
+            if value >= limit:
+                found.append(figure.words.format(value=value, limit=limit))
         return found
+
+    def bound(self, health: Health) -> bool:
+        """A second past any limit is generator-bound."""
+        return bool(self.passed(health))
 
 
 LIMITS = HealthLimits()
@@ -163,7 +172,7 @@ def verdict(seconds: Iterable[Health], limits: HealthLimits = LIMITS) -> Verdict
     for health in seconds:
         count += 1
         worst = worst.worst(health)
-        if limits.passed(health):
+        if limits.bound(health):
             bound += 1
             worst_bound = worst_bound.worst(health)
     if not count:

@@ -302,7 +302,7 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
             "loop_lag_ms": None if health is None else health.lag_ms,
             "send_delay_ms": None if health is None else health.send_delay_ms,
             "held_ms": None if health is None else health.held_ms,
-            "generator_bound": None if health is None else bool(LIMITS.passed(health)),
+            "generator_bound": None if health is None else LIMITS.bound(health),
         }
         records.append(record)
     columns = ["test", "configuration", "epoch", "second", "users", "running_users", "workers"]

@@ -187,7 +187,7 @@ class SseDecoder:
     def feed(self, data: bytes) -> list[Piece]:
         pieces: list[Piece] = []
         for line in self._lines.feed(data):
-            if line.startswith("data:"):  # the usual line, handled here: a call less per token
+            if line.startswith("data:"):  # the usual line: no dispatch on what else a line may be
                 self._data_line(line)
             else:
                 self._line(line, pieces)
