@@ -21,6 +21,7 @@ record. What was measured is still said on the progress output.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -192,13 +193,13 @@ class LoadTestSession:
             self._monitor_loop.kill(block=False)
         if self._writing is not None:
             self._writing.wait()  # a progress write still under way ends before the result is written
-        if self.recorder is not None:
-            timeline.add(s.to_wire() for s in self.recorder.take_all())
         end = self.clock()
         if monitor.reason is None:  # nobody decided: the pattern ended, or a person pressed Stop
             ended_early = end - timeline.start_epoch < self.spec.schedule.duration_s - 1
             monitor.reason = StopReason.STOPPED_BY_USER if ended_early else StopReason.PATTERN_COMPLETE
         try:
+            if self.recorder is not None:
+                timeline.add(s.to_wire() for s in self.recorder.take_all())
             monitor.conclude(timeline.offset(end))  # every second is in: the last window is judged too
             benchmark = with_utilization(self.spec, self._measure(None, end), self.test.target)
             if self.settings.publish_metrics:
@@ -211,7 +212,9 @@ class LoadTestSession:
     def _fail_running(self, reason: str) -> None:
         base = Benchmark(self.index, self.test.label, Status.FAILED, run_id=self.run_id)
         if self.monitor is not None and self.timeline is not None:
-            base = self._measure(Status.FAILED, self.clock())
+            # The same fault again must not keep the test from ending: its seconds are on disk, unmeasured.
+            with contextlib.suppress(Exception):
+                base = self._measure(Status.FAILED, self.clock())
         self._finish(replace(base, failure_reason=reason))
 
     def _finish(self, benchmark: Benchmark) -> None:
