@@ -30,7 +30,7 @@ from loadrec.engine.job.headers import authority
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
-from loadrec.engine.load.lifeline import stop_signals
+from loadrec.engine.load.lifeline import outlive_the_terminal, stop_signals
 from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_job
 from loadrec.engine.load.settings import (
     LIMITS,
@@ -378,6 +378,8 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the command's own process: a closed terminal must not fail a run writing its results
+        outlive_the_terminal()
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in PASSTHROUGH:
         entry: Callable[[list[str]], int] = importlib.import_module(PASSTHROUGH[arguments[0]]).main

@@ -2,7 +2,7 @@
 
 It needs only the master's address: the job comes from the master before each test
 (:mod:`loadrec.engine.load.distributed`), and the worker loads the payloads itself. It
-keeps serving test after test until SIGTERM or Ctrl-C, or, for the local workers of
+keeps serving test after test until SIGTERM, Ctrl-C or SIGHUP, or, for the local workers of
 ``--processes N``, until the test process that started it is gone.
 """
 
@@ -11,7 +11,6 @@ from gevent import monkey
 monkey.patch_all()  # a process entry point: before anything imports ssl
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import gevent
 from loadrec.engine.job.extension import parse_target
 from loadrec.engine.job.spec import parse_job
 from loadrec.engine.load.distributed import Assignment, WorkerAgent
-from loadrec.engine.load.lifeline import watch_parent
+from loadrec.engine.load.lifeline import STOP_SIGNALS, outlive_the_terminal, watch_parent
 from loadrec.engine.load.prepare import SetupError, load_payloads, prepare_test
 from loadrec.engine.load.settings import DEFAULT_MASTER_PORT
 from loadrec.engine.load.users import InvocationUser
@@ -45,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master-port", type=int, default=DEFAULT_MASTER_PORT, help="default 5557")
     parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if argv is None:  # this process's own output: a closed terminal must not end the test
+        outlive_the_terminal()
     agent = WorkerAgent(args.master_host, args.master_port, take_assignment)
-    handlers = [gevent.signal_handler(sig, agent.stop) for sig in (signal.SIGINT, signal.SIGTERM)]
+    handlers = [gevent.signal_handler(sig, agent.stop) for sig in STOP_SIGNALS]
     if args.exit_with_parent:
         watch_parent(lambda _: agent.stop())
     try:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 import gevent
 
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.load.lifeline import STOP_SIGNALS
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.presentation.report import render_report
@@ -78,8 +79,9 @@ class JobRunner:
         self.plan = JobPlan(len(tests), limit.max_number_of_tests, parallel, spec.job_duration_s, manifest.created)
 
     def run(self, handle_signals: bool = True) -> JobResults:
-        """The whole job, to its end; Ctrl-C and SIGTERM stop it unless the caller handles them (the web UI)."""
-        signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
+        """The whole job, to its end; a stop signal (Ctrl-C, SIGTERM, SIGHUP) stops it unless the caller handles
+        them (the web UI)."""
+        signals = STOP_SIGNALS if handle_signals else ()
         handlers = [gevent.signal_handler(sig, self.stop) for sig in signals]
         try:
             self._guarded(lambda: write_manifest(self.folder, self.manifest))

@@ -7,7 +7,7 @@ the job is validated and the payloads loaded once. A test whose endpoint loadrec
 gets it here first (``Loadrec.Provisioner``), and deletes it on the way out, whatever the
 way. The test runs in a
 :class:`~loadrec.engine.load.session.LoadTestSession`, which writes ``DIR/tests/N/`` as it
-goes. SIGTERM or Ctrl-C stops the test and still writes what it measured, marked
+goes. SIGTERM, Ctrl-C or SIGHUP stops the test and still writes what it measured, marked
 STOPPED; so does the end of the process that started this one (it watches its parent).
 """
 
@@ -16,7 +16,6 @@ from gevent import monkey
 monkey.patch_all()  # a process entry point: before anything imports ssl
 
 import contextlib
-import signal
 import sys
 import time
 from dataclasses import replace
@@ -26,7 +25,7 @@ from pathlib import Path
 import gevent
 from locust.runners import STATE_STOPPED
 
-from loadrec.engine.load.lifeline import watch_parent
+from loadrec.engine.load.lifeline import STOP_SIGNALS, outlive_the_terminal, watch_parent
 from loadrec.engine.load.prepare import SetupError, label_of, load_payloads, prepare_test
 from loadrec.engine.load.runners import create_runner
 from loadrec.engine.load.session import READY, LoadTestSession
@@ -41,6 +40,8 @@ EXIT_INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # this process's own output: a closed terminal must not end the test
+        outlive_the_terminal()
     out, index_text = (sys.argv[1:] if argv is None else argv)[:2]
     index = int(index_text)
     folder = ResultsFolder(Path(out))
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         if session is not None:
             session.stop(StopReason.STOPPED_BY_USER, detail)
 
-    handlers = [gevent.signal_handler(sig, stop, "stopped by a signal") for sig in (signal.SIGINT, signal.SIGTERM)]
+    handlers = [gevent.signal_handler(sig, stop, "stopped by a signal") for sig in STOP_SIGNALS]
     lifeline = watch_parent(lambda parent: stop(f"the process that ran the job (pid {parent}) ended"), manifest.pid)
     spec = manifest.spec()
     prefix = f"[{index} {label_of(spec, index)}]"

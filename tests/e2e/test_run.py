@@ -6,17 +6,23 @@ minute; every job here is short (relaxed limits, windows of a few seconds) and b
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
+import pty
 import re
+import select
 import signal
 import socket
 import subprocess
 import tarfile
+import termios
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
+import psutil
 import pytest
 
 from tests.e2e.jobs import environment, http_target, loadrec, results, run_command, sagemaker_target, write_job
@@ -126,6 +132,69 @@ def test_sigterm_mid_run_writes_stopped_results(tmp_path: Path, endpoint: str) -
     assert test["StopReason"] == "stopped by user"
     assert len(timeline) >= 4 and timeline["invocations"].sum() > 0
     assert timeline.loc[timeline["second"] < 4, "invocations"].min() > 0  # no measured second lost
+
+
+def assert_stopped_with_its_seconds(out: Path) -> None:
+    body, test, timeline = results(out)
+    assert body["Status"] == "STOPPED" and test["Status"] == "STOPPED" and test["StopReason"] == "stopped by user"
+    assert len(timeline) >= 4 and timeline.loc[timeline["second"] < 4, "invocations"].min() > 0
+
+
+def no_process_of(group: int) -> bool:
+    """No process of the process group ``group`` is left (each loadrec process ended)."""
+    return not [p for p in psutil.process_iter(["pid"]) if _group(p.info["pid"]) == group]
+
+
+def _group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def test_sighup_to_the_whole_process_group_stops_and_writes_like_ctrl_c(tmp_path: Path, endpoint: str) -> None:
+    """A dropped SSH session signals every process of the group: loadrec, its test's process, its workers."""
+    job = write_job(tmp_path, sagemaker_target(endpoint), {"MaxInvocations": 100000}, stairs=(60, 2, 1))
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [*run_command(job, out), "--processes", "1"], cwd=tmp_path, env=environment(), stdout=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    deadline = time.monotonic() + 45
+    for line in process.stdout:
+        if re.search(r"\]\s+5s\s.* inv/min ", line) or time.monotonic() > deadline:
+            break
+    os.killpg(process.pid, signal.SIGHUP)
+    process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert_stopped_with_its_seconds(out)
+    assert no_process_of(process.pid)
+
+
+def test_a_closed_terminal_stops_the_run_and_its_results_are_written(tmp_path: Path, endpoint: str) -> None:
+    """loadrec in a real terminal (a pty it controls) that closes: SIGHUP, then every write to it fails."""
+    job = write_job(tmp_path, sagemaker_target(endpoint), {"MaxInvocations": 100000}, stairs=(60, 2, 1))
+    out = tmp_path / "out"
+    terminal, tty = pty.openpty()
+
+    def controlled_by_the_pty() -> None:
+        os.setsid()
+        fcntl.ioctl(tty, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        run_command(job, out), cwd=tmp_path, env=environment(), stdin=tty, stdout=tty, stderr=tty,
+        preexec_fn=controlled_by_the_pty,
+    )  # fmt: skip
+    os.close(tty)
+    seen, deadline = b"", time.monotonic() + 45
+    while not re.search(rb"\]\s+5s\s.* inv/min ", seen) and time.monotonic() < deadline:
+        if select.select([terminal], [], [], 0.5)[0]:
+            seen += os.read(terminal, 65536)
+    os.close(terminal)  # the terminal closes: its session gets SIGHUP, and writes to it fail from now on
+    assert process.wait(timeout=30) == 130
+    assert_stopped_with_its_seconds(out)
+    assert no_process_of(process.pid)
 
 
 def test_payloads_from_s3_and_utilization_from_cloudwatch(
