@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from loadrec.engine.results.seconds import SecondsFollower  # noqa: E402
-from tests.benchmarks.bench_streaming import start_truth_server, write_streaming_job  # noqa: E402
+from tests.benchmarks.bench_streaming import streaming_server, write_streaming_job  # noqa: E402
 
 LOADREC = [sys.executable, "-P", "-m", "loadrec.engine"]
 BOOKKEEPING = ("live_monitor.py", "session.py", "results/files.py", "results/seconds.py", "measurement/metrics.py")
@@ -39,19 +39,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=40)
     parser.add_argument("--window", type=int, default=30)
     args = parser.parse_args()
-    server, port = start_truth_server()
-    try:
-        with tempfile.TemporaryDirectory() as name:
-            folder = Path(name)
-            write_streaming_job(folder, port, args.users, args.seconds)
-            env = {**os.environ, "GEVENT_MONITOR_THREAD_ENABLE": "true", "GEVENT_MAX_BLOCKING_TIME": "0.005"}
-            command = [*LOADREC, "run", "job.json", "--limits", "relaxed", "--out", "out", "--processes", "0"]
-            command += ["--window", str(args.window), "--evaluate-every", "1"]
-            done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, check=True)
-            timeline = SecondsFollower(folder / "out" / "tests" / "0" / "seconds.jsonl").read()
-    finally:
-        server.terminate()
-        server.wait()
+    with streaming_server() as port, tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        write_streaming_job(folder, port, args.users, args.seconds)
+        env = {**os.environ, "GEVENT_MONITOR_THREAD_ENABLE": "true", "GEVENT_MAX_BLOCKING_TIME": "0.005"}
+        command = [*LOADREC, "run", "job.json", "--limits", "relaxed", "--out", "out", "--processes", "0"]
+        command += ["--window", str(args.window), "--evaluate-every", "1"]
+        done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, check=True)
+        timeline = SecondsFollower(folder / "out" / "tests" / "0" / "seconds.jsonl").read()
     assert timeline is not None
     reports = REPORT.split(done.stderr)[1:]
     # A report's blocked stack (of the loop's thread) comes before its dump of every other greenlet and thread.

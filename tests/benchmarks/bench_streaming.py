@@ -32,6 +32,8 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from loadrec.engine.results.seconds import SecondsFollower  # noqa: E402
+from tests.e2e.servers import truth_server  # noqa: E402
 
 TTFT_MS, TOKEN_MS, TOKENS = 200.0, 30.0, 64
 LOADREC = [sys.executable, "-P", "-m", "loadrec.engine"]
@@ -49,13 +52,12 @@ REQUEST = {"prompt": "Alice was", "stream": True, "max_tokens": TOKENS}
 WARMUP_S = 5  # seconds after the users started that no figure counts (connections, first answers)
 
 
-def start_truth_server(per_write: int = 1) -> tuple[subprocess.Popen[str], int]:
-    command = [sys.executable, "-m", "tests.truth_server", "--ttft-ms", str(TTFT_MS), "--token-ms", str(TOKEN_MS)]
-    command += ["--tokens", str(TOKENS), "--per-write", str(per_write)]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert server.stdout is not None
-    port = int(server.stdout.readline().split()[-1])
-    return server, port
+@contextmanager
+def streaming_server() -> Iterator[int]:
+    """The truth server with the benchmark's timing, on a free port (its number)."""
+    options = ["--ttft-ms", str(TTFT_MS), "--token-ms", str(TOKEN_MS), "--tokens", str(TOKENS)]
+    with truth_server(*options) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 def truth(port: int) -> dict[str, list[float]]:
@@ -212,9 +214,8 @@ def main() -> int:
     if args.minimal_client:
         print(json.dumps(minimal_client(*args.minimal_client)))
         return 0
-    server, port = start_truth_server()
     rows = []
-    try:
+    with streaming_server() as port:
         for users in (int(u) for u in args.users.split(",")):
             truth(port)  # start afresh
             minimal, minimal_cpu = run_minimal(port, users, args.seconds)
@@ -223,9 +224,6 @@ def main() -> int:
                 ours, ours_cpu = run_loadrec(port, users, args.seconds, Path(folder))
             served_ours = truth(port)
             rows.append((users, minimal, minimal_cpu, served_minimal, ours, ours_cpu, served_ours))
-    finally:
-        server.terminate()
-        server.wait()
     print(f"server: TTFT {TTFT_MS:g} ms, {TOKENS} tokens {TOKEN_MS:g} ms apart; the server's own timing is the truth")
     print(
         "users | true TTFT p50 | minimal TTFT p50 / p95 | loadrec TTFT p50 / p95 | true ITL p50 | minimal ITL p50"
