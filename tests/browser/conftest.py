@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -45,8 +46,13 @@ class Page:
         full_page(self.driver, self.shots / f"{self.count:02d}-{name}.png")
 
     def wait(self, condition: Callable[[WebDriver], Any], timeout_s: float = 30, message: str = "") -> Any:
+        # The live part of the page is replaced every second: an element found just before a refresh is stale
+        # when read, which says nothing about the condition: look again, as for an element not there yet.
+        ignored = (NoSuchElementException, StaleElementReferenceException)
         try:
-            return WebDriverWait(self.driver, timeout_s, poll_frequency=0.2).until(condition, message)
+            return WebDriverWait(self.driver, timeout_s, poll_frequency=0.2, ignored_exceptions=ignored).until(
+                condition, message
+            )
         except Exception:
             self.shot("timed-out")
             raise
