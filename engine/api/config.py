@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loadrec.engine.job.extension import ENV_PREFIX, KEY, check_extension, target_problems
+from loadrec.engine.job.environment_names import ENV_PREFIX
+from loadrec.engine.job.extension import KEY, check_extension, target_problems
 from loadrec.engine.job.files import JobFileError, parse_json, read_text
 from loadrec.engine.job.headers import region_problem
 from loadrec.engine.job.problems import Problem, is_int, join, show
@@ -62,6 +63,7 @@ class ServerConfig:
     payload_roots: tuple[Path, ...] = ()  # absolute, links resolved
     endpoints: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # EndpointName → Loadrec.Targets entry
     extension: Mapping[str, Any] = field(default_factory=dict)  # the Loadrec key every job gets
+    secret_variables: frozenset[str] = frozenset()  # the environment variables the secrets were read from
 
     def target_for(self, endpoint_name: str) -> dict[str, Any]:
         """The ``Loadrec.Targets`` entry for an existing endpoint a request names."""
@@ -100,7 +102,7 @@ def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConf
         problems.append(
             Problem("Region", f"{show(region)} {problem if isinstance(region, str) else 'is not a string'}")
         )
-    keys, key_problems = _access_keys(raw.get("AccessKeys", {}), environ)
+    keys, secret_variables, key_problems = _access_keys(raw.get("AccessKeys", {}), environ)
     jobs = raw.get("MaxConcurrentJobs", DEFAULT_MAX_CONCURRENT_JOBS)
     if not is_int(jobs) or not 1 <= jobs <= MAX_CONCURRENT_JOBS:
         problems.append(
@@ -131,13 +133,15 @@ def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConf
         payload_roots=roots,
         endpoints=targets,
         extension=_absolute_paths(extension, base),
+        secret_variables=secret_variables,
     )
 
 
-def _access_keys(raw: Any, environ: Mapping[str, str]) -> tuple[dict[str, str], list[Problem]]:
+def _access_keys(raw: Any, environ: Mapping[str, str]) -> tuple[dict[str, str], frozenset[str], list[Problem]]:
+    """(access key id → secret, the environment variables read for them, the problems)."""
     if not isinstance(raw, dict):
-        return {}, [Problem("AccessKeys", "must be an object of access key ids to secret access keys")]
-    keys, problems = {}, []
+        return {}, frozenset(), [Problem("AccessKeys", "must be an object of access key ids to secret access keys")]
+    keys, variables, problems = {}, set(), []
     for key_id, secret in raw.items():
         where = join("AccessKeys", key_id)
         if not key_id or not key_id.isalnum():
@@ -150,9 +154,10 @@ def _access_keys(raw: Any, environ: Mapping[str, str]) -> tuple[dict[str, str], 
                 problems.append(Problem(where, f"the environment variable {show(name)} is not set"))
             else:
                 keys[key_id] = environ[name]
+                variables.add(name)
         else:
             keys[key_id] = secret
-    return keys, problems
+    return keys, frozenset(variables), problems
 
 
 def _roots(raw: Any, base: Path) -> tuple[tuple[Path, ...], list[Problem]]:

@@ -4,7 +4,9 @@ A request sent to the API is exactly AWS's, so where its traffic goes comes from
 server: each ``InputConfig.Endpoints`` name is mapped to a target (the configuration's
 ``Endpoints``, else the SageMaker endpoint of that name), and ``EndpointConfigurations``
 are created by the configured provisioner. A caller cannot bring a ``Loadrec`` key of
-its own (it could name a command to run or a URL to send the server's files to).
+its own (it could name a command to run or a URL to send the server's files to), and its
+environment parameters reach a local model server only under the names the configuration
+allows (``caller_environment_problems``).
 
 Sample payloads: an ``s3://`` SamplePayloadUrl is read as the engine reads it (an
 ``https://`` object URL is refused, as the engine does). A local path (which AWS's field
@@ -22,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from loadrec.engine.api.config import ServerConfig
+from loadrec.engine.job.cases import RANGES
 from loadrec.engine.job.extension import KEY
 from loadrec.engine.job.problems import Problem, show
+from loadrec.engine.job.provisioning import ALLOWED
 from loadrec.engine.load.prepare import AWS_PAYLOAD_FIELD
 from loadrec.payloads import is_archive_name
 
@@ -49,7 +53,9 @@ def engine_request(request: dict[str, Any], config: ServerConfig) -> tuple[dict[
         names = [e.get("EndpointName") if isinstance(e, dict) else None for e in endpoints]
         if all(isinstance(name, str) for name in names):
             extension["Targets"] = [config.target_for(str(name)) for name in names]
-    elif input_config.get("EndpointConfigurations") and not config.provisions:
+    elif input_config.get("EndpointConfigurations") and config.provisions:
+        problems += caller_environment_problems(input_config["EndpointConfigurations"], config)
+    elif input_config.get("EndpointConfigurations"):
         problems.append(
             Problem(
                 "InputConfig.EndpointConfigurations",
@@ -79,6 +85,33 @@ def engine_request(request: dict[str, Any], config: ServerConfig) -> tuple[dict[
                 extension["SamplePayloadUrl"] = str(path)
     engine[KEY] = extension
     return engine, problems
+
+
+def caller_environment_problems(configurations: Any, config: ServerConfig) -> list[Problem]:
+    """A caller's environment parameters reach a local model server only under the names the server's
+    configuration allows (``Provisioner.Command.AllowedEnvironment``, none by default): a name such as
+    ``LD_PRELOAD`` or ``BROWSER`` would run a program of the caller's choosing on this host. A SageMaker
+    provisioner's parameters go to the model's container on AWS, as AWS's own service takes them."""
+    command = config.extension.get("Provisioner", {}).get("Command")
+    if not isinstance(command, dict) or not isinstance(configurations, list):
+        return []
+    allowed = set(command.get(ALLOWED, ()))
+    found = []
+    for index, entry in enumerate(configurations):
+        ranges = entry.get(RANGES) if isinstance(entry, dict) else None
+        parameters = ranges.get("CategoricalParameterRanges") if isinstance(ranges, dict) else None
+        for number, parameter in enumerate(parameters if isinstance(parameters, list) else []):
+            name = parameter.get("Name") if isinstance(parameter, dict) else None
+            if isinstance(name, str) and name not in allowed:
+                found.append(
+                    Problem(
+                        f"InputConfig.EndpointConfigurations[{index}].{RANGES}.CategoricalParameterRanges[{number}]"
+                        ".Name",
+                        f"{show(name)} is not an environment parameter this server lets a caller set "
+                        f"(allowed: {', '.join(sorted(allowed)) or 'none'})",
+                    )
+                )
+    return found
 
 
 def local_payload_path(url: str, roots: tuple[Path, ...]) -> tuple[Path | None, str | None]:

@@ -7,8 +7,14 @@ The data directory holds the jobs' database and each job's results (``jobs/NAME/
 one server at a time uses it (a lock file says which). On start, jobs that were running
 when a previous server died are marked FAILED. Ctrl-C or SIGTERM: no new job is
 accepted, running jobs stop and write what they measured (FAILED, the shutdown named),
-then the server exits. At most MAX_CONNECTIONS connections are served at once, and one
-that sends nothing for READ_TIMEOUT_S is closed. Bad options or configuration exit 2, one line per problem.
+then the server exits. Bad options or configuration exit 2, one line per problem.
+
+A slow or hostile client cannot hold the server (Slowloris: many connections, each
+trickling a byte now and then): at most MAX_CONNECTIONS connections are served at once
+and MAX_CONNECTIONS_PER_CLIENT from one address (more from it are closed at once, so
+other callers keep a slot); a connection that sends nothing for READ_TIMEOUT_S is
+closed, and so is one whose request (its line, headers and body) and answer take longer
+than REQUEST_DEADLINE_S in all, however steadily it trickles.
 """
 
 from gevent import monkey
@@ -16,6 +22,7 @@ from gevent import monkey
 monkey.patch_all()  # before anything imports ssl: the jobs' tests and the server share gevent
 
 import argparse
+import collections
 import fcntl
 import os
 import socket
@@ -46,7 +53,9 @@ DEFAULT_DATA_DIR = "loadrec-data"
 LOCK = "server.lock"
 CLOSE_TIMEOUT_S = 2.0
 MAX_CONNECTIONS = 256  # open connections served at once; more wait to be accepted
-READ_TIMEOUT_S = 30.0
+MAX_CONNECTIONS_PER_CLIENT = 32  # from one address: a client that opens more is not holding them for a reason
+READ_TIMEOUT_S = 30.0  # a silent connection (or a keep-alive one between requests)
+REQUEST_DEADLINE_S = 60.0  # one request, from its first byte to its answer's last (a request is 1 MiB at most)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +100,8 @@ def serve(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as error:
         raise BadInput([f"--config: {line}" for line in error.lines]) from None
+    for name in config.secret_variables:  # read: no process this server starts (tests, model servers) inherits it
+        os.environ.pop(name, None)
     if args.insecure_no_auth and not is_loopback(args.host):
         raise BadInput([f"--insecure-no-auth: only on a loopback --host (not {args.host}): anyone could start load"])
     if not args.insecure_no_auth and not config.access_keys:
@@ -107,7 +118,7 @@ def serve(args: argparse.Namespace) -> int:
     jobs.recover()
     keys = None if args.insecure_no_auth else config.access_keys
     app = create_app(jobs, keys, time.time)
-    server = WSGIServer(
+    server = _Server(
         (args.host, args.port), app, log=None, spawn=gevent.pool.Pool(MAX_CONNECTIONS), handler_class=_Handler
     )
     try:
@@ -131,12 +142,46 @@ def serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Server(WSGIServer):
+    """Serves at most MAX_CONNECTIONS_PER_CLIENT connections of one address at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_by_client: collections.Counter[str] = collections.Counter()
+
+    def handle(self, sock: socket.socket, address: Any) -> None:
+        client = str(address[0]) if isinstance(address, tuple) and address else ""
+        if self.open_by_client[client] >= MAX_CONNECTIONS_PER_CLIENT:
+            sock.close()  # refused before a byte is read: the slot is free again at once
+            return
+        self.open_by_client[client] += 1
+        try:
+            super().handle(sock, address)
+        finally:
+            self.open_by_client[client] -= 1
+            if not self.open_by_client[client]:
+                del self.open_by_client[client]
+
+
 class _Handler(WSGIHandler):
-    """A connection that sends nothing for READ_TIMEOUT_S is closed (a slow client holds no slot forever)."""
+    """A connection that sends nothing for READ_TIMEOUT_S is closed, and one whose request and answer take
+    longer than REQUEST_DEADLINE_S (a slow client holds no slot for long, however it trickles)."""
 
     def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
         sock.settimeout(READ_TIMEOUT_S)
         super().__init__(sock, *args, **kwargs)
+
+    def handle_one_request(self) -> Any:
+        deadline = gevent.Timeout(REQUEST_DEADLINE_S)
+        deadline.start()
+        try:
+            return super().handle_one_request()
+        except gevent.Timeout as late:
+            if late is not deadline:
+                raise
+            return None  # the connection is closed, nothing answered: the client took too long
+        finally:
+            deadline.close()
 
 
 def _claim(data_dir: Path) -> IO[str]:

@@ -16,15 +16,13 @@ input error, not a silent no-op. Pure: built from the request's values alone.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from loadrec.engine.job.environment_names import ENVIRONMENT_NAME
 from loadrec.engine.job.problems import Problem, show
 
-# SageMaker's EnvironmentKey pattern (CreateModel's Environment): also a valid process environment name.
-ENVIRONMENT_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 # A ceiling in both modes: a job of more tests than this is a typo in a range, not a plan.
 MAX_TESTS = 1_000
 RANGES = "EnvironmentParameterRanges"
@@ -95,7 +93,8 @@ def range_problems(configurations: Any) -> list[Problem]:
                 )
             elif isinstance(name, str) and name in seen:
                 found.append(Problem(f"{path}[{number}].Name", f"{show(name)} is given twice"))
-            seen.add(name)
+            if isinstance(name, str):  # any other value is the model's problem (a list cannot even be kept)
+                seen.add(name)
             found += [
                 Problem(f"{path}[{number}].Value[{position}]", "must not hold a NUL character")
                 for position, value in enumerate(values)

@@ -35,10 +35,12 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from loadrec.engine.job import token_conditions
+from loadrec.engine.job.environment_names import ENV_PREFIX, env_references
 from loadrec.engine.job.headers import (
     header_name_problem,
     header_value_problem,
     region_problem,
+    shown_url,
     url_problem,
     without_credentials,
 )
@@ -55,7 +57,6 @@ from loadrec.engine.job.streaming_key import framing_of, streaming_problems
 from loadrec.engine.job.token_conditions import TokenConditions
 
 KEY = "Loadrec"
-ENV_PREFIX = "env:"
 DEFAULT_TIMEOUT_S = 60.0
 # SageMaker's own limit on an InvokeEndpoint answer; beyond it a request fails "answer too large".
 DEFAULT_MAX_RESPONSE_BYTES = 6 * 1024 * 1024
@@ -119,7 +120,8 @@ class HttpTarget:
 
     @property
     def label(self) -> str:
-        return self.url
+        """The URL as outputs show it (its query's values may hold a key: masked)."""
+        return shown_url(self.url)
 
     @property
     def endpoint_name(self) -> str:
@@ -317,7 +319,7 @@ def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
         targets = [SageMakerTarget(endpoint_name=name) for name in existing_endpoints]
     return Extension(
         targets=tuple(targets),
-        provisioner=parse_provisioner(raw.get("Provisioner")),
+        provisioner=parse_provisioner(raw.get("Provisioner"), frozenset(env_references(raw))),
         sample_payload_url=raw.get("SamplePayloadUrl"),
         s3_endpoint_url=raw.get("S3EndpointUrl"),
         cloudwatch_endpoint_url=raw.get("CloudWatchEndpointUrl"),

@@ -73,6 +73,18 @@ def authority(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def shown_url(url: str) -> str:
+    """``url`` as any output may show it: credentials before ``@`` masked, each query value (an API key is
+    often one: ``?key=…``) and the fragment replaced by ``…``, the query's names kept."""
+    shown = without_credentials(url)
+    base, query = shown.split("#", 1)[0], ""
+    if "?" in base:
+        base, query = base.split("?", 1)
+    fields = [name.split("=", 1)[0] + "=…" if "=" in name else "…" for name in query.split("&")] if query else []
+    masked = base + ("?" + "&".join(fields) if fields else "")
+    return masked + ("#…" if "#" in shown else "")
+
+
 def without_credentials(url: str) -> str:
     """``url`` with whatever precedes the last ``@`` of its authority masked (``***@``), so it can be
     shown: any scheme, a scheme-relative ``//user:pw@host``, even a password holding ``/``."""

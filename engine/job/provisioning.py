@@ -14,7 +14,10 @@ Read and checked here (pure); :mod:`loadrec.engine.provision` does the creating.
 ``Command`` is an argument list (no shell) or one string split as a shell would split
 it, never run by one. Placeholders: ``{port}``, a free port chosen for each test, and
 ``{NAME}`` for each of the test's environment parameters (which are also set in the
-server's environment). ``Loadrec.Targets[i]`` set to ``null`` (or no ``Targets`` at all)
+server's environment; a name a loader or an interpreter reads, such as ``LD_PRELOAD`` or
+``PYTHONPATH``, only when ``AllowedEnvironment`` names it: see ``environment_names``). The
+job's ``env:`` variables are kept from the server unless ``AllowedEnvironment`` names them.
+``Loadrec.Targets[i]`` set to ``null`` (or no ``Targets`` at all)
 means: provision configuration ``i``.
 """
 
@@ -26,13 +29,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadrec.engine.job.environment_names import ENVIRONMENT_NAME, refused_names
 from loadrec.engine.job.headers import region_problem, url_problem
 from loadrec.engine.job.problems import Problem, show
 from loadrec.engine.job.streaming_key import framing_of, streaming_problems
 
 KEY = "Loadrec.Provisioner"
+ALLOWED = "AllowedEnvironment"
+MAX_ALLOWED_NAMES = 100
 COMMAND_FIELDS = ("Command", "ReadyUrl", "Url", "Method", "Headers", "StartTimeoutSeconds", "StopGraceSeconds",
-                  "Streaming")  # fmt: skip
+                  "Streaming", ALLOWED)  # fmt: skip
 # ``{name}`` is a placeholder; ``{{`` and ``}}`` are a literal brace (as in Python's str.format), so a
 # command can carry JSON: ``--config {{"workers": {W}}}``.
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
@@ -58,6 +64,10 @@ class CommandProvisioning:
     start_timeout_s: float = DEFAULT_START_TIMEOUT_S
     stop_grace_s: float = DEFAULT_STOP_GRACE_S
     framing: str | None = None  # the server streams its answers, so framed
+    # AllowedEnvironment: names a loader or an interpreter reads that environment parameters may set
+    # anyway, and env: variables of the job the server is given (it needs the token it checks).
+    allowed_environment: frozenset[str] = frozenset()
+    withheld: frozenset[str] = frozenset()  # the job's env: variables, not allowed: kept from the server
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,17 @@ def provisioner_problems(
         found.append(Problem(f"{path}.Command", "must not hold a NUL character"))
     if any(PORT in names for names in parameters):
         found.append(Problem(path, f"{{{PORT}}} is the free port: no environment parameter may be named {PORT}"))
+    permitted, allowed_problems = allowed_names(entry.get(ALLOWED, []), f"{path}.{ALLOWED}")
+    found += allowed_problems
+    for configuration, names in enumerate(parameters):
+        for name in refused_names(sorted(names), permitted):
+            found.append(
+                Problem(
+                    f"InputConfig.EndpointConfigurations[{configuration}].EnvironmentParameterRanges",
+                    f"{show(name)} is read by a loader or an interpreter, so setting it could run any program: "
+                    f"name it in {path}.{ALLOWED} if the model server needs it",
+                )
+            )
     templates = [(f"{path}.Command", word) for word in words]
     for name in ("ReadyUrl", "Url"):
         value = entry.get(name)
@@ -156,6 +177,18 @@ def provisioner_problems(
                 )
                 break
     return found
+
+
+def allowed_names(raw: Any, path: str) -> tuple[frozenset[str], list[Problem]]:
+    """An ``AllowedEnvironment`` list: environment names, each once."""
+    if not isinstance(raw, list) or len(raw) > MAX_ALLOWED_NAMES:
+        return frozenset(), [Problem(path, f"must be an array of at most {MAX_ALLOWED_NAMES} environment names")]
+    found = [
+        Problem(f"{path}[{index}]", f"{show(name)} must be an environment name ([a-zA-Z_][a-zA-Z0-9_]*)")
+        for index, name in enumerate(raw)
+        if not isinstance(name, str) or not ENVIRONMENT_NAME.fullmatch(name)
+    ]
+    return frozenset(name for name in raw if isinstance(name, str)), found
 
 
 def _sagemaker_problems(entry: Any, request: Mapping[str, Any], with_parameters: bool) -> list[Problem]:
@@ -205,8 +238,9 @@ class PlaceholderSample(dict[str, str]):
         return "1" if key == PORT else "x"
 
 
-def parse_provisioner(raw: Any) -> Provisioning | None:
-    """The provisioner of a validated ``Loadrec`` key (None without one)."""
+def parse_provisioner(raw: Any, references: frozenset[str] = frozenset()) -> Provisioning | None:
+    """The provisioner of a validated ``Loadrec`` key (None without one); ``references``: the environment
+    variables the job's ``env:`` values read (a Command server is given only those it is allowed)."""
     if raw is None:
         return None
     if "SageMaker" in raw:
@@ -228,6 +262,8 @@ def parse_provisioner(raw: Any) -> Provisioning | None:
         start_timeout_s=float(entry.get("StartTimeoutSeconds", DEFAULT_START_TIMEOUT_S)),
         stop_grace_s=float(entry.get("StopGraceSeconds", DEFAULT_STOP_GRACE_S)),
         framing=framing_of(entry.get("Streaming"), sagemaker=False),
+        allowed_environment=frozenset(entry.get(ALLOWED, ())),
+        withheld=references - frozenset(entry.get(ALLOWED, ())),
     )
 
 

@@ -146,10 +146,10 @@ def _prepare_http(target: HttpTarget, environ: Mapping[str, str]) -> Invocation:
         if value.startswith(ENV_PREFIX):
             variable = value.removeprefix(ENV_PREFIX)
             if variable not in environ:
-                raise TargetError(f"header {name} of {target.url}: environment variable {variable} is not set")
+                raise TargetError(f"header {name} of {target.label}: environment variable {variable} is not set")
             value = environ[variable]
             if problem := header_value_problem(value):  # the value itself is never shown
-                raise TargetError(f"header {name} of {target.url}: environment variable {variable} {problem}")
+                raise TargetError(f"header {name} of {target.label}: environment variable {variable} {problem}")
             secrets.append(value)
         headers.append((name, value))
     base_url = f"{parts.scheme}://{parts.netloc}"

@@ -40,10 +40,10 @@ LEFTOVER_GRACE_S = 5.0
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def server_environment(parameters: dict[str, str]) -> dict[str, str]:
-    """loadrec's environment (a server may need its cloud credentials), without the web UI's login, plus the
-    test's environment parameters."""
-    kept = {k: v for k, v in os.environ.items() if k not in (USERNAME_ENV, PASSWORD_ENV)}
+def server_environment(parameters: dict[str, str], withheld: frozenset[str] = frozenset()) -> dict[str, str]:
+    """loadrec's environment (a server may need its cloud credentials), without the web UI's login and the
+    job's ``env:`` secrets it is not allowed (``withheld``), plus the test's environment parameters."""
+    kept = {k: v for k, v in os.environ.items() if k not in (USERNAME_ENV, PASSWORD_ENV) and k not in withheld}
     return {**kept, **parameters}
 
 
@@ -73,9 +73,10 @@ class CommandProvisioner:
         values = {**environment, PORT: str(port)}
         argv = [fill(word, values) for word in self.provisioning.command]
         log = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the server is deleted
+        env = server_environment(environment, self.provisioning.withheld)
         try:
             process = subprocess.Popen(
-                argv, cwd=self.job_dir, env=server_environment(environment), stdin=subprocess.DEVNULL,
+                argv, cwd=self.job_dir, env=env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         except OSError as error:

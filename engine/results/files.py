@@ -264,9 +264,11 @@ class ResultsFolder:
 def shared_file(folder: Path, name: str) -> Path | None:
     """The job file ``name`` of ``folder`` a page may serve: one of SHARED_FILES, a regular file inside that
     very folder (never a link leading elsewhere); None otherwise."""
+    if name not in SHARED_FILES:  # first: a name from a URL may hold anything, a NUL byte included
+        return None
     folder = folder.resolve()
     path = (folder / name).resolve()
-    if name not in SHARED_FILES or path.parent != folder or not path.is_file():
+    if path.parent != folder or not path.is_file():
         return None
     return path
 

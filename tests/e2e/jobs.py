@@ -50,6 +50,12 @@ def sample_endpoint_command(service_ms: float) -> list[str]:
             "--service-ms", str(service_ms)]  # fmt: skip
 
 
+def env_server_command(out: Path, *shown: str) -> list[str]:
+    """tests/env_server.py as a Command provisioner starts it: it writes the environment it got to ``out``."""
+    script = Path(__file__).resolve().parents[1] / "env_server.py"
+    return [sys.executable, "-P", str(script), "{port}", str(out), *shown]
+
+
 def command_provisioner(command: list[str]) -> dict[str, Any]:
     """A ``Loadrec.Provisioner`` that starts ``command`` for each test and loads it once /ping answers."""
     return {

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.jobs import command_provisioner, environment, loadrec, run_command, sample_endpoint_command, write_job
+from tests.e2e.jobs import (
+    command_provisioner,
+    env_server_command,
+    environment,
+    loadrec,
+    run_command,
+    sample_endpoint_command,
+    write_job,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -120,3 +128,41 @@ def test_a_serverless_configuration_reports_its_cold_start(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = json.loads((out / "describe.json").read_text())["InferenceRecommendations"][0]["Metrics"]
     assert metrics["ModelSetupTime"] == pytest.approx(400_000, rel=0.2)
+
+
+def test_the_job_s_secrets_reach_the_model_server_only_when_allowed(tmp_path: Path) -> None:
+    recorded = tmp_path / "server-env.json"
+    job = provisioned_job(tmp_path, ["2"], stairs=(2, 1, 1))
+    request = json.loads(job.read_text())
+    provisioner = command_provisioner(env_server_command(recorded, "LOADREC_SAMPLE_WORKERS", "SERVER_TOKEN"))
+    provisioner["Command"]["Headers"] = {"Authorization": "env:SERVER_TOKEN", "X-Client": "env:CLIENT_ONLY"}
+    provisioner["Command"]["AllowedEnvironment"] = ["SERVER_TOKEN"]  # the server checks this one
+    request["Loadrec"]["Provisioner"] = provisioner
+    job.write_text(json.dumps(request))
+    command = run_command(job, tmp_path / "out")
+    secrets = environment(SERVER_TOKEN="token-the-server-checks", CLIENT_ONLY="client-secret-9f3a")
+    done = subprocess.run(command, cwd=tmp_path, env=secrets, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(recorded.read_text())
+    assert seen["values"] == {"LOADREC_SAMPLE_WORKERS": "2", "SERVER_TOKEN": "token-the-server-checks"}
+    assert "CLIENT_ONLY" not in seen["names"]  # the job reads it; the server never needed it
+
+
+def test_a_parameter_a_loader_reads_is_refused_before_any_server_starts(tmp_path: Path) -> None:
+    job = provisioned_job(tmp_path, ["2"])
+    request = json.loads(job.read_text())
+    marker = tmp_path / "marker"
+    request["InputConfig"]["EndpointConfigurations"][0]["EnvironmentParameterRanges"] = {
+        "CategoricalParameterRanges": [
+            {"Name": "BROWSER", "Value": [f"/bin/sh -c 'id > {marker}' #%s"]},
+            {"Name": "PYTHONWARNINGS", "Value": ["ignore::antigravity.x::0"]},
+        ]
+    }
+    job.write_text(json.dumps(request))
+    done = loadrec(job, tmp_path / "out", timeout=60)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert [line.split(": ", 1)[0] for line in lines if "read by a loader" in line] == [
+        "InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges"
+    ] * 2
+    assert "Traceback" not in done.stderr and not marker.exists() and not (tmp_path / "out").exists()

@@ -112,6 +112,24 @@ def test_only_the_four_results_files_are_served(job: JobConsole) -> None:
     assert web.get("/loadrec/runs/1/steps.json").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/loadrec/runs/1/describe.json%00.txt", "/loadrec/runs/1/%00", "/loadrec/runs/1/..%2frun.json",
+     "/loadrec/runs/99999999999999999999999/report.html", "/loadrec/view?throughput=%00", "/loadrec/%00",
+     "/loadrec/runs/1/report.html%0a"],
+)  # fmt: skip
+def test_a_hostile_path_is_a_4xx_never_a_traceback(job: JobConsole, path: str) -> None:
+    run = job.base / "run-1"
+    run.mkdir(parents=True)
+    (run / "describe.json").write_text("{}")
+    app = create_app(job, login=False, loopback=True)
+    app.config["PROPAGATE_EXCEPTIONS"] = True  # a defect raises here instead of hiding in a 500
+    web = app.test_client()
+    assert web.get("/loadrec/runs/1/describe.json").status_code == 200
+    answer = web.get(path)
+    assert 400 <= answer.status_code < 500, (path, answer.status_code)
+
+
 def test_with_a_login_every_route_needs_it(logged_out: FlaskClient, job: JobConsole) -> None:
     for page in ("/", "/loadrec/view"):
         assert logged_out.get(page).headers["Location"] == "/login"

@@ -15,7 +15,7 @@ from loadrec.engine.api.app import create_app
 from loadrec.engine.api.config import ServerConfig
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.operations import OPERATIONS
-from loadrec.engine.api.store import JobStore
+from loadrec.engine.api.store import JobRecord, JobStore
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.webui.login import MAX_FAILURES, PASSWORD_ENV, USERNAME_ENV
 
@@ -75,6 +75,27 @@ def test_a_results_file_is_served_for_a_known_job_and_name_only(tmp_path: Path) 
     app = client(tmp_path, None)
     assert app.get("/jobs/nope/report.html").status_code == 404
     assert app.get("/jobs/nope/run.json").status_code == 404
+
+
+HOSTILE_PATHS = (
+    "/jobs/done/describe.json%00.html", "/jobs/done%00/report.html", "/jobs/%00/%00", "/jobs/done/..%2f..%2fetc",
+    "/jobs/done/report.html%0a", "/jobs/" + "x" * 5000 + "/report.html", "/%00", "/jobs/done/%ff%fe",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("path", HOSTILE_PATHS)
+def test_a_hostile_path_is_a_4xx_never_a_traceback(tmp_path: Path, path: str) -> None:
+    jobs = JobManager(ServerConfig(), JobStore(tmp_path), tmp_path, RunSettings(), lambda line: None, lambda: 0.0)
+    app = create_app(jobs, None, lambda: 0.0)
+    app.config["PROPAGATE_EXCEPTIONS"] = True  # a defect raises here instead of hiding in a 500
+    folder = tmp_path / "jobs" / "done"
+    folder.mkdir(parents=True)
+    (folder / "describe.json").write_text("{}")
+    jobs.store.add(JobRecord("done", "arn", {"JobName": "done"}, "COMPLETED", 1.0, 2.0, 2.0, None, str(folder)))
+    web = app.test_client()
+    assert web.get("/jobs/done/describe.json").status_code == 200  # the file is there: only the path is wrong
+    answer = web.get(path)
+    assert 400 <= answer.status_code < 500, (path, answer.status_code)
 
 
 def test_an_unexpected_error_is_aws_internal_failure_and_one_line_on_stderr(

@@ -55,6 +55,7 @@ def test_a_full_configuration_is_read(base: Path) -> None:
         payload_roots=(base / "payloads",),
         endpoints={"churn-staging": STAGING, "fraud": {"SageMaker": {"EndpointName": "fraud-prod"}}},
         extension={"SamplePayloadUrl": "s3://bucket/default.tar.gz", "RequestTimeoutSeconds": 30},
+        secret_variables=frozenset({"LOADREC_TEST_API_SECRET"}),  # taken out of the environment by serve
     )
     assert config.target_for("churn-staging") == STAGING
     assert config.target_for("other") == {"SageMaker": {"EndpointName": "other", "Region": "eu-west-1"}}

@@ -116,6 +116,35 @@ def test_endpoint_configurations_with_a_provisioner_are_accepted() -> None:
     assert engine["Loadrec"] == {"Provisioner": PROVISIONER, "SamplePayloadUrl": DEFAULT_PAYLOADS}
 
 
+def with_ranges(*names: str) -> dict[str, Any]:
+    request = copy.deepcopy(VALID_REQUEST)
+    parameters = [{"Name": name, "Value": ["1"]} for name in names]
+    request["InputConfig"]["EndpointConfigurations"] = [
+        {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": {"CategoricalParameterRanges": parameters}}
+    ]
+    return request
+
+
+def test_a_caller_sets_only_the_environment_names_the_server_allows() -> None:
+    attack = with_ranges("BROWSER", "PYTHONWARNINGS", "LOADREC_SAMPLE_WORKERS")
+    where = "InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges.CategoricalParameterRanges"
+    _, problems = engine_request(attack, server(Provisioner=PROVISIONER))  # none allowed by default
+    assert [str(p) for p in problems] == [
+        f'{where}[{index}].Name: "{name}" is not an environment parameter this server lets a caller set (allowed: none)'
+        for index, name in enumerate(("BROWSER", "PYTHONWARNINGS", "LOADREC_SAMPLE_WORKERS"))
+    ]
+    allowing = {"Command": {**PROVISIONER["Command"], "AllowedEnvironment": ["LOADREC_SAMPLE_WORKERS"]}}
+    _, problems = engine_request(attack, server(Provisioner=allowing))
+    assert paths(problems) == [f"{where}[0].Name", f"{where}[1].Name"]
+    assert problems[0].message.endswith("(allowed: LOADREC_SAMPLE_WORKERS)")
+    assert engine_request(with_ranges("LOADREC_SAMPLE_WORKERS"), server(Provisioner=allowing))[1] == []
+
+
+def test_a_sagemaker_provisioner_takes_the_caller_s_environment_as_aws_does() -> None:
+    _, problems = engine_request(with_ranges("OMP_NUM_THREADS"), server(Provisioner={"SageMaker": {}}))
+    assert problems == []
+
+
 def test_a_request_without_input_config_gets_no_loadrec_key_to_check() -> None:
     request = {"JobName": "j", "JobType": "Default"}
     engine, problems = engine_request(request, server())

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
 import pytest
 
 from loadrec.engine.job.cases import MAX_TESTS, TestCase, combinations, expand
+from loadrec.engine.job.environment_names import read_by_loaders
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.provisioning import CommandProvisioning, fill
 from loadrec.engine.job.spec import JobSpecError, parse_job
 from loadrec.engine.measurement.outcome import Sizing, Status
 from loadrec.engine.measurement.ranking import Weights
-from loadrec.engine.provision.command import remove_leftover
+from loadrec.engine.provision.command import remove_leftover, server_environment
 from loadrec.engine.results.aws import describe
 from loadrec.engine.results.model import Benchmark, job_results
 from loadrec.engine.running.plan import JobPlan
+from loadrec.engine.webui.login import PASSWORD_ENV
 
 PATH = "Loadrec.Provisioner.Command"
 COMMAND = {
@@ -219,3 +222,65 @@ def test_a_recorded_process_group_that_is_no_longer_ours_is_left_alone() -> None
     """A number reused by another process (here: this one, started at another time) is never signalled."""
     assert remove_leftover({"Kind": "Command", "ProcessGroup": os.getpid(), "Started": 1}) is None
     assert remove_leftover({"Kind": "Command", "ProcessGroup": 1, "Started": 1}) is None  # init: never
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [("LD_PRELOAD", True), ("ld_library_path", True), ("PYTHONPATH", True), ("PYTHONWARNINGS", True),
+     ("BROWSER", True), ("PERL5OPT", True), ("NODE_OPTIONS", True), ("AWS_CONFIG_FILE", True), ("PATH", True),
+     ("http_proxy", True), ("BASH_ENV", True), ("JAVA_TOOL_OPTIONS", True), ("GLIBC_TUNABLES", True),
+     ("LOADREC_SAMPLE_WORKERS", False), ("OMP_NUM_THREADS", False), ("MODEL_NAME", False), ("W", False)],
+)  # fmt: skip
+def test_names_a_loader_or_an_interpreter_reads(name: str, read: bool) -> None:
+    assert read_by_loaders(name) is read
+
+
+def test_an_environment_parameter_a_loader_reads_is_refused_unless_allowed(request_dict: dict[str, Any]) -> None:
+    hostile = ranges(("BROWSER", ["/bin/sh -c 'id > marker' #%s"]), ("PYTHONWARNINGS", ["ignore::antigravity.x::0"]))
+    request = provisioned(request_dict, {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": hostile})
+    where = "InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges"
+    assert problems(copy.deepcopy(request)) == [
+        f'{where}: "{name}" is read by a loader or an interpreter, so setting it could run any program: '
+        f"name it in {PATH}.AllowedEnvironment if the model server needs it"
+        for name in ("BROWSER", "PYTHONWARNINGS")
+    ]
+    request["Loadrec"]["Provisioner"]["Command"]["AllowedEnvironment"] = ["PYTHONWARNINGS", "BROWSER"]
+    assert problems(request) == []  # the job owner's own choice
+
+
+@pytest.mark.parametrize(
+    ("allowed", "expected"),
+    [("PATH", f"{PATH}.AllowedEnvironment: must be an array of at most 100 environment names"),
+     (["A B"], f'{PATH}.AllowedEnvironment[0]: "A B" must be an environment name ([a-zA-Z_][a-zA-Z0-9_]*)'),
+     ([["LD_PRELOAD"]], f"{PATH}.AllowedEnvironment[0]: [\"LD_PRELOAD\"] must be an environment name"),
+     ([f"N{i}" for i in range(101)], f"{PATH}.AllowedEnvironment: must be an array of at most 100")],
+)  # fmt: skip
+def test_allowed_environment_is_a_list_of_names(request_dict: dict[str, Any], allowed: Any, expected: str) -> None:
+    request = provisioned(
+        request_dict, {"InstanceType": "ml.c5.large"}, command={**COMMAND, "AllowedEnvironment": allowed}
+    )
+    found = problems(request)
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_the_job_s_env_secrets_are_kept_from_the_model_server_unless_allowed(
+    request_dict: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = {**COMMAND, "Headers": {"Authorization": "env:SERVER_TOKEN", "X-Other": "env:OTHER"},
+               "AllowedEnvironment": ["SERVER_TOKEN"]}  # fmt: skip
+    request = provisioned(request_dict, {"InstanceType": "ml.c5.large"}, command=command)
+    provisioning = parse_job(request).extension.provisioner
+    assert isinstance(provisioning, CommandProvisioning)
+    assert provisioning.withheld == frozenset({"OTHER"})
+    for name, value in (("SERVER_TOKEN", "given"), ("OTHER", "kept-back"), (PASSWORD_ENV, "ui-login")):
+        monkeypatch.setenv(name, value)
+    handed = server_environment({"W": "2"}, provisioning.withheld)
+    assert handed["SERVER_TOKEN"] == "given" and handed["W"] == "2"
+    assert "OTHER" not in handed and PASSWORD_ENV not in handed
+
+
+def test_a_range_name_of_any_type_is_one_line_never_a_traceback(request_dict: dict[str, Any]) -> None:
+    weird = {"CategoricalParameterRanges": [{"Name": ["A"], "Value": ["1"]}, {"Name": {"B": 1}, "Value": ["1"]}]}
+    request = provisioned(request_dict, {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": weird})
+    found = problems(request)
+    assert found and all(".Name" in line for line in found), found

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,12 @@ import pytest
 
 from loadrec.engine.cli import EXIT_BAD_INPUT, main
 from loadrec.engine.job.extension import HttpTarget
-from loadrec.engine.job.headers import without_credentials
+from loadrec.engine.job.headers import shown_url, without_credentials
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import parse_job
 from loadrec.engine.load.prepare import SetupError, load_payloads
 from loadrec.engine.results import aws
-from tests.report_fixture import fixture_results
+from tests.report_fixture import REQUEST, fixture_results
 
 SECRET = "s3cr3t-value"
 ENDPOINT_NAME = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
@@ -228,3 +229,25 @@ def test_job_arn_follows_aws_format(
 )
 def test_credentials_are_masked_in_any_url_shown(url: str, shown: str) -> None:
     assert without_credentials(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://127.0.0.1:9/v1?api_key=K3Y&mode=fast", "http://127.0.0.1:9/v1?api_key=…&mode=…"),
+        ("http://h/x?K3YALONE", "http://h/x?…"),
+        ("http://user:pw@h/x?a=b@c#frag-K3Y", "http://***@h/x?a=…#…"),
+        ("https://h/path", "https://h/path"),
+        ("http://h/x?", "http://h/x"),
+    ],
+)
+def test_query_values_are_masked_in_any_target_shown(url: str, shown: str) -> None:
+    assert shown_url(url) == shown == HttpTarget(url).label
+
+
+def test_a_target_s_query_key_is_in_no_results_file() -> None:
+    request = copy.deepcopy(REQUEST)
+    request["Loadrec"]["Targets"][0]["Http"]["Url"] += "?api_key=QUERY-K3Y"
+    results = replace(fixture_results(), spec=parse_job(request, LimitsMode.RELAXED))
+    body = json.dumps(aws.describe(results), ensure_ascii=False)
+    assert "QUERY-K3Y" not in body and "/invocations?api_key=…" in body
