@@ -27,11 +27,10 @@ so secrets never sit in the job file, the logs or the results.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import Any
 from urllib.parse import urlsplit
 
 from loadrec.engine.job import token_conditions
@@ -44,7 +43,8 @@ from loadrec.engine.job.headers import (
     url_problem,
     without_credentials,
 )
-from loadrec.engine.job.problems import Problem, is_int, join, show
+from loadrec.engine.job.limits import MAX_PRICE_PER_HOUR
+from loadrec.engine.job.problems import Problem, is_int, is_number, join, show
 from loadrec.engine.job.provisioning import (
     PlaceholderSample,
     Provisioning,
@@ -217,9 +217,9 @@ def check_extension(
         if isinstance(raw.get(name), str) and raw[name]:
             found += _url_problems(raw[name], f"{KEY}.{name}")
     timeout = raw.get("RequestTimeoutSeconds")
-    if "RequestTimeoutSeconds" in raw and (not _is_number(timeout) or timeout <= 0):
+    if "RequestTimeoutSeconds" in raw and (not is_number(timeout) or timeout <= 0):
         found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{show(timeout)} must be a number of seconds above 0"))
-    elif _is_number(timeout) and timeout > MAX_TIMEOUT_S:
+    elif is_number(timeout) and timeout > MAX_TIMEOUT_S:
         found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{show(timeout)} is more than {MAX_TIMEOUT_S} s"))
     size = raw.get("MaxResponseSizeInBytes")
     if "MaxResponseSizeInBytes" in raw and (not is_int(size) or not 1 <= size <= MAX_RESPONSE_BYTES):
@@ -239,8 +239,13 @@ def target_problems(target: Any, path: str) -> list[Problem]:
     if len(kinds) != 1:
         found.append(Problem(path, "needs exactly one of SageMaker or Http"))
     price = target.get("PricePerHour")
-    if "PricePerHour" in target and (not _is_number(price) or price < 0):
-        found.append(Problem(f"{path}.PricePerHour", f"{show(price)} must be a number of dollars, 0 or more"))
+    if "PricePerHour" in target and (not is_number(price) or not 0 <= price <= MAX_PRICE_PER_HOUR):
+        found.append(
+            Problem(
+                f"{path}.PricePerHour",
+                f"{show(price)} must be a number of dollars, 0 or more, at most {MAX_PRICE_PER_HOUR:,}",
+            )
+        )
     if "Streaming" in target:
         found += streaming_problems(target["Streaming"], f"{path}.Streaming")
     if "SageMaker" in target:
@@ -385,8 +390,3 @@ def _unknown(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> l
 def _url_problems(url: str, path: str) -> list[Problem]:
     problem = url_problem(url)
     return [Problem(path, f"{show(without_credentials(url))} {problem}")] if problem else []
-
-
-def _is_number(value: Any) -> TypeGuard[int | float]:
-    """A finite JSON number (not a boolean, NaN or Infinity)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

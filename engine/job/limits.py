@@ -66,6 +66,9 @@ PHASE_BOUNDARY_MAX_USER_JUMP = 3
 # run is no longer a load test but a week-long hang or an out-of-memory.
 MAX_PATTERN_S = 7 * 24 * 3600  # a traffic pattern lasts at most 7 days
 MAX_PEAK_USERS = 100_000  # virtual users at the pattern's peak, all workers together
+# A price per instance-hour above this is a typo (SageMaker's dearest instance is near $100): every cost is
+# a product of prices, so a bound here keeps each one finite (a 1e308 price overflowed to infinity).
+MAX_PRICE_PER_HOUR = 10_000
 
 # ModelLatencyThresholds[].Percentile values AWS accepts. Relaxed mode accepts any
 # "P<number>" with 0 < number < 100 (e.g. P50, P99.9).

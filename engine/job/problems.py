@@ -7,6 +7,7 @@ or the file, and shows the offending value as the job file spells it, shortened.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -35,6 +36,11 @@ def show(value: Any) -> str:
     if len(text) <= SHOWN_CHARACTERS:
         return text
     return f"{text[: SHOWN_CHARACTERS - 1]}… ({len(text)} characters)"
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """A finite JSON number: not a boolean, NaN or Infinity (an integer of any size is one: never converted)."""
+    return is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def is_int(value: Any) -> TypeGuard[int]:

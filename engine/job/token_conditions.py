@@ -20,11 +20,10 @@ AWS's rule and the default.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from loadrec.engine.job.problems import Problem, join, show
+from loadrec.engine.job.problems import Problem, is_number, join, show
 from loadrec.engine.job.rules import parse_percentile
 
 KEY = "StoppingConditions"
@@ -82,11 +81,11 @@ def check(raw: Any, path: str) -> list[Problem]:
                   for k in entry if k not in THRESHOLD_FIELDS]  # fmt: skip
         found += [Problem(f"{where}.{k}", "is required") for k in THRESHOLD_FIELDS if k not in entry]
         metric, percentile, value = entry.get("Metric"), entry.get("Percentile"), entry.get("ValueInMilliseconds")
-        if "Metric" in entry and metric not in METRICS:
+        if "Metric" in entry and (not isinstance(metric, str) or metric not in METRICS):
             found.append(Problem(f"{where}.Metric", f"{show(metric)} is not one of: {', '.join(METRICS)}"))
         if "Percentile" in entry and (not isinstance(percentile, str) or parse_percentile(percentile) is None):
             found.append(Problem(f"{where}.Percentile", f"{show(percentile)} is not a percentile such as P95"))
-        positive = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+        positive = is_number(value) and value > 0
         if "ValueInMilliseconds" in entry and not positive:
             found.append(Problem(f"{where}.ValueInMilliseconds", f"{show(value)} must be a number of ms above 0"))
         if (str(metric), str(percentile)) in seen:

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from loadrec.engine.job.limits import MAX_PRICE_PER_HOUR
+from loadrec.engine.job.problems import is_number
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.measurement.outcome import Measured
 
@@ -55,10 +57,10 @@ def _fail(origin: str, field: str, problem: str, value: object) -> PriceFileErro
 
 def _price(origin: str, field: str, value: object) -> float:
     # bool is an int to Python, and json reads NaN and Infinity: none of them is a price.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_number(value):
         raise _fail(origin, field, "must be a number of US dollars", value)
-    if value < 0:
-        raise _fail(origin, field, "must not be negative", value)
+    if not 0 <= value <= MAX_PRICE_PER_HOUR:
+        raise _fail(origin, field, f"must be from 0 to {MAX_PRICE_PER_HOUR:,} US dollars", value)
     return float(value)
 
 

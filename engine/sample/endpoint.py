@@ -290,7 +290,7 @@ def _ranged(kind: type[int] | type[float], low: float, high: float = math.inf) -
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"'{text}' is not a {'whole ' if kind is int else ''}number") from None
-        if not (math.isfinite(value) and low <= value <= high):
+        if not ((isinstance(value, int) or math.isfinite(value)) and low <= value <= high):  # an int never overflows
             bounds = f"at least {low:g}" if math.isinf(high) else f"between {low:g} and {high:g}"
             raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
         return value
@@ -299,7 +299,8 @@ def _ranged(kind: type[int] | type[float], low: float, high: float = math.inf) -
 
 
 WORKERS_ENV, SERVICE_MS_ENV = "LOADREC_SAMPLE_WORKERS", "LOADREC_SAMPLE_SERVICE_MS"
-WORKERS, SERVICE_MS = _ranged(int, 1), _ranged(float, 0)
+MAX_WORKERS = 10_000  # concurrent slots: beyond, a number too large for gevent's semaphore, not a server
+WORKERS, SERVICE_MS = _ranged(int, 1, MAX_WORKERS), _ranged(float, 0)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -112,6 +112,29 @@ def test_non_finite_numbers_are_refused(
     assert "is not a JSON number" in lines[0] if value != "-1" else "must be a number of dollars" in lines[0]
 
 
+@pytest.mark.parametrize(
+    ("loadrec", "field"),
+    [
+        ({"Targets": [{**TARGET, "PricePerHour": 1e308}]}, "Loadrec.Targets[0].PricePerHour"),  # cost overflowed
+        ({"Targets": [{**TARGET, "PricePerHour": 10**400}]}, "Loadrec.Targets[0].PricePerHour"),  # beyond a float
+        ({"Targets": [TARGET], "RequestTimeoutSeconds": 10**400}, "Loadrec.RequestTimeoutSeconds"),
+        ({"Targets": [{**TARGET, "Streaming": {}}], "StoppingConditions": {"TokenLatencyThresholds": [
+            {"Metric": ["TimeToFirstToken"], "Percentile": "P95", "ValueInMilliseconds": 5}]}},
+         "Loadrec.StoppingConditions.TokenLatencyThresholds[0].Metric"),
+        ({"Targets": [{**TARGET, "Streaming": {}}], "StoppingConditions": {"TokenLatencyThresholds": [
+            {"Metric": {"a": 1}, "Percentile": "P95", "ValueInMilliseconds": 10**400}]}},
+         "Loadrec.StoppingConditions.TokenLatencyThresholds[0].Metric"),
+    ],
+)  # fmt: skip
+def test_a_value_of_any_type_or_size_is_a_line_naming_its_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, request_dict: dict[str, Any], loadrec: Any, field: str
+) -> None:
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps({**request_dict, "Loadrec": loadrec}))
+    code, lines = validate(capsys, str(path))
+    assert code == EXIT_BAD_INPUT and lines and lines[0].startswith(f"{field}: "), lines
+
+
 def test_echoed_values_are_shortened(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, request_dict: dict[str, Any]
 ) -> None:

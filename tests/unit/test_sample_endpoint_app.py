@@ -248,3 +248,11 @@ def test_tls_flags_are_both_given_and_readable_or_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1
     assert err.startswith(f"sample-endpoint: error: {message}"), err
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "0", "1e400", "nan"])
+def test_a_worker_count_out_of_range_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--port", "0", "--workers", value])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1 and "--workers" in err, err
