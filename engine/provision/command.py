@@ -3,8 +3,10 @@
 The server gets a free port and the test's environment parameters (filled into the
 template's placeholders and set in its environment), runs in the job file's folder, in a
 session of its own: stopping it reaches everything it started (SIGTERM to its process
-group, SIGKILL after StopGraceSeconds). It is ready when ReadyUrl answers with a 2xx
-status before StartTimeoutSeconds; its exit, or a stop, ends the wait sooner, and a
+group, SIGKILL after StopGraceSeconds). A guard leads that session (``guard``): when the
+test's process ends by any path, SIGKILL included, the guard stops the group itself. It
+is ready when ReadyUrl answers with a 2xx status before StartTimeoutSeconds; its exit, or
+a stop, ends the wait sooner, and a
 server that never became ready is reported with the last lines it wrote.
 """
 
@@ -15,6 +17,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -32,6 +35,9 @@ from loadrec.engine.provision.base import Cancelled, Provisioned, ProvisionError
 from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV
 
 KIND = "Command"
+# The server runs under a guard (guard.py) leading its session: it takes the group down when this process
+# ends, by SIGKILL too. -I: the server's environment (PYTHONPATH allowed to it, say) is not the guard's.
+GUARD = [sys.executable, "-I", "-m", "loadrec.engine.provision.guard"]
 POLL_S = 0.2
 PROBE_TIMEOUT_S = 1.0
 TAIL_LINES = 5
@@ -74,9 +80,10 @@ class CommandProvisioner:
         argv = [fill(word, values) for word in self.provisioning.command]
         log = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the server is deleted
         env = server_environment(environment, self.provisioning.withheld)
+        guarded = [*GUARD, "--grace", f"{self.provisioning.stop_grace_s:g}", str(os.getpid()), "--", *argv]
         try:
             process = subprocess.Popen(
-                argv, cwd=self.job_dir, env=env, stdin=subprocess.DEVNULL,
+                guarded, cwd=self.job_dir, env=env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         except OSError as error:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.e2e.jobs import (
@@ -166,3 +167,26 @@ def test_a_parameter_a_loader_reads_is_refused_before_any_server_starts(tmp_path
         "InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges"
     ] * 2
     assert "Traceback" not in done.stderr and not marker.exists() and not (tmp_path / "out").exists()
+
+
+def test_killing_loadrec_run_and_its_test_process_together_leaves_no_model_server(tmp_path: Path) -> None:
+    job = provisioned_job(tmp_path, ["2"], stairs=(120, 2, 1))
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        run_command(job, out), cwd=tmp_path, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    seconds = out / "tests" / "0" / "seconds.jsonl"
+    deadline = time.monotonic() + 60
+    while not seconds.exists() or len(seconds.read_text().splitlines()) < 3:
+        assert time.monotonic() < deadline and process.poll() is None, "the test did not start"
+        time.sleep(0.2)
+    group = records(out)[0]["ProcessGroup"]
+    owners = [p for p in psutil.Process(process.pid).children(recursive=True) if os.getsid(p.pid) != group]
+    assert owners, "no test process"
+    for victim in [psutil.Process(process.pid), *owners]:  # nobody left to clean up after the test
+        victim.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while alive(group):
+        assert time.monotonic() < deadline, "the model server outlived every loadrec process"
+        time.sleep(0.2)
