@@ -49,6 +49,20 @@ def provisioned_job(folder: Path, workers: list[str], stairs: tuple[int, int, in
     return job
 
 
+def measuring_run(folder: Path, out: Path) -> subprocess.Popen[bytes]:
+    """``loadrec run`` of a long provisioned job, once its test has measured a few seconds."""
+    job = provisioned_job(folder, ["2"], stairs=(120, 2, 1))
+    process = subprocess.Popen(
+        run_command(job, out), cwd=folder, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    seconds = out / "tests" / "0" / "seconds.jsonl"
+    deadline = time.monotonic() + 60
+    while not seconds.exists() or len(seconds.read_text().splitlines()) < 4:
+        assert time.monotonic() < deadline and process.poll() is None, "the test did not start"
+        time.sleep(0.2)
+    return process
+
+
 def alive(group: int) -> bool:
     try:
         os.killpg(group, 0)
@@ -93,17 +107,8 @@ def test_each_combination_gets_its_own_server_and_its_capacity_shows(tmp_path: P
 
 
 def test_killing_loadrec_run_leaves_no_model_server_behind(tmp_path: Path) -> None:
-    job = provisioned_job(tmp_path, ["2"], stairs=(120, 2, 1))
     out = tmp_path / "out"
-    command = run_command(job, out)
-    process = subprocess.Popen(
-        command, cwd=tmp_path, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    seconds = out / "tests" / "0" / "seconds.jsonl"
-    deadline = time.monotonic() + 60
-    while not seconds.exists() or len(seconds.read_text().splitlines()) < 4:
-        assert time.monotonic() < deadline and process.poll() is None, "the test did not start"
-        time.sleep(0.2)
+    process = measuring_run(tmp_path, out)
     group = records(out)[0]["ProcessGroup"]
     assert alive(group)
     process.send_signal(signal.SIGKILL)  # nothing can be passed on: the test's process notices on its own
@@ -170,16 +175,8 @@ def test_a_parameter_a_loader_reads_is_refused_before_any_server_starts(tmp_path
 
 
 def test_killing_loadrec_run_and_its_test_process_together_leaves_no_model_server(tmp_path: Path) -> None:
-    job = provisioned_job(tmp_path, ["2"], stairs=(120, 2, 1))
     out = tmp_path / "out"
-    process = subprocess.Popen(
-        run_command(job, out), cwd=tmp_path, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    seconds = out / "tests" / "0" / "seconds.jsonl"
-    deadline = time.monotonic() + 60
-    while not seconds.exists() or len(seconds.read_text().splitlines()) < 3:
-        assert time.monotonic() < deadline and process.poll() is None, "the test did not start"
-        time.sleep(0.2)
+    process = measuring_run(tmp_path, out)
     group = records(out)[0]["ProcessGroup"]
     owners = [p for p in psutil.Process(process.pid).children(recursive=True) if os.getsid(p.pid) != group]
     assert owners, "no test process"
