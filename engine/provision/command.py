@@ -98,7 +98,9 @@ class CommandProvisioner:
             self.progress(f"model server started (pid {process.pid}, port {port}); waiting until it is ready")
             ready_s = self._wait_ready(process, fill(self.provisioning.ready_url, values), cancelled, log)
         except BaseException:
-            self.delete(provisioned)
+            if self.delete(provisioned):  # said in the record: nothing is left for a clean-up to look for
+                with contextlib.suppress(OSError):
+                    record({**entry, "Deleted": True})
             raise
         self.progress(f"model server ready in {ready_s:.1f} s")
         return replace(provisioned, ready_s=ready_s)

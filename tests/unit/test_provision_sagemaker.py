@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpec, parse_job
 from loadrec.engine.provision.base import ProvisionError
-from loadrec.engine.provision.sagemaker import SageMakerProvisioner
+from loadrec.engine.provision.sagemaker import SageMakerProvisioner, remove_leftover
 
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3"
 ROLE = "arn:aws:iam::123456789012:role/Recommender"
@@ -23,16 +23,23 @@ class FakeSageMaker:
     the last); the operations in ``refused`` answer as SageMaker does when it refuses."""
 
     def __init__(
-        self, statuses: list[dict[str, Any]], refused: frozenset[str] = frozenset(), model: dict[str, Any] | None = None
+        self,
+        statuses: list[dict[str, Any]],
+        refused: frozenset[str] = frozenset(),
+        model: dict[str, Any] | None = None,
+        missing: frozenset[str] = frozenset(),
     ) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.statuses, self.refused, self.model = statuses, refused, model or {}
+        self.statuses, self.refused, self.model, self.missing = statuses, refused, model or {}, missing
 
     def __getattr__(self, operation: str) -> Any:
         def call(**parameters: Any) -> dict[str, Any]:
             self.calls.append((operation, parameters))
             if operation in self.refused:
                 raise ClientError({"Error": {"Code": "ValidationException", "Message": "refused"}}, operation)
+            if operation in self.missing:  # SageMaker's words for a resource that is not there
+                message = f'Could not find endpoint "{next(iter(parameters.values()))}".'
+                raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, operation)
             if operation == "describe_endpoint":
                 return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
             return copy.deepcopy(self.model) if operation == "describe_model" else {}
@@ -99,12 +106,27 @@ def test_a_serverless_configuration_gets_a_serverless_variant() -> None:
                        "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}  # fmt: skip
 
 
-def test_a_failed_endpoint_says_why_and_everything_created_is_deleted() -> None:
-    job = spec()
+def test_a_failed_endpoint_says_why_and_everything_created_is_deleted_once() -> None:
+    job, records, lines = spec(), [], []
     api = FakeSageMaker([{"EndpointStatus": "Creating"}, {"EndpointStatus": "Failed", "FailureReason": "no capacity"}])
     with pytest.raises(ProvisionError, match=r"failed to create: no capacity$"):
-        provisioner(job, api, []).create(job.case(0), lambda r: None, lambda: False)
+        provisioner(job, api, lines).create(job.case(0), lambda r: records.append(dict(r)), lambda: False)
     assert [op for op, _ in api.calls][-3:] == ["delete_endpoint", "delete_endpoint_config", "delete_model"]
+    assert records[-1]["Deleted"] is True  # the run's clean-up of leftovers skips it: no second delete
+    assert remove_leftover(records[-1]) is None
+    assert not any(line.startswith("could not delete") for line in lines)
+
+
+def test_deleting_what_is_already_gone_is_no_failure() -> None:
+    job, lines = spec(), []
+    api = FakeSageMaker([{"EndpointStatus": "InService"}])
+    made = provisioner(job, api, lines)
+    created = made.create(job.case(0), lambda r: None, lambda: False)
+    api.missing = frozenset({"delete_endpoint", "delete_endpoint_config"})  # deleted by hand meanwhile
+    assert made.delete(created) is True
+    name = created.target.endpoint_name
+    assert lines[-3:] == [f"endpoint {name} was already deleted", f"endpointConfig {name} was already deleted",
+                          f"deleted model {name}"]  # fmt: skip
 
 
 def test_a_stop_while_creating_waits_until_the_endpoint_can_be_deleted_then_deletes_it() -> None:
