@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.problems import join
 from loadrec.engine.job.spec import JobSpec, parse_job
 
 FILE_PREFIX = "file://"
@@ -111,15 +112,47 @@ def parse_json(text: str, source: str) -> Any:
         ) from None
     except RecursionError:
         raise JobFileError(f"{source}: nested more than {MAX_NESTING} levels deep") from None
-    except ValueError as error:  # an integer of more digits than Python converts, a NaN
+    except _NotFinite:
+        raise JobFileError(f"{source}: {_constants_named(text)}") from None
+    except ValueError as error:  # an integer of more digits than Python converts
         raise JobFileError(f"{source}: {error}".splitlines()[0]) from None
     if _depth(value) > MAX_NESTING:
         raise JobFileError(f"{source}: nested more than {MAX_NESTING} levels deep")
     return value
 
 
+class _NotFinite(ValueError):
+    """NaN, Infinity or -Infinity, which Python's JSON reads and JSON has not."""
+
+
+class _Constant(str):
+    """Where such a constant was, when the text is read again to name its field."""
+
+
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number (only finite numbers are)")
+    raise _NotFinite(name)
+
+
+def _constants_named(text: str) -> str:
+    """The first field holding NaN or Infinity (the text read again, each constant kept as a marker)."""
+    found: list[tuple[str, str]] = []
+    try:
+        pending: list[tuple[str, Any]] = [("", json.loads(text, parse_constant=_Constant))]
+    except (ValueError, RecursionError):  # broken further on: the constant is what is said
+        pending = []
+    while pending:
+        path, item = pending.pop(0)  # outer fields first: the first one found is named
+        if isinstance(item, _Constant):
+            found.append((path or "the document", str(item)))
+        elif isinstance(item, dict):
+            pending += [(join(path, str(key)), child) for key, child in item.items()]
+        elif isinstance(item, list):
+            pending += [(f"{path}[{index}]", child) for index, child in enumerate(item)]
+    if not found:
+        return "NaN or Infinity is not a JSON number (only finite numbers are)"
+    where, name = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return f"{where}: {name} is not a JSON number (only finite numbers are){more}"
 
 
 def _depth(value: Any) -> int:

@@ -118,6 +118,16 @@ def ended_early(benchmark: Benchmark, reason: str, measured_seconds: int) -> Ben
     return replace(benchmark, status=Status.FAILED, failure_reason=reason, end_epoch=end, stop_second=measured_seconds)
 
 
+def stopped_early(benchmark: Benchmark, detail: str, measured_seconds: int) -> Benchmark:
+    """A test a person stopped before its process could take the stop (it was still starting, so the signal
+    ended it the default way): STOPPED, as a stop says, with what it had recorded."""
+    ended = ended_early(benchmark, detail, measured_seconds)
+    return replace(
+        ended, status=Status.STOPPED, failure_reason=None, stop_reason=StopReason.STOPPED_BY_USER.value,
+        stop_detail=detail,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class JobResults:
     """A job's results at one moment: while it runs, and when it has ended."""

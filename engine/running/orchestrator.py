@@ -30,7 +30,7 @@ from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.presentation.report import render_report
 from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
-from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results, not_run
+from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results, not_run, stopped_early
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, load_results, write_manifest
 from loadrec.engine.running.plan import STOPPED_BEFORE_START, JobPlan, NotRun
 
@@ -197,7 +197,11 @@ class JobRunner:
         test = self.tests[index]
         if benchmark is None:
             benchmark = Benchmark(index, test.label, Status.FAILED, run_id=self.manifest.run_id)
-        benchmark = ended_early(benchmark, exit_description(code), timeline.last_second if timeline else 0)
+        measured = timeline.last_second if timeline else 0
+        if self.interrupted and code == -signal.SIGTERM:  # the stop we sent, before it could take it
+            benchmark = stopped_early(benchmark, "stopped while its process was starting", measured)
+        else:
+            benchmark = ended_early(benchmark, exit_description(code), measured)
         self._guarded(lambda: self.folder.write_benchmark(benchmark))
         return benchmark
 

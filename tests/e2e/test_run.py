@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import json
 import os
 import pty
 import re
@@ -170,6 +171,37 @@ def test_sighup_to_the_whole_process_group_stops_and_writes_like_ctrl_c(tmp_path
     assert process.returncode == 130
     assert_stopped_with_its_seconds(out)
     assert no_process_of(process.pid)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_as_the_run_starts_ends_every_test_stopped_never_failed(
+    tmp_path: Path, endpoint: str, signum: int
+) -> None:
+    """A stop the moment run.json appears reaches tests whose processes are still starting (importing)."""
+    job = write_job(tmp_path, sagemaker_target(endpoint), {"MaxInvocations": 100000}, stairs=(60, 2, 1))
+    request = json.loads(job.read_text())
+    request["InputConfig"]["ResourceLimit"] = {"MaxNumberOfTests": 3, "MaxParallelOfTests": 3}
+    request["InputConfig"]["EndpointConfigurations"] = [
+        {"InstanceType": kind} for kind in ("ml.c5.large", "ml.c5.xlarge", "ml.m5.large")
+    ]
+    request["Loadrec"]["Targets"] *= 3
+    job.write_text(json.dumps(request))
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        run_command(job, out), cwd=tmp_path, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not (out / "run.json").exists():
+        assert time.monotonic() < deadline and process.poll() is None, "the run did not start"
+        time.sleep(0.01)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    body = json.loads((out / "describe.json").read_text())
+    statuses = [test["Status"] for test in body["Loadrec"]["Tests"]]
+    assert process.returncode == 130 and body["Status"] == "STOPPED", err[-2000:]
+    assert set(statuses) <= {"STOPPED", "NOT_RUN"} and "STOPPED" in statuses, body["Loadrec"]["Tests"]
+    assert "killed by" not in json.dumps(body) and "Traceback" not in err
 
 
 def test_a_closed_terminal_stops_the_run_and_its_results_are_written(tmp_path: Path, endpoint: str) -> None:

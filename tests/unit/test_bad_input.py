@@ -109,7 +109,26 @@ def test_non_finite_numbers_are_refused(
     path.write_text(text.replace('"PricePerHour": 0', f'"PricePerHour": {value}'))
     code, lines = validate(capsys, str(path))
     assert code == EXIT_BAD_INPUT and len(lines) == 1
-    assert "is not a JSON number" in lines[0] if value != "-1" else "must be a number of dollars" in lines[0]
+    if value == "-1":
+        assert "must be a number of dollars" in lines[0]
+    else:  # the file and the field are named
+        assert (
+            lines[0]
+            == f"{path}: Loadrec.Targets[0].PricePerHour: {value} is not a JSON number (only finite numbers are)"
+        )
+
+
+def test_several_non_finite_numbers_name_the_first_and_count_the_rest(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "job.json"
+    path.write_text(
+        '{"JobName": "j", "Loadrec": {"RequestTimeoutSeconds": NaN, "Targets": [{"PricePerHour": -Infinity}]}}'
+    )
+    code, lines = validate(capsys, str(path))
+    assert code == EXIT_BAD_INPUT and lines == [
+        f"{path}: Loadrec.RequestTimeoutSeconds: NaN is not a JSON number (only finite numbers are) (and 1 more)"
+    ]
 
 
 @pytest.mark.parametrize(
