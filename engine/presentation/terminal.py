@@ -78,15 +78,28 @@ COLUMNS = (
 )
 
 
-def _row(values: list[str]) -> str:
-    line = " ".join(f"{value[:width]:{align}{width}}" for value, (_, width, align) in zip(values, COLUMNS, strict=True))
-    return line.rstrip()
+LABEL_COLUMN = 2
+MAX_LABEL_WIDTH = 72  # wider labels (many environment parameters) keep their start and their end
+
+
+def _row(values: list[str], label_width: int) -> str:
+    cells = []
+    for column, (value, (_, width, align)) in enumerate(zip(values, COLUMNS, strict=True)):
+        if column == LABEL_COLUMN:
+            width = label_width
+            if len(value) > width:  # the end tells a sweep's rows apart: the middle goes
+                head = (width - 1) // 2
+                value = value[:head] + "…" + value[-(width - 1 - head) :]
+        cells.append(f"{value[:width]:{align}{width}}")
+    return " ".join(cells).rstrip()
 
 
 def render_results(results: JobResults) -> str:
     """The job status and recommendation table, for the terminal."""
     top = results.top
-    lines = [f"{results.spec.name}: {results.status.aws}", _row([c[0] for c in COLUMNS])]
+    labels = [benchmark.label for benchmark in results.benchmarks]
+    label_width = min(MAX_LABEL_WIDTH, max([COLUMNS[LABEL_COLUMN][1], *map(len, labels)]))
+    lines = [f"{results.spec.name}: {results.status.aws}", _row([c[0] for c in COLUMNS], label_width)]
     for benchmark in results.in_rank_order:
         sizing = benchmark.sizing if benchmark.measured else None
         ranked = results.rank_of(benchmark)
@@ -106,7 +119,7 @@ def render_results(results: JobResults) -> str:
             _cell(sizing.cost_per_hour if sizing else None, "{:.3f}"),
             _cell(sizing.cost_per_inference if sizing else None, "{:.3e}"),
         ]
-        lines.append(_row(values))
+        lines.append(_row(values, label_width))
         if sizing is not None and sizing.output_tokens_per_second is not None:
             lines.append(f"       {streamed_summary(sizing)}")
         if benchmark.failure_reason:
