@@ -258,7 +258,7 @@ class LoadTestSession:
             index=self.index,
             label=self.test.label,
             status=status or status_of(reason, successes),
-            sizing=size(measured, self.spec.stopping, price) if measured else None,
+            sizing=size(measured, self.spec.stopping, price, bool(self.spec.existing_endpoints)) if measured else None,
             start_epoch=timeline.start_epoch,
             end_epoch=end,
             plateau=monitor.plateau,

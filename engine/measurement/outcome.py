@@ -144,10 +144,14 @@ def _thresholds_held(window: WindowStats, stopping: StoppingConditions) -> bool:
     return True
 
 
-def size(measured: Measured, stopping: StoppingConditions, price_per_hour: float | None) -> Sizing:
+def size(
+    measured: Measured, stopping: StoppingConditions, price_per_hour: float | None, existing: bool = False
+) -> Sizing:
+    """The recommendation from what was measured: instances enough for MaxInvocations, and their cost.
+    ``existing``: an endpoint that exists (InputConfig.Endpoints) is reported as it performed, one of it."""
     per_instance = measured.invocations_per_minute
     count = 1
-    if stopping.max_invocations is not None and per_instance > 0:
+    if not existing and stopping.max_invocations is not None and per_instance > 0:
         count = max(1, math.ceil(stopping.max_invocations / per_instance))
     max_invocations = round(per_instance * count)
     latency_us = None if measured.latency_ms is None else round(measured.latency_ms * US_PER_MS)

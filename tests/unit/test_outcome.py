@@ -70,6 +70,12 @@ def test_instance_count_follows_the_target_rate(target: int | None, count: int) 
     assert sizing.cost_per_inference == sizing.cost_per_hour / (sizing.max_invocations * 60)
 
 
+def test_an_existing_endpoint_is_reported_as_it_performed() -> None:
+    # The case: 1,236/min measured, MaxInvocations 30,000 asked: 25 instances is a sizing, not a measure.
+    sizing = size(Measured(1236.0, 50.0), StoppingConditions(max_invocations=30_000), 0.2, existing=True)
+    assert (sizing.initial_instance_count, sizing.max_invocations, sizing.cost_per_hour) == (1, 1236, 0.2)
+
+
 def test_no_price_no_cost() -> None:
     sizing = size(Measured(600.0, 50.0), StoppingConditions(), None)
     assert (sizing.cost_per_hour, sizing.cost_per_inference) == (None, None)
