@@ -29,8 +29,15 @@ from locust.runners import STATE_INIT, STATE_STOPPED, MasterRunner, Runner, Work
 
 from loadrec.engine.load.health_probe import HealthProbe, held_by
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.load.users import DELAY_CONTEXT, STREAM_CONTEXT, InvocationUser, failure_of, make_user_class
-from loadrec.engine.measurement.metrics import SecondRecorder
+from loadrec.engine.load.users import (
+    DELAY_CONTEXT,
+    FIRST_CONTEXT,
+    STREAM_CONTEXT,
+    InvocationUser,
+    failure_of,
+    make_user_class,
+)
+from loadrec.engine.measurement.recording import SecondRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +83,12 @@ def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
     ) -> None:
         context = context or {}
         if exception is None:  # Locust reports ms; histograms hold µs
-            recorder.record_success(response_time * 1000.0, context.get(STREAM_CONTEXT), context.get(DELAY_CONTEXT))
+            recorder.record_success(
+                response_time * 1000.0,
+                context.get(STREAM_CONTEXT),
+                context.get(DELAY_CONTEXT),
+                first=bool(context.get(FIRST_CONTEXT)),
+            )
         else:
             recorder.record_failure(*failure_of(exception), context.get(DELAY_CONTEXT))
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import gevent
 
 from loadrec.engine.measurement.health import Health
-from loadrec.engine.measurement.metrics import SecondRecorder
+from loadrec.engine.measurement.recording import SecondRecorder
 
 T = TypeVar("T")
 OffLoop = Callable[[Callable[[], Any]], Any]  # runs a function elsewhere and returns its result

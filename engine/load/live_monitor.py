@@ -21,7 +21,7 @@ from locust.runners import STATE_STOPPED, MasterRunner, Runner
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.load.health_probe import OffLoop, held_by, run_off_loop
 from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
-from loadrec.engine.measurement.metrics import SecondRecorder, Timeline, WindowStats
+from loadrec.engine.measurement.metrics import Timeline, WindowStats
 from loadrec.engine.measurement.monitor import (
     Evaluation,
     Level,
@@ -31,6 +31,7 @@ from loadrec.engine.measurement.monitor import (
     levels,
     window_quantiles,
 )
+from loadrec.engine.measurement.recording import SecondRecorder
 from loadrec.shapes.schedule import Schedule
 
 

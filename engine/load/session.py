@@ -38,10 +38,11 @@ from loadrec.engine.load.health_probe import spawn_off_loop
 from loadrec.engine.load.live_monitor import LiveMonitor
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.measurement.metrics import SecondRecorder, Timeline
+from loadrec.engine.measurement.metrics import Timeline
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.outcome import failure_reason, measure, model_setup_us, size, status_of
 from loadrec.engine.measurement.prices import PriceTable, price_per_hour
+from loadrec.engine.measurement.recording import SecondRecorder
 from loadrec.engine.results.cloudwatch import publish, with_utilization
 from loadrec.engine.results.files import ResultsFolder
 from loadrec.engine.results.model import Benchmark, Status

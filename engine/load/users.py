@@ -33,6 +33,7 @@ USER_CLASS_NAME = "InvocationUser"  # workers look users up by class name
 REQUEST_NAME = "invoke"
 STREAM_CONTEXT = "loadrec_stream"  # the request event's context key for a streamed answer's StreamTiming
 DELAY_CONTEXT = "loadrec_delay"  # and for how late (ms) the request was sent after its user was ready
+FIRST_CONTEXT = "loadrec_first"  # and for a user's first request (the one that may meet a cold endpoint)
 
 
 class InvocationUser(User):
@@ -76,7 +77,7 @@ class InvocationUser(User):
         failure: InvocationFailure | None = None
         length = 0
         start_time, started = time.time(), time.perf_counter()
-        context = {} if self._ready is None else {DELAY_CONTEXT: (started - self._ready) * 1000.0}
+        context = {FIRST_CONTEXT: True} if self._ready is None else {DELAY_CONTEXT: (started - self._ready) * 1000.0}
         stream = stream_reader(invocation, started)
         try:
             headers = invocation.headers_for(payload.body, payload.content_type)

@@ -35,9 +35,9 @@ from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_chosen
 from loadrec.engine.load.session import LoadTestSession
 from loadrec.engine.load.settings import STOCK, RunSettings, add_options, settings_from
 from loadrec.engine.load.users import InvocationUser
-from loadrec.engine.measurement.metrics import SecondRecorder
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
+from loadrec.engine.measurement.recording import SecondRecorder
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError, default_folder
 from loadrec.engine.results.model import Benchmark, JobResults
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, new_manifest, write_manifest

@@ -1,10 +1,8 @@
 """Latency and throughput per second, mergeable across Locust workers.
 
-Every load process records its requests into per-second buckets (``SecondRecorder``):
-a count of successes and failures (by kind) and an HdrHistogram of successful
-latencies in microseconds. Completed seconds travel as plain dicts with the
-histogram in HdrHistogram's compressed encoding, and the master (or the local
-runner) merges them into a ``Timeline``, which answers trailing-window questions.
+Every load process records its requests into per-second buckets (:mod:`.recording`);
+completed seconds travel as plain dicts, and the master (or the local runner) merges
+them into a ``Timeline``, which answers trailing-window questions.
 
 The histograms are :mod:`.histograms`'; a streamed answer's tokens ride along
 (:mod:`.streamed`), and so does the load process's own health that second (:mod:`.health`).
@@ -12,10 +10,8 @@ The histograms are :mod:`.histograms`'; a streamed answer's tokens ride along
 
 from __future__ import annotations
 
-import time
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -24,134 +20,11 @@ from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
 from loadrec.engine.measurement.health import Health, Verdict, verdict
 from loadrec.engine.measurement.histograms import (
     REPORTED_PERCENTILES,
-    bounded,
     new_histogram,
     percentiles_ms,
 )
+from loadrec.engine.measurement.recording import FIRST_KEY, SecondStats
 from loadrec.engine.measurement.streamed import StreamStats
-from loadrec.engine.streaming.tokens import StreamTiming
-
-
-@dataclass
-class SecondStats:
-    """Requests completed during one wall-clock second, by one process or merged."""
-
-    second: int  # Unix epoch second
-    successes: int = 0
-    failures: int = 0
-    errors: Counter[str] = field(default_factory=Counter)
-    samples: dict[str, str] = field(default_factory=dict)  # error kind → first bytes of one answer
-    histogram: HdrHistogram = field(default_factory=new_histogram)  # successful latencies, µs
-    stream: StreamStats | None = None  # streamed answers' tokens (None: no answer streamed this second)
-    health: Health | None = None  # the load process's own so far (its probe replaces it as the second goes on)
-    # Kept apart, each the second's worst: noted per request (send delay) and per bookkeeping stretch (held).
-    send_delay_ms: float = 0.0
-    held_ms: float = 0.0
-
-    def merge(self, other: SecondStats) -> None:
-        self.successes += other.successes
-        self.failures += other.failures
-        self.errors.update(other.errors)
-        for kind, sample in other.samples.items():
-            self.samples.setdefault(kind, sample)
-        self.histogram.add(other.histogram)
-        if other.stream is not None:
-            self.streamed().merge(other.stream)
-        mine, theirs = self.generator, other.generator
-        if theirs is not None:
-            self.health = theirs if mine is None else mine.worst(theirs)
-            self.send_delay_ms = self.held_ms = 0.0
-
-    @property
-    def generator(self) -> Health | None:
-        """This second's health with its send delay and held time (the worst process's, once merged)."""
-        if self.health is None and not (self.send_delay_ms or self.held_ms):
-            return None
-        return (self.health or Health()).worst(Health(send_delay_ms=self.send_delay_ms, held_ms=self.held_ms))
-
-    def streamed(self) -> StreamStats:
-        if self.stream is None:
-            self.stream = StreamStats()
-        return self.stream
-
-    def to_wire(self) -> dict[str, Any]:
-        histogram = self.histogram.encode().decode("ascii") if self.successes else None
-        wire = {
-            "s": self.second,
-            "ok": self.successes,
-            "ko": self.failures,
-            "err": dict(self.errors),
-            "smp": self.samples,
-            "h": histogram,
-        }
-        if self.stream is not None:
-            wire |= self.stream.to_wire()
-        generator = self.generator
-        if generator is not None:
-            wire[HEALTH_KEY] = generator.to_wire()
-        return wire
-
-    @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> SecondStats:
-        histogram = HdrHistogram.decode(data["h"]) if data.get("h") else new_histogram()
-        errors = Counter(data.get("err", {}))
-        stream = StreamStats.from_wire(data) if "tok" in data else None
-        health = Health.from_wire(data[HEALTH_KEY]) if HEALTH_KEY in data else None
-        return cls(data["s"], data["ok"], data["ko"], errors, dict(data.get("smp", {})), histogram, stream, health)
-
-
-class SecondRecorder:
-    """Collects one process's completed requests into per-second stats."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._open: dict[int, SecondStats] = {}
-
-    def _bucket(self) -> SecondStats:
-        second = int(self._clock())
-        bucket = self._open.get(second)
-        if bucket is None:
-            bucket = self._open[second] = SecondStats(second)
-        return bucket
-
-    def record_success(
-        self, latency_us: float, stream: StreamTiming | None = None, send_delay_ms: float | None = None
-    ) -> None:
-        bucket = self._bucket()
-        bucket.successes += 1
-        bucket.histogram.record_value(bounded(latency_us))
-        if stream is not None:
-            bucket.streamed().record(stream)
-        if send_delay_ms is not None and send_delay_ms > bucket.send_delay_ms:
-            bucket.send_delay_ms = send_delay_ms
-
-    def record_failure(self, kind: str, sample: str = "", send_delay_ms: float | None = None) -> None:
-        bucket = self._bucket()
-        bucket.failures += 1
-        bucket.errors[kind] += 1
-        if kind not in bucket.samples:
-            bucket.samples[kind] = sample
-        if send_delay_ms is not None and send_delay_ms > bucket.send_delay_ms:
-            bucket.send_delay_ms = send_delay_ms
-
-    def record_health(self, health: Health) -> None:
-        """The process's CPU share and loop lag so far this second (the probe's latest replaces the last)."""
-        self._bucket().health = health
-
-    def record_held(self, held_ms: float) -> None:
-        """loadrec's own bookkeeping held the loop this long (the second keeps its longest)."""
-        bucket = self._bucket()
-        bucket.held_ms = max(bucket.held_ms, held_ms)
-
-    def take_completed(self) -> list[SecondStats]:
-        """Seconds that are over (the current one stays open)."""
-        current = int(self._clock())
-        done = [s for s in sorted(self._open) if s < current]
-        return [self._open.pop(s) for s in done]
-
-    def take_all(self) -> list[SecondStats]:
-        """Every second, the current one included (when the test stops)."""
-        return [self._open.pop(s) for s in sorted(self._open)]
 
 
 @dataclass(frozen=True)
@@ -373,7 +246,12 @@ class Timeline:
         return found
 
     def first_success_max_ms(self) -> float | None:
-        """The slowest success of the first second that had one (the test's first invocations), in ms."""
+        """The slowest first request of a user (each user's first invocation is the one that may meet a cold
+        endpoint, however many start together), in ms; for seconds recorded without it, the slowest success
+        of the first second that had one."""
+        firsts = [wire.get(FIRST_KEY, 0) for wire in list(self._seconds.values())]
+        if any(firsts):
+            return float(max(firsts)) / 1000.0
         for offset in sorted(self._seconds):
             wire = self._seconds[offset]
             if wire["ok"] and wire.get("h"):

@@ -18,6 +18,7 @@ from typing import IO, Any
 from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
 from loadrec.engine.measurement.health import Health
 from loadrec.engine.measurement.metrics import Timeline
+from loadrec.engine.measurement.recording import FIRST_KEY
 
 START_KEY = "start"  # the first line of a seconds file: {"start": epoch of second 0}
 
@@ -127,6 +128,8 @@ def _check_record(record: dict[str, Any], start: int) -> None:
             raise TypeError("errors or histogram of the wrong type")
         if HEALTH_KEY in record:
             Health.from_wire(record[HEALTH_KEY])  # raises on figures loadrec never writes
+        if FIRST_KEY in record:
+            fields = (*fields, FIRST_KEY)  # a whole number of µs, like the counts
     else:
         return
     if not all(isinstance(record[key], int) and not isinstance(record[key], bool) for key in fields):

@@ -118,8 +118,9 @@ def measure(variant: str, url: str, users: int, seconds: float) -> dict[str, Any
     from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
     from loadrec.engine.load.distributed import attach_recorder
     from loadrec.engine.load.live_monitor import LiveMonitor
-    from loadrec.engine.measurement.metrics import SecondRecorder, Timeline
+    from loadrec.engine.measurement.metrics import Timeline
     from loadrec.engine.measurement.monitor import MonitorSettings
+    from loadrec.engine.measurement.recording import SecondRecorder
     from loadrec.shapes.schedule import Stairs, TrafficPattern, build_schedule
 
     environment = Environment(user_classes=[user_class(variant, url)], events=Events())

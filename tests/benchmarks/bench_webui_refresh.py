@@ -29,8 +29,9 @@ sys.path.insert(0, str(ROOT))  # a plain script: the repository root holds the t
 from loadrec.engine.job.limits import LimitsMode  # noqa: E402
 from loadrec.engine.job.spec import parse_job  # noqa: E402
 from loadrec.engine.load.settings import RunSettings  # noqa: E402
-from loadrec.engine.measurement.metrics import SecondStats, Timeline  # noqa: E402
+from loadrec.engine.measurement.metrics import Timeline  # noqa: E402
 from loadrec.engine.measurement.outcome import Status  # noqa: E402
+from loadrec.engine.measurement.recording import SecondStats  # noqa: E402
 from loadrec.engine.results.files import ResultsFolder  # noqa: E402
 from loadrec.engine.results.model import Benchmark  # noqa: E402
 from loadrec.engine.running.manifest import load_results, new_manifest, write_manifest  # noqa: E402

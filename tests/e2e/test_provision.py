@@ -120,9 +120,11 @@ def test_killing_loadrec_run_leaves_no_model_server_behind(tmp_path: Path) -> No
     assert records(out)[0]["Deleted"] is True
 
 
-def test_a_serverless_configuration_reports_its_cold_start(tmp_path: Path) -> None:
-    """A stand-in whose first invocation takes 400 ms more: ModelSetupTime ≈ 400 ms, in µs as AWS reports it."""
-    job = provisioned_job(tmp_path, ["2"], stairs=(12, 3, 1))
+@pytest.mark.parametrize("users", [1, 3])
+def test_a_serverless_configuration_reports_its_cold_start(tmp_path: Path, users: int) -> None:
+    """A stand-in whose first invocation takes 400 ms more: ModelSetupTime ≈ 400 ms, in µs as AWS reports it,
+    however many users start together (the others' first requests are fast, and finish first)."""
+    job = provisioned_job(tmp_path, ["4"], stairs=(12, 3, users))
     request = json.loads(job.read_text())
     request["InputConfig"]["EndpointConfigurations"] = [
         {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}

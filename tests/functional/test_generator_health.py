@@ -13,7 +13,8 @@ from locust.event import Events
 
 from loadrec.engine.load.distributed import attach_recorder
 from loadrec.engine.measurement.health import LIMITS
-from loadrec.engine.measurement.metrics import SecondRecorder, Timeline
+from loadrec.engine.measurement.metrics import Timeline
+from loadrec.engine.measurement.recording import SecondRecorder
 
 pytestmark = pytest.mark.functional
 

@@ -14,8 +14,9 @@ from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
 from loadrec.engine.load.health_probe import Gauge, held_by
 from loadrec.engine.load.settings import usable_cores
 from loadrec.engine.measurement.health import LIMITS, Health, HealthLimits, Verdict, verdict
-from loadrec.engine.measurement.metrics import SecondRecorder, SecondStats, Timeline, WindowStats
+from loadrec.engine.measurement.metrics import Timeline, WindowStats
 from loadrec.engine.measurement.monitor import MonitorSettings, StopReason, evaluate
+from loadrec.engine.measurement.recording import SecondRecorder, SecondStats
 from loadrec.engine.results.seconds import SecondsFileError, SecondsFollower
 
 START = 1_800_000_000

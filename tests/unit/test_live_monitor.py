@@ -7,8 +7,9 @@ from typing import Any
 
 from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
 from loadrec.engine.load.live_monitor import LiveMonitor
-from loadrec.engine.measurement.metrics import SecondRecorder, Timeline
+from loadrec.engine.measurement.metrics import Timeline
 from loadrec.engine.measurement.monitor import MonitorSettings
+from loadrec.engine.measurement.recording import SecondRecorder
 from loadrec.shapes.schedule import Stairs, TrafficPattern, build_schedule
 
 START = 1_800_000_000

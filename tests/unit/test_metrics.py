@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loadrec.engine.measurement.histograms import HIGHEST_US, new_histogram, percentiles_ms
-from loadrec.engine.measurement.metrics import SecondRecorder, SecondStats, Timeline
+from loadrec.engine.measurement.metrics import Timeline
+from loadrec.engine.measurement.recording import SecondRecorder, SecondStats
 
 
 class Clock:
@@ -99,3 +100,16 @@ def test_percentiles_are_hdrhistograms_own(values: list[int], wire: bool) -> Non
     quantiles = [0.0, 1.0, 50.0, 95.0, 99.0, 99.9, 100.0]
     expected = histogram.get_percentile_to_value_dict(quantiles)
     assert percentiles_ms(histogram, quantiles) == {q: expected[q] / 1000.0 for q in quantiles}
+
+
+def test_the_cold_start_is_the_slowest_first_request_whatever_second_it_ends_in() -> None:
+    now = [1000.2]
+    recorder = SecondRecorder(clock=lambda: now[0])
+    recorder.record_success(30_000, first=True)  # a second user's first request: warm, done at once
+    recorder.record_success(20_000)
+    now[0] = 1001.6
+    recorder.record_success(1_500_000, first=True)  # the first user's, which met the cold endpoint
+    recorder.record_success(25_000)
+    timeline = Timeline(start_epoch=1000.0)
+    timeline.add(second.to_wire() for second in recorder.take_all())
+    assert timeline.first_success_max_ms() == 1500.0

@@ -3,7 +3,8 @@ across load processes exactly as latency does, and show in windows and timeline 
 
 from __future__ import annotations
 
-from loadrec.engine.measurement.metrics import SecondRecorder, SecondStats, Timeline, WindowStats
+from loadrec.engine.measurement.metrics import Timeline, WindowStats
+from loadrec.engine.measurement.recording import SecondRecorder, SecondStats
 from loadrec.engine.streaming.tokens import StreamTiming
 
 START = 1_800_000_000

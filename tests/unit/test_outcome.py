@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
-from loadrec.engine.measurement.metrics import SecondStats, Timeline, WindowStats
+from loadrec.engine.measurement.metrics import Timeline, WindowStats
 from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason
 from loadrec.engine.measurement.outcome import (
     Measured,
@@ -16,6 +16,7 @@ from loadrec.engine.measurement.outcome import (
     size,
     status_of,
 )
+from loadrec.engine.measurement.recording import SecondStats
 
 SETTINGS = MonitorSettings(window_s=10)
 STOPPING = StoppingConditions(max_invocations=3000, latency=LatencyThreshold("P99", 99.0, 100))

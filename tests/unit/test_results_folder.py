@@ -13,8 +13,9 @@ from loadrec.engine.cli import EXIT_BAD_INPUT, main
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import parse_job
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.measurement.metrics import SecondStats, Timeline
+from loadrec.engine.measurement.metrics import Timeline
 from loadrec.engine.measurement.outcome import Status
+from loadrec.engine.measurement.recording import SecondStats
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark
 from loadrec.engine.results.seconds import Journal

@@ -1,0 +1,163 @@
+"""What one load process records each second, and how seconds merge across processes.
+
+``SecondRecorder`` collects a process's completed requests into per-second buckets
+(``SecondStats``): a count of successes and failures (by kind), an HdrHistogram of
+successful latencies in microseconds, a streamed answer's tokens (:mod:`.streamed`), the
+process's own health that second (:mod:`.health`) and its users' slowest first request
+(a cold start). Completed seconds travel as plain dicts (``to_wire``), the histogram in
+HdrHistogram's compressed encoding; :mod:`.metrics`' ``Timeline`` merges them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
+from loadrec.engine.measurement.health import Health
+from loadrec.engine.measurement.histograms import bounded, new_histogram
+from loadrec.engine.measurement.streamed import StreamStats
+from loadrec.engine.streaming.tokens import StreamTiming
+
+FIRST_KEY = "f"  # a second's slowest first request of a user, µs (wire and seconds.jsonl)
+
+
+@dataclass
+class SecondStats:
+    """Requests completed during one wall-clock second, by one process or merged."""
+
+    second: int  # Unix epoch second
+    successes: int = 0
+    failures: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, str] = field(default_factory=dict)  # error kind → first bytes of one answer
+    histogram: HdrHistogram = field(default_factory=new_histogram)  # successful latencies, µs
+    stream: StreamStats | None = None  # streamed answers' tokens (None: no answer streamed this second)
+    health: Health | None = None  # the load process's own so far (its probe replaces it as the second goes on)
+    # Kept apart, each the second's worst: noted per request (send delay) and per bookkeeping stretch (held).
+    send_delay_ms: float = 0.0
+    held_ms: float = 0.0
+    # The slowest success that was its user's first request (one that may meet a cold endpoint), µs.
+    first_max_us: float = 0.0
+
+    def merge(self, other: SecondStats) -> None:
+        self.first_max_us = max(self.first_max_us, other.first_max_us)
+        self.successes += other.successes
+        self.failures += other.failures
+        self.errors.update(other.errors)
+        for kind, sample in other.samples.items():
+            self.samples.setdefault(kind, sample)
+        self.histogram.add(other.histogram)
+        if other.stream is not None:
+            self.streamed().merge(other.stream)
+        mine, theirs = self.generator, other.generator
+        if theirs is not None:
+            self.health = theirs if mine is None else mine.worst(theirs)
+            self.send_delay_ms = self.held_ms = 0.0
+
+    @property
+    def generator(self) -> Health | None:
+        """This second's health with its send delay and held time (the worst process's, once merged)."""
+        if self.health is None and not (self.send_delay_ms or self.held_ms):
+            return None
+        return (self.health or Health()).worst(Health(send_delay_ms=self.send_delay_ms, held_ms=self.held_ms))
+
+    def streamed(self) -> StreamStats:
+        if self.stream is None:
+            self.stream = StreamStats()
+        return self.stream
+
+    def to_wire(self) -> dict[str, Any]:
+        histogram = self.histogram.encode().decode("ascii") if self.successes else None
+        wire = {
+            "s": self.second,
+            "ok": self.successes,
+            "ko": self.failures,
+            "err": dict(self.errors),
+            "smp": self.samples,
+            "h": histogram,
+        }
+        if self.stream is not None:
+            wire |= self.stream.to_wire()
+        generator = self.generator
+        if generator is not None:
+            wire[HEALTH_KEY] = generator.to_wire()
+        if self.first_max_us:
+            wire[FIRST_KEY] = round(self.first_max_us)
+        return wire
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> SecondStats:
+        histogram = HdrHistogram.decode(data["h"]) if data.get("h") else new_histogram()
+        errors = Counter(data.get("err", {}))
+        stream = StreamStats.from_wire(data) if "tok" in data else None
+        health = Health.from_wire(data[HEALTH_KEY]) if HEALTH_KEY in data else None
+        stats = cls(data["s"], data["ok"], data["ko"], errors, dict(data.get("smp", {})), histogram, stream, health)
+        stats.first_max_us = float(data.get(FIRST_KEY, 0))
+        return stats
+
+
+class SecondRecorder:
+    """Collects one process's completed requests into per-second stats."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._open: dict[int, SecondStats] = {}
+
+    def _bucket(self) -> SecondStats:
+        second = int(self._clock())
+        bucket = self._open.get(second)
+        if bucket is None:
+            bucket = self._open[second] = SecondStats(second)
+        return bucket
+
+    def record_success(
+        self,
+        latency_us: float,
+        stream: StreamTiming | None = None,
+        send_delay_ms: float | None = None,
+        first: bool = False,
+    ) -> None:
+        """``first``: the user's first request (its latency may hold a cold start: see ``first_max_us``)."""
+        bucket = self._bucket()
+        bucket.successes += 1
+        if first and latency_us > bucket.first_max_us:
+            bucket.first_max_us = latency_us
+        bucket.histogram.record_value(bounded(latency_us))
+        if stream is not None:
+            bucket.streamed().record(stream)
+        if send_delay_ms is not None and send_delay_ms > bucket.send_delay_ms:
+            bucket.send_delay_ms = send_delay_ms
+
+    def record_failure(self, kind: str, sample: str = "", send_delay_ms: float | None = None) -> None:
+        bucket = self._bucket()
+        bucket.failures += 1
+        bucket.errors[kind] += 1
+        if kind not in bucket.samples:
+            bucket.samples[kind] = sample
+        if send_delay_ms is not None and send_delay_ms > bucket.send_delay_ms:
+            bucket.send_delay_ms = send_delay_ms
+
+    def record_health(self, health: Health) -> None:
+        """The process's CPU share and loop lag so far this second (the probe's latest replaces the last)."""
+        self._bucket().health = health
+
+    def record_held(self, held_ms: float) -> None:
+        """loadrec's own bookkeeping held the loop this long (the second keeps its longest)."""
+        bucket = self._bucket()
+        bucket.held_ms = max(bucket.held_ms, held_ms)
+
+    def take_completed(self) -> list[SecondStats]:
+        """Seconds that are over (the current one stays open)."""
+        current = int(self._clock())
+        done = [s for s in sorted(self._open) if s < current]
+        return [self._open.pop(s) for s in done]
+
+    def take_all(self) -> list[SecondStats]:
+        """Every second, the current one included (when the test stops)."""
+        return [self._open.pop(s) for s in sorted(self._open)]
