@@ -18,7 +18,10 @@ tokens when it sends one (``usage``). ``end()`` says whether the body stopped cl
 
 What text a JSON event carries is read by ``text_of``: OpenAI completions
 (``choices[0].text``), chat completions (``choices[0].delta.content``), TGI/LMI
-(``token.text``, special tokens skipped), else a top-level ``text`` or ``generated_text``.
+(``token.text``, special tokens skipped: TGI's ``special``, LMI's ``special_token``), LMI's
+dynamic-batching lines (``outputs``: a list of texts), else a top-level ``text`` or
+``generated_text``. LMI ends a failed generation with a line whose
+``details.finish_reason`` is ``error``: the answer fails (``stream error``).
 """
 
 from __future__ import annotations
@@ -80,9 +83,13 @@ def text_of(event: Any) -> str:
         text = choice.get("text")
         return text if isinstance(text, str) else ""
     token = event.get("token")
-    if isinstance(token, dict):
+    if isinstance(token, dict):  # TGI marks special tokens "special", LMI "special_token"
         text = token.get("text")
-        return text if isinstance(text, str) and not token.get("special") else ""
+        special = token.get("special") or token.get("special_token")
+        return text if isinstance(text, str) and not special else ""
+    outputs = event.get("outputs")  # LMI's JSON lines under dynamic batching: {"outputs": ["text", ...]}
+    if isinstance(outputs, list):
+        return "".join(item for item in outputs if isinstance(item, str))
     for key in ("text", "generated_text"):
         value = event.get(key)
         if isinstance(value, str):
@@ -115,6 +122,10 @@ def _piece(payload: str) -> Piece | None:
         raise StreamFailure("stream malformed", payload[:200]) from None
     if isinstance(event, dict) and ("error" in event or event.get("object") == "error"):
         raise StreamFailure("stream error", json.dumps(event.get("error", event))[:200])
+    details = event.get("details") if isinstance(event, dict) else None
+    if isinstance(details, dict) and details.get("finish_reason") == "error":  # LMI's way: its last line says it
+        said = event.get("generated_text")
+        raise StreamFailure("stream error", (said if isinstance(said, str) and said else json.dumps(details))[:200])
     counted = isinstance(event, dict) and ("usage" in event or "details" in event)  # most events carry no count
     return Piece(text_of(event), usage_of(event) if counted else None)
 

@@ -163,7 +163,10 @@ def test_a_line_without_end_beyond_a_mebibyte_is_refused_before_it_fills_memory(
         ({"choices": [{"text": "yo", "index": 0}]}, "yo", None),
         ({"token": {"text": "<eos>", "special": True}, "details": {"generated_tokens": 2}}, "", 2),
         ({"generated_text": "all of it"}, "all of it", None),
-        ({"outputs": ["?"]}, "", None),
+        ({"outputs": [" Alice", " was"]}, " Alice was", None),  # LMI under dynamic batching
+        ({"outputs": [{"x": 1}]}, "", None),
+        ({"token": {"id": [2], "text": "</s>", "log_prob": -0.1, "special_token": True}}, "", None),  # LMI
+        ({"token": {"id": [42], "text": " hi", "log_prob": -0.3, "special_token": False}}, " hi", None),
         ([1, 2], "", None),
         ({"usage": {"completion_tokens": True}}, "", None),
     ],
@@ -219,8 +222,14 @@ def test_the_servers_count_wins_over_counting_events() -> None:
         (SSE, b'data: {"choices":[{"text":"a"}]}\n\ndata: {"error": {"message": "OOM"}}\n\n'),
         (SSE, b'data: {"choices":[{"text":"a"}]}\n\nevent: error\ndata: overloaded\n\n'),
         (JSON_LINES, b'{"token": {"text": "a"}}\n{"object": "error", "message": "OOM"}\n'),
+        (
+            JSON_LINES,
+            b'{"token": {"id": [5], "text": " a", "special_token": false}}\n'
+            b'{"token": {"id": -1, "text": "", "log_prob": -1, "special_token": true}, '
+            b'"generated_text": "CUDA out of memory", "details": {"finish_reason": "error"}}\n',
+        ),
     ],
-    ids=["sse-error-object", "sse-error-event", "json-lines-error"],
+    ids=["sse-error-object", "sse-error-event", "json-lines-error", "lmi-error-line"],
 )
 def test_an_error_reported_inside_the_stream_fails_the_answer(framing: str, data: bytes) -> None:
     with pytest.raises(StreamFailure) as failed:
