@@ -28,6 +28,7 @@ from loadrec.engine.job.files import (
 )
 from loadrec.engine.job.headers import authority
 from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.problems import show
 from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
 from loadrec.engine.load.lifeline import outlive_the_terminal, stop_signals
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
     clean.add_argument("--region", help="AWS region (default: botocore's chain)")
     clean.add_argument("--api-endpoint-url", metavar="URL", help="the SageMaker API elsewhere (e.g. a local stand-in)")
+    clean.add_argument("--force", action="store_true", help="delete even while a run of the job goes on here")
 
     commands.add_parser("locustfile", help="print the path of loadrec's locustfile, for locust -f")
     endpoint = commands.add_parser("sample-endpoint", help="serve the built-in sample model endpoint", add_help=False)
@@ -334,7 +336,13 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from loadrec.engine.provision.sagemaker import cleanup, client
+    from loadrec.engine.running.job_lock import job_running
 
+    if job_running(args.job_name) and not args.force and not args.dry_run:
+        raise BadInput(
+            [f"cleanup: {show(args.job_name)} is running on this machine: its endpoints are in use "
+             "(stop the run first, or pass --force)"]
+        )  # fmt: skip
     try:
         lines = cleanup(client(args.region, args.api_endpoint_url), args.job_name, args.dry_run)
     except ValueError as error:  # botocore's word for a malformed endpoint URL

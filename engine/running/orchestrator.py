@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import gevent
 
@@ -31,6 +32,7 @@ from loadrec.engine.presentation.report import render_report
 from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results, not_run, stopped_early
+from loadrec.engine.running.job_lock import running_job
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, load_results, write_manifest
 from loadrec.engine.running.plan import STOPPED_BEFORE_START, JobPlan, NotRun
 
@@ -83,6 +85,10 @@ class JobRunner:
         them (the web UI)."""
         signals = STOP_SIGNALS if handle_signals else ()
         handlers = [gevent.signal_handler(sig, self.stop) for sig in signals]
+        with running_job(self.spec.name):  # loadrec cleanup refuses while it is held
+            return self._run(handlers)
+
+    def _run(self, handlers: list[Any]) -> JobResults:
         try:
             self._guarded(lambda: write_manifest(self.folder, self.manifest))
             self._not_run(self.plan.skipped)
