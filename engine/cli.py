@@ -28,7 +28,7 @@ from loadrec.engine.job.files import (
 )
 from loadrec.engine.job.headers import authority
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.job.problems import show
+from loadrec.engine.job.problems import BadInput
 from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
 from loadrec.engine.load.lifeline import outlive_the_terminal, stop_signals
@@ -61,14 +61,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-
-
-class BadInput(Exception):
-    """Input problems, one line each; reported with exit code 2."""
-
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__("\n".join(lines))
-        self.lines = lines
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -336,13 +328,10 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from loadrec.engine.provision.sagemaker import cleanup, client
-    from loadrec.engine.running.job_lock import job_running
+    from loadrec.engine.running.job_lock import in_use
 
-    if job_running(args.job_name) and not args.force and not args.dry_run:
-        raise BadInput(
-            [f"cleanup: {show(args.job_name)} is running on this machine: its endpoints are in use "
-             "(stop the run first, or pass --force)"]
-        )  # fmt: skip
+    if not (args.force or args.dry_run) and (refused := in_use(args.job_name)):
+        raise BadInput([f"cleanup: {refused}"])
     try:
         lines = cleanup(client(args.region, args.api_endpoint_url), args.job_name, args.dry_run)
     except ValueError as error:  # botocore's word for a malformed endpoint URL
@@ -350,8 +339,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     except (BotoCoreError, ClientError) as error:
         print(f"cleanup: {error}", file=sys.stderr)
         return EXIT_FAILED
-    for line in lines or [f"nothing left by {args.job_name}"]:
-        print(line)
+    print("\n".join(lines or [f"nothing left by {args.job_name}"]))
     return EXIT_OK
 
 

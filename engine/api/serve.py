@@ -42,6 +42,7 @@ from loadrec.engine.api.config import ConfigError, load_config
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.store import JobStore
 from loadrec.engine.job.headers import authority
+from loadrec.engine.job.problems import BadInput
 from loadrec.engine.load.lifeline import stop_signals
 from loadrec.engine.load.settings import LIMITS, SERVE, add_options, at_least, settings_from
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
@@ -77,12 +78,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(*LIMITS.flags, **LIMITS.kwargs)
     add_options(parser, SERVE)
     return parser
-
-
-class BadInput(Exception):
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__("\n".join(lines))
-        self.lines = lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

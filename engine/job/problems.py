@@ -27,6 +27,14 @@ class Problem:
 SHOWN_CHARACTERS = 80  # an echoed value is cut to this: a 1 MB string must not make a 1 MB error line
 
 
+class BadInput(Exception):
+    """Input problems, one line each: a command reports them with exit code 2, nothing sent."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
 def show(value: Any) -> str:
     """``value`` as the job file spells it, shortened for an error line."""
     try:

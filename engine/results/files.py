@@ -122,12 +122,7 @@ class ResultsFolder:
         except OSError:
             return False
         with probe:
-            try:
-                fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(probe, fcntl.LOCK_UN)
-            return False
+            return held_elsewhere(probe, exclusive=False)
 
     def holds_a_run(self) -> bool:
         return any((self.path / name).exists() for name in (RUN, DESCRIBE, TESTS))
@@ -259,6 +254,16 @@ class ResultsFolder:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+def held_elsewhere(probe: IO[str], exclusive: bool) -> bool:
+    """Another open file holds a lock on ``probe``'s file that keeps a lock of this kind from it (none is kept)."""
+    try:
+        fcntl.flock(probe, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(probe, fcntl.LOCK_UN)
+    return False
 
 
 def shared_file(folder: Path, name: str) -> Path | None:

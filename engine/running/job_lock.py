@@ -20,6 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from loadrec.engine.job.problems import show
+from loadrec.engine.results.files import held_elsewhere
+
 
 def lock_dir() -> Path:
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
@@ -58,8 +61,11 @@ def job_running(name: str) -> bool:
     if probe is None:
         return False
     with probe:
-        try:
-            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        return False
+        return held_elsewhere(probe, exclusive=True)
+
+
+def in_use(name: str) -> str | None:
+    """Why job ``name``'s endpoints may not be cleaned up now (a run of it goes on here), or None."""
+    if not job_running(name):
+        return None
+    return f"{show(name)} is running on this machine: its endpoints are in use (stop the run first, or pass --force)"
