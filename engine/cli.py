@@ -26,9 +26,9 @@ from loadrec.engine.job.files import (
     read_request,
     request_from_cli_flags,
 )
-from loadrec.engine.job.headers import authority
+from loadrec.engine.job.headers import authority, region_problem, url_problem
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.job.problems import BadInput
+from loadrec.engine.job.problems import BadInput, show
 from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
 from loadrec.engine.load.lifeline import outlive_the_terminal, stop_signals
@@ -330,6 +330,10 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     from loadrec.engine.provision.sagemaker import cleanup, client
     from loadrec.engine.running.job_lock import in_use
 
+    if args.region is not None and (problem := region_problem(args.region)):  # before any call is signed
+        raise BadInput([f"--region: {show(args.region)} {problem}"])
+    if args.api_endpoint_url is not None and (problem := url_problem(args.api_endpoint_url)):
+        raise BadInput([f"--api-endpoint-url: {show(args.api_endpoint_url)} {problem}"])
     if not (args.force or args.dry_run) and (refused := in_use(args.job_name)):
         raise BadInput([f"cleanup: {refused}"])
     try:

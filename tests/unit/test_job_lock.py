@@ -44,3 +44,11 @@ def test_a_folder_that_cannot_be_made_costs_no_run(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "file"))
     with running_job("churn"):
         assert not job_running("churn")  # no lock to be had, none claimed
+
+
+def test_cleanup_checks_its_region_and_url_before_any_call_is_signed(capsys: pytest.CaptureFixture[str]) -> None:
+    for flags, field in ((["--region", "\n"], "--region"), (["--api-endpoint-url", "ftp://x\n"], "--api-endpoint-url")):
+        code = main(["cleanup", "j", "--dry-run", *flags])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == EXIT_BAD_INPUT and len(err) == 1 and err[0].startswith(f"{field}: "), err
+        assert "Signature" not in err[0] and "Credential" not in err[0]
