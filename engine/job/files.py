@@ -102,6 +102,32 @@ def read_text(path: str) -> str:
         raise JobFileError(f"{path}: not UTF-8 text (byte {error.start})") from None
 
 
+class FileRefused(ValueError):
+    """A file ``read_regular`` does not read; ``unreadable``: the system refused it (its words are the message)."""
+
+    def __init__(self, reason: str, unreadable: bool = False) -> None:
+        super().__init__(reason)
+        self.unreadable = unreadable
+
+
+def read_regular(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes, at most ``max_bytes`` (a FIFO would block the open, a device never end);
+    raises FileRefused saying why not."""
+    try:
+        kind = path.stat().st_mode
+        if stat.S_ISDIR(kind):
+            raise FileRefused("is a directory")
+        if not stat.S_ISREG(kind):
+            raise FileRefused("not a regular file (a device, a pipe or a socket)")
+        with path.open("rb") as stream:
+            data = stream.read(max_bytes + 1)
+    except OSError as error:
+        raise FileRefused(error.strerror or type(error).__name__, unreadable=True) from None
+    if len(data) > max_bytes:
+        raise FileRefused(f"larger than {max_bytes // 1024} KiB")
+    return data
+
+
 def parse_json(text: str, source: str) -> Any:
     """Strict JSON (no NaN or Infinity), at most MAX_NESTING levels deep."""
     try:

@@ -128,9 +128,12 @@ def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
 positive, non_negative, port_number = at_least(1), at_least(0), at_least(1, 65535)
 
 
+MAX_PROCESSES = 256  # local load processes of one test: beyond, a typo that would fork the machine to a halt
+
+
 def process_count(text: str) -> int:
-    """An argparse type: ``auto`` (AUTO) or a whole number of 0 or more."""
-    return AUTO if text.strip().lower() == "auto" else non_negative(text)
+    """An argparse type: ``auto`` (AUTO) or a whole number from 0 to MAX_PROCESSES."""
+    return AUTO if text.strip().lower() == "auto" else at_least(0, MAX_PROCESSES)(text)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from typing import Any
 import certifi
 import gevent.ssl  # the context must be gevent's: connections wrap their sockets cooperatively
 
+from loadrec.engine.job.files import FileRefused, read_regular
+
 MAX_BUNDLE_BYTES = 1024 * 1024  # a CA bundle is a few KB; certifi's whole one is under 300 KB
 # The certificates of a bundle: whatever surrounds them (comments, a byte-order mark, UTF-8 text) is ignored,
 # as OpenSSL ignores it when it reads the file itself.
@@ -37,12 +39,10 @@ class TrustError(Exception):
 def read_bundle(path: Path) -> str:
     """The certificates (PEM) of the CA bundle at ``path``, checked to be at least one a TLS context takes."""
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_BUNDLE_BYTES + 1)
-    except OSError as error:
-        raise TrustError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise TrustError(f"{path}: larger than {MAX_BUNDLE_BYTES // 1024} KiB, not a CA bundle")
+        data = read_regular(path, MAX_BUNDLE_BYTES)  # a FIFO would hang the run: refused before it is opened
+    except FileRefused as error:
+        said = f"cannot be read ({error})" if error.unreadable else f"{error}, not a CA bundle"
+        raise TrustError(f"{path}: {said}") from None
     pem = "\n".join(block.decode("ascii") for block in _CERTIFICATE.findall(data))
     if not pem:  # an empty text would make the context load the system's CAs instead
         raise TrustError(f"{path}: not a PEM file of CA certificates")

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from loadrec.engine.job.files import FileRefused, read_regular
 from loadrec.engine.job.limits import MAX_PRICE_PER_HOUR
 from loadrec.engine.job.problems import is_number
 from loadrec.engine.job.spec import JobSpec
@@ -26,6 +27,7 @@ from loadrec.engine.measurement.outcome import Measured
 
 BUNDLED_PACKAGE = "loadrec.engine.measurement.data"
 BUNDLED_FILE = "prices-us-east-1.json"
+MAX_PRICE_FILE_BYTES = 16 * 1024 * 1024  # every region's table is well under this; /dev/zero is not
 
 # Sections a price file may hold. The descriptive ones are read by people, not by this module; an
 # unknown key is refused so that a misspelt section cannot silently fall back to the bundled prices.
@@ -151,10 +153,9 @@ def load_prices(path: Path | None) -> PriceTable:
     if path is None:
         return bundled()
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise _fail(str(path), "(file)", "cannot be read", reason) from None
+        text = read_regular(path, MAX_PRICE_FILE_BYTES).decode("utf-8")
+    except (FileRefused, UnicodeDecodeError) as error:  # a FIFO, a device, a file without end, not UTF-8
+        raise _fail(str(path), "(file)", "cannot be read", str(error)) from None
     return _parse(str(path), text, bundled())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from loadrec.engine.measurement.prices import (
     BUNDLED_FILE,
     BUNDLED_PACKAGE,
+    MAX_PRICE_FILE_BYTES,
     PriceFileError,
     PriceTable,
     bundled,
@@ -149,6 +151,20 @@ def test_a_missing_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(PriceFileError) as raised:
         load_prices(path)
     assert str(raised.value) == f"{path}: (file): cannot be read, got 'No such file or directory'"
+
+
+def test_a_fifo_a_device_or_a_huge_file_is_refused_without_waiting_or_reading_it_all(tmp_path: Path) -> None:
+    fifo = tmp_path / "prices.json"
+    os.mkfifo(fifo)  # opening it would wait for a writer until Ctrl-C
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as stream:
+        stream.truncate(MAX_PRICE_FILE_BYTES + 1)  # sparse: costs no disk
+    for path, reason in ((fifo, "not a regular file (a device, a pipe or a socket)"),
+                         (Path("/dev/zero"), "not a regular file (a device, a pipe or a socket)"),
+                         (huge, f"larger than {MAX_PRICE_FILE_BYTES // 1024} KiB")):  # fmt: skip
+        with pytest.raises(PriceFileError) as raised:
+            load_prices(path)
+        assert str(raised.value) == f"{path}: (file): cannot be read, got {reason!r}"
 
 
 def test_serverless_compute_for_an_hour_of_traffic() -> None:

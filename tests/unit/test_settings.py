@@ -14,12 +14,14 @@ from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.load.settings import (
     AUTO,
     AUTO_MIN_USERS,
+    MAX_PROCESSES,
     RUN,
     STOCK,
     UI,
     MasterSettings,
     RunSettings,
     add_options,
+    process_count,
     settings_from,
 )
 from loadrec.engine.measurement.monitor import MonitorSettings
@@ -80,3 +82,10 @@ def test_settings_travel_as_json_whole() -> None:
     settings = parse(RUN, ["--limits", "relaxed", *COMMON, "--master"])
     assert RunSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
     assert RunSettings.from_dict(RunSettings().to_dict()) == RunSettings()
+
+
+@pytest.mark.parametrize("text", ["1000000", "257", "-1", "99999999999999999999999"])
+def test_a_process_count_beyond_the_bound_is_refused_before_anything_starts(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="from 0 to 256"):
+        process_count(text)
+    assert process_count(str(MAX_PROCESSES)) == MAX_PROCESSES and process_count("auto") == AUTO

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,16 @@ def test_a_file_that_is_not_a_ca_bundle_is_named_with_the_reason(
 
 
 def test_a_folder_is_not_a_bundle(tmp_path: Path) -> None:
-    with pytest.raises(TrustError, match="cannot be read"):
+    with pytest.raises(TrustError, match=r"is a directory, not a CA bundle$"):
         read_bundle(tmp_path)
+
+
+def test_a_fifo_or_a_device_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+    fifo = tmp_path / "bundle.pem"
+    os.mkfifo(fifo)  # opening it would wait for a writer forever
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(TrustError, match=r"not a regular file \(a device, a pipe or a socket\), not a CA bundle$"):
+            read_bundle(path)
 
 
 def test_an_http_target_s_bundle_is_read_from_the_job_s_folder(
