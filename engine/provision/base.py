@@ -9,6 +9,7 @@ runs the job can remove it if the test's process is killed before it could.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,14 @@ class Provisioner(Protocol):
         """Remove what ``create`` made; True when all of it is gone. Never raises: a failure is said, and the
         record stays (not marked deleted) for the job's leftover removal or ``loadrec cleanup``."""
         ...
+
+
+def delete_and_record(provisioner: Provisioner, provisioned: Provisioned, record: Record) -> None:
+    """Remove what was created and, once all of it is gone, say so in its record: the run's leftover removal
+    and ``loadrec cleanup`` then skip it (a second delete would only print false failures)."""
+    if provisioner.delete(provisioned):
+        with contextlib.suppress(OSError):
+            record({**provisioned.record, "Deleted": True})
 
 
 def template_target(provisioning: Provisioning, port: int, environment: dict[str, str], name: str = "") -> Target:

@@ -31,7 +31,14 @@ import gevent
 
 from loadrec.engine.job.cases import TestCase
 from loadrec.engine.job.provisioning import PORT, CommandProvisioning, fill
-from loadrec.engine.provision.base import Cancelled, Provisioned, ProvisionError, Record, template_target
+from loadrec.engine.provision.base import (
+    Cancelled,
+    Provisioned,
+    ProvisionError,
+    Record,
+    delete_and_record,
+    template_target,
+)
 from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV
 
 KIND = "Command"
@@ -98,9 +105,7 @@ class CommandProvisioner:
             self.progress(f"model server started (pid {process.pid}, port {port}); waiting until it is ready")
             ready_s = self._wait_ready(process, fill(self.provisioning.ready_url, values), cancelled, log)
         except BaseException:
-            if self.delete(provisioned):  # said in the record: nothing is left for a clean-up to look for
-                with contextlib.suppress(OSError):
-                    record({**entry, "Deleted": True})
+            delete_and_record(self, provisioned, record)
             raise
         self.progress(f"model server ready in {ready_s:.1f} s")
         return replace(provisioned, ready_s=ready_s)

@@ -17,7 +17,6 @@ leftovers by it) and written down as it is created, so it is deleted on every pa
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +30,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from loadrec.engine.job.cases import TestCase
 from loadrec.engine.job.provisioning import SageMakerProvisioning
 from loadrec.engine.job.spec import JobSpec
-from loadrec.engine.provision.base import Cancelled, Provisioned, ProvisionError, Record, template_target
+from loadrec.engine.provision.base import (
+    Cancelled,
+    Provisioned,
+    ProvisionError,
+    Record,
+    delete_and_record,
+    template_target,
+)
 
 KIND = "SageMaker"
 TAG = "loadrec-job"
@@ -103,9 +109,7 @@ class SageMakerProvisioner:
             self.progress(f"endpoint {name} creating; waiting until it is InService")
             self._wait(name, cancelled)
         except BaseException:
-            if self.delete(provisioned):  # said in the record: the run's clean-up must not delete it again
-                with contextlib.suppress(OSError):
-                    record({**entry, "Deleted": True})
+            delete_and_record(self, provisioned, record)
             raise
         ready_s = self.clock() - started
         self.progress(f"endpoint {name} InService in {ready_s:.0f} s")

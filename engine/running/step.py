@@ -31,7 +31,7 @@ from loadrec.engine.load.runners import create_runner
 from loadrec.engine.load.session import READY, LoadTestSession
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
-from loadrec.engine.provision.base import Provisioned, Provisioner, ProvisionError, provisioner_for
+from loadrec.engine.provision.base import Provisioned, Provisioner, ProvisionError, delete_and_record, provisioner_for
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, Status
 from loadrec.engine.running.manifest import read_manifest
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             if settings.keep_endpoints:
                 say(f"kept what was created for this test ({provisioned.target.label}): --keep-endpoints")
             else:
-                _delete(provisioner, provisioned, folder, index)
+                delete_and_record(provisioner, provisioned, partial(folder.write_provisioned, index))
             if session is not None and session.benchmark is not None:  # the endpoint's facts beside the result
                 target = provisioned.target
                 created = replace(
@@ -129,13 +129,6 @@ def main(argv: list[str] | None = None) -> int:
     if session.write_error is not None:
         return 1
     return EXIT_INTERRUPTED if stops else 0
-
-
-def _delete(provisioner: Provisioner, provisioned: Provisioned, folder: ResultsFolder, index: int) -> None:
-    """Remove the endpoint created for the test, and say so in its record (a cleanup then skips it)."""
-    if provisioner.delete(provisioned):
-        with contextlib.suppress(OSError):
-            folder.write_provisioned(index, {**provisioned.record, "Deleted": True})
 
 
 def _not_started(folder: ResultsFolder, run_id: str, label: str, index: int, reason: str, stops: list[str]) -> int:
