@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from loadrec.engine.api.config import ServerConfig
-from loadrec.engine.job.cases import RANGES
+from loadrec.engine.job.cases import RANGES, categorical_ranges
 from loadrec.engine.job.extension import KEY
 from loadrec.engine.job.problems import Problem, show
 from loadrec.engine.job.provisioning import ALLOWED
@@ -93,14 +93,12 @@ def caller_environment_problems(configurations: Any, config: ServerConfig) -> li
     ``LD_PRELOAD`` or ``BROWSER`` would run a program of the caller's choosing on this host. A SageMaker
     provisioner's parameters go to the model's container on AWS, as AWS's own service takes them."""
     command = config.extension.get("Provisioner", {}).get("Command")
-    if not isinstance(command, dict) or not isinstance(configurations, list):
+    if not isinstance(command, dict):
         return []
     allowed = set(command.get(ALLOWED, ()))
     found = []
-    for index, entry in enumerate(configurations):
-        ranges = entry.get(RANGES) if isinstance(entry, dict) else None
-        parameters = ranges.get("CategoricalParameterRanges") if isinstance(ranges, dict) else None
-        for number, parameter in enumerate(parameters if isinstance(parameters, list) else []):
+    for index, parameters in categorical_ranges(configurations):
+        for number, parameter in enumerate(parameters):
             name = parameter.get("Name") if isinstance(parameter, dict) else None
             if isinstance(name, str) and name not in allowed:
                 found.append(

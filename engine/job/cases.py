@@ -16,7 +16,7 @@ input error, not a silent no-op. Pure: built from the request's values alone.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,15 @@ def expand(labels: Sequence[str], ranges: Sequence[Sequence[tuple[str, Sequence[
     return tuple(cases)
 
 
+def categorical_ranges(configurations: Any) -> Iterator[tuple[int, list[Any]]]:
+    """(index, its CategoricalParameterRanges as given) of each configuration of a request not yet checked
+    (a missing or malformed part is an empty list: the model's check names it)."""
+    for index, entry in enumerate(configurations if isinstance(configurations, list) else []):
+        ranges = entry.get(RANGES) if isinstance(entry, dict) else None
+        parameters = ranges.get("CategoricalParameterRanges") if isinstance(ranges, dict) else None
+        yield index, parameters if isinstance(parameters, list) else []
+
+
 def range_problems(configurations: Any) -> list[Problem]:
     """What botocore's model does not check: names usable as environment names, no name twice, no NUL,
     and the ceiling on tests. Runs on any request (the model's problems are reported beside these)."""
@@ -75,12 +84,10 @@ def range_problems(configurations: Any) -> list[Problem]:
         return []
     found: list[Problem] = []
     tests = 0
-    for index, entry in enumerate(configurations):
+    for index, parameters in categorical_ranges(configurations):
         path = f"InputConfig.EndpointConfigurations[{index}].{RANGES}.CategoricalParameterRanges"
-        ranges = entry.get(RANGES) if isinstance(entry, dict) else None
-        parameters = ranges.get("CategoricalParameterRanges") if isinstance(ranges, dict) else None
         count, seen = 1, set()
-        for number, parameter in enumerate(parameters if isinstance(parameters, list) else []):
+        for number, parameter in enumerate(parameters):
             if not isinstance(parameter, dict):
                 continue  # the model's problem
             name, values = parameter.get("Name"), parameter.get("Value")
