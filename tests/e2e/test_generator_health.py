@@ -32,8 +32,10 @@ def streaming_job(folder: Path, url: str, users: int, seconds: int) -> Path:
 
 
 def test_a_starved_generator_is_flagged_everywhere_and_fails_under_strict(tmp_path: Path) -> None:
-    """One load process, 200 users, a token every millisecond: far more events than one process reads."""
-    with truth_server("--ttft-ms", "5", "--token-ms", "1", "--tokens", "64") as url:
+    """One load process, 200 users, 10,000 tokens a second each: far more events than one process reads."""
+    # 32 tokens to a write keep the server cheap (a few thousand writes a second) while the client
+    # parses every event: the generator, not the server, runs out of CPU even on a busy machine.
+    with truth_server("--ttft-ms", "5", "--token-ms", "0.1", "--tokens", "256", "--per-write", "32") as url:
         job = streaming_job(tmp_path, url, users=200, seconds=12)
         flagged = loadrec(job, tmp_path / "out", "--processes", "0")
         strict = loadrec(job, tmp_path / "strict", "--processes", "0", "--strict")
@@ -45,7 +47,11 @@ def test_a_starved_generator_is_flagged_everywhere_and_fails_under_strict(tmp_pa
     assert window["GeneratorBound"] is True and window["BoundSeconds"] > 0
     assert window["Reasons"] and "--processes N" in window["Advice"]
     assert test["Status"] == "COMPLETED" and test["GeneratorHealth"]["Test"]["GeneratorBound"] is True
-    assert timeline["generator_bound"].any() and timeline["cpu_percent"].max() >= 90
+    bound = timeline[timeline["generator_bound"]]
+    # On a machine busy with other work the process gets less CPU, but its loop then lags: some figure
+    # past its limit explains every bound second, whichever it is.
+    past = (bound["cpu_percent"] >= 90) | (bound["loop_lag_ms"] >= 50) | (bound["send_delay_ms"] >= 50)
+    assert len(bound) > 0 and past.all(), bound.to_dict("records")
     assert strict.returncode == 1, strict.stdout[-2000:]
     _, strict_test, _ = results(tmp_path / "strict")
     assert strict_test["Status"] == "FAILED" and "--strict" in strict_test["FailureReason"]
