@@ -37,7 +37,7 @@ from loadrec.engine.load.users import (
     failure_of,
     make_user_class,
 )
-from loadrec.engine.measurement.recording import SecondRecorder
+from loadrec.engine.measurement.recording import SecondRecorder, check_wire
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,24 @@ def collect_from_workers(
 
     environment.events.worker_report.add_listener(on_report)
     runner.register_message(SECONDS_MESSAGE, lambda msg, **_: sink(msg.data["seconds"]))
+
+
+def checked(seconds: Any, start_epoch: int) -> tuple[list[dict[str, Any]], int]:
+    """A worker's seconds from ``start_epoch`` on, each checked as a seconds file's lines are, and how many
+    were damaged (dropped: a worker's bad record must not become a master's traceback later)."""
+    kept, damaged = [], 0
+    for record in seconds if isinstance(seconds, list) else [seconds]:
+        if isinstance(record, dict) and isinstance(record.get("s"), int) and record["s"] < start_epoch:
+            continue  # from before this test started (a worker's previous test)
+        try:
+            if not isinstance(record, dict) or "s" not in record:
+                raise TypeError("not a second's stats")
+            check_wire(record, start_epoch)
+        except (KeyError, TypeError, ValueError):
+            damaged += 1
+            continue
+        kept.append(record)
+    return kept, damaged
 
 
 def assign(runner: MasterRunner, assignment: Assignment, timeout_s: float) -> int:

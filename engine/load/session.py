@@ -22,6 +22,7 @@ record. What was measured is still said on the progress output.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -33,7 +34,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner
 
 from loadrec.engine.job.spec import JobSpec
-from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, collect_from_workers
+from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, checked, collect_from_workers
 from loadrec.engine.load.health_probe import spawn_off_loop
 from loadrec.engine.load.live_monitor import LiveMonitor
 from loadrec.engine.load.prepare import PreparedTest
@@ -47,6 +48,8 @@ from loadrec.engine.results.cloudwatch import publish, with_utilization
 from loadrec.engine.results.files import ResultsFolder
 from loadrec.engine.results.model import Benchmark, Status
 from loadrec.engine.results.seconds import Journal
+
+logger = logging.getLogger(__name__)
 
 READY, RUNNING, FINISHING, FINISHED = "ready", "running", "finishing", "finished"
 
@@ -113,8 +116,12 @@ class LoadTestSession:
         self._finish(Benchmark(self.index, self.test.label, Status.FAILED, failure_reason=reason, run_id=self.run_id))
 
     def _add(self, seconds: list[dict[str, Any]]) -> None:
+        """Seconds from the workers, each checked (what does not read as loadrec writes it is dropped, said)."""
         if self.timeline is not None:
-            self.timeline.add(seconds)
+            kept, damaged = checked(seconds, self.timeline.start_epoch)
+            if damaged:
+                logger.warning("%d second(s) from a worker were damaged and are left out", damaged)
+            self.timeline.add(kept)
 
     def _on_start(self, **_: Any) -> None:
         runner = self.environment.runner

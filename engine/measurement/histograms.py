@@ -57,4 +57,15 @@ def encoded(histogram: HdrHistogram) -> str | None:
 
 
 def decoded(text: str | None) -> HdrHistogram:
-    return HdrHistogram.decode(text) if text else new_histogram()
+    """The histogram ``encoded`` wrote (an empty one for None); raises ValueError on anything else.
+
+    hdrh raises whatever its layers meet (its own length and cookie exceptions, zlib.error,
+    binascii.Error, struct.error): one error type here lets every reader report damage in one line."""
+    if not text:
+        return new_histogram()
+    if not isinstance(text, str):
+        raise ValueError("a histogram that is not text")
+    try:
+        return HdrHistogram.decode(text)
+    except Exception as error:
+        raise ValueError(f"a damaged histogram ({type(error).__name__})") from None

@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hdrh.histogram import HdrHistogram
-
 from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
 from loadrec.engine.measurement.health import Health, Verdict, verdict
 from loadrec.engine.measurement.histograms import (
     REPORTED_PERCENTILES,
+    decoded,
     new_histogram,
     percentiles_ms,
 )
@@ -200,7 +199,7 @@ class Timeline:
             successes += wire["ok"]
             failures += wire["ko"]
             if wire.get("h"):
-                histogram.add(HdrHistogram.decode(wire["h"]))
+                histogram.add(decoded(wire["h"]))
             if "tok" in wire:
                 stream = stream or StreamStats()
                 stream.merge(StreamStats.from_wire(wire))
@@ -224,7 +223,7 @@ class Timeline:
         row = self._rows.get(offset)
         if row is None:
             wire = self._seconds.get(offset) or {"ok": 0, "ko": 0, "err": {}, "h": None}
-            histogram = HdrHistogram.decode(wire["h"]) if wire.get("h") else new_histogram()
+            histogram = decoded(wire.get("h"))
             target, running, workers = self._users.get(offset, (0, 0, 0))
             latency = percentiles_ms(histogram, REPORTED_PERCENTILES)
             row = TimelineRow(offset, target, running, workers, wire["ok"], wire["ko"], latency, dict(wire["err"]))
@@ -255,7 +254,7 @@ class Timeline:
         for offset in sorted(self._seconds):
             wire = self._seconds[offset]
             if wire["ok"] and wire.get("h"):
-                return float(HdrHistogram.decode(wire["h"]).get_max_value()) / 1000.0
+                return float(decoded(wire["h"]).get_max_value()) / 1000.0
         return None
 
     def successes(self) -> int:

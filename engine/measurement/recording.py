@@ -20,7 +20,7 @@ from hdrh.histogram import HdrHistogram
 
 from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
 from loadrec.engine.measurement.health import Health
-from loadrec.engine.measurement.histograms import bounded, new_histogram
+from loadrec.engine.measurement.histograms import bounded, decoded, new_histogram
 from loadrec.engine.measurement.streamed import StreamStats
 from loadrec.engine.streaming.tokens import StreamTiming
 
@@ -93,7 +93,7 @@ class SecondStats:
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> SecondStats:
-        histogram = HdrHistogram.decode(data["h"]) if data.get("h") else new_histogram()
+        histogram = decoded(data.get("h"))
         errors = Counter(data.get("err", {}))
         stream = StreamStats.from_wire(data) if "tok" in data else None
         health = Health.from_wire(data[HEALTH_KEY]) if HEALTH_KEY in data else None
@@ -161,3 +161,37 @@ class SecondRecorder:
     def take_all(self) -> list[SecondStats]:
         """Every second, the current one included (when the test stops)."""
         return [self._open.pop(s) for s in sorted(self._open)]
+
+
+# A test's seconds lie within its pattern (at most 7 days) and a little after: a record beyond is damage.
+MAX_RECORD_OFFSET_S = 8 * 24 * 3600
+
+
+def check_wire(record: dict[str, Any], start: int) -> None:
+    """Raises ValueError/TypeError unless ``record`` is a second's stats or a users sample, typed as written
+    (every histogram decoded): what a seconds file or a worker hands over is checked before it is merged."""
+    fields: tuple[str, ...]
+    if "u" in record:
+        fields = ("u", "t", "r", "w")
+    elif "s" in record:
+        fields = ("ok", "ko")
+        if not isinstance(record["s"], int) or not 0 <= record["s"] - start <= MAX_RECORD_OFFSET_S:
+            raise ValueError(f"second {str(record['s'])[:20]} is outside the test")
+        errors = record.get("err", {})
+        if not isinstance(errors, dict) or not isinstance(record.get("h") or "", str):
+            raise TypeError("errors or histogram of the wrong type")
+        if not all(isinstance(count, int) and not isinstance(count, bool) for count in errors.values()):
+            raise TypeError("an error count that is not an integer")
+        if HEALTH_KEY in record:
+            Health.from_wire(record[HEALTH_KEY])  # raises on figures loadrec never writes
+        decoded(record.get("h"))  # a flipped character in a histogram is damage now, not a traceback later
+        if "tok" in record:
+            StreamStats.from_wire(record)
+        if FIRST_KEY in record:
+            fields = (*fields, FIRST_KEY)  # a whole number of µs, like the counts
+    else:
+        return
+    if not all(isinstance(record[key], int) and not isinstance(record[key], bool) for key in fields):
+        raise TypeError(f"a count that is not an integer in {sorted(record)[:6]}")
+    if "u" in record and not 0 <= record["u"] <= MAX_RECORD_OFFSET_S:
+        raise ValueError(f"second {record['u']} is outside the test")

@@ -15,10 +15,8 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
-from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
-from loadrec.engine.measurement.health import Health
 from loadrec.engine.measurement.metrics import Timeline
-from loadrec.engine.measurement.recording import FIRST_KEY
+from loadrec.engine.measurement.recording import check_wire
 
 START_KEY = "start"  # the first line of a seconds file: {"start": epoch of second 0}
 
@@ -107,35 +105,8 @@ class SecondsFollower:
             if START_KEY in record:  # the first line; without it the file says nothing yet
                 self.timeline = Timeline(int(record[START_KEY]))
             return
-        _check_record(record, self.timeline.start_epoch)
+        check_wire(record, self.timeline.start_epoch)
         self.timeline.apply(record)
-
-
-# A test's seconds lie within its pattern (at most 7 days) and a little after: a record beyond is damage.
-MAX_RECORD_OFFSET_S = 8 * 24 * 3600
-
-
-def _check_record(record: dict[str, Any], start: int) -> None:
-    """Raises ValueError/TypeError unless ``record`` is a second's stats or a users sample, typed as written."""
-    fields: tuple[str, ...]
-    if "u" in record:
-        fields = ("u", "t", "r", "w")
-    elif "s" in record:
-        fields = ("ok", "ko")
-        if not isinstance(record["s"], int) or not 0 <= record["s"] - start <= MAX_RECORD_OFFSET_S:
-            raise ValueError(f"second {str(record['s'])[:20]} is outside the test")
-        if not isinstance(record.get("err", {}), dict) or not isinstance(record.get("h") or "", str):
-            raise TypeError("errors or histogram of the wrong type")
-        if HEALTH_KEY in record:
-            Health.from_wire(record[HEALTH_KEY])  # raises on figures loadrec never writes
-        if FIRST_KEY in record:
-            fields = (*fields, FIRST_KEY)  # a whole number of µs, like the counts
-    else:
-        return
-    if not all(isinstance(record[key], int) and not isinstance(record[key], bool) for key in fields):
-        raise TypeError(f"a count that is not an integer in {sorted(record)[:6]}")
-    if "u" in record and not 0 <= record["u"] <= MAX_RECORD_OFFSET_S:
-        raise ValueError(f"second {record['u']} is outside the test")
 
 
 def reason(error: BaseException) -> str:

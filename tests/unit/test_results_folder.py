@@ -138,6 +138,13 @@ def a_run(tmp_path: Path, request: dict[str, object]) -> Path:
             "tests/0/seconds.jsonl",
             "outside",
         ),
+        (
+            lambda p: p.write_text(
+                '{"start": 1000}\n{"s": 1001, "ok": 1, "ko": 0, "h": "HISTFAAAACB4nJNpmSzMwMDAwgAB"}\n'
+            ),
+            "tests/0/seconds.jsonl",
+            "a damaged histogram",
+        ),
         (lambda p: p.write_text("[]"), "run.json", "not a run description"),
         (lambda p: (p.unlink(), p.mkdir()), "run.json", "Is a directory"),
     ],
