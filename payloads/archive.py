@@ -98,9 +98,12 @@ def _read(raw: BinaryIO, location: str, content_type: str | None, limits: Payloa
                     raise PayloadError(location, f"member {member.name!r} cannot be read")
                 payloads.append(Payload(name, extracted.read(), content_type_for(name, content_type)))
                 seen.add(name)
+            _read_to_the_end(stream, tar.offset, location)
     except PayloadError:
         raise
-    except gzip.BadGzipFile:
+    except gzip.BadGzipFile as error:
+        if not str(error).startswith("Not a gzipped file"):  # gzip, damaged: a bad header, checksum or length
+            raise PayloadError(location, f"is damaged ({error}; refused)") from None
         raise PayloadError(location, "is not a gzip file (expected a .tar.gz)") from None
     except tarfile.ReadError as error:
         # tarfile says "empty file" both for a zero-length stream and for a tar holding no entries at all.
@@ -110,6 +113,20 @@ def _read(raw: BinaryIO, location: str, content_type: str | None, limits: Payloa
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise PayloadError(location, f"is not a readable .tar.gz ({error})") from None
     return finish(location, payloads)
+
+
+def _read_to_the_end(stream: _BoundedReader, end_of_archive: int, location: str) -> None:
+    """Read what follows the last member to the gzip's end: only zeros may follow, and gzip checks its CRC.
+
+    tarfile ends its iteration silently at a header it cannot read once one member was read,
+    and gzip checks its checksum only at the end of the stream: without this, one flipped
+    byte would shrink the payload set without a word."""
+    tail_start = stream.consumed - len(stream.tail)
+    if end_of_archive < tail_start or stream.tail[end_of_archive - tail_start :].lstrip(b"\0"):
+        raise PayloadError(location, f"is damaged: an unreadable tar header at byte {end_of_archive} (refused)")
+    while chunk := stream.read(_READ_AHEAD):
+        if chunk.lstrip(b"\0"):
+            raise PayloadError(location, "is damaged: data after the end of the archive (refused)")
 
 
 def _checked_name(location: str, raw_name: str) -> str:
@@ -153,15 +170,20 @@ class _BoundedReader(io.RawIOBase):
         self._inner = inner
         self._bound = bound
         self._location = location
-        self._consumed = 0
+        self.consumed = 0
+        # The last bytes read: tarfile buffers less than this past where it stopped (its reads are 10 KiB).
+        self.tail = bytearray()
 
     def read(self, size: int = -1) -> bytes:
         # Never ask for more than one byte past the bound, so an unbounded read cannot inflate everything first.
-        allowed = self._bound - self._consumed + 1
+        allowed = self._bound - self.consumed + 1
         chunk = self._inner.read(allowed if size < 0 else min(size, allowed))
-        self._consumed += len(chunk)
-        if self._consumed > self._bound:
+        self.consumed += len(chunk)
+        if self.consumed > self._bound:
             raise PayloadError(self._location, f"decompresses to more than {self._bound} bytes (refused)")
+        self.tail += chunk
+        if len(self.tail) > _READ_AHEAD:
+            del self.tail[: len(self.tail) - _READ_AHEAD]
         return chunk
 
     def readable(self) -> bool:

@@ -191,6 +191,44 @@ def test_corrupt_files_are_payload_errors(tmp_path: Path) -> None:
         read_tar_gz(gzip.compress(b"not a tar archive, just text" * 40), "text.tgz")
 
 
+def _many_payloads(count: int) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for index in range(count):
+            body = b'{"id": %d, "text": "%s"}' % (index, b"x" * (10 + index * 37 % 500))
+            info, _ = regular(f"p{index:03d}.json", body)
+            archive.addfile(info, io.BytesIO(body))
+    return buffer.getvalue()
+
+
+def test_a_damaged_archive_is_refused_wherever_the_flipped_byte_is() -> None:
+    """One flipped bit anywhere after the gzip header: tarfile used to end silently at the first header it
+    could not read (200 payloads became 100) and gzip's CRC was never checked; now every one is refused."""
+    good = _many_payloads(200)
+    assert len(read_tar_gz(good, "good.tgz")) == 200
+    accepted = []
+    for position in range(10, len(good), 7):
+        damaged = bytearray(good)
+        damaged[position] ^= 0x10
+        try:
+            accepted.append((position, len(read_tar_gz(bytes(damaged), "bad.tgz"))))
+        except PayloadError as error:
+            assert "\n" not in str(error) and str(error).startswith("bad.tgz: ")
+    assert accepted == []
+
+
+def test_a_bad_checksum_trailer_and_data_after_the_archive_are_refused() -> None:
+    good = _many_payloads(3)
+    crc = bytearray(good)
+    crc[-8] ^= 0x01  # the gzip trailer: CRC-32, then the length
+    with pytest.raises(PayloadError, match=r"^crc\.tgz: is damaged \(CRC check failed .+; refused\)$"):
+        read_tar_gz(bytes(crc), "crc.tgz")
+    tar = gzip.decompress(good)
+    with pytest.raises(PayloadError, match=r"^tail\.tgz: is damaged: data after the end of the archive"):
+        read_tar_gz(gzip.compress(tar + b"\x00" * 1024 + b"more"), "tail.tgz")
+    assert len(read_tar_gz(gzip.compress(tar + b"\x00" * 8192), "zeros.tgz")) == 3  # padding is no damage
+
+
 @pytest.mark.parametrize(
     "entries", [[], [directory("only"), directory("only/dirs")]], ids=["no-entries", "only-directories"]
 )
