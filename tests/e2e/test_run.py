@@ -34,6 +34,7 @@ pytestmark = pytest.mark.e2e
 
 WORKERS, SERVICE_MS = 2, 50
 CAPACITY_PER_MIN = 60 * WORKERS * 1000 / SERVICE_MS  # 2400
+UTILIZATION_SPAN_S = 240  # how far ahead the CloudWatch test puts the endpoint's utilization
 
 
 @pytest.mark.parametrize("kind", ["sagemaker", "http"])
@@ -248,13 +249,16 @@ def test_payloads_from_s3_and_utilization_from_cloudwatch(
     s3.put_object(Bucket="samples", Key="model/payload.tar.gz", Body=archive.getvalue())
     # what SageMaker would report for the endpoint during the test
     cloudwatch = session.client("cloudwatch", endpoint_url=aws_url, region_name="us-east-1")
+    # The same value every 2 s for the next 4 minutes: whenever the test's window falls (a busy machine sets
+    # up slowly), its average is the value. One point 5 s ahead fell before a test that started late.
     now = datetime.now(UTC)
     dimensions = [{"Name": "EndpointName", "Value": "sample"}, {"Name": "VariantName", "Value": "AllTraffic"}]
     cloudwatch.put_metric_data(
         Namespace="/aws/sagemaker/Endpoints",
         MetricData=[
-            {"MetricName": name, "Dimensions": dimensions, "Timestamp": now + timedelta(seconds=5), "Value": value}
+            {"MetricName": name, "Dimensions": dimensions, "Timestamp": now + timedelta(seconds=s), "Value": value}
             for name, value in (("CPUUtilization", 42.0), ("MemoryUtilization", 17.5))
+            for s in range(0, UTILIZATION_SPAN_S, 2)
         ],
     )
     job = write_job(
@@ -270,6 +274,11 @@ def test_payloads_from_s3_and_utilization_from_cloudwatch(
     assert run.returncode == 0, run.stderr
     body, test, timeline = results(tmp_path / "out")
     assert test["Status"] == "COMPLETED" and timeline["invocations"].sum() > 0
+    # the run's own recorded times, not the wall clock here, say whether the points cover its window
+    started, ended = (
+        datetime.fromtimestamp(epoch, UTC) for epoch in (timeline["epoch"].min(), timeline["epoch"].max())
+    )
+    assert now <= started and ended + timedelta(seconds=10) <= now + timedelta(seconds=UTILIZATION_SPAN_S)
     metrics = body["InferenceRecommendations"][0]["Metrics"]
     assert (metrics["CpuUtilization"], metrics["MemoryUtilization"]) == (42.0, 17.5)
     assert {m["MetricName"] for m in published} == {
