@@ -309,7 +309,8 @@ def _http_problems(entry: Any, path: str) -> list[Problem]:
         if problem := header_name_problem(name):
             found.append(Problem(f"{path}.Headers", f"{show(name)} {problem}"))
         elif problem := header_value_problem(value):
-            found.append(Problem(f"{path}.Headers.{name}", f"{show(value)} {problem}"))
+            # A header's value is never shown: any header may carry a secret (not only SENSITIVE_HEADERS).
+            found.append(Problem(f"{path}.Headers.{name}", f"the value {problem}"))
         elif value.startswith(ENV_PREFIX) and not value.removeprefix(ENV_PREFIX):
             found.append(Problem(f"{path}.Headers.{name}", '"env:" must name an environment variable'))
     return found

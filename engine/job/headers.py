@@ -20,6 +20,10 @@ _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 _AUTHORITY_START = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*:)?//")
 _REGION = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 MAX_REGION_LENGTH = 64
+# Request headers whose values are secrets whatever their origin: never shown, masked wherever echoed.
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-amz-security-token", "x-api-key", "api-key", "cookie"}
+)
 
 
 def header_name_problem(name: str) -> str | None:

@@ -68,6 +68,7 @@ class CommandProvisioning:
     # anyway, and env: variables of the job the server is given (it needs the token it checks).
     allowed_environment: frozenset[str] = frozenset()
     withheld: frozenset[str] = frozenset()  # the job's env: variables, not allowed: kept from the server
+    secret_names: frozenset[str] = frozenset()  # every env: variable of the job: masked in the server's output
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,7 @@ def parse_provisioner(raw: Any, references: frozenset[str] = frozenset()) -> Pro
         framing=framing_of(entry.get("Streaming"), sagemaker=False),
         allowed_environment=frozenset(entry.get(ALLOWED, ())),
         withheld=references - frozenset(entry.get(ALLOWED, ())),
+        secret_names=references,
     )
 
 

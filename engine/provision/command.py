@@ -31,6 +31,7 @@ import gevent
 
 from loadrec.engine.job.cases import TestCase
 from loadrec.engine.job.provisioning import PORT, CommandProvisioning, fill
+from loadrec.engine.load.redaction import SHORTEST_SECRET, redact
 from loadrec.engine.provision.base import (
     Cancelled,
     Provisioned,
@@ -48,6 +49,14 @@ GUARD = [sys.executable, "-I", "-m", "loadrec.engine.provision.guard"]
 POLL_S = 0.2
 PROBE_TIMEOUT_S = 1.0
 TAIL_LINES = 5
+# Variables whose values a server's quoted output must never show, whatever the job says.
+SECRET_ENVIRONMENT = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    PASSWORD_ENV,
+)
 LEFTOVER_GRACE_S = 5.0
 # Never through a proxy: the server is local, and an http_proxy setting must not swallow the probe.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -127,12 +136,26 @@ class CommandProvisioner:
                 raise ProvisionError("stopped while the model server was starting")
             code = process.poll()
             if code is not None:
-                raise ProvisionError(f"the model server exited with code {code} before it was ready{_tail(log)}")
+                raise ProvisionError(f"the model server exited with code {code} before it was ready{self._tail(log)}")
             if _answers(url):
                 return self.clock() - started
             if self.clock() - started > timeout:
-                raise ProvisionError(f"the model server was not ready at {url} within {timeout:g} s{_tail(log)}")
+                raise ProvisionError(f"the model server was not ready at {url} within {timeout:g} s{self._tail(log)}")
             gevent.sleep(POLL_S)
+
+    def _tail(self, log: IO[bytes]) -> str:
+        """The last lines the server wrote, for the error (a few, each cut short), its secrets masked: a server
+        may print what it inherited (the job's env: values, loadrec's credentials, the web UI's password)."""
+        names = {*self.provisioning.secret_names, *SECRET_ENVIRONMENT}
+        secrets = sorted({os.environ[n] for n in names if len(os.environ.get(n, "")) >= SHORTEST_SECRET}, key=len)
+        with contextlib.suppress(OSError):
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 4096))
+            text = redact(log.read().decode(errors="replace"), secrets[::-1])
+            lines = [line.strip()[:200] for line in text.splitlines() if line.strip()]
+            if lines:
+                return "; its last output: " + " | ".join(lines[-TAIL_LINES:])
+        return ""
 
 
 def _answers(url: str) -> bool:
@@ -141,17 +164,6 @@ def _answers(url: str) -> bool:
             return 200 <= int(response.status) < 300
     except (OSError, ValueError, urllib.error.HTTPError):
         return False
-
-
-def _tail(log: IO[bytes]) -> str:
-    """The last lines the server wrote, for the error (a few, each cut short)."""
-    with contextlib.suppress(OSError):
-        log.seek(0, os.SEEK_END)
-        log.seek(max(0, log.tell() - 4096))
-        lines = [line.strip()[:200] for line in log.read().decode(errors="replace").splitlines() if line.strip()]
-        if lines:
-            return "; its last output: " + " | ".join(lines[-TAIL_LINES:])
-    return ""
 
 
 def stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:

@@ -3,10 +3,12 @@ EnvironmentParameterRanges, stopped after each test and when ``loadrec run`` is 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -156,6 +158,32 @@ def test_the_job_s_secrets_reach_the_model_server_only_when_allowed(tmp_path: Pa
     seen = json.loads(recorded.read_text())
     assert seen["values"] == {"LOADREC_SAMPLE_WORKERS": "2", "SERVER_TOKEN": "token-the-server-checks"}
     assert "CLIENT_ONLY" not in seen["names"]  # the job reads it; the server never needed it
+
+
+PRINTS_ITS_TOKEN = (
+    "import base64, os, sys; t = os.environ['SERVER_TOKEN']; print('token', t); print('shouted', t.upper());"
+    " print('b64', base64.b64encode(('Bearer ' + t).encode()).decode());"
+    " print('aws', os.environ['AWS_SECRET_ACCESS_KEY']); sys.exit(3)"
+)
+
+
+def test_a_server_that_prints_what_it_inherited_is_quoted_with_its_secrets_masked(tmp_path: Path) -> None:
+    job = provisioned_job(tmp_path, ["2"], stairs=(2, 1, 1))
+    request = json.loads(job.read_text())
+    provisioner = command_provisioner([sys.executable, "-c", PRINTS_ITS_TOKEN])
+    provisioner["Command"]["Headers"] = {"Authorization": "env:SERVER_TOKEN"}
+    provisioner["Command"]["AllowedEnvironment"] = ["SERVER_TOKEN"]
+    request["Loadrec"]["Provisioner"] = provisioner
+    job.write_text(json.dumps(request))
+    secrets = environment(SERVER_TOKEN="tok-8c1f-secret", AWS_SECRET_ACCESS_KEY="aws-secret-key-77")
+    done = subprocess.run(run_command(job, tmp_path / "out"), cwd=tmp_path, env=secrets, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    reason = json.loads((tmp_path / "out" / "tests" / "0" / "result.json").read_text())["failure_reason"]
+    assert "exited with code 3" in reason and "its last output: token *** | shouted *** | b64 *** | aws ***" in reason
+    written = done.stdout + done.stderr + "".join(p.read_text() for p in (tmp_path / "out").rglob("*.json"))
+    encoded = base64.b64encode(b"Bearer tok-8c1f-secret").decode()[4:16]
+    assert not any(secret in written for secret in ("8c1f", "8C1F", "aws-secret-key", encoded))
 
 
 def test_a_parameter_a_loader_reads_is_refused_before_any_server_starts(tmp_path: Path) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -38,6 +41,41 @@ def test_credentials_inside_header_values_are_secrets_too() -> None:
 def test_echoed_secrets_are_masked_in_every_form_an_answer_writes_them(echo: str) -> None:
     secrets = request_secrets({"Authorization": "Bearer tok-5ecret/9+x"})
     assert "5ecret" not in redact(echo, secrets)
+
+
+TOKEN = "FQoGZXIvYXdzEJr//////////wEaDO+session/token=value-1234"
+ENV_VALUE = "s3cr3t-v@lue/ü"
+HEADERS = {"Authorization": AUTHORIZATION, "X-Amz-Security-Token": TOKEN, "X-Custom": ENV_VALUE}
+ECHOES = {
+    "sigv4 with + for spaces": AUTHORIZATION.replace(" ", "+"),
+    "sigv4 percent-encoded": quote_plus(AUTHORIZATION),
+    "sigv4 upper-cased": AUTHORIZATION.upper(),
+    "base64 of the whole header": base64.b64encode(f"Authorization: {AUTHORIZATION}".encode()).decode(),
+    "base64 of the token alone": f"got {base64.b64encode(TOKEN.encode()).decode()} here",
+    "url-safe base64": base64.urlsafe_b64encode(f"k={ENV_VALUE}".encode()).decode(),
+    "percent-encoded in lower case": quote(ENV_VALUE, safe="").lower() + " " + quote(TOKEN, safe="").lower(),
+    "percent-encoded in upper case": quote(TOKEN, safe=""),
+    "case-folded": TOKEN.lower() + " " + ENV_VALUE.upper(),
+    "HTML entities": html.escape(ENV_VALUE) + html.escape(TOKEN).replace("/", "&#x2F;"),
+    "every character an entity": "".join(f"&#{ord(c)};" for c in ENV_VALUE),
+    "JSON escapes": json.dumps({"t": TOKEN.replace("/", "\\/"), "e": ENV_VALUE}),
+    "JSON \\u escapes": json.dumps(ENV_VALUE).replace("/", "\\u002F"),
+    "a redirect's query": "redirect to https://x/?tok=" + quote(TOKEN, safe="").lower(),
+}
+PARTS = ("AKIDEXAMPLE", SIGNATURE[:12], "session/token", "session%2ftoken", "s3cr3t", "ü")
+
+
+@pytest.mark.parametrize("echo", ECHOES.values(), ids=ECHOES.keys())
+def test_secrets_are_masked_in_every_encoding_an_echo_uses(echo: str) -> None:
+    shown = redact(echo, request_secrets(HEADERS, [ENV_VALUE]))
+    assert MASK in shown and not [part for part in PARTS if part.lower() in shown.lower()], shown
+
+
+def test_masking_keeps_the_text_around_secrets() -> None:
+    secrets = request_secrets(HEADERS, [ENV_VALUE])
+    assert redact("before s3cr3t-v%40lue%2F%C3%BC after", secrets) == f"before {MASK} after"
+    assert redact("a &lt;b&gt; &amp; \\u0041 100% (no secret)", secrets) == "a &lt;b&gt; &amp; \\u0041 100% (no secret)"
+    assert redact("x " + base64.b64encode(b"unrelated data here").decode(), secrets).startswith("x dW5yZWxh")
 
 
 @pytest.mark.parametrize(
