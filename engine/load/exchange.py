@@ -31,7 +31,7 @@ from geventhttpclient import HTTPClient
 from geventhttpclient.client import _may_retry_after_send_error
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError, HTTPSocketPoolResponse
 
-from loadrec.engine.job.headers import without_credentials
+from loadrec.engine.job.headers import shown_url
 from loadrec.engine.load.redaction import redact, request_secrets
 from loadrec.engine.load.trust import context_factory
 from loadrec.engine.streaming.frames import Decoder, StreamFailure
@@ -211,7 +211,7 @@ class Connection:
         # The secrets are worked out only now: a successful request (the hot path) never needs them.
         secrets = request_secrets(headers, resolved)
         if 300 <= status < 400:
-            location = without_credentials(str(response.get("location") or ""))
+            location = shown_url(str(response.get("location") or ""))  # its query may hold a token
             raise InvocationFailure(f"HTTP {status}", _sample(f"redirect to {location}", secrets))
         raise InvocationFailure(f"HTTP {status}", _sample(sample.decode("utf-8", errors="replace"), secrets))
 
