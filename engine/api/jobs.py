@@ -34,6 +34,7 @@ from loadrec.engine.load.prepare import PreparedTest, SetupError, count_tests, p
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.results import aws
+from loadrec.engine.results.aws_values import aws_failure_reason, echoed_input_config, role_arn
 from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import JobResults
 from loadrec.engine.running.manifest import load_results, new_manifest, read_manifest, write_manifest
@@ -163,6 +164,8 @@ class JobManager:
         results = self.results(record)
         body = aws.describe(results) if results is not None else {}
         body.update({key: record.request[key] for key in ECHOED if key in record.request})
+        body["InputConfig"] = echoed_input_config(body.get("InputConfig", {}))
+        body["RoleArn"] = role_arn(record.request)
         body = {k: v for k, v in body.items() if k not in ("CompletionTime", "FailureReason")}  # the store's say
         return body | lifecycle(record)
 
@@ -291,6 +294,6 @@ def lifecycle(record: JobRecord) -> dict[str, Any]:
         "CreationTime": record.created,
         "LastModifiedTime": record.modified,
         "CompletionTime": record.completed,
-        "FailureReason": record.failure_reason,
+        "FailureReason": aws_failure_reason(record.failure_reason) if record.failure_reason else None,
     }
     return {key: value for key, value in values.items() if value not in (None, "")}

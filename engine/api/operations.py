@@ -15,6 +15,7 @@ from loadrec.engine.api.listing import job_page, steps_page
 from loadrec.engine.api.protocol import ApiError
 from loadrec.engine.measurement.scaling import DEFAULT_CPU_PER_CORE
 from loadrec.engine.results.aws import NoSuchRecommendation, scaling_configuration
+from loadrec.engine.results.aws_values import echoed_input_config, role_arn
 
 Handler = Callable[[JobManager, dict[str, Any]], dict[str, Any]]
 
@@ -37,17 +38,20 @@ def list_jobs(jobs: JobManager, params: dict[str, Any]) -> dict[str, Any]:
     summaries = []
     for record in page:
         config = record.request.get("InputConfig", {})
-        payload = config.get("ContainerConfig", {}).get("PayloadConfig", {})
+        url = echoed_input_config(config).get("ContainerConfig", {}).get("PayloadConfig", {}).get("SamplePayloadUrl")
+        optional = {
+            "ModelName": config.get("ModelName"),
+            "SamplePayloadUrl": url,
+            "ModelPackageVersionArn": config.get("ModelPackageVersionArn"),
+        }
         summaries.append(
             lifecycle(record)
             | {
-                "JobDescription": record.request.get("JobDescription"),
+                "JobDescription": record.request.get("JobDescription", ""),  # required in a list's member
                 "JobType": record.request.get("JobType"),
-                "RoleArn": record.request.get("RoleArn"),
-                "ModelName": config.get("ModelName"),
-                "SamplePayloadUrl": payload.get("SamplePayloadUrl"),
-                "ModelPackageVersionArn": config.get("ModelPackageVersionArn"),
+                "RoleArn": role_arn(record.request),
             }
+            | {key: value for key, value in optional.items() if value is not None}
         )
     return {"InferenceRecommendationsJobs": summaries, "NextToken": token}
 

@@ -24,6 +24,7 @@ from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.measurement.outcome import Sizing
 from loadrec.engine.measurement.scaling import Measured as ScalingMeasured
 from loadrec.engine.measurement.scaling import Objective, scaling_recommendation
+from loadrec.engine.results.aws_values import DEFAULT_ACCOUNT, aws_failure_reason, echoed_input_config, role_arn
 from loadrec.engine.results.model import Benchmark, JobResults, Status
 
 VARIANT_NAME = "AllTraffic"
@@ -37,7 +38,6 @@ def iso(epoch: float) -> str:
 
 
 DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT = "000000000000"  # no RoleArn: no account to take one from
 _ROLE_ACCOUNT = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):")
 
 
@@ -66,18 +66,20 @@ def describe(results: JobResults) -> dict[str, Any]:
         "Status": results.status.aws,
         "CreationTime": iso(results.created),
         "LastModifiedTime": iso(results.updated),
-        "InputConfig": request["InputConfig"],
+        "InputConfig": echoed_input_config(request["InputConfig"]),
+        "RoleArn": role_arn(request),
     }
-    for key in ("JobDescription", "RoleArn", "StoppingConditions"):
+    for key in ("JobDescription", "StoppingConditions"):
         if key in request:
             body[key] = request[key]
     if results.status.finished:
         body["CompletionTime"] = iso(results.updated)
     if results.failure_reason:
-        body["FailureReason"] = results.failure_reason
-    if spec.existing_endpoints:
+        body["FailureReason"] = aws_failure_reason(results.failure_reason)
+    # Both lists hold at least one member in the model: a job that measured nothing yet has neither.
+    if results.measured and spec.existing_endpoints:
         body["EndpointPerformances"] = [_endpoint_performance(results, b) for b in results.measured]
-    else:
+    elif results.measured:
         body["InferenceRecommendations"] = [_recommendation(results, b) for b in results.measured]
     extra: dict[str, Any] = {"Tests": [_test_summary(results, b) for b in results.benchmarks]}
     if results.ranking:
@@ -114,7 +116,7 @@ def _step(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
     if benchmark.status is Status.NOT_RUN:
         reason = f"not run: {reason}"
     if reason:
-        inference["FailureReason"] = reason
+        inference["FailureReason"] = aws_failure_reason(reason)
     if benchmark.start_epoch is not None and benchmark.end_epoch is not None:
         inference["InvocationStartTime"] = iso(benchmark.start_epoch)
         inference["InvocationEndTime"] = iso(benchmark.end_epoch)
@@ -174,9 +176,9 @@ def endpoint_name(results: JobResults, benchmark: Benchmark) -> str:
 
 def _model_configuration(results: JobResults, index: int) -> dict[str, Any]:
     environment = results.spec.case(index).environment
-    model: dict[str, Any] = {
-        "EnvironmentParameters": [{"Key": k, "ValueType": "String", "Value": v} for k, v in environment]
-    }
+    model: dict[str, Any] = {}
+    if environment:  # at least one member in the model, when present
+        model["EnvironmentParameters"] = [{"Key": k, "ValueType": "String", "Value": v} for k, v in environment]
     configuration = results.spec.configuration_of(index)
     if configuration is not None and configuration.inference_specification_name:
         model["InferenceSpecificationName"] = configuration.inference_specification_name

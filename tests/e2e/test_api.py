@@ -23,7 +23,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from tests.aws_shapes import parse_as
+from tests.aws_shapes import in_the_model, parse_as
 from tests.e2e.api import (
     KEY_ID,
     SECRET,
@@ -101,6 +101,9 @@ def test_the_guides_example_completes_and_answers_as_its_results_files_say(
     assert described["Status"] == "COMPLETED", described.get("FailureReason")
     assert described["CompletionTime"] >= described["CreationTime"]
     assert described["InputConfig"] == guide_request("guide")["InputConfig"]  # echoed as sent
+    assert in_the_model("DescribeInferenceRecommendationsJob", described) == []
+    listed = client.list_inference_recommendations_jobs()
+    assert in_the_model("ListInferenceRecommendationsJobs", listed) == []
 
     folder = Path(server.log.parent / "data" / "jobs" / "guide")
     on_disk = parse_as("DescribeInferenceRecommendationsJob", json.loads((folder / "describe.json").read_text()))
@@ -115,6 +118,7 @@ def test_the_guides_example_completes_and_answers_as_its_results_files_say(
     rest = client.list_inference_recommendations_job_steps(JobName="guide", NextToken=steps["NextToken"])
     assert "NextToken" not in rest
     all_steps = steps["Steps"] + rest["Steps"]
+    assert in_the_model("ListInferenceRecommendationsJobSteps", {"Steps": all_steps}) == []
     assert [s["Status"] for s in all_steps] == ["COMPLETED"] * 3
     on_disk_steps = parse_as("ListInferenceRecommendationsJobSteps", json.loads((folder / "steps.json").read_text()))
     assert all_steps == on_disk_steps["Steps"]

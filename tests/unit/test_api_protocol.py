@@ -116,11 +116,13 @@ def test_each_form_of_a_timestamp_becomes_epoch_seconds_to_the_millisecond(value
 
 
 def test_a_list_answer_keeps_its_members_and_drops_a_null_next_token() -> None:
-    summary = {"JobName": "j", "Status": "PENDING", "CreationTime": 1795521600.5, "CompletionTime": None, "Extra": 1}
+    member = {"JobName": "j", "JobDescription": "", "JobType": "Advanced", "Status": "PENDING",
+              "JobArn": "arn:aws:sagemaker:us-east-1:000000000000:inference-recommendations-job/j",
+              "RoleArn": "arn:aws:iam::000000000000:role/r", "CreationTime": 1795521600.5,
+              "LastModifiedTime": 1795521600.5}  # fmt: skip
+    summary = {**member, "CompletionTime": None, "Extra": 1}
     wire = to_wire({"InferenceRecommendationsJobs": [summary], "NextToken": None}, model(LIST_JOBS).output_shape)
-    assert wire == {
-        "InferenceRecommendationsJobs": [{"JobName": "j", "Status": "PENDING", "CreationTime": 1795521600.5}]
-    }
+    assert wire == {"InferenceRecommendationsJobs": [member]}
     parsed = parse_as(LIST_JOBS, wire)
     assert parsed["InferenceRecommendationsJobs"][0]["CreationTime"] == datetime(2026, 11, 24, 12, 0, 0, 500000, UTC)
 
