@@ -124,7 +124,8 @@ def local_payload_path(url: str, roots: tuple[Path, ...]) -> tuple[Path | None, 
     except (OSError, ValueError, RuntimeError):  # a NUL byte, a loop of links
         return None, f"{show(url)}: not a path this server can resolve"
     if not any(resolved.is_relative_to(root) for root in roots):
-        return None, f"{show(url)} is not under a payload root of this server ({', '.join(map(str, roots))})"
+        # The roots are this host's paths: named to its operator (the configuration), never to a caller.
+        return None, f"{show(url)} is not under a payload root of this server (its configuration's PayloadRoots)"
     if not resolved.is_dir() and not (resolved.is_file() and is_archive_name(resolved.name)):
         return None, f"{show(url)}: no such folder or .tar.gz/.tgz archive"
     return resolved, None

@@ -90,7 +90,7 @@ class JobManager:
         if any(not p.path.startswith(KEY) for p in problems):  # the caller's own fields explain it: the
             problems = [p for p in problems if not p.path.startswith(f"{KEY}.")]  # server's part says nothing more
         if problems:
-            raise validation_error(problems)
+            raise validation_error(problems, request)
         name = spec.name
         if self.store.get(name) is not None:  # before its folder is claimed: claiming clears it
             raise _in_use(name)
@@ -154,9 +154,9 @@ class JobManager:
         try:
             return load_results(folder, running, read_timeline=_no_timeline)
         except (OSError, ResultsFolderError, JobSpecError) as error:
-            raise ApiError(
-                "InternalFailure", f"the job's results cannot be read: {error}".splitlines()[0], 500
-            ) from None
+            # The detail names this host's files: the operator's log has it, the caller a plain sentence.
+            self.progress(f"{record.name}: the job's results cannot be read: {error}".splitlines()[0])
+            raise ApiError("InternalFailure", "the job's results cannot be read on this server", 500) from None
 
     def describe(self, name: str) -> dict[str, Any]:
         """DescribeInferenceRecommendationsJob's answer: the results as they stand, the status as stored."""

@@ -10,6 +10,7 @@ takes its code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,8 @@ from botocore.model import OperationModel, Shape
 from botocore.utils import parse_timestamp
 
 from loadrec.engine.job.files import JobFileError, parse_json
-from loadrec.engine.job.problems import Problem, show
+from loadrec.engine.job.limits import RELAXED_HINT
+from loadrec.engine.job.problems import SHOWN_CHARACTERS, Problem, show
 from loadrec.engine.job.validation import check_input, service_model
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -37,9 +39,74 @@ class ApiError(Exception):
         return {"__type": self.code, "message": self.message}
 
 
-def validation_error(problems: list[Problem] | list[str]) -> ApiError:
-    """A ValidationException holding every problem, one line each (as ``loadrec validate`` prints them)."""
-    return ApiError("ValidationException", "\n".join(str(p) for p in problems))
+def validation_error(problems: list[Problem], request: Mapping[str, Any] | None = None) -> ApiError:
+    """A ValidationException worded as AWS words it, every problem in one message::
+
+        2 validation errors detected: Value '60' at 'inputConfig.trafficPattern.phases.1.member.spawnRate'
+        failed to satisfy constraint: 60 is above the AWS limit of 20; Value null at ...
+
+    AWS's member paths (lower camel case, lists counted from 1 with ``.member``) and the value
+    found there in ``request``; the constraint is loadrec's own words, less what only the
+    server's operator can act on (a command-line flag)."""
+    said = [aws_constraint(problem, request or {}) for problem in problems]
+    count = len(said)
+    return ApiError(
+        "ValidationException", f"{count} validation error{'s' if count != 1 else ''} detected: " + "; ".join(said)
+    )
+
+
+def aws_constraint(problem: Problem, request: Mapping[str, Any]) -> str:
+    message = problem.message.replace(f" ({RELAXED_HINT})", "").replace(RELAXED_HINT, "")
+    message = " ".join(message.split())  # one line, whatever a value held
+    if message == "is required":
+        message = "Member must not be null"  # AWS's words
+    if not problem.path:
+        return message
+    found, value = _value_at(request, problem.path)
+    shown = "null" if not found or value is None else f"'{_java_text(value)}'"
+    if found and message.startswith(show(value)):  # the value is said once, where AWS says it
+        message = message[len(show(value)) :].lstrip(": ")
+    if message.split(" ", 1)[0] in _VERBS:
+        message = f"Member {message}"
+    return f"Value {shown} at '{aws_path(problem.path)}' failed to satisfy constraint: {message}"
+
+
+_VERBS = frozenset({"is", "are", "does", "must", "has", "holds", "lasts", "peaks", "needs", "names", "entries"})
+
+
+_SEGMENT = re.compile(r"\.?([A-Za-z0-9_-]+)|\[(\d+)\]|\[(\"(?:[^\"\\]|\\.)*\"[^\]]*)\]")
+
+
+def aws_path(path: str) -> str:
+    """``InputConfig.TrafficPattern.Phases[0].SpawnRate`` as AWS writes it:
+    ``inputConfig.trafficPattern.phases.1.member.spawnRate``."""
+    parts = []
+    for name, index, quoted in _SEGMENT.findall(path):
+        if index:
+            parts.append(f"{int(index) + 1}.member")
+        else:
+            text = name or quoted
+            parts.append(text[:1].lower() + text[1:])
+    return ".".join(parts) or path
+
+
+def _value_at(request: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    value: Any = request
+    for name, index, _quoted in _SEGMENT.findall(path):
+        if index and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        elif name and isinstance(value, Mapping) and name in value:
+            value = value[name]
+        else:
+            return False, None
+    return True, value
+
+
+def _java_text(value: Any) -> str:
+    """A value as AWS's messages show one (text as it is, the rest as JSON), shortened, on one line."""
+    text = value if isinstance(value, str) else show(value)
+    text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+    return text if len(text) <= SHOWN_CHARACTERS else f"{text[: SHOWN_CHARACTERS - 1]}…"
 
 
 def not_found(message: str) -> ApiError:
@@ -68,7 +135,7 @@ def read_params(body: bytes, model: OperationModel) -> dict[str, Any]:
         params = _parsed_timestamps(params, model.input_shape)
         problems = check_input(params, model.input_shape)
         if problems:
-            raise validation_error(problems)
+            raise validation_error(problems, params)
     return params
 
 
@@ -88,7 +155,7 @@ def _parsed_timestamps(params: dict[str, Any], shape: Shape) -> dict[str, Any]:
         except (ValueError, TypeError, OverflowError, OSError, RuntimeError):
             problems.append(Problem(name, f"{show(value)} is not a timestamp (epoch seconds or ISO 8601)"))
     if problems:
-        raise validation_error(problems)
+        raise validation_error(problems, params)
     return out
 
 

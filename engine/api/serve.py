@@ -23,6 +23,7 @@ monkey.patch_all()  # before anything imports ssl: the jobs' tests and the serve
 
 import argparse
 import collections
+import contextlib
 import fcntl
 import os
 import socket
@@ -37,7 +38,7 @@ import gevent.event
 import gevent.pool
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
-from loadrec.engine.api.app import create_app
+from loadrec.engine.api.app import UNREAD_BODY, create_app
 from loadrec.engine.api.config import ConfigError, load_config
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.store import JobStore
@@ -158,6 +159,10 @@ class _Server(WSGIServer):
                 del self.open_by_client[client]
 
 
+LINGER_S = 2.0  # how long a refused request's rest is read, and at most how much, before the connection closes
+LINGER_BYTES = 64 * 1024 * 1024
+
+
 class _Handler(WSGIHandler):
     """A connection that sends nothing for READ_TIMEOUT_S is closed, and one whose request and answer take
     longer than REQUEST_DEADLINE_S (a slow client holds no slot for long, however it trickles)."""
@@ -177,6 +182,27 @@ class _Handler(WSGIHandler):
             return None  # the connection is closed, nothing answered: the client took too long
         finally:
             deadline.close()
+
+    def run_application(self) -> None:
+        super().run_application()
+        if self.environ.get(UNREAD_BODY):
+            # gevent would read a refused body to its end to keep the connection (an endless chunked one
+            # for the whole deadline): the connection is closed instead, the rest never read.
+            self.close_connection = True
+            self.wsgi_input.chunked_input, self.wsgi_input.content_length = False, 0
+            _linger(self.socket)
+
+
+def _linger(sock: socket.socket) -> None:
+    """Close a connection whose request was not read to its end, so that its answer still arrives: closed at
+    once, the unread bytes would make the kernel reset it, dropping the answer not yet sent. So the answer is
+    sent and the write side shut (FIN), and what the client still sends is read and dropped, for a moment."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+        with gevent.Timeout(LINGER_S, False):
+            drained = 0
+            while drained < LINGER_BYTES and (data := sock.recv(64 * 1024)):
+                drained += len(data)
 
 
 def _claim(data_dir: Path) -> IO[str]:

@@ -131,7 +131,7 @@ def read_regular(path: Path, max_bytes: int) -> bytes:
 def parse_json(text: str, source: str) -> Any:
     """Strict JSON (no NaN or Infinity), at most MAX_NESTING levels deep."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_bounded_int)
     except json.JSONDecodeError as error:
         raise JobFileError(
             f"{source}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
@@ -140,8 +140,6 @@ def parse_json(text: str, source: str) -> Any:
         raise JobFileError(f"{source}: nested more than {MAX_NESTING} levels deep") from None
     except _NotFinite:
         raise JobFileError(f"{source}: {_constants_named(text)}") from None
-    except ValueError as error:  # an integer of more digits than Python converts
-        raise JobFileError(f"{source}: {error}".splitlines()[0]) from None
     if _depth(value) > MAX_NESTING:
         raise JobFileError(f"{source}: nested more than {MAX_NESTING} levels deep")
     return value
@@ -159,11 +157,30 @@ def _refuse_constant(name: str) -> Any:
     raise _NotFinite(name)
 
 
+# Beyond this many digits Python will not convert an integer (and no field takes one): refused, and named.
+MAX_INTEGER_DIGITS = 4300
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _NotFinite(f"an integer of {len(digits.lstrip('-')):,} digits")
+    return int(digits)
+
+
+def _marked_int(digits: str) -> int | _Constant:
+    try:
+        return _bounded_int(digits)
+    except _NotFinite as huge:
+        return _Constant(str(huge))
+
+
 def _constants_named(text: str) -> str:
-    """The first field holding NaN or Infinity (the text read again, each constant kept as a marker)."""
+    """The first field holding NaN, Infinity or an integer too long to read (the text read again, each kept
+    as a marker)."""
     found: list[tuple[str, str]] = []
     try:
-        pending: list[tuple[str, Any]] = [("", json.loads(text, parse_constant=_Constant))]
+        read = json.loads(text, parse_constant=_Constant, parse_int=_marked_int)
+        pending: list[tuple[str, Any]] = [("", read)]
     except (ValueError, RecursionError):  # broken further on: the constant is what is said
         pending = []
     while pending:
@@ -178,6 +195,8 @@ def _constants_named(text: str) -> str:
         return "NaN or Infinity is not a JSON number (only finite numbers are)"
     where, name = found[0]
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    if name.startswith("an integer"):
+        return f"{where}: {name} is too long to be read (at most {MAX_INTEGER_DIGITS:,}){more}"
     return f"{where}: {name} is not a JSON number (only finite numbers are){more}"
 
 

@@ -136,10 +136,12 @@ def _ceiling_problems(base: str, pattern: TrafficPattern) -> list[Problem]:
     found: list[Problem] = []
     if (duration := pattern_duration_s(pattern)) > limits.MAX_PATTERN_S:
         found.append(
-            Problem(base, f"lasts {duration} s; a traffic pattern lasts at most {limits.MAX_PATTERN_S} s (7 days)")
+            Problem(
+                base, f"lasts {show(duration)} s; a traffic pattern lasts at most {limits.MAX_PATTERN_S} s (7 days)"
+            )
         )
     if (peak := pattern_peak_users(pattern)) > limits.MAX_PEAK_USERS:
-        found.append(Problem(base, f"peaks at {peak} users; at most {limits.MAX_PEAK_USERS} users are allowed"))
+        found.append(Problem(base, f"peaks at {show(peak)} users; at most {limits.MAX_PEAK_USERS} users are allowed"))
     return found
 
 

@@ -152,13 +152,13 @@ def _integer_problems(value: int, shape: Shape, path: str, mode: LimitsMode | No
         return []  # botocore already reported it
     if mode is None:
         return (
-            [Problem(path, f"{value} is above the maximum of {model_max}")]
+            [Problem(path, f"{show(value)} is above the maximum of {model_max}")]
             if model_max is not None and value > model_max
             else []
         )
     semantic_min = limits.SEMANTIC_MINIMUMS.get(generic)
     if semantic_min is not None and value < semantic_min:
-        return [Problem(path, f"{value} is below the minimum of {semantic_min}")]
+        return [Problem(path, f"{show(value)} is below the minimum of {semantic_min}")]
     aws = limits.AWS_LIMITS.get(generic)
     if mode is LimitsMode.RELAXED:
         return []
@@ -170,11 +170,11 @@ def _integer_problems(value: int, shape: Shape, path: str, mode: LimitsMode | No
 def _aws_range_problems(value: int, allowed: Range, path: str) -> list[Problem]:
     hint = limits.RELAXED_HINT
     if allowed.minimum is not None and value < allowed.minimum:
-        return [Problem(path, f"{value} is below the AWS limit of {allowed.minimum} ({hint})")]
+        return [Problem(path, f"{show(value)} is below the AWS limit of {allowed.minimum} ({hint})")]
     if allowed.maximum is not None and value > allowed.maximum:
-        return [Problem(path, f"{value} is above the AWS limit of {allowed.maximum} ({hint})")]
+        return [Problem(path, f"{show(value)} is above the AWS limit of {allowed.maximum} ({hint})")]
     if allowed.multiple_of is not None and value % allowed.multiple_of:
-        return [Problem(path, f"{value} is not a multiple of {allowed.multiple_of}, as AWS requires ({hint})")]
+        return [Problem(path, f"{show(value)} is not a multiple of {allowed.multiple_of}, as AWS requires ({hint})")]
     return []
 
 

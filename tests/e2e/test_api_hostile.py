@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.client import BaseClient
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.e2e.api import KEY_ID, SECRET, SECRET_ENV, ApiServer, api_server, sagemaker, server_config, wait_for
@@ -76,7 +79,10 @@ def test_a_caller_s_environment_cannot_run_a_command_on_the_host(
     error = refused.value.response["Error"]
     assert error["Code"] == "ValidationException"
     for index, name in enumerate(("BROWSER", "PYTHONWARNINGS", "LD_PRELOAD")):
-        assert f'CategoricalParameterRanges[{index}].Name: "{name}" is not an environment parameter' in error["Message"]
+        ranges = "inputConfig.endpointConfigurations.1.member.environmentParameterRanges"
+        at = f"{ranges}.categoricalParameterRanges.{index + 1}"
+        assert (f"Value '{name}' at '{at}.member.name' failed to satisfy constraint: Member is not an environment "
+                "parameter this server lets a caller set") in error["Message"]  # fmt: skip
     assert not marker.exists() and not recorded.exists()  # no model server was started
     client.create_inference_recommendations_job(**provisioned_job("allowed", [{"Name": ALLOWED, "Value": ["fast"]}]))
     assert wait_for(client, "allowed")["Status"] == "COMPLETED"
@@ -139,3 +145,62 @@ def test_a_hostile_path_is_a_4xx_never_a_traceback(server: ApiServer, path: str)
 
 def _basic() -> str:
     return "Basic " + base64.b64encode(f"{KEY_ID}:{SECRET}".encode()).decode()
+
+
+def _signed_head(server: ApiServer, body: bytes, target: str) -> dict[str, str]:
+    request = AWSRequest("POST", server.url + "/", data=body, headers={
+        "X-Amz-Target": f"SageMaker.{target}", "Content-Type": "application/x-amz-json-1.1"})  # fmt: skip
+    SigV4Auth(Credentials(KEY_ID, SECRET), "sagemaker", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def test_a_body_too_large_gets_the_size_error_sent_whole_or_in_chunks(server: ApiServer) -> None:
+    """A 20 MB chunked body was cut short unread and failed its signature; an endless one held the connection."""
+    host, port = server.url.removeprefix("http://").split(":")
+    body = b'{"NameContains": "' + b"x" * (20 << 20) + b'"}'
+    for chunked in (False, True):
+        head = _signed_head(server, body, "ListInferenceRecommendationsJobs")
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            lines = [f"{k}: {v}" for k, v in head.items()]
+            lines.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(body)}")
+            sock.sendall(("POST / HTTP/1.1\r\nHost: x\r\n" + "\r\n".join(lines) + "\r\n\r\n").encode())
+            with contextlib.suppress(OSError):  # the server closes the connection once it has refused the body
+                step = 1 << 20
+                for start in range(0, len(body), step):
+                    part = body[start : start + step]
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+            answer = b""
+            while not answer.endswith(b"}") and (data := sock.recv(65536)):
+                answer += data
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+        assert b'"ValidationException"' in answer and b"larger than 1024 KiB" in answer
+
+
+def test_validation_errors_read_as_aws_s_and_name_no_server_flag_internal_or_path(client: BaseClient) -> None:
+    job = provisioned_job("aws-words", [{"Name": ALLOWED, "Value": ["fast"]}])
+    job["InputConfig"]["TrafficPattern"] = {"TrafficType": "PHASES", "Phases": [
+        {"InitialNumberOfUsers": 1, "SpawnRate": 1}]}  # fmt: skip
+    job["InputConfig"]["ContainerConfig"] = {"PayloadConfig": {"SamplePayloadUrl": "/etc/passwd-folder"}}
+    with pytest.raises(ClientError) as refused:
+        client.create_inference_recommendations_job(**job)
+    message = refused.value.response["Error"]["Message"]
+    assert message.startswith(
+        "2 validation errors detected: Value null at 'inputConfig.trafficPattern.phases.1.member.durationInSeconds' "
+        "failed to satisfy constraint: Member must not be null; "
+    )
+    assert "Value '/etc/passwd-folder' at 'inputConfig.containerConfig.payloadConfig.samplePayloadUrl'" in message
+    assert "--limits" not in message and "/tmp" not in message and "\n" not in message
+
+
+def test_an_integer_too_long_to_read_is_named_without_python_s_words(server: ApiServer) -> None:
+    body = b'{"MaxResults": ' + b"9" * 5000 + b"}"  # boto3 cannot even send it: json.dumps refuses
+    request = urllib.request.Request(
+        server.url + "/", data=body, headers=_signed_head(server, body, "ListInferenceRecommendationsJobs")
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    said = json.loads(refused.value.read())
+    assert said == {
+        "__type": "SerializationException",
+        "message": "request body: MaxResults: an integer of 5,000 digits is too long to be read (at most 4,300)",
+    }

@@ -178,7 +178,7 @@ def test_recovery_fails_the_jobs_a_dead_server_was_running_and_keeps_the_finishe
 def test_a_refused_local_payload_path_is_one_line_not_also_aws_s_pattern(jobs: JobManager) -> None:
     with pytest.raises(ApiError) as refused:
         jobs.create(request("relative", "prompts/"))
-    assert refused.value.message.splitlines() == [
-        'InputConfig.ContainerConfig.PayloadConfig.SamplePayloadUrl: "prompts/": a local payload path must be '
-        "absolute (or use an s3:// URI)"
-    ]
+    assert refused.value.message == (
+        "1 validation error detected: Value 'prompts/' at 'inputConfig.containerConfig.payloadConfig."
+        "samplePayloadUrl' failed to satisfy constraint: a local payload path must be absolute (or use an s3:// URI)"
+    )

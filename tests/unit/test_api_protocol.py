@@ -4,6 +4,7 @@ botocore's output shapes, request bodies read and checked against the input shap
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -18,6 +19,7 @@ from loadrec.engine.api.protocol import (
     to_wire,
     validation_error,
 )
+from loadrec.engine.job.limits import RELAXED_HINT
 from loadrec.engine.job.problems import Problem
 from loadrec.engine.job.validation import service_model
 from tests.aws_shapes import parse_as
@@ -177,8 +179,10 @@ def test_list_parameters_outside_the_model_are_a_validation_exception_naming_eac
     with pytest.raises(ApiError) as caught:
         read_params(json.dumps(params).encode(), model(LIST_JOBS))
     assert (caught.value.code, caught.value.status) == ("ValidationException", 400)
-    lines = caught.value.message.splitlines()
-    assert [line.split(":", 1)[0] for line in lines] == fields
+    message = caught.value.message
+    count = f"{len(fields)} validation error{'s' if len(fields) > 1 else ''} detected: "
+    named = re.findall(r" at '([^']+)' failed to satisfy constraint: ", message)
+    assert message.startswith(count) and named == [f[0].lower() + f[1:] for f in fields], message
 
 
 @pytest.mark.parametrize(
@@ -205,7 +209,9 @@ def test_a_missing_required_parameter_is_a_validation_exception() -> None:
     with pytest.raises(ApiError) as caught:
         read_params(b"{}", model(DESCRIBE))
     assert caught.value.code == "ValidationException"
-    assert caught.value.message.splitlines() == ["JobName: is required"]
+    assert caught.value.message == (
+        "1 validation error detected: Value null at 'jobName' failed to satisfy constraint: Member must not be null"
+    )
 
 
 def test_a_create_request_is_left_for_the_job_s_own_checks() -> None:
@@ -221,10 +227,24 @@ def test_a_body_over_the_limit_is_a_validation_exception() -> None:
     assert "larger than 1024 KiB" in caught.value.message
 
 
-def test_a_validation_error_holds_one_line_per_problem() -> None:
-    error = validation_error([Problem("MaxResults", "too big"), Problem("", "whole request")])
-    assert error.body() == {"__type": "ValidationException", "message": "MaxResults: too big\nwhole request"}
-    assert error.status == 400
+def test_a_validation_error_reads_as_aws_s_with_every_problem() -> None:
+    """AWS's words and member paths (lower camel case, lists from 1 with .member), the value found there, and
+    nothing only the server's operator can act on (the --limits flag)."""
+    request = {"InputConfig": {"TrafficPattern": {"Phases": [{}, {"SpawnRate": 60}]}}, "JobName": "a\nb"}
+    problems = [
+        Problem("InputConfig.TrafficPattern.Phases[1].SpawnRate", f"60 is above the AWS limit of 20 ({RELAXED_HINT})"),
+        Problem("JobName", '"a\\nb" does not match the pattern X'),
+        Problem("RoleArn", "is required"),
+        Problem("", "whole request"),
+    ]  # fmt: skip
+    error = validation_error(problems, request)
+    assert error.body() == {"__type": "ValidationException", "message": (
+        "4 validation errors detected: Value '60' at 'inputConfig.trafficPattern.phases.2.member.spawnRate' failed "
+        "to satisfy constraint: Member is above the AWS limit of 20; Value 'a\\u000ab' at 'jobName' failed to "
+        "satisfy constraint: Member does not match the pattern X; Value null at 'roleArn' failed to satisfy "
+        "constraint: Member must not be null; whole request"
+    )}  # fmt: skip
+    assert error.status == 400 and "--limits" not in error.message
 
 
 def test_timestamps_reach_the_operations_as_aware_datetimes_whatever_form_they_came_in() -> None:
@@ -238,7 +258,8 @@ def test_a_value_that_is_no_timestamp_is_a_validation_exception_naming_it(sent: 
     with pytest.raises(ApiError) as caught:
         read_params(json.dumps({"CreationTimeBefore": sent}).encode(), model(LIST_JOBS))
     assert caught.value.code == "ValidationException"
-    assert caught.value.message.startswith("CreationTimeBefore: ")
+    assert caught.value.message.startswith("1 validation error detected: Value ")
+    assert " at 'creationTimeBefore' failed to satisfy constraint: " in caught.value.message
 
 
 # --- the operation -----------------------------------------------------------------------

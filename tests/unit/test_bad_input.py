@@ -34,7 +34,10 @@ def job_file(tmp_path: Path, request: dict[str, Any], **loadrec: Any) -> str:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('{"JobName": ' + "9" * 5000 + "}", "Exceeds the limit (4300 digits)"),
+        (
+            '{"JobName": ' + "9" * 5000 + "}",
+            "JobName: an integer of 5,000 digits is too long to be read (at most 4,300)",
+        ),
         ("[" * 1000 + "]" * 1000, f"nested more than {MAX_NESTING} levels deep"),
         ('{"a": ' * 40 + "1" + "}" * 40, f"nested more than {MAX_NESTING} levels deep"),
         ('{"JobName": NaN}', "NaN is not a JSON number"),
