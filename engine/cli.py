@@ -40,6 +40,7 @@ from loadrec.engine.load.settings import (
     RunSettings,
     add_options,
     at_least,
+    host_address,
     non_negative,
     port_number,
     positive,
@@ -86,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui = commands.add_parser("ui", help="run the whole job from a web page and watch it live")
     _add_job_arguments(ui)
-    ui.add_argument("--host", default="127.0.0.1", help="address the web UI listens on (default 127.0.0.1)")
+    ui.add_argument("--host", type=host_address, default="127.0.0.1", help="web UI address (default 127.0.0.1)")
     ui.add_argument("--port", type=port_number, default=8089, help="web UI port (default 8089)")
     add_options(ui, UI)
     ui.add_argument(

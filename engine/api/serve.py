@@ -45,7 +45,7 @@ from loadrec.engine.api.store import JobStore
 from loadrec.engine.job.headers import authority
 from loadrec.engine.job.problems import BadInput
 from loadrec.engine.load.lifeline import stop_signals
-from loadrec.engine.load.settings import LIMITS, SERVE, add_options, at_least, settings_from
+from loadrec.engine.load.settings import LIMITS, SERVE, add_options, at_least, host_address, settings_from
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
 from loadrec.engine.webui.login import is_loopback
 
@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="loadrec serve",
         description="Answer SageMaker's recommendation-job API (boto3, the AWS CLI) and run the jobs here.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", type=host_address, default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
     parser.add_argument(
         "--port", type=at_least(0, 65535), default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free one)"
     )

@@ -9,6 +9,7 @@ when ``env:`` values are resolved, and answer with one sentence or None.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from urllib.parse import urlsplit
@@ -41,6 +42,24 @@ def header_value_problem(value: str) -> str | None:
     if not _FIELD_VALUE.fullmatch(value):
         return "holds control characters or characters outside Latin-1, which a header cannot carry"
     return None
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def host_problem(text: str, wildcard: bool = False) -> str | None:
+    """None when ``text`` is an address to listen on or connect to: an IPv4 or IPv6 address, or a host name
+    of ASCII letters, digits and hyphens (``*``, every address, when ``wildcard``)."""
+    if wildcard and text == "*":
+        return None
+    try:
+        ipaddress.ip_address(text)
+        return None
+    except ValueError:
+        pass
+    if 0 < len(text) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in text.removesuffix(".").split(".")):
+        return None
+    return "is not an IP address or a host name (letters, digits, hyphens and dots)"
 
 
 def content_type_problem(value: str) -> str | None:

@@ -16,7 +16,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from loadrec.engine.job.headers import host_problem
 from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.problems import show
 from loadrec.engine.measurement.monitor import MonitorSettings
 from loadrec.engine.measurement.ranking import Importance, Weights
 
@@ -128,6 +130,13 @@ def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
 positive, non_negative, port_number = at_least(1), at_least(0), at_least(1, 65535)
 
 
+def host_address(text: str) -> str:
+    """An argparse type: an address to listen on or connect to (job.headers.host_problem), ``*`` for all."""
+    if problem := host_problem(text, wildcard=True):
+        raise argparse.ArgumentTypeError(f"{show(text)} {problem}")
+    return text
+
+
 MAX_PROCESSES = 256  # local load processes of one test: beyond, a typo that would fork the machine to a halt
 
 
@@ -234,7 +243,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         ("--master-bind-host",),
-        {"default": "0.0.0.0", "help": "with --master: address to listen on"},
+        {"type": host_address, "default": "0.0.0.0", "help": "with --master: address to listen on"},
         frozenset({RUN, UI}),
     ),
     Option(

@@ -21,7 +21,7 @@ from loadrec.engine.job.spec import parse_job
 from loadrec.engine.load.distributed import Assignment, WorkerAgent
 from loadrec.engine.load.lifeline import STOP_SIGNALS, outlive_the_terminal, watch_parent
 from loadrec.engine.load.prepare import SetupError, load_payloads, prepare_test
-from loadrec.engine.load.settings import DEFAULT_MASTER_PORT
+from loadrec.engine.load.settings import DEFAULT_MASTER_PORT, host_address, port_number
 from loadrec.engine.load.users import InvocationUser
 
 
@@ -40,8 +40,9 @@ def take_assignment(assignment: Assignment, user_class: type[InvocationUser]) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loadrec worker", description="A loadrec load worker (a Locust worker).")
-    parser.add_argument("--master-host", default="127.0.0.1", help="the master's address (default 127.0.0.1)")
-    parser.add_argument("--master-port", type=int, default=DEFAULT_MASTER_PORT, help="default 5557")
+    parser.add_argument("--master-host", type=host_address, default="127.0.0.1",
+                        help="the master's address (default 127.0.0.1)")  # fmt: skip
+    parser.add_argument("--master-port", type=port_number, default=DEFAULT_MASTER_PORT, help="default 5557")
     parser.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if argv is None:  # this process's own output: a closed terminal must not end the test

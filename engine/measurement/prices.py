@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from loadrec.engine.job.files import FileRefused, read_regular
+from loadrec.engine.job.files import MAX_INTEGER_DIGITS, FileRefused, read_regular
 from loadrec.engine.job.limits import MAX_PRICE_PER_HOUR
 from loadrec.engine.job.problems import is_number
 from loadrec.engine.job.spec import JobSpec
@@ -107,6 +107,9 @@ def _parse(origin: str, text: str, base: PriceTable | None) -> PriceTable:
     except json.JSONDecodeError as error:
         problem = f"not valid JSON at line {error.lineno} column {error.colno}"
         raise _fail(origin, "(document)", problem, error.msg) from None
+    except ValueError:  # an integer of more digits than Python converts (no price has them)
+        problem = f"holds an integer too long to be read (more than {MAX_INTEGER_DIGITS:,} digits)"
+        raise PriceFileError(f"{origin}: (document): {problem}") from None
     if not isinstance(doc, dict):
         raise _fail(origin, "(document)", "must be a JSON object", doc)
     for key in doc:

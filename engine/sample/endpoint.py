@@ -35,6 +35,7 @@ import gevent.lock
 
 from loadrec.engine.job.headers import authority
 from loadrec.engine.load.lifeline import stop_signals
+from loadrec.engine.load.settings import host_address
 from loadrec.engine.sample import streaming
 from loadrec.engine.sample.generator import generate
 from loadrec.engine.sample.model import JSON, ModelInputError, invoke, model
@@ -309,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A sample model endpoint with a fixed number of worker slots, like one SageMaker instance.",
     )
     add = parser.add_argument
-    add("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    add("--host", type=host_address, default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     add("--port", type=_ranged(int, 0, 65535), default=8080, help="port to bind; 0 picks a free one (default 8080)")
     add("--workers", type=WORKERS, help=f"concurrent worker slots (default: ${WORKERS_ENV}, else 2)")
     add("--service-ms", type=SERVICE_MS, help=f"ms each request holds its slot (default: ${SERVICE_MS_ENV}, else 20)")

@@ -195,3 +195,11 @@ def test_serverless_refuses_impossible_traffic(
 ) -> None:
     with pytest.raises(ValueError):
         serverless_cost_per_hour(bundled(), memory_mb, per_minute, duration_ms, payload_kb)
+
+
+def test_an_integer_too_long_to_read_is_one_line_not_python_s_advice(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text('{"RealTimeInstanceHour": {"ml.c5.large": ' + "9" * 5001 + "}}")
+    with pytest.raises(PriceFileError) as refused:
+        load_prices(path)
+    assert str(refused.value) == f"{path}: (document): holds an integer too long to be read (more than 4,300 digits)"

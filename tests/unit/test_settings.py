@@ -21,6 +21,7 @@ from loadrec.engine.load.settings import (
     MasterSettings,
     RunSettings,
     add_options,
+    host_address,
     process_count,
     settings_from,
 )
@@ -89,3 +90,16 @@ def test_a_process_count_beyond_the_bound_is_refused_before_anything_starts(text
     with pytest.raises(argparse.ArgumentTypeError, match="from 0 to 256"):
         process_count(text)
     assert process_count(str(MAX_PROCESSES)) == MAX_PROCESSES and process_count("auto") == AUTO
+
+
+@pytest.mark.parametrize("text", ["bad host", "", "\u202e127.0.0.1", "host_name", "-leading.example", "a" * 64,
+                                  "127.0.0.1:5557", "tcp://master", "häst", "x\nwhat"])  # fmt: skip
+def test_an_address_that_is_no_ip_or_host_name_is_refused_in_one_line(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        host_address(text)
+    assert "is not an IP address or a host name" in str(refused.value) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1", "0.0.0.0", "::1", "fe80::1", "localhost", "master-1.internal", "*"])
+def test_addresses_and_host_names_are_taken(text: str) -> None:
+    assert host_address(text) == text
