@@ -28,7 +28,7 @@ from loadrec.engine.job.files import (
 )
 from loadrec.engine.job.headers import authority, region_problem, url_problem
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.job.problems import BadInput, show
+from loadrec.engine.job.problems import BadInput, show, terminal_safe_output
 from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
 from loadrec.engine.load.lifeline import outlive_the_terminal, stop_signals
@@ -58,10 +58,7 @@ from loadrec.shapes.preview import render_per_second_json, render_preview
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locust_plugin" / "locustfile.py"
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -385,15 +382,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments and arguments[0] in PASSTHROUGH:
         entry: Callable[[list[str]], int] = importlib.import_module(PASSTHROUGH[arguments[0]]).main
         return entry(arguments[1:])
-    args = build_parser().parse_args(arguments)
-    try:
-        return COMMANDS[args.command](args)
-    except BadInput as error:
-        for line in error.lines:
-            print(line, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    with terminal_safe_output():  # no ESC of a value or a path reaches the terminal
+        try:
+            args = build_parser().parse_args(arguments)
+            return COMMANDS[args.command](args)
+        except BadInput as error:
+            for line in error.lines:
+                print(line, file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

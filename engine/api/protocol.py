@@ -74,7 +74,7 @@ def aws_constraint(problem: Problem, request: Mapping[str, Any]) -> str:
 _VERBS = frozenset({"is", "are", "does", "must", "has", "holds", "lasts", "peaks", "needs", "names", "entries"})
 
 
-_SEGMENT = re.compile(r"\.?([A-Za-z0-9_-]+)|\[(\d+)\]|\[(\"(?:[^\"\\]|\\.)*\"[^\]]*)\]")
+_SEGMENT = re.compile(r"\.?([A-Za-z0-9_-]+)|\[([0-9]+)\]|\[(\"(?:[^\"\\]|\\.)*\"[^\]]*)\]")
 
 
 def aws_path(path: str) -> str:

@@ -43,7 +43,7 @@ from loadrec.engine.api.config import ConfigError, load_config
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.store import JobStore
 from loadrec.engine.job.headers import authority
-from loadrec.engine.job.problems import BadInput
+from loadrec.engine.job.problems import BadInput, terminal_safe
 from loadrec.engine.load.lifeline import stop_signals
 from loadrec.engine.load.settings import LIMITS, SERVE, add_options, at_least, host_address, settings_from
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     except BadInput as error:
         for line in error.lines:
-            print(line, file=sys.stderr)
+            print(terminal_safe(line), file=sys.stderr)
         return EXIT_BAD_INPUT
 
 
@@ -227,7 +227,7 @@ def _claim(data_dir: Path) -> IO[str]:
 
 
 def _progress(line: str) -> None:
-    print(line, flush=True)
+    print(terminal_safe(line), flush=True)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ from loadrec.engine.job.provisioning import (
     provisioned_streams,
     provisioner_problems,
 )
+from loadrec.engine.job.runtime_model import invoke_endpoint_problems
 from loadrec.engine.job.streaming_key import framing_of, streaming_problems
 from loadrec.engine.job.token_conditions import TokenConditions
 
@@ -279,6 +280,8 @@ def _sagemaker_problems(entry: Any, path: str) -> list[Problem]:
         value = entry.get(key)
         if isinstance(value, str) and (problem := header_value_problem(value)):
             found.append(Problem(f"{path}.{key}", f"{show(value)} {problem}"))
+        elif isinstance(value, str):  # and bounded as InvokeEndpoint's model bounds it (length, pattern)
+            found += invoke_endpoint_problems(key, value, f"{path}.{key}")
     return found
 
 

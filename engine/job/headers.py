@@ -21,6 +21,10 @@ _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 _AUTHORITY_START = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*:)?//")
 _REGION = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 MAX_REGION_LENGTH = 64
+# Headers that say how the message is framed or the connection kept: the HTTP client sets them per request.
+FRAMING_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "expect"}
+)
 # Request headers whose values are secrets whatever their origin: never shown, masked wherever echoed.
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-amz-security-token", "x-api-key", "api-key", "cookie"}
@@ -32,6 +36,8 @@ def header_name_problem(name: str) -> str | None:
         return "is empty; a header needs a name"
     if not _TOKEN.fullmatch(name):
         return "is not a header name (letters, digits and !#$%&'*+-.^_`|~ only; no spaces, ':' or line breaks)"
+    if name.lower() in FRAMING_HEADERS:
+        return "frames the request and is set by loadrec for each one (a value here would break every request)"
     return None
 
 

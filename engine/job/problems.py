@@ -6,9 +6,12 @@ or the file, and shows the offending value as the job file spells it, shortened.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -33,6 +36,46 @@ class BadInput(Exception):
     def __init__(self, lines: list[str]) -> None:
         super().__init__("\n".join(lines))
         self.lines = lines
+
+
+def terminal_safe(line: str) -> str:
+    """``line`` as a terminal may print it: control characters (ESC, NUL, a carriage return) and bidirectional
+    format characters written as escapes (``\\x1b``, ``\\u202e``), so a path or a value cannot clear the
+    screen, set a title or reorder what is shown. Tabs stay."""
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() or c == "\t" else _escape(c) for c in line)
+
+
+class TerminalSafe:
+    """A text stream that writes what it is given through ``terminal_safe``, line by line (line breaks kept):
+    every command's output, whatever value or path it prints."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write("\n".join(terminal_safe(part) for part in text.split("\n")))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding: the stream's own
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def terminal_safe_output() -> Iterator[None]:
+    """sys.stdout and sys.stderr through ``TerminalSafe`` for as long as the block runs."""
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def show(value: Any) -> str:

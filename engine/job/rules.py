@@ -186,7 +186,7 @@ def _endpoint_problems(config: Mapping[str, Any]) -> list[Problem]:
     return found
 
 
-_PERCENTILE = re.compile(r"P(\d{1,2}(?:\.\d+)?)")
+_PERCENTILE = re.compile(r"P([0-9]{1,2}(?:\.[0-9]+)?)")  # ASCII digits: \d takes "P٩٥" too
 
 
 def _content_type_problems(config: Mapping[str, Any]) -> list[Problem]:

@@ -16,10 +16,17 @@ from typing import Any, Literal, cast
 from loadrec.engine.job import limits
 from loadrec.engine.job.cases import TestCase, expand, ranges_of
 from loadrec.engine.job.extension import KEY as EXTENSION_KEY
-from loadrec.engine.job.extension import Extension, Target, check_extension, parse_extension, split_request
+from loadrec.engine.job.extension import (
+    Extension,
+    Target,
+    check_extension,
+    parse_extension,
+    split_request,
+)
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import Problem
 from loadrec.engine.job.rules import parse_percentile
+from loadrec.engine.job.runtime_model import unknown_region_problems
 from loadrec.engine.job.token_conditions import TokenConditions
 from loadrec.engine.job.validation import check_request
 from loadrec.shapes.schedule import Phase, Schedule, Stairs, TrafficPattern, build_schedule
@@ -141,6 +148,8 @@ def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> 
     if not problems:  # the shapes hold: the parameters can be read
         parameters = [{name for name, _ in ranges_of(entry)} for entry in _configurations(request)]
         problems += check_extension(raw_extension, _configuration_count(request), parameters, request)
+        if mode is LimitsMode.AWS:
+            problems += unknown_region_problems(raw_extension)
     else:
         problems += check_extension(raw_extension, _configuration_count(request))
     if problems:

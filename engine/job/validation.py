@@ -31,6 +31,7 @@ from loadrec.engine.job.problems import Problem, join, one_of, show
 from loadrec.engine.job.rules import load_test_problems
 
 OPERATION = "CreateInferenceRecommendationsJob"
+MAX_AWS_INTEGER = 2**31 - 1  # the model's "integer" is Java's int
 
 
 @lru_cache(maxsize=1)
@@ -112,7 +113,7 @@ def _model_problems(value: Any, shape: Shape, path: str, mode: LimitsMode | None
             found += _model_problems(item, shape.member, f"{path}[{index}]", mode)
         return found
     if kind == "string" and isinstance(value, str):
-        return _string_problems(value, shape, path)
+        return string_problems(value, shape, path)
     if kind in ("integer", "long"):
         if isinstance(value, bool):  # JSON true/false pass botocore's int check
             return [Problem(path, f"{show(value)} is a boolean, expected an integer")]
@@ -134,7 +135,7 @@ def _count_problems(count: int, shape: Shape, path: str, mode: LimitsMode | None
     return []
 
 
-def _string_problems(value: str, shape: Shape, path: str) -> list[Problem]:
+def string_problems(value: str, shape: Shape, path: str) -> list[Problem]:
     meta = shape.metadata
     if "max" in meta and len(value) > meta["max"]:
         return [Problem(path, f"length {len(value)} is above the maximum of {meta['max']}")]
@@ -162,8 +163,8 @@ def _integer_problems(value: int, shape: Shape, path: str, mode: LimitsMode | No
     aws = limits.AWS_LIMITS.get(generic)
     if mode is LimitsMode.RELAXED:
         return []
-    if aws is None:
-        aws = Range(maximum=shape.metadata.get("max"))
+    if aws is None:  # AWS's integers are 32-bit: a larger one never reaches its service
+        aws = Range(maximum=shape.metadata.get("max", MAX_AWS_INTEGER if shape.type_name == "integer" else None))
     return _aws_range_problems(value, aws, path)
 
 

@@ -116,9 +116,11 @@ def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
 
     def whole_number(text: str) -> int:
         try:
+            if not text.isascii():  # int() reads "٩٥" as 95: a number is written in ASCII digits
+                raise ValueError
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+            raise argparse.ArgumentTypeError(f"{show(text[:20])} is not a whole number") from None
         if value < minimum or (maximum is not None and value > maximum):
             allowed = f"of {minimum} or more" if maximum is None else f"from {minimum} to {maximum}"
             raise argparse.ArgumentTypeError(f"{str(value)[:20]} is not a whole number {allowed}")

@@ -29,6 +29,7 @@ from locust.runners import WorkerRunner
 
 from loadrec.engine.job.files import JobFileError, load_job
 from loadrec.engine.job.limits import LimitsMode
+from loadrec.engine.job.problems import terminal_safe
 from loadrec.engine.job.spec import JobSpec, JobSpecError
 from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, ship_seconds
 from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_chosen_test
@@ -175,7 +176,7 @@ class LocustJob:
 
 def _bad_input(lines: list[str]) -> NoReturn:
     for line in lines:
-        print(line, file=sys.stderr)
+        print(terminal_safe(line), file=sys.stderr)
     sys.exit(EXIT_BAD_INPUT)  # not an Exception: Locust's event hook lets it end the process
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loadrec.engine.job.provisioning import SageMakerProvisioning
 from loadrec.engine.job.spec import JobSpec, StoppingConditions
 from loadrec.engine.measurement.outcome import Sizing
 from loadrec.engine.results.model import JobResults
@@ -38,8 +39,14 @@ def _targets(spec: JobSpec) -> str:
     text = f"{count} endpoint configuration{'s' if count != 1 else ''} ({labels})"
     if len(spec.cases) != count:
         text += f" making {len(spec.cases)} tests with their environment parameters"
-    if any(spec.target_of(case.index) is None for case in spec.cases):
-        text += ", endpoints created per test by the Command provisioner"
+    untargeted = any(spec.target_of(case.index) is None for case in spec.cases)
+    provisioner = spec.extension.provisioner
+    if untargeted and provisioner is not None:
+        kind = "SageMaker" if isinstance(provisioner, SageMakerProvisioning) else "Command"
+        text += f", endpoints created per test by the {kind} provisioner"
+    elif untargeted:  # a valid AWS request, which loadrec run cannot load yet: said now, not at the run
+        text += (", with no target to load yet (loadrec run needs Loadrec.Targets, one per configuration, "
+                 "or a Loadrec.Provisioner to create them)")  # fmt: skip
     return f"{text}, {tests}"
 
 

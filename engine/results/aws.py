@@ -38,7 +38,7 @@ def iso(epoch: float) -> str:
 
 
 DEFAULT_REGION = "us-east-1"
-_ROLE_ACCOUNT = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):")
+_ROLE_ACCOUNT = re.compile(r"arn:aws[a-z-]*:iam::([0-9]{12}):")
 
 
 def job_arn(spec: JobSpec, configured_region: str | None = None) -> str:

@@ -53,6 +53,8 @@ def http(url: str = "http://127.0.0.1:9/invocations", **fields: Any) -> dict[str
         ({"X-Bad\r\nInjected": "1"}, 'Loadrec.Targets[0].Http.Headers: "X-Bad\\r\\nInjected" is not a header name'),
         ({"": "1"}, 'Loadrec.Targets[0].Http.Headers: "" is empty; a header needs a name'),
         ({"X-A:b": "1"}, 'Loadrec.Targets[0].Http.Headers: "X-A:b" is not a header name'),
+        ({"Content-Length": "9"}, 'Loadrec.Targets[0].Http.Headers: "Content-Length" frames the request and is set by'),
+        ({"transfer-encoding": "chunked"}, 'Loadrec.Targets[0].Http.Headers: "transfer-encoding" frames the request'),
         # a header's value is never shown: any header may carry a secret
         ({"X-Token": "a\r\nX-Evil: 1"}, "Loadrec.Targets[0].Http.Headers.X-Token: the value holds a line break"),
         ({"Authorization": "Bearer s3cr\nt"}, "Loadrec.Targets[0].Http.Headers.Authorization: the value holds a line"),
