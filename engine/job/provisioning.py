@@ -31,7 +31,7 @@ from typing import Any
 
 from loadrec.engine.job.environment_names import ENVIRONMENT_NAME, refused_names
 from loadrec.engine.job.headers import region_problem, url_problem
-from loadrec.engine.job.problems import Problem, show
+from loadrec.engine.job.problems import Problem, is_int, show
 from loadrec.engine.job.streaming_key import framing_of, streaming_problems
 
 KEY = "Loadrec.Provisioner"
@@ -164,6 +164,15 @@ def provisioner_problems(
     found += _seconds(entry, "StopGraceSeconds", MAX_STOP_GRACE_S, path)
     if "Streaming" in entry:
         found += streaming_problems(entry["Streaming"], f"{path}.Streaming")
+    parallel = ((request or {}).get("InputConfig", {}).get("ResourceLimit") or {}).get("MaxParallelOfTests", 1)
+    if is_int(parallel) and parallel > 1 and not any(PORT in placeholders(t) for _, t in templates):
+        found.append(
+            Problem(
+                f"{path}.Command",
+                f"names no {{{PORT}}}, so every server listens on one fixed port, yet up to {parallel} tests run "
+                "at once (ResourceLimit.MaxParallelOfTests): they would share a server; use {port}",
+            )
+        )
     for where, template in templates:
         for configuration, names in enumerate(parameters):
             unknown = sorted(placeholders(template) - names - {PORT})

@@ -26,11 +26,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import gevent
+import psutil
 
 from loadrec.engine.job.cases import TestCase
-from loadrec.engine.job.provisioning import PORT, CommandProvisioning, fill
+from loadrec.engine.job.provisioning import PORT, CommandProvisioning, fill, placeholders
 from loadrec.engine.load.redaction import SHORTEST_SECRET, redact
 from loadrec.engine.provision.base import (
     Cancelled,
@@ -69,6 +71,15 @@ def server_environment(parameters: dict[str, str], withheld: frozenset[str] = fr
     return {**kept, **parameters}
 
 
+def listener_of(port: int) -> int | None:
+    """The process listening on TCP ``port`` (any address), if this user may see it."""
+    with contextlib.suppress(psutil.Error, OSError):
+        for connection in psutil.net_connections(kind="tcp"):
+            if connection.status == psutil.CONN_LISTEN and connection.laddr and connection.laddr.port == port:
+                return connection.pid
+    return None
+
+
 def free_port() -> int:
     """A TCP port free on loopback now (the server binds it a moment later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -94,6 +105,7 @@ class CommandProvisioner:
         port = free_port()
         values = {**environment, PORT: str(port)}
         argv = [fill(word, values) for word in self.provisioning.command]
+        self._refuse_a_busy_port(fill(self.provisioning.ready_url, values))
         log = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the server is deleted
         env = server_environment(environment, self.provisioning.withheld)
         guarded = [*GUARD, "--grace", f"{self.provisioning.stop_grace_s:g}", str(os.getpid()), "--", *argv]
@@ -112,12 +124,44 @@ class CommandProvisioner:
         try:
             record(entry)
             self.progress(f"model server started (pid {process.pid}, port {port}); waiting until it is ready")
-            ready_s = self._wait_ready(process, fill(self.provisioning.ready_url, values), cancelled, log)
+            ready_url = fill(self.provisioning.ready_url, values)
+            ready_s = self._wait_ready(process, ready_url, cancelled, log)
+            self._check_the_listener(process, ready_url)
         except BaseException:
             delete_and_record(self, provisioned, record)
             raise
         self.progress(f"model server ready in {ready_s:.1f} s")
         return replace(provisioned, ready_s=ready_s)
+
+    def _refuse_a_busy_port(self, ready_url: str) -> None:
+        """A template without {port} names a fixed port: a server already answering there (a stale one) would
+        be measured in place of the one started, "ready in 0.0 s"."""
+        templates = [*self.provisioning.command, self.provisioning.ready_url]
+        if any(PORT in placeholders(template) for template in templates):
+            return
+        parts = urlsplit(ready_url)
+        with (
+            contextlib.suppress(OSError, ValueError),
+            socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=PROBE_TIMEOUT_S),
+        ):
+            raise ProvisionError(
+                f"{parts.hostname}:{parts.port} already answers before the model server has started: the test "
+                "would measure another server (stop it, or put {port} in Command and ReadyUrl)"
+            )
+
+    def _check_the_listener(self, process: subprocess.Popen[bytes], ready_url: str) -> None:
+        """The process listening on ReadyUrl's port belongs to the server started (its guard's session)."""
+        port = urlsplit(ready_url).port
+        owner = listener_of(port) if port is not None else None
+        if owner is None or owner == process.pid:
+            return  # unknown (another user's socket, no /proc) or the guard's: nothing to refuse
+        with contextlib.suppress(OSError):
+            if os.getsid(owner) == process.pid:
+                return
+        raise ProvisionError(
+            f"port {port} is held by process {owner}, not by the model server loadrec started: "
+            "the test would measure another server"
+        )
 
     def delete(self, provisioned: Provisioned) -> bool:
         pid = int(provisioned.record["ProcessGroup"])

@@ -4,6 +4,7 @@ EnvironmentParameterRanges, stopped after each test and when ``loadrec run`` is 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from tests.e2e.jobs import (
     sample_endpoint_command,
     write_job,
 )
+from tests.e2e.servers import sample_endpoint
 
 pytestmark = pytest.mark.e2e
 
@@ -219,3 +221,53 @@ def test_killing_loadrec_run_and_its_test_process_together_leaves_no_model_serve
     while alive(group):
         assert time.monotonic() < deadline, "the model server outlived every loadrec process"
         time.sleep(0.2)
+
+
+def fixed_port_job(folder: Path, command: list[str], port: int) -> Path:
+    job = provisioned_job(folder, ["2"], stairs=(4, 1, 1))
+    request = json.loads(job.read_text())
+    provisioner = command_provisioner(command)
+    provisioner["Command"]["ReadyUrl"] = f"http://127.0.0.1:{port}/ping"
+    provisioner["Command"]["Url"] = f"http://127.0.0.1:{port}/invocations"
+    request["Loadrec"]["Provisioner"] = provisioner
+    job.write_text(json.dumps(request))
+    return job
+
+
+def test_a_fixed_port_a_stale_server_holds_is_refused_before_the_server_starts(tmp_path: Path) -> None:
+    """Without {port}, a stale server on the template's port answered ReadyUrl "in 0.0 s" and was measured."""
+    with sample_endpoint(workers=8, service_ms=1) as stale:
+        port = int(stale.rsplit(":", 1)[1])
+        job = fixed_port_job(tmp_path, [*sample_endpoint_command(50)[:-4], "--port", str(port)], port)
+        done = loadrec(job, tmp_path / "out", timeout=90)
+    assert done.returncode == 1, done.stderr[-2000:]
+    result = json.loads((tmp_path / "out" / "tests" / "0" / "result.json").read_text())
+    assert result["status"] == "FAILED" and f"127.0.0.1:{port} already answers" in result["failure_reason"]
+    assert not (tmp_path / "out" / "tests" / "0" / "seconds.jsonl").exists()  # nothing measured from the stale one
+
+
+DETACHES = (
+    "import subprocess, sys, time; subprocess.Popen([sys.executable, '-P', '-m', 'loadrec.engine.sample.endpoint',"
+    " '--port', sys.argv[1]], start_new_session=True); time.sleep(60)"
+)
+
+
+def test_a_server_answering_from_outside_the_started_session_is_refused(tmp_path: Path) -> None:
+    """What answers on the port must be what loadrec started (its guard's session), not a process elsewhere."""
+    job = provisioned_job(tmp_path, ["2"], stairs=(4, 1, 1))
+    request = json.loads(job.read_text())
+    request["Loadrec"]["Provisioner"] = command_provisioner([sys.executable, "-c", DETACHES, "{port}"])
+    job.write_text(json.dumps(request))
+    started = time.time() - 1
+    try:
+        done = loadrec(job, tmp_path / "out", timeout=90)
+        assert done.returncode == 1, done.stderr[-2000:]
+        reason = json.loads((tmp_path / "out" / "tests" / "0" / "result.json").read_text())["failure_reason"]
+        assert "not by the model server loadrec started" in reason, reason
+    finally:  # the detached server left its session on purpose: this test stops it
+        for process in psutil.process_iter(["cmdline", "create_time"]):
+            command = " ".join(process.info["cmdline"] or [])
+            if "loadrec.engine.sample.endpoint" in command and process.info["create_time"] >= started:
+                with contextlib.suppress(psutil.Error):
+                    if process.ppid() == 1:
+                        process.kill()

@@ -288,3 +288,15 @@ def test_a_range_name_of_any_type_is_one_line_never_a_traceback(request_dict: di
     request = provisioned(request_dict, {"InstanceType": "ml.c5.large", "EnvironmentParameterRanges": weird})
     found = problems(request)
     assert found and all(".Name" in line for line in found), found
+
+
+def test_a_fixed_port_command_cannot_run_tests_in_parallel(request_dict: dict[str, Any]) -> None:
+    fixed = {"Command": ["server", "--port", "8080"], "ReadyUrl": "http://127.0.0.1:8080/ping",
+             "Url": "http://127.0.0.1:8080/invocations"}  # fmt: skip
+    job = provisioned(request_dict, {"InstanceType": "ml.c5.large"}, {"InstanceType": "ml.c5.xlarge"}, command=fixed)
+    assert problems(copy.deepcopy(job)) == []  # one test at a time: a fixed port is the template's choice
+    job["InputConfig"]["ResourceLimit"] = {"MaxNumberOfTests": 2, "MaxParallelOfTests": 2}
+    assert problems(job) == [
+        f"{PATH}.Command: names no {{port}}, so every server listens on one fixed port, yet up to 2 tests run at "
+        "once (ResourceLimit.MaxParallelOfTests): they would share a server; use {port}"
+    ]
