@@ -33,7 +33,7 @@ from loadrec.engine.job.problems import terminal_safe
 from loadrec.engine.job.spec import JobSpec, JobSpecError
 from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, ship_seconds
 from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_chosen_test
-from loadrec.engine.load.session import LoadTestSession
+from loadrec.engine.load.session import FINISHED, LoadTestSession
 from loadrec.engine.load.settings import STOCK, RunSettings, add_options, settings_from
 from loadrec.engine.load.users import InvocationUser
 from loadrec.engine.measurement.monitor import StopReason
@@ -137,6 +137,7 @@ class LocustJob:
         self.manifest: RunManifest = new_manifest(prepared.spec, prepared.job_dir, prepared.settings, time.time())
         write_manifest(self.folder, self.manifest)
         self.results: JobResults | None = None
+        self.refused: str | None = None  # why a later start was refused
         # Before the session's own listener: each start is a new run (its id, its times) before the test begins.
         environment.events.test_start.add_listener(self._on_start)
         self.session = LoadTestSession(
@@ -158,6 +159,15 @@ class LocustJob:
             gevent.signal_handler(signal.SIGTERM, stop)
 
     def _on_start(self, **_: Any) -> None:
+        if self.session.state == FINISHED and not self.session.cancelled:
+            # One test per Locust process: a second start (the web UI's New, then Start) would write over the
+            # first's results in the same folder. The session sends it no load; the tab and the log say why.
+            self.session.cancelled = True
+            self.refused = (
+                f"this Locust process has run its test: its results are in {self.folder.path}/; start Locust "
+                "again (with another --results-dir to keep both) for another test"
+            )
+            logger.warning("%s", self.refused)
         if not self.session.takes_a_start:
             return  # the session refuses this start: the run stays the one it is
         self.manifest = replace(self.manifest, run_id=uuid.uuid4().hex, created=time.time(), ended=None)

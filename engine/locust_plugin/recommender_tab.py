@@ -24,6 +24,8 @@ def status(job: LocustJob) -> dict[str, Any]:
     monitor = session.monitor
     body: dict[str, Any] = {"state": session.state, "job": job.prepared.spec.name, "test": session.test.label}
     body["results_dir"] = str(job.folder.path.resolve())
+    if job.refused is not None:
+        body["refused"] = job.refused
     if monitor is not None and monitor.history:
         window, evaluation = monitor.history[-1].window, monitor.history[-1].evaluation
         body["window"] = {

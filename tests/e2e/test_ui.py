@@ -217,6 +217,12 @@ def test_stock_locust_s_web_ui_runs_one_configuration_with_the_recommender_tab(t
         assert started["success"] and "JobShape" in started["message"]
         status = wait_until(opener, f"{base}/loadrec/status", lambda s: s["state"] == "finished")
         stats = get_json(opener, f"{base}/stats/requests")
+        first = describe(tmp_path / "stock")
+        # New, then Start: a second test would write over the first's results; it is refused, no load sent
+        again = post(opener, f"{base}/swarm", {"user_count": "1", "spawn_rate": "1"})
+        refused = wait_until(opener, f"{base}/loadrec/status", lambda s: "refused" in s)
+        time.sleep(2)
+        after = get_json(opener, f"{base}/stats/requests")
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
@@ -226,6 +232,10 @@ def test_stock_locust_s_web_ui_runs_one_configuration_with_the_recommender_tab(t
     assert any(row["item"] == "stopped by" and row["value"] == "latency threshold" for row in tab["data"])
     body = describe(tmp_path / "stock")
     assert body["Status"] == "COMPLETED" and body["Loadrec"]["Tests"][0]["StopReason"] == "latency threshold"
+    assert again["success"] and "start Locust again" in refused["refused"] and refused["state"] == "finished"
+    assert body == first  # the first test's results, untouched
+    # Locust clears its stats at a start: the refused one sent nothing in the 2 s that followed
+    assert next(row["num_requests"] for row in after["stats"] if row["name"] == "Aggregated") == 0
 
 
 def test_a_headless_stock_locust_run_writes_what_loadrec_run_writes(tmp_path: Path, endpoint: str) -> None:
