@@ -41,6 +41,7 @@ class StopReason(StrEnum):
     FLAT_INVOCATIONS = "flat invocations"
     JOB_DURATION = "job duration"
     STOPPED_BY_USER = "stopped by user"
+    JOB_PROCESS_ENDED = "job process ended"  # the process that ran the job is gone (killed): not a person's stop
     ENDPOINT_ERRORS = "endpoint errors"
     RESULTS_NOT_WRITTEN = "results not written"  # the results folder refused a write: no load without a record
 

@@ -172,7 +172,7 @@ def size(
 
 def status_of(reason: StopReason, successes: int) -> Status:
     """STOPPED when a person stopped it; FAILED when the endpoint failed or never answered."""
-    if reason is StopReason.STOPPED_BY_USER:
+    if reason in (StopReason.STOPPED_BY_USER, StopReason.JOB_PROCESS_ENDED):
         return Status.STOPPED
     if reason in (StopReason.ENDPOINT_ERRORS, StopReason.RESULTS_NOT_WRITTEN) or successes == 0:
         return Status.FAILED

@@ -61,6 +61,10 @@ def default_folder(job_name: str) -> Path:
     return Path("results") / job_name
 
 
+# A test process whose results folder refused a write ends with this code: its job says "results not written".
+EXIT_RESULTS_NOT_WRITTEN = 3
+
+
 class ResultsFolderError(Exception):
     """The folder cannot be used; the message is one line naming it."""
 

@@ -134,7 +134,10 @@ def load_results(
             timelines[index] = rows
     failure = manifest.failure_reason
     if abandoned and failure is None:
-        failure = f"the loadrec process (pid {manifest.pid}) ended before the job did; every second measured is kept"
+        failure = (
+            f"the run did not record its end: the loadrec process (pid {manifest.pid}) ended before the job did, "
+            "or could no longer write to this folder; every second measured is kept"
+        )
     return job_results(
         spec,
         manifest.run_id,

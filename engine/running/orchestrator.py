@@ -28,9 +28,10 @@ from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.lifeline import STOP_SIGNALS
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.measurement.metrics import TimelineRow
+from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.presentation.report import render_report
 from loadrec.engine.provision.base import remove_leftover
-from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
+from loadrec.engine.results.files import EXIT_RESULTS_NOT_WRITTEN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results, not_run, stopped_early
 from loadrec.engine.running.job_lock import running_job
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, load_results, write_manifest
@@ -55,6 +56,8 @@ def exit_description(code: int) -> str:
         except ValueError:
             name = f"signal {-code}"
         return f"its process was killed by {name}"
+    if code == EXIT_RESULTS_NOT_WRITTEN:
+        return f"{StopReason.RESULTS_NOT_WRITTEN}: the results folder refused a write, so the test was stopped"
     return f"its process ended with exit code {code} before the test did"
 
 

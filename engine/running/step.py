@@ -32,7 +32,7 @@ from loadrec.engine.load.session import READY, LoadTestSession
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
 from loadrec.engine.provision.base import Provisioned, Provisioner, ProvisionError, delete_and_record, provisioner_for
-from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
+from loadrec.engine.results.files import EXIT_RESULTS_NOT_WRITTEN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, Status
 from loadrec.engine.running.manifest import read_manifest
 
@@ -52,16 +52,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     settings = manifest.settings
     # From here on a signal, or the end of the process that started this one, stops the test, even before it starts.
-    stops: list[str] = []
+    stops: list[tuple[StopReason, str]] = []
     session: LoadTestSession | None = None
 
-    def stop(detail: str) -> None:
-        stops.append(detail)
+    def stop(detail: str, reason: StopReason = StopReason.STOPPED_BY_USER) -> None:
+        stops.append((reason, detail))
         if session is not None:
-            session.stop(StopReason.STOPPED_BY_USER, detail)
+            session.stop(reason, detail)
 
     handlers = [gevent.signal_handler(sig, stop, "stopped by a signal") for sig in STOP_SIGNALS]
-    lifeline = watch_parent(lambda parent: stop(f"the process that ran the job (pid {parent}) ended"), manifest.pid)
+    ended = StopReason.JOB_PROCESS_ENDED  # the job's process killed (SIGKILL): no person stopped this test
+    lifeline = watch_parent(
+        lambda parent: stop(f"the process that ran the job (pid {parent}) ended", ended), manifest.pid
+    )
     spec = manifest.spec()
     prefix = f"[{index} {label_of(spec, index)}]"
 
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             test_runner.environment, spec, test, settings, prices, folder, manifest.run_id, say
         )  # fmt: skip
         if stops:
-            session.stop(StopReason.STOPPED_BY_USER, stops[0])
+            session.stop(*stops[0])
         try:
             if settings.distributed and not session.finished.is_set():
                 wanted = session.finished.is_set  # a stop ends the wait for workers
@@ -127,14 +130,16 @@ def main(argv: list[str] | None = None) -> int:
         for handler in handlers:
             handler.cancel()
     if session.write_error is not None:
-        return 1
+        return EXIT_RESULTS_NOT_WRITTEN  # the job says "results not written", not an exit code
     return EXIT_INTERRUPTED if stops else 0
 
 
-def _not_started(folder: ResultsFolder, run_id: str, label: str, index: int, reason: str, stops: list[str]) -> int:
+def _not_started(
+    folder: ResultsFolder, run_id: str, label: str, index: int, reason: str, stops: list[tuple[StopReason, str]]
+) -> int:
     """The test could not start (or was stopped before it could): its result says why; no load was sent."""
     if stops:
-        outcome = Benchmark(index, label, Status.STOPPED, StopReason.STOPPED_BY_USER.value, stops[0])
+        outcome = Benchmark(index, label, Status.STOPPED, stops[0][0].value, stops[0][1])
     else:
         outcome = Benchmark(index, label, Status.FAILED, failure_reason=reason)
     print(reason, file=sys.stderr)
