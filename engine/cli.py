@@ -26,9 +26,9 @@ from loadrec.engine.job.files import (
     read_request,
     request_from_cli_flags,
 )
-from loadrec.engine.job.headers import authority, region_problem, url_problem
+from loadrec.engine.job.headers import authority
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.job.problems import BadInput, show, terminal_safe_output
+from loadrec.engine.job.problems import BadInput, terminal_safe_output
 from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
 from loadrec.engine.load.lifeline import outlive_the_terminal, stop_signals
@@ -49,6 +49,7 @@ from loadrec.engine.load.settings import (
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
 from loadrec.engine.measurement.scaling import DEFAULT_CPU_PER_CORE
 from loadrec.engine.presentation.terminal import render_results, summarize
+from loadrec.engine.provision.leftovers import overwrite_refusals
 from loadrec.engine.results.aws import NoSuchRecommendation, scaling_configuration
 from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError, default_folder
 from loadrec.engine.running.manifest import load_results, new_manifest
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--region", help="AWS region (default: botocore's chain)")
     clean.add_argument("--api-endpoint-url", metavar="URL", help="the SageMaker API elsewhere (e.g. a local stand-in)")
     clean.add_argument("--force", action="store_true", help="delete even while a run of the job goes on here")
+    clean.add_argument("--out", metavar="DIR", help="also what a results folder's records name (model servers too)")
 
     commands.add_parser("locustfile", help="print the path of loadrec's locustfile, for locust -f")
     endpoint = commands.add_parser("sample-endpoint", help="serve the built-in sample model endpoint", add_help=False)
@@ -227,6 +229,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _claim(args: argparse.Namespace, spec: JobSpec) -> ResultsFolder:
     folder = ResultsFolder(Path(args.out) if args.out else default_folder(spec.name))
+    if args.overwrite and (refused := overwrite_refusals(folder, spec.name)):
+        raise BadInput(refused)  # the records are the only trace of what may still run (or bill)
     try:
         folder.claim(args.overwrite)
     except ResultsFolderError as error:
@@ -322,26 +326,18 @@ def cmd_scaling_recommendation(args: argparse.Namespace) -> int:
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
-    """Find what the SageMaker provisioner created for JOB_NAME (by its tag) and delete it."""
+    """What a job left behind: its results folder's records (--out), and its SageMaker resources (by tag)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from loadrec.engine.provision.sagemaker import cleanup, client
-    from loadrec.engine.running.job_lock import in_use
+    from loadrec.engine.provision.leftovers import cleanup
 
-    if args.region is not None and (problem := region_problem(args.region)):  # before any call is signed
-        raise BadInput([f"--region: {show(args.region)} {problem}"])
-    if args.api_endpoint_url is not None and (problem := url_problem(args.api_endpoint_url)):
-        raise BadInput([f"--api-endpoint-url: {show(args.api_endpoint_url)} {problem}"])
-    if not (args.force or args.dry_run) and (refused := in_use(args.job_name)):
-        raise BadInput([f"cleanup: {refused}"])
     try:
-        lines = cleanup(client(args.region, args.api_endpoint_url), args.job_name, args.dry_run)
-    except ValueError as error:  # botocore's word for a malformed endpoint URL
-        raise BadInput([f"--api-endpoint-url: {error}"]) from None
+        done = cleanup(args.job_name, args.region, args.api_endpoint_url, args.dry_run, args.force, args.out, print)
     except (BotoCoreError, ClientError) as error:
         print(f"cleanup: {error}", file=sys.stderr)
         return EXIT_FAILED
-    print("\n".join(lines or [f"nothing left by {args.job_name}"]))
+    if not done:
+        print(f"nothing left by {args.job_name}")
     return EXIT_OK
 
 

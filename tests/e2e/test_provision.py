@@ -17,7 +17,9 @@ from typing import Any
 import psutil
 import pytest
 
+from loadrec.engine.provision.command import start_time
 from tests.e2e.jobs import (
+    LOADREC,
     command_provisioner,
     env_server_command,
     environment,
@@ -271,3 +273,28 @@ def test_a_server_answering_from_outside_the_started_session_is_refused(tmp_path
                 with contextlib.suppress(psutil.Error):
                     if process.ppid() == 1:
                         process.kill()
+
+
+def test_overwrite_keeps_the_record_of_a_live_server_and_cleanup_removes_it(tmp_path: Path, moto_url: str) -> None:
+    """A model server left running (its test's processes killed before the guard existed, say) is found only
+    through its record: --overwrite refuses to erase it, and loadrec cleanup --out stops it and marks it."""
+    job = provisioned_job(tmp_path, ["2"], stairs=(2, 1, 1))
+    out = tmp_path / "out"
+    assert loadrec(job, out, timeout=120).returncode == 0
+    leftover = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    try:
+        record = {"Kind": "Command", "ProcessGroup": leftover.pid, "Started": start_time(leftover.pid),
+                  "Program": "sleep", "Port": 1}  # fmt: skip
+        (out / "tests" / "0" / "provisioned.json").write_text(json.dumps(record))
+        refused = loadrec(job, out, "--overwrite", timeout=60)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert f"test 0's record names a model server still running (process group {leftover.pid})" in refused.stderr
+        assert f"run loadrec cleanup e2e --out {out} first" in refused.stderr and leftover.poll() is None
+        command = [*LOADREC, "cleanup", "e2e", "--out", str(out), "--api-endpoint-url", moto_url]
+        cleaned = subprocess.run(command, capture_output=True, text=True, env=environment(), timeout=60)
+        assert f"test 0: stopped the model server it left running (process group {leftover.pid})" in cleaned.stdout
+        assert leftover.wait(timeout=10) is not None
+        assert json.loads((out / "tests" / "0" / "provisioned.json").read_text())["Deleted"] is True
+        assert loadrec(job, out, "--overwrite", timeout=120).returncode == 0
+    finally:
+        leftover.kill()
