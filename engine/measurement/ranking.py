@@ -4,7 +4,8 @@ As in Studio's recommendation view, each objective gets an importance from Lowes
 Highest (weights 1 to 5). Each measured configuration is scored on each objective as a
 ratio to the best configuration (1 = the best; a configuration twice as expensive as the
 cheapest scores 0.5 on cost), so small differences weigh little and large ones a lot:
-- Cost: CostPerInference, lower is better (left out when any configuration has no price);
+- Cost: CostPerInference, lower is better; a configuration without a price scores 0 on cost (ranked as if
+  the dearest) and carries a warning saying so: cost is never dropped for all because one is unpriced;
 - Latency: ModelLatency, lower is better;
 - Throughput: measured invocations per minute of one instance, higher is better.
 The score is the weighted mean; the highest score is the top recommendation, ties going
@@ -56,6 +57,10 @@ class Ranked:
     label: str
     rank: int
     score: float
+    warning: str | None = None  # why its rank may mislead (no price: scored 0 on cost)
+
+
+UNPRICED = "no price: scored 0 on cost, as if the dearest (give the target a PricePerHour, or --prices)"
 
 
 def rank(candidates: Sequence[Candidate], weights: Weights) -> list[Ranked]:
@@ -64,8 +69,11 @@ def rank(candidates: Sequence[Candidate], weights: Weights) -> list[Ranked]:
         return []
     criteria: list[tuple[Importance, list[float]]] = []
     costs = [c.cost_per_inference for c in candidates]
-    if all(cost is not None for cost in costs):
-        criteria.append((weights.cost, _lower_is_better([float(c or 0.0) for c in costs])))
+    priced = [float(cost) for cost in costs if cost is not None]
+    if priced:
+        scored = _lower_is_better(priced)
+        by_cost = iter(scored)
+        criteria.append((weights.cost, [next(by_cost) if cost is not None else 0.0 for cost in costs]))
     latencies = [c.model_latency_us for c in candidates]
     if all(latency is not None for latency in latencies):
         criteria.append((weights.latency, _lower_is_better([float(v or 0.0) for v in latencies])))
@@ -78,8 +86,15 @@ def rank(candidates: Sequence[Candidate], weights: Weights) -> list[Ranked]:
         return (-scores[i], cost if cost is not None else float("inf"), candidates[i].index)
 
     ordered = sorted(range(len(candidates)), key=order)
+    unpriced = UNPRICED if priced else None  # none priced: cost is no criterion, and nobody is misranked
     return [
-        Ranked(candidates[i].index, candidates[i].label, position + 1, round(scores[i], 4))
+        Ranked(
+            candidates[i].index,
+            candidates[i].label,
+            position + 1,
+            round(scores[i], 4),
+            unpriced if costs[i] is None else None,
+        )
         for position, i in enumerate(ordered)
     ]
 

@@ -7,6 +7,7 @@ from typing import Any
 from loadrec.engine.job.provisioning import SageMakerProvisioning
 from loadrec.engine.job.spec import JobSpec, StoppingConditions
 from loadrec.engine.measurement.outcome import Sizing
+from loadrec.engine.measurement.ranking import UNPRICED
 from loadrec.engine.results.model import JobResults
 from loadrec.shapes.preview import format_clock
 
@@ -142,6 +143,9 @@ def render_results(results: JobResults) -> str:
         lines.append(f"* top recommendation: {top.label} (importance: {importance})")
     if results.failure_reason:
         lines.append(f"FailureReason: {results.failure_reason}")
+    unpriced = [r.label for r in results.ranking if r.warning]
+    if unpriced:
+        lines.append(f"WARNING: {', '.join(unpriced)} ranked with {UNPRICED}")
     bound = [b.label for b in results.benchmarks if b.generator_bound]
     if bound:
         lines.append(

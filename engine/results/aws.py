@@ -84,7 +84,9 @@ def describe(results: JobResults) -> dict[str, Any]:
     extra: dict[str, Any] = {"Tests": [_test_summary(results, b) for b in results.benchmarks]}
     if results.ranking:
         extra["Ranking"] = [
-            {"Index": r.index, "Configuration": r.label, "Rank": r.rank, "Score": r.score} for r in results.ranking
+            {"Index": r.index, "Configuration": r.label, "Rank": r.rank, "Score": r.score}
+            | ({"Warning": r.warning} if r.warning else {})
+            for r in results.ranking
         ]
         extra["TopRecommendation"] = {"Index": results.ranking[0].index, "Configuration": results.ranking[0].label}
     weights = results.weights

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from loadrec.engine.job.extension import HttpTarget, Target
@@ -26,6 +27,7 @@ from loadrec.engine.load.settings import AUTO, AUTO_MIN_USERS, RunSettings
 from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import MonitorSettings, closest, readings
+from loadrec.engine.measurement.prices import PriceFileError, PriceTable, instance_price, load_prices
 from loadrec.engine.measurement.ranking import Importance, Weights
 from loadrec.engine.presentation.charts import ChartOptions, Series, line_chart
 from loadrec.engine.presentation.report import USERS, recommendation_table, test_section
@@ -75,6 +77,7 @@ def plan(spec: JobSpec, tests: list[PreparedTest], settings: RunSettings) -> dic
     if spec.job_duration_s is not None:
         rules.append(f"no test starts after {spec.job_duration_s} s (JobDurationInSeconds)")
     payloads = tests[0].payloads if tests else ()
+    table = _table(settings)
     content_types = sorted({p.content_type for p in payloads if p.content_type})
     return {
         "name": spec.name,
@@ -93,17 +96,33 @@ def plan(spec: JobSpec, tests: list[PreparedTest], settings: RunSettings) -> dic
                 "index": test.index,
                 "label": test.label,
                 "target": shown_target(test.target, spec.extension.provisioner),
-                "price": _price(test.target),
+                "price": _price(spec, test.index, table),
             }
             for test in tests
         ],
     }
 
 
-def _price(target: Target | None) -> str:
-    if target is None or target.price_per_hour is None:
+def _price(spec: JobSpec, index: int, table: PriceTable | None) -> str:
+    """What the test will cost, as the results will price it: the target's own price, else the table's for
+    its instance type (the bundled one unless --prices), else by use for serverless; "-" when none."""
+    target = spec.target_of(index)
+    if target is not None and target.price_per_hour is not None:
+        return f"${target.price_per_hour:g}/hour"
+    configuration = spec.configuration_of(index)
+    if configuration is None or table is None:
         return "-"
-    return f"${target.price_per_hour:g}/hour"
+    if configuration.serverless is not None:
+        return "by use (serverless)" if table.serverless_per_gb_second is not None else "-"
+    price = instance_price(table, configuration.instance_type) if configuration.instance_type else None
+    return "-" if price is None else f"${price:g}/hour ({table.region})"
+
+
+def _table(settings: RunSettings) -> PriceTable | None:
+    try:
+        return load_prices(Path(settings.prices) if settings.prices else None)
+    except PriceFileError:  # refused when the run starts, with its reason
+        return None
 
 
 def _conditions(spec: JobSpec, monitor: MonitorSettings) -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loadrec.engine.measurement.ranking import Candidate, Importance, Weights, rank
+from loadrec.engine.measurement.ranking import UNPRICED, Candidate, Importance, Weights, rank
 
 CHEAP_SLOW = Candidate(
     0, "ml.c5.large", cost_per_inference=1.0e-7, model_latency_us=80_000, invocations_per_instance=1000
@@ -26,10 +26,19 @@ def test_throughput_first_picks_the_fastest() -> None:
     assert ranked[0].index == 1
 
 
-def test_without_prices_cost_is_left_out() -> None:
+def test_an_unpriced_configuration_is_ranked_as_the_dearest_and_warned_of() -> None:
+    """One type without a price used to drop cost for all, and the unpriced type became the top pick."""
     unpriced = [Candidate(0, "a", None, 50_000, 1000), Candidate(1, "b", 1e-7, 60_000, 1000)]
     ranked = rank(unpriced, Weights(Importance.HIGHEST, Importance.LOW, Importance.LOW))
-    assert ranked[0].index == 0 and ranked[0].score == 1.0
+    assert [(r.index, r.warning) for r in ranked] == [(1, None), (0, UNPRICED)]
+    # b: (5×1 + 2×(5/6) + 2×1) / 9; a: (5×0 + 2×1 + 2×1) / 9
+    assert [r.score for r in ranked] == [round((5 + 2 * 5 / 6 + 2) / 9, 4), round(4 / 9, 4)]
+
+
+def test_with_no_price_at_all_cost_is_no_criterion_and_nobody_is_warned_of() -> None:
+    unpriced = [Candidate(0, "a", None, 50_000, 1000), Candidate(1, "b", None, 60_000, 1000)]
+    ranked = rank(unpriced, Weights(Importance.HIGHEST, Importance.LOW, Importance.LOW))
+    assert [(r.index, r.score, r.warning) for r in ranked] == [(0, 1.0, None), (1, round((5 / 6 + 1) / 2, 4), None)]
 
 
 def test_ties_go_to_the_cheaper_then_the_earlier() -> None:

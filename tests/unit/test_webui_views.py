@@ -82,7 +82,7 @@ def test_the_plan_says_what_start_will_run() -> None:
     assert plan["rules"] == ["at most 3 tests, 1 at a time", "no test starts after 600 s (JobDurationInSeconds)"]
     assert plan["payloads"] == "2 payloads (text/csv)" and plan["load"] == "one load process per test"
     assert [(c["label"], c["target"], c["price"]) for c in plan["configurations"]] == [
-        ("ml.c5.large", "http://127.0.0.1:1/invocations?token=…", "-"),
+        ("ml.c5.large", "http://127.0.0.1:1/invocations?token=…", "$0.102/hour (us-east-1)"),  # the bundled table
         ("ml.c5.xlarge", "http://127.0.0.1:2/invocations", "$0.25/hour"),
         ("ml.c5.2xlarge", "http://127.0.0.1:3/invocations", "-"),
     ]
