@@ -180,6 +180,15 @@ def test_a_stop_press_ends_the_run_as_stopped_and_start_begins_a_clean_one(
         driver.get(f"http://127.0.0.1:{port}/")
         press(page, "start")
         page.wait(shows("◀ closest", "section.test"), message="no live values")
+        driver.set_window_size(390, 844)  # a phone: nothing scrolls sideways, the closest marker is in sight
+        page.wait(lambda d: d.execute_script("return window.innerWidth") <= 400, message="the window did not narrow")
+        widths = driver.execute_script(
+            "const m = [...document.querySelectorAll('td')].find(t => t.textContent.includes('◀ closest'));"
+            "return [document.documentElement.scrollWidth, window.innerWidth, m.getBoundingClientRect().right];"
+        )
+        page.shot("narrow")
+        assert widths[0] <= widths[1] and widths[2] <= widths[1], widths
+        driver.set_window_size(1280, 1000)
         press(page, "stop")
         page.wait(shows("Stop reason: stopped by user", "section.test"), 40, "the Stop press is not shown")
         page.wait(lambda d: d.find_element(By.ID, "start").is_enabled(), 40, "START is not offered again")
