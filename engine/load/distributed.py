@@ -190,9 +190,11 @@ class WorkerAgent:
 
     def _serve(self) -> None:
         while not self.stopping:
+            logger.info("waiting for the master at %s:%d", self.master_host, self.master_port)
             self.runner = self._connect()
             self.runner.greenlet.join()
             if not self.stopping:
+                logger.warning("lost the master (it quit or stopped answering); again in %g s", RECONNECT_PAUSE_S)
                 gevent.sleep(RECONNECT_PAUSE_S)
 
     def _connect(self) -> WorkerRunner:
@@ -205,6 +207,7 @@ class WorkerAgent:
             try:
                 self.setup(Assignment.from_message(msg.data), self.user_class)
                 answer = {"ok": True, "reason": ""}
+                logger.info("connected to the master: took test %s", msg.data.get("index", "?"))
             except Exception as error:  # any reason this worker cannot run the test goes back to the master
                 logger.error("cannot run the test: %s", error)
                 answer = {"ok": False, "reason": str(error).splitlines()[0] if str(error) else type(error).__name__}

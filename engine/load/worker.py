@@ -11,6 +11,7 @@ from gevent import monkey
 monkey.patch_all()  # a process entry point: before anything imports ssl
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if argv is None:  # this process's own output: a closed terminal must not end the test
         outlive_the_terminal()
+    # Its connection state in its log (docker compose logs worker): waiting, connected, lost the master.
+    # (basicConfig does nothing where logging is set up already.)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     agent = WorkerAgent(args.master_host, args.master_port, take_assignment)
     handlers = [gevent.signal_handler(sig, agent.stop) for sig in STOP_SIGNALS]
     if args.exit_with_parent:

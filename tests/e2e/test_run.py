@@ -48,7 +48,7 @@ def test_latency_threshold_below_the_service_time(tmp_path: Path, endpoint: str,
     assert test["StopDetail"].startswith("P95 ") and test["StopDetail"].endswith("ms > 30 ms")
     assert timeline["invocations"].sum() > 20
     assert body["Status"] == "COMPLETED"
-    assert body["InferenceRecommendations"] == []  # no load met the threshold: nothing to recommend
+    assert "InferenceRecommendations" not in body  # no load met the threshold: nothing to recommend (min 1)
 
 
 @pytest.mark.parametrize("flat", ["Stop", "Continue"])

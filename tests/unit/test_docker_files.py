@@ -264,6 +264,22 @@ def test_worker_connects_to_the_master_and_scales(compose: dict[str, Any]) -> No
     assert "container_name" not in worker, "a fixed container name forbids --scale"
 
 
+def test_a_lost_worker_restarts_and_costs_the_job_only_its_share(compose: dict[str, Any]) -> None:
+    """`up --exit-code-from master` implies --abort-on-container-exit: one lost worker stopped the whole job.
+    The documented way runs detached and waits for the master alone; a failed worker comes back."""
+    assert services(compose)["worker"]["restart"] == "on-failure"
+    text = COMPOSE.read_text() + (DOCKER / "README.md").read_text()
+    usage = [line for line in text.splitlines() if "docker compose" in line and " up " in line]
+    assert usage and not [line for line in usage if "--exit-code-from" in line and "smoke" not in line], usage
+    assert "wait master" in text
+
+
+def test_the_master_is_healthy_once_its_job_has_started(compose: dict[str, Any]) -> None:
+    check = services(compose)["master"]["healthcheck"]
+    assert check["test"] == ["CMD", "test", "-f", "/results/${RUN_NAME:-run}/run.json"]
+    assert "--out /results/${RUN_NAME:-run}" in " ".join(command_words(services(compose)["master"]))
+
+
 def test_endpoint_serves_on_all_interfaces_for_the_smoke_job(compose: dict[str, Any]) -> None:
     endpoint = services(compose)["endpoint"]
     words = command_words(endpoint)
