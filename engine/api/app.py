@@ -126,12 +126,9 @@ def _bounded_body() -> bytes | None:
     Werkzeug's limit on it cuts the body short without a word (a 20 MB body became 1 MiB and failed its
     signature): the server's own input, which ends where the chunks do, is read one byte past the bound."""
     declared = request.content_length
-    if declared is not None and declared > MAX_BODY_BYTES:
-        request.environ[UNREAD_BODY] = True  # the server closes the connection instead of reading the rest
-        return None
     stream = request.environ["wsgi.input"] if request.environ.get("wsgi.input_terminated") else request.stream
-    body = stream.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
+    body = b"" if declared is not None and declared > MAX_BODY_BYTES else stream.read(MAX_BODY_BYTES + 1)
+    if (declared is not None and declared > MAX_BODY_BYTES) or len(body) > MAX_BODY_BYTES:
         request.environ[UNREAD_BODY] = True  # the server closes the connection instead of reading the rest
         return None
     return bytes(body)

@@ -162,8 +162,8 @@ MAX_INTEGER_DIGITS = 4300
 
 
 def _bounded_int(digits: str) -> int:
-    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _NotFinite(f"an integer of {len(digits.lstrip('-')):,} digits")
+    if (count := len(digits.lstrip("-"))) > MAX_INTEGER_DIGITS:
+        raise _NotFinite(f"an integer of {count:,} digits")
     return int(digits)
 
 

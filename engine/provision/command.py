@@ -153,11 +153,8 @@ class CommandProvisioner:
         """The process listening on ReadyUrl's port belongs to the server started (its guard's session)."""
         port = urlsplit(ready_url).port
         owner = listener_of(port) if port is not None else None
-        if owner is None or owner == process.pid:
-            return  # unknown (another user's socket, no /proc) or the guard's: nothing to refuse
-        with contextlib.suppress(OSError):
-            if os.getsid(owner) == process.pid:
-                return
+        if owner is None or owner == process.pid or _session(owner) == process.pid:
+            return  # unknown (another user's socket, no /proc), the guard, or a process of its session
         raise ProvisionError(
             f"port {port} is held by process {owner}, not by the model server loadrec started: "
             "the test would measure another server"
@@ -191,11 +188,11 @@ class CommandProvisioner:
         """The last lines the server wrote, for the error (a few, each cut short), its secrets masked: a server
         may print what it inherited (the job's env: values, loadrec's credentials, the web UI's password)."""
         names = {*self.provisioning.secret_names, *SECRET_ENVIRONMENT}
-        secrets = sorted({os.environ[n] for n in names if len(os.environ.get(n, "")) >= SHORTEST_SECRET}, key=len)
+        secrets = {os.environ[n] for n in names if len(os.environ.get(n, "")) >= SHORTEST_SECRET}
         with contextlib.suppress(OSError):
             log.seek(0, os.SEEK_END)
             log.seek(max(0, log.tell() - 4096))
-            text = redact(log.read().decode(errors="replace"), secrets[::-1])
+            text = redact(log.read().decode(errors="replace"), secrets)
             lines = [line.strip()[:200] for line in text.splitlines() if line.strip()]
             if lines:
                 return "; its last output: " + " | ".join(lines[-TAIL_LINES:])
@@ -239,15 +236,21 @@ def _session(pid: int) -> int | None:
         return None
 
 
+def running_group(record: dict[str, Any]) -> int | None:
+    """The process group a record names, if its leader is still the process started then (a reused number is
+    someone else's), else None."""
+    group = record.get("ProcessGroup")
+    if not isinstance(group, int) or isinstance(group, bool) or group <= 1:
+        return None
+    return group if start_time(group) == record.get("Started") and _session(group) == group else None
+
+
 def remove_leftover(record: dict[str, Any]) -> str | None:
     """Stop the process group a killed test's process recorded, if it still runs; what was done, or None."""
     if record.get("Kind") != KIND or record.get("Deleted"):
         return None
-    group = record.get("ProcessGroup")
-    if not isinstance(group, int) or isinstance(group, bool) or group <= 1:
-        return None
-    # The group is ours only while its leader is the process started then: a reused number is someone else's.
-    if start_time(group) != record.get("Started") or _session(group) != group:
+    group = running_group(record)
+    if group is None:
         return None
     try:
         os.killpg(group, signal.SIGTERM)

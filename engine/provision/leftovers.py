@@ -18,7 +18,7 @@ from loadrec.engine.job.headers import region_problem, url_problem
 from loadrec.engine.job.problems import BadInput, show
 from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.provision.command import KIND as COMMAND_KIND
-from loadrec.engine.provision.command import start_time
+from loadrec.engine.provision.command import running_group
 from loadrec.engine.results.files import TESTS, ResultsFolder
 
 
@@ -35,9 +35,8 @@ def still_alive(record: dict[str, Any]) -> str | None:
     """What the record names, if it may still run: a model server whose process is there, or a SageMaker
     endpoint (loadrec cannot tell without calling AWS: it may be billing)."""
     if record.get("Kind") == COMMAND_KIND:
-        group = record.get("ProcessGroup")
-        alive = isinstance(group, int) and group > 1 and start_time(group) == record.get("Started")
-        return f"a model server still running (process group {group})" if alive else None
+        group = running_group(record)
+        return f"a model server still running (process group {group})" if group is not None else None
     created = [f"{key} {show(str(record[key]))}" for key in ("Endpoint", "EndpointConfig", "Model") if record.get(key)]
     return f"SageMaker's {', '.join(created)}, not recorded deleted (it may be billing)" if created else None
 
