@@ -6,8 +6,8 @@ with ``--tokens`` OpenAI-style completion events, the first ``--ttft-ms`` after 
 read, then one every ``--token-ms`` (on an absolute schedule: a late write does not delay the
 next), ``--per-write`` of them to a write (a server that coalesces tokens). For each answer it
 notes, on its own clock, the time to its first token and its time per output token
-((last write − first write) / (tokens − 1)). ``GET /truth`` answers them as JSON and starts
-afresh.
+((last write − first write) / (tokens − 1)), and when each request arrived (epoch seconds, once
+read whole). ``GET /truth`` answers them as JSON and starts afresh.
 
     python -m tests.truth_server --port 0 [--ttft-ms 200] [--token-ms 30] [--tokens 64] [--per-write 1]
 
@@ -34,10 +34,11 @@ from gevent.server import StreamServer  # noqa: E402
 class Truth:
     ttft_ms: list[float] = field(default_factory=list)
     itl_ms: list[float] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)
 
     def take(self) -> dict[str, list[float]]:
-        answer = {"ttft_ms": self.ttft_ms, "itl_ms": self.itl_ms}
-        self.ttft_ms, self.itl_ms = [], []
+        answer = {"ttft_ms": self.ttft_ms, "itl_ms": self.itl_ms, "arrived": self.arrived}
+        self.ttft_ms, self.itl_ms, self.arrived = [], [], []
         return answer
 
 
@@ -73,6 +74,7 @@ class TruthServer:
                     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                     sock.sendall(head % len(body) + body)  # type: ignore[attr-defined]
                     continue
+                self.truth.arrived.append(time.time())
                 self.answer(sock, received)
         except (OSError, ValueError):
             return

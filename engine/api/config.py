@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from loadrec.engine.job.environment_names import ENV_PREFIX
-from loadrec.engine.job.extension import KEY, check_extension, target_problems
+from loadrec.engine.job.extension import KEY, check_extension
 from loadrec.engine.job.files import JobFileError, parse_json, read_text
 from loadrec.engine.job.headers import region_problem
-from loadrec.engine.job.problems import Problem, is_int, join, show
+from loadrec.engine.job.problems import Problem, is_int, join, show, unknown_fields
+from loadrec.engine.job.targets import target_problems
 from loadrec.engine.load.trust import TrustError, read_bundle
 
 FIELDS = ("Region", "AccessKeys", "MaxConcurrentJobs", "PayloadRoots", "Endpoints", KEY)
@@ -94,9 +95,7 @@ def load_config(path: str | None, environ: Mapping[str, str] = os.environ) -> Se
 def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConfig:
     if not isinstance(raw, dict):
         raise ConfigError(["the server configuration must be a JSON object"])
-    problems = [
-        Problem(join("", key), f"unknown field (allowed here: {', '.join(FIELDS)})") for key in raw if key not in FIELDS
-    ]
+    problems = unknown_fields(raw, FIELDS, "")
     region = raw.get("Region", DEFAULT_REGION)
     if not isinstance(region, str) or (problem := region_problem(region)) is not None:
         problems.append(

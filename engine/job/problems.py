@@ -11,7 +11,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -116,3 +116,12 @@ def one_of(allowed: list[str] | tuple[str, ...]) -> str:
     if len(allowed) <= MAX_ALLOWED_SHOWN:
         return f"one of: {', '.join(allowed)}"
     return f"one of {len(allowed)} values, such as: {', '.join(allowed[:MAX_ALLOWED_SHOWN])}, …"
+
+
+def unknown_fields(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> list[Problem]:
+    """A problem for each key of ``entry`` that is not ``allowed`` (each named with its dotted path)."""
+    return [
+        Problem(join(path, key), f"unknown field (allowed here: {', '.join(allowed)})")
+        for key in entry
+        if key not in allowed
+    ]

@@ -16,17 +16,12 @@ from typing import Any, Literal, cast
 from loadrec.engine.job import limits
 from loadrec.engine.job.cases import TestCase, expand, ranges_of
 from loadrec.engine.job.extension import KEY as EXTENSION_KEY
-from loadrec.engine.job.extension import (
-    Extension,
-    Target,
-    check_extension,
-    parse_extension,
-    split_request,
-)
+from loadrec.engine.job.extension import Extension, check_extension, parse_extension, split_request
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import Problem
 from loadrec.engine.job.rules import parse_percentile
 from loadrec.engine.job.runtime_model import unknown_region_problems
+from loadrec.engine.job.targets import Target
 from loadrec.engine.job.token_conditions import TokenConditions
 from loadrec.engine.job.validation import check_request
 from loadrec.shapes.schedule import Phase, Schedule, Stairs, TrafficPattern, build_schedule

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadrec.engine.job.problems import Problem, join, show
+from loadrec.engine.job.problems import Problem, show, unknown_fields
 from loadrec.engine.streaming.frames import FRAMINGS, JSON_LINES, SSE
 
 KEY = "Streaming"
@@ -18,9 +18,7 @@ FIELDS = ("Framing",)
 def streaming_problems(entry: Any, path: str) -> list[Problem]:
     if not isinstance(entry, dict):
         return [Problem(path, 'must be an object, e.g. {"Framing": "ServerSentEvents"}')]
-    found = [
-        Problem(join(path, k), f"unknown field (allowed here: {', '.join(FIELDS)})") for k in entry if k not in FIELDS
-    ]
+    found = unknown_fields(entry, FIELDS, path)
     framing = entry.get("Framing")
     if "Framing" in entry and framing not in FRAMINGS:
         found.append(Problem(f"{path}.Framing", f"{show(framing)} is not one of: {', '.join(FRAMINGS)}"))

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from loadrec.engine.job.problems import Problem, is_number, join, show
+from loadrec.engine.job.problems import Problem, is_number, show, unknown_fields
 from loadrec.engine.job.rules import parse_percentile
 
 KEY = "StoppingConditions"
@@ -62,9 +62,7 @@ def check(raw: Any, path: str) -> list[Problem]:
     """Problems with ``Loadrec.StoppingConditions`` (``path`` names it)."""
     if not isinstance(raw, dict):
         return [Problem(path, "must be an object with TokenLatencyThresholds and/or FlatThroughput")]
-    found = [
-        Problem(join(path, k), f"unknown field (allowed here: {', '.join(FIELDS)})") for k in raw if k not in FIELDS
-    ]
+    found = unknown_fields(raw, FIELDS, path)
     flat = raw.get("FlatThroughput", INVOCATIONS)
     if flat not in (INVOCATIONS, OUTPUT_TOKENS):
         found.append(Problem(f"{path}.FlatThroughput", f"{show(flat)} is not one of: {INVOCATIONS}, {OUTPUT_TOKENS}"))
@@ -77,8 +75,7 @@ def check(raw: Any, path: str) -> list[Problem]:
         if not isinstance(entry, dict):
             found.append(Problem(where, "must be an object with Metric, Percentile and ValueInMilliseconds"))
             continue
-        found += [Problem(join(where, k), f"unknown field (allowed here: {', '.join(THRESHOLD_FIELDS)})")
-                  for k in entry if k not in THRESHOLD_FIELDS]  # fmt: skip
+        found += unknown_fields(entry, THRESHOLD_FIELDS, where)
         found += [Problem(f"{where}.{k}", "is required") for k in THRESHOLD_FIELDS if k not in entry]
         metric, percentile, value = entry.get("Metric"), entry.get("Percentile"), entry.get("ValueInMilliseconds")
         if "Metric" in entry and (not isinstance(metric, str) or metric not in METRICS):

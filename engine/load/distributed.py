@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import gevent
@@ -32,8 +32,10 @@ from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.load.users import (
     DELAY_CONTEXT,
     FIRST_CONTEXT,
+    SCHEDULED_CONTEXT,
     STREAM_CONTEXT,
     InvocationUser,
+    dropped_arrivals,
     failure_of,
     make_user_class,
 )
@@ -58,6 +60,8 @@ class Assignment:
     index: int
     base_dir: str  # relative payload paths resolve here (the job file's folder on the master)
     target: dict[str, Any] | None = None  # an endpoint created for this test (a Loadrec.Targets entry)
+    processes: int = 1  # the workers the test is sent to (a request-rate test splits its cap over them)
+    process: int = 0  # and which of them this one is
 
     def to_message(self) -> dict[str, Any]:
         return {**asdict(self), "settings": self.settings.to_dict()}
@@ -82,17 +86,20 @@ def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
         **_: Any,
     ) -> None:
         context = context or {}
+        delay, scheduled = context.get(DELAY_CONTEXT), bool(context.get(SCHEDULED_CONTEXT))
         if exception is None:  # Locust reports ms; histograms hold µs
             recorder.record_success(
                 response_time * 1000.0,
                 context.get(STREAM_CONTEXT),
-                context.get(DELAY_CONTEXT),
+                delay,
                 first=bool(context.get(FIRST_CONTEXT)),
+                scheduled=scheduled,
             )
         else:
-            recorder.record_failure(*failure_of(exception), context.get(DELAY_CONTEXT))
+            recorder.record_failure(*failure_of(exception), delay, scheduled)
 
     environment.events.request.add_listener(on_request)
+    dropped_arrivals(environment.events).add_listener(lambda **_: recorder.record_dropped())
     probe = HealthProbe(recorder)
     environment.events.test_start.add_listener(lambda **_: probe.start())
     environment.events.test_stop.add_listener(lambda **_: probe.stop())
@@ -147,8 +154,9 @@ def assign(runner: MasterRunner, assignment: Assignment, timeout_s: float) -> in
     answers: dict[str, dict[str, Any]] = {}
     runner.register_message(READY_MESSAGE, lambda msg, **_: answers.__setitem__(msg.node_id, msg.data))
     workers = [client.id for client in runner.clients.ready]
-    for worker in workers:
-        runner.send_message(JOB_MESSAGE, assignment.to_message(), client_id=worker)
+    for number, worker in enumerate(workers):
+        share = replace(assignment, processes=len(workers), process=number)
+        runner.send_message(JOB_MESSAGE, share.to_message(), client_id=worker)
     deadline = time.monotonic() + timeout_s
     while len(answers) < len(workers):
         if time.monotonic() > deadline:

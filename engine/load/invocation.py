@@ -23,16 +23,10 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from loadrec.engine.job.extension import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT_S,
-    ENV_PREFIX,
-    Extension,
-    HttpTarget,
-    SageMakerTarget,
-    Target,
-)
+from loadrec.engine.job.environment_names import ENV_PREFIX
+from loadrec.engine.job.extension import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S, Extension
 from loadrec.engine.job.headers import header_value_problem, region_problem
+from loadrec.engine.job.targets import HttpTarget, SageMakerTarget, Target
 from loadrec.engine.load.trust import TrustError, read_bundle
 
 SIGNING_SERVICE = "sagemaker"  # InvokeEndpoint signs as "sagemaker" on runtime.sagemaker.*

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadrec.engine.job.extension import Target
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.job.targets import Target
 from loadrec.engine.load.invocation import Invocation, TargetError, prepare
 from loadrec.engine.provision.base import template_target
 from loadrec.payloads import Payload, PayloadError, open_source

@@ -18,9 +18,10 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import MasterRunner, Runner
 
-from loadrec.engine.job.extension import target_entry
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.job.targets import target_entry
 from loadrec.engine.load.distributed import Assignment, SetupFailed, assign, wait_for_workers
+from loadrec.engine.load.open_loop import open_load
 from loadrec.engine.load.prepare import PreparedTest, SetupError
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.load.users import make_user_class
@@ -75,7 +76,8 @@ class LoadTestRunner:
 
 def create_runner(spec: JobSpec, test: PreparedTest, settings: RunSettings) -> LoadTestRunner:
     assert test.invocation is not None, "a test's endpoint is created before its runner"
-    user_class = make_user_class(test.invocation, test.payloads, settings.seed)
+    rate = open_load(spec.extension.request_rate, settings.seed)
+    user_class = make_user_class(test.invocation, test.payloads, settings.seed, rate)
     shape = shape_class_for(spec.traffic.kind)(spec.schedule)
     environment = Environment(user_classes=[user_class], shape_class=shape, events=Events())
     if not settings.distributed:

@@ -41,7 +41,8 @@ from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import Timeline
 from loadrec.engine.measurement.monitor import StopReason
-from loadrec.engine.measurement.outcome import failure_reason, measure, model_setup_us, size, status_of
+from loadrec.engine.measurement.open_model import RateFigures, rate_figures
+from loadrec.engine.measurement.outcome import Measured, failure_reason, measure, model_setup_us, size, status_of
 from loadrec.engine.measurement.prices import PriceTable, price_per_hour
 from loadrec.engine.measurement.recording import SecondRecorder
 from loadrec.engine.results.cloudwatch import publish, with_utilization
@@ -251,6 +252,10 @@ class LoadTestSession:
         median = timeline.window(timeline.last_second, timeline.last_second, (50.0,)).latency_ms.get(50.0)
         return model_setup_us(timeline.first_success_max_ms(), median)
 
+    def _rate_figures(self, timeline: Timeline, measured: Measured | None) -> RateFigures | None:
+        rate = self.spec.extension.request_rate
+        return None if rate is None else rate_figures(rate, timeline, measured.window if measured else None)
+
     def _measure(self, status: Status | None, end: float) -> Benchmark:
         """The test's Benchmark from the monitor's history; ``status`` None: decided by its stop reason."""
         monitor, timeline = self.monitor, self.timeline
@@ -275,6 +280,7 @@ class LoadTestSession:
             worker_events=tuple(monitor.worker_events),
             run_id=self.run_id,
             generator=generator,
+            request_rate=self._rate_figures(timeline, measured),
         )
         if status is not None:
             return benchmark
@@ -287,6 +293,8 @@ class LoadTestSession:
             failure_reason=failure_reason(reason, monitor.detail, errors, successes),
             generator_test=timeline.generator(),
         )
+        for warning in final.request_rate.warnings() if final.request_rate else ():
+            self.progress(f"WARNING: {warning}")
         if generator is not None and generator.bound:
             self.progress(f"WARNING: the measured window is {generator.summary()}")
             if self.settings.strict and final.status is Status.COMPLETED:

@@ -12,6 +12,11 @@ answer's token timing rides in the event's context (``STREAM_CONTEXT``), and so 
 late the user sent after it was ready to (``DELAY_CONTEXT``: a busy loop makes users late,
 which the generator's health reports). A failure carries its kind and a redacted answer
 sample in an ``InvocationFailure``.
+
+In a request-rate test (``configure(..., open_load)``) each user is instead a stream of
+arrivals (:mod:`.open_loop`): every request goes at its intended time on a connection of
+the user's pool, is timed from that time, and says how late it went (``DELAY_CONTEXT``,
+``SCHEDULED_CONTEXT``); an arrival over the process's cap fires ``dropped_arrivals``.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from collections.abc import Iterator
 from typing import ClassVar, cast
 
 import gevent
+import gevent.pool
 from locust import User, constant, task
+from locust.event import EventHook, Events
 
 from loadrec.engine.load.exchange import Backoff, Connection, InvocationFailure, StreamReader
 from loadrec.engine.load.invocation import Invocation
+from loadrec.engine.load.open_loop import InFlight, OpenLoad, run_arrivals
 from loadrec.engine.streaming.frames import EventStreamDecoder, decoder_for
 from loadrec.payloads import Payload, PayloadPicker
 
@@ -34,6 +42,17 @@ REQUEST_NAME = "invoke"
 STREAM_CONTEXT = "loadrec_stream"  # the request event's context key for a streamed answer's StreamTiming
 DELAY_CONTEXT = "loadrec_delay"  # and for how late (ms) the request was sent after its user was ready
 FIRST_CONTEXT = "loadrec_first"  # and for a user's first request (the one that may meet a cold endpoint)
+SCHEDULED_CONTEXT = "loadrec_scheduled"  # and for a request sent at an intended time (a request-rate test)
+DROPPED_EVENT = "loadrec_dropped"  # the Events attribute a request-rate user fires for an arrival over the cap
+
+
+def dropped_arrivals(events: Events) -> EventHook:
+    """The hook fired (no arguments) for each arrival not sent because the cap was reached."""
+    hook = getattr(events, DROPPED_EVENT, None)
+    if not isinstance(hook, EventHook):
+        hook = EventHook()
+        setattr(events, DROPPED_EVENT, hook)  # Locust's Events takes hooks of a plugin's own this way
+    return hook
 
 
 class InvocationUser(User):
@@ -49,68 +68,114 @@ class InvocationUser(User):
     payloads: ClassVar[tuple[Payload, ...]] = ()
     seed: ClassVar[int | None] = None
     user_numbers: ClassVar[Iterator[int]] = itertools.count()
+    open_load: ClassVar[OpenLoad | None] = None  # a request-rate test (None: closed loop)
+    in_flight: ClassVar[InFlight] = InFlight(1)  # this process's outstanding requests, in a request-rate test
 
     @classmethod
-    def configure(cls, invocation: Invocation, payloads: tuple[Payload, ...], seed: int | None) -> None:
+    def configure(
+        cls, invocation: Invocation, payloads: tuple[Payload, ...], seed: int | None, open_load: OpenLoad | None = None
+    ) -> None:
         cls.host = invocation.base_url
-        cls.invocation, cls.payloads, cls.seed = invocation, payloads, seed
+        cls.invocation, cls.payloads, cls.seed, cls.open_load = invocation, payloads, seed, open_load
         cls.user_numbers = itertools.count()
+        cls.in_flight = InFlight(open_load.cap if open_load is not None else 1)
 
     def on_start(self) -> None:
-        invocation = self.invocation
-        assert invocation is not None, "configure() the user class before starting users"
-        self._picker = PayloadPicker(self.payloads, self.seed, next(self.user_numbers))
-        self._connection = Connection(
-            invocation.base_url, invocation.timeout_s, invocation.max_answer_bytes, invocation.ca_pem
-        )
+        assert self.invocation is not None, "configure() the user class before starting users"
+        self._number = next(self.user_numbers)
+        self._picker = PayloadPicker(self.payloads, self.seed, self._number)
+        self._connections: list[Connection] = []  # every connection this user opened
+        self._idle: list[Connection] = []  # and those not carrying a request now
+        self._sending = gevent.pool.Group()  # a request-rate user's requests in flight
         self._backoff = Backoff()
         self._ready: float | None = None  # when this user was last ready to send (None: not yet)
 
     def on_stop(self) -> None:
-        self._connection.close()
+        self._sending.kill(block=True)  # requests still in flight at the stop are not measured (as a closed loop's)
+        for connection in self._connections:
+            connection.close()
 
     @task
     def invoke(self) -> None:
-        invocation = self.invocation
-        assert invocation is not None, "configure() the user class before starting users"
-        payload = self._picker.next()
-        failure: InvocationFailure | None = None
-        length = 0
-        start_time, started = time.time(), time.perf_counter()
-        context = {FIRST_CONTEXT: True} if self._ready is None else {DELAY_CONTEXT: (started - self._ready) * 1000.0}
-        stream = stream_reader(invocation, started)
-        try:
-            headers = invocation.headers_for(payload.body, payload.content_type)
-            length = self._connection.send(
-                invocation.method, invocation.path, payload.body, headers, invocation.secrets, stream
-            )
-        except InvocationFailure as error:
-            failure = error
-        except Exception as error:  # signing: e.g. credentials that could not be refreshed (send raises no other)
-            failure = InvocationFailure(f"signing failed: {type(error).__name__}", connection=True)
-        self.environment.events.request.fire(
-            request_type=invocation.method,
-            name=REQUEST_NAME,
-            response_time=(time.perf_counter() - started) * 1000.0,
-            response_length=length,
-            response=None,
-            exception=failure,
-            context=context if stream is None or failure is not None else {**context, STREAM_CONTEXT: stream.timing},
-            start_time=start_time,
-            url=invocation.url,
+        if self.open_load is not None:
+            self._send_at_the_rate(self.open_load)  # until the user is stopped
+            return
+        started = time.perf_counter()
+        context: dict[str, object] = (
+            {FIRST_CONTEXT: True} if self._ready is None else {DELAY_CONTEXT: (started - self._ready) * 1000.0}
         )
+        failure = self._exchange(started, context)
         if pause := self._backoff.after(failure):
             gevent.sleep(pause)
         self._ready = time.perf_counter()  # wait_time is 0: the next request is due now
 
+    def _send_at_the_rate(self, load: OpenLoad) -> None:
+        dropped = dropped_arrivals(self.environment.events)
+
+        def send(due: float) -> None:
+            context = {SCHEDULED_CONTEXT: True, FIRST_CONTEXT: self._ready is None}
+            self._ready = due
+            self._sending.spawn(self._scheduled, due, context)
+
+        run_arrivals(load.offsets(self._number), time.perf_counter(), self.in_flight, send, dropped.fire,
+                     time.perf_counter, gevent.sleep)  # fmt: skip
+
+    def _scheduled(self, due: float, context: dict[str, object]) -> None:
+        try:
+            context[DELAY_CONTEXT] = max(0.0, time.perf_counter() - due) * 1000.0
+            self._exchange(due, context)
+        finally:
+            self.in_flight.give()
+
+    def _exchange(self, started: float, context: dict[str, object]) -> InvocationFailure | None:
+        """Send one request on an idle connection, timed from ``started`` (perf_counter), and report it."""
+        invocation = self.invocation
+        assert invocation is not None, "configure() the user class before starting users"
+        payload = self._picker.next()
+        connection = self._idle.pop() if self._idle else self._connect(invocation)
+        failure: InvocationFailure | None = None
+        length = 0
+        stream = stream_reader(invocation, started)
+        try:
+            headers = invocation.headers_for(payload.body, payload.content_type)
+            length = connection.send(invocation.method, invocation.path, payload.body, headers, invocation.secrets,
+                                     stream)  # fmt: skip
+        except InvocationFailure as error:
+            failure = error
+        except Exception as error:  # signing: e.g. credentials that could not be refreshed (send raises no other)
+            failure = InvocationFailure(f"signing failed: {type(error).__name__}", connection=True)
+        self._idle.append(connection)
+        now = time.perf_counter()
+        self.environment.events.request.fire(
+            request_type=invocation.method,
+            name=REQUEST_NAME,
+            response_time=(now - started) * 1000.0,
+            response_length=length,
+            response=None,
+            exception=failure,
+            context=context if stream is None or failure is not None else {**context, STREAM_CONTEXT: stream.timing},
+            start_time=time.time() - (now - started),
+            url=invocation.url,
+        )
+        return failure
+
+    def _connect(self, invocation: Invocation) -> Connection:
+        connection = Connection(invocation.base_url, invocation.timeout_s, invocation.max_answer_bytes,
+                                invocation.ca_pem)  # fmt: skip
+        self._connections.append(connection)
+        return connection
+
 
 def make_user_class(
-    invocation: Invocation | None = None, payloads: tuple[Payload, ...] = (), seed: int | None = None
+    invocation: Invocation | None = None,
+    payloads: tuple[Payload, ...] = (),
+    seed: int | None = None,
+    open_load: OpenLoad | None = None,
 ) -> type[InvocationUser]:
     """A concrete user class named as workers expect, configured when a target is given."""
     user_class = cast(type[InvocationUser], type(USER_CLASS_NAME, (InvocationUser,), {"__module__": __name__}))
     if invocation is not None:
-        user_class.configure(invocation, payloads, seed)
+        user_class.configure(invocation, payloads, seed, open_load)
     return user_class
 
 

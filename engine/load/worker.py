@@ -17,10 +17,11 @@ from pathlib import Path
 
 import gevent
 
-from loadrec.engine.job.extension import parse_target
 from loadrec.engine.job.spec import parse_job
+from loadrec.engine.job.targets import parse_target
 from loadrec.engine.load.distributed import Assignment, WorkerAgent
 from loadrec.engine.load.lifeline import STOP_SIGNALS, outlive_the_terminal, watch_parent
+from loadrec.engine.load.open_loop import open_load
 from loadrec.engine.load.prepare import SetupError, load_payloads, prepare_test
 from loadrec.engine.load.settings import DEFAULT_MASTER_PORT, host_address, port_number
 from loadrec.engine.load.users import InvocationUser
@@ -36,7 +37,8 @@ def take_assignment(assignment: Assignment, user_class: type[InvocationUser]) ->
     test = prepare_test(spec, assignment.index, payloads, base_dir, target)
     if test.invocation is None:
         raise SetupError(f"test {assignment.index}: its endpoint was not sent with the test")
-    user_class.configure(test.invocation, test.payloads, settings.seed)
+    rate = open_load(spec.extension.request_rate, settings.seed, assignment.processes, assignment.process)
+    user_class.configure(test.invocation, test.payloads, settings.seed, rate)
 
 
 def main(argv: list[str] | None = None) -> int:

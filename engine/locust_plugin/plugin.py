@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
@@ -32,6 +33,7 @@ from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import terminal_safe
 from loadrec.engine.job.spec import JobSpec, JobSpecError
 from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, ship_seconds
+from loadrec.engine.load.open_loop import open_load
 from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_chosen_test
 from loadrec.engine.load.session import FINISHED, LoadTestSession
 from loadrec.engine.load.settings import STOCK, RunSettings, add_options, settings_from
@@ -209,8 +211,12 @@ def _on_init(environment: Environment, **_: Any) -> None:
         _bad_input([str(error)])
     test, settings = prepared.test, prepared.settings
     assert test.invocation is not None  # prepare_chosen_test refuses a test whose endpoint loadrec creates
-    JobUser.configure(test.invocation, test.payloads, settings.seed)
     runner = environment.runner
+    # A stock Locust worker knows no other: a request-rate test's cap holds for each process, and its
+    # arrivals are drawn apart from the others' by its pid (repeatable with --seed in one process only).
+    process = os.getpid() if isinstance(runner, WorkerRunner) else 0
+    rate = open_load(spec.extension.request_rate, settings.seed, process=process)
+    JobUser.configure(test.invocation, test.payloads, settings.seed, rate)
     if isinstance(runner, WorkerRunner):
         locust.runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
         recorder = SecondRecorder()

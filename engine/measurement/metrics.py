@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hdrh.histogram import HdrHistogram
+
 from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
 from loadrec.engine.measurement.health import Health, Verdict, verdict
 from loadrec.engine.measurement.histograms import (
@@ -22,7 +24,7 @@ from loadrec.engine.measurement.histograms import (
     new_histogram,
     percentiles_ms,
 )
-from loadrec.engine.measurement.recording import FIRST_KEY, SecondStats
+from loadrec.engine.measurement.recording import DROPPED_KEY, FIRST_KEY, LATE_KEY, SecondStats
 from loadrec.engine.measurement.streamed import StreamStats
 
 
@@ -41,6 +43,7 @@ class WindowStats:
     output_tokens: int = 0
     answer_tokens_per_second: float | None = None  # the median answer's decode rate
     generator: Verdict | None = None  # the load generator's health over the window (None: not measured)
+    dropped: int = 0  # a request-rate test's arrivals not sent (the cap was reached)
 
     @property
     def generator_bound(self) -> bool:
@@ -73,6 +76,8 @@ class WindowStats:
             data["AnswerTokensPerSecond"] = self.answer_tokens_per_second
         if self.generator is not None:
             data["Generator"] = self.generator.to_dict()
+        if self.dropped:
+            data["Dropped"] = self.dropped
         return data
 
     @classmethod
@@ -83,15 +88,18 @@ class WindowStats:
             raise TypeError("a count that is not an integer")
         latency = _quantiles(data["LatencyMs"])
         generator = Verdict.from_dict(data["Generator"]) if "Generator" in data else None
+        dropped = data.get("Dropped", 0)
+        if not isinstance(dropped, int) or isinstance(dropped, bool):
+            raise TypeError("a count that is not an integer")
         if "TtftMs" not in data:
-            return cls(start, end, successes, failures, users, latency, generator=generator)
+            return cls(start, end, successes, failures, users, latency, generator=generator, dropped=dropped)
         tokens = data["OutputTokens"]
         if not isinstance(tokens, int) or isinstance(tokens, bool):
             raise TypeError("a count that is not an integer")
         ttft, itl = _quantiles(data["TtftMs"]), _quantiles(data["ItlMs"])
         rate = data.get("AnswerTokensPerSecond")
         rate = None if rate is None else float(rate)
-        return cls(start, end, successes, failures, users, latency, ttft, itl, tokens, rate, generator)
+        return cls(start, end, successes, failures, users, latency, ttft, itl, tokens, rate, generator, dropped)
 
 
 def _quantiles(data: Any) -> dict[float, float | None]:
@@ -113,6 +121,8 @@ class TimelineRow:
     output_tokens: int = 0
     answer_tokens_per_second: float | None = None  # the median answer's decode rate
     generator: Health | None = None  # the load generator's health this second (the worst process's)
+    dropped: int = 0  # a request-rate test's arrivals not sent
+    late_ms: dict[float, float | None] | None = None  # and how late its sends went (None: none scheduled)
 
 
 Journal = Callable[[dict[str, Any]], None]
@@ -191,13 +201,14 @@ class Timeline:
         start = max(0, end - span)
         histogram = new_histogram()
         stream: StreamStats | None = None
-        successes = failures = 0
+        successes = failures = dropped = 0
         for offset in range(start, end):
             wire = self._seconds.get(offset)
             if wire is None:
                 continue
             successes += wire["ok"]
             failures += wire["ko"]
+            dropped += wire.get(DROPPED_KEY, 0)
             if wire.get("h"):
                 histogram.add(decoded(wire["h"]))
             if "tok" in wire:
@@ -206,7 +217,8 @@ class Timeline:
         wanted = list(quantiles)
         latency = percentiles_ms(histogram, wanted)
         generator = self.generator(start, end)
-        window = WindowStats(start, end, successes, failures, self.target_users(end - 1), latency, generator=generator)
+        window = WindowStats(start, end, successes, failures, self.target_users(end - 1), latency, generator=generator,
+                             dropped=dropped)  # fmt: skip
         return window if stream is None else replace(window, **stream.figures(wanted))
 
     def generator(self, start: int = 0, end: int | None = None) -> Verdict | None:
@@ -229,6 +241,9 @@ class Timeline:
             row = TimelineRow(offset, target, running, workers, wire["ok"], wire["ko"], latency, dict(wire["err"]))
             if HEALTH_KEY in wire:
                 row = replace(row, generator=Health.from_wire(wire[HEALTH_KEY]))
+            if wire.get(DROPPED_KEY) or wire.get(LATE_KEY):
+                late = percentiles_ms(decoded(wire.get(LATE_KEY)), REPORTED_PERCENTILES)
+                row = replace(row, dropped=wire.get(DROPPED_KEY, 0), late_ms=late)
             if "tok" in wire:
                 row = replace(row, **StreamStats.from_wire(wire).figures(REPORTED_PERCENTILES))
             self._rows[offset] = row
@@ -256,6 +271,17 @@ class Timeline:
             if wire["ok"] and wire.get("h"):
                 return float(decoded(wire["h"]).get_max_value()) / 1000.0
         return None
+
+    def arrivals(self) -> tuple[int, int, HdrHistogram]:
+        """A request-rate test's (requests sent, arrivals dropped, the lateness of its sends in µs) so far."""
+        sent = dropped = 0
+        late = new_histogram()
+        for wire in list(self._seconds.values()):
+            sent += wire["ok"] + wire["ko"]
+            dropped += wire.get(DROPPED_KEY, 0)
+            if wire.get(LATE_KEY):
+                late.add(decoded(wire[LATE_KEY]))
+        return sent, dropped, late
 
     def successes(self) -> int:
         """Successful invocations over the whole test."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from loadrec.engine.job.spec import StoppingConditions
@@ -71,6 +71,7 @@ class Measured:
     latency_ms: float | None
     streamed: Streamed | None = None
     generator: Verdict | None = None  # the load generator's health over the window these come from
+    window: WindowStats | None = field(default=None, compare=False)  # that window (where they come from, not a figure)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def measure(
         if stopping.tokens.flat_in_tokens:  # the plateau was found in tokens: count requests
             rate = plateau_window.invocations_per_minute if plateau_window else 0.0
         generator = plateau_window.generator if plateau_window else None
-        return Measured(rate, latency, _streamed(plateau_window, stopping), generator)
+        return Measured(rate, latency, _streamed(plateau_window, stopping), generator, plateau_window)
     held = [w for w in history if w.successes and _thresholds_held(w, stopping)]
     full = [w for w in held if w.span_s >= settings.window_s]
     candidates = full or held  # a test shorter than one window still measures something
@@ -113,7 +114,7 @@ def measure(
     by_tokens = stopping.tokens.flat_in_tokens  # an LLM's work is its tokens, not its answers
     best = max(candidates, key=lambda w: w.output_tokens_per_second if by_tokens else w.invocations_per_minute)
     return Measured(
-        best.invocations_per_minute, best.latency_ms.get(quantile), _streamed(best, stopping), best.generator
+        best.invocations_per_minute, best.latency_ms.get(quantile), _streamed(best, stopping), best.generator, best
     )
 
 

@@ -4,7 +4,8 @@
 (``SecondStats``): a count of successes and failures (by kind), an HdrHistogram of
 successful latencies in microseconds, a streamed answer's tokens (:mod:`.streamed`), the
 process's own health that second (:mod:`.health`) and its users' slowest first request
-(a cold start). Completed seconds travel as plain dicts (``to_wire``), the histogram in
+(a cold start); in a request-rate test also how late its sends went (a histogram) and how
+many arrivals it dropped at the cap. Completed seconds travel as plain dicts (``to_wire``), the histogram in
 HdrHistogram's compressed encoding; :mod:`.metrics`' ``Timeline`` merges them.
 """
 
@@ -20,11 +21,13 @@ from hdrh.histogram import HdrHistogram
 
 from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
 from loadrec.engine.measurement.health import Health
-from loadrec.engine.measurement.histograms import bounded, decoded, new_histogram
+from loadrec.engine.measurement.histograms import bounded, decoded, encoded, new_histogram
 from loadrec.engine.measurement.streamed import StreamStats
 from loadrec.engine.streaming.tokens import StreamTiming
 
 FIRST_KEY = "f"  # a second's slowest first request of a user, µs (wire and seconds.jsonl)
+DROPPED_KEY = "dr"  # a request-rate test's arrivals not sent that second (the cap was reached)
+LATE_KEY = "sl"  # and how late its sends went after their intended times, a histogram in µs
 
 
 @dataclass
@@ -44,9 +47,15 @@ class SecondStats:
     held_ms: float = 0.0
     # The slowest success that was its user's first request (one that may meet a cold endpoint), µs.
     first_max_us: float = 0.0
+    # A request-rate test's: arrivals dropped at the cap, and each send's lateness (µs; None: nothing scheduled).
+    dropped: int = 0
+    lateness: HdrHistogram | None = None
 
     def merge(self, other: SecondStats) -> None:
         self.first_max_us = max(self.first_max_us, other.first_max_us)
+        self.dropped += other.dropped
+        if other.lateness is not None:
+            self.late().add(other.lateness)
         self.successes += other.successes
         self.failures += other.failures
         self.errors.update(other.errors)
@@ -66,6 +75,11 @@ class SecondStats:
         if self.health is None and not (self.send_delay_ms or self.held_ms):
             return None
         return (self.health or Health()).worst(Health(send_delay_ms=self.send_delay_ms, held_ms=self.held_ms))
+
+    def late(self) -> HdrHistogram:
+        if self.lateness is None:
+            self.lateness = new_histogram()
+        return self.lateness
 
     def streamed(self) -> StreamStats:
         if self.stream is None:
@@ -89,6 +103,10 @@ class SecondStats:
             wire[HEALTH_KEY] = generator.to_wire()
         if self.first_max_us:
             wire[FIRST_KEY] = round(self.first_max_us)
+        if self.dropped:
+            wire[DROPPED_KEY] = self.dropped
+        if self.lateness is not None and (late := encoded(self.lateness)):
+            wire[LATE_KEY] = late
         return wire
 
     @classmethod
@@ -99,6 +117,8 @@ class SecondStats:
         health = Health.from_wire(data[HEALTH_KEY]) if HEALTH_KEY in data else None
         stats = cls(data["s"], data["ok"], data["ko"], errors, dict(data.get("smp", {})), histogram, stream, health)
         stats.first_max_us = float(data.get(FIRST_KEY, 0))
+        stats.dropped = data.get(DROPPED_KEY, 0)
+        stats.lateness = decoded(data[LATE_KEY]) if data.get(LATE_KEY) else None
         return stats
 
 
@@ -122,8 +142,10 @@ class SecondRecorder:
         stream: StreamTiming | None = None,
         send_delay_ms: float | None = None,
         first: bool = False,
+        scheduled: bool = False,
     ) -> None:
-        """``first``: the user's first request (its latency may hold a cold start: see ``first_max_us``)."""
+        """``first``: the user's first request (its latency may hold a cold start: see ``first_max_us``);
+        ``scheduled``: sent at an intended time, ``send_delay_ms`` after it (a request-rate test)."""
         bucket = self._bucket()
         bucket.successes += 1
         if first and latency_us > bucket.first_max_us:
@@ -131,17 +153,29 @@ class SecondRecorder:
         bucket.histogram.record_value(bounded(latency_us))
         if stream is not None:
             bucket.streamed().record(stream)
-        if send_delay_ms is not None and send_delay_ms > bucket.send_delay_ms:
-            bucket.send_delay_ms = send_delay_ms
+        self._note_delay(bucket, send_delay_ms, scheduled)
 
-    def record_failure(self, kind: str, sample: str = "", send_delay_ms: float | None = None) -> None:
+    def record_failure(
+        self, kind: str, sample: str = "", send_delay_ms: float | None = None, scheduled: bool = False
+    ) -> None:
         bucket = self._bucket()
         bucket.failures += 1
         bucket.errors[kind] += 1
         if kind not in bucket.samples:
             bucket.samples[kind] = sample
-        if send_delay_ms is not None and send_delay_ms > bucket.send_delay_ms:
-            bucket.send_delay_ms = send_delay_ms
+        self._note_delay(bucket, send_delay_ms, scheduled)
+
+    def record_dropped(self) -> None:
+        """An arrival of a request-rate test was not sent: its process had its cap in flight."""
+        self._bucket().dropped += 1
+
+    @staticmethod
+    def _note_delay(bucket: SecondStats, send_delay_ms: float | None, scheduled: bool) -> None:
+        if send_delay_ms is None:
+            return
+        bucket.send_delay_ms = max(bucket.send_delay_ms, send_delay_ms)
+        if scheduled:  # lateness below 1 µs is recorded as 1 µs (the histogram's floor)
+            bucket.late().record_value(bounded(send_delay_ms * 1000.0))
 
     def record_health(self, health: Health) -> None:
         """The process's CPU share and loop lag so far this second (the probe's latest replaces the last)."""
@@ -189,6 +223,11 @@ def check_wire(record: dict[str, Any], start: int) -> None:
             StreamStats.from_wire(record)
         if FIRST_KEY in record:
             fields = (*fields, FIRST_KEY)  # a whole number of µs, like the counts
+        if DROPPED_KEY in record:
+            fields = (*fields, DROPPED_KEY)
+        if not isinstance(record.get(LATE_KEY) or "", str):
+            raise TypeError("a lateness histogram of the wrong type")
+        decoded(record.get(LATE_KEY))
     else:
         return
     if not all(isinstance(record[key], int) and not isinstance(record[key], bool) for key in fields):

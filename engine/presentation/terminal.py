@@ -27,6 +27,11 @@ def summarize(spec: JobSpec) -> str:
         f"peaking at {schedule.peak_users} users",
         _targets(spec),
     ]
+    rate = spec.extension.request_rate
+    if rate is not None:
+        peak = rate.per_user_per_s * schedule.peak_users
+        parts.append(f"each user sends {rate.per_user_per_s:g} requests a second ({rate.arrivals} arrivals, "
+                     f"at most {rate.max_in_flight:,} in flight), {peak:g} a second at the peak")  # fmt: skip
     return "; ".join(parts) + ". " + stopping_sentence(spec.stopping)
 
 
@@ -130,6 +135,9 @@ def render_results(results: JobResults) -> str:
         lines.append(_row(values, label_width))
         if sizing is not None and sizing.output_tokens_per_second is not None:
             lines.append(f"       {streamed_summary(sizing)}")
+        if benchmark.request_rate is not None:
+            lines.append(f"       {benchmark.request_rate.summary()}")
+            lines += [f"       ! {warning}" for warning in benchmark.request_rate.warnings()]
         if benchmark.failure_reason:
             lines.append(f"       {benchmark.failure_reason}")
         if benchmark.generator_bound and benchmark.generator is not None:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from loadrec.engine.job.cases import TestCase
-from loadrec.engine.job.extension import HttpTarget, SageMakerTarget, Target
 from loadrec.engine.job.provisioning import PORT, CommandProvisioning, Provisioning, SageMakerProvisioning, fill
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.job.targets import HttpTarget, SageMakerTarget, Target
 
 
 class ProvisionError(Exception):

@@ -17,10 +17,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from loadrec.engine.job.extension import SageMakerTarget
 from loadrec.engine.job.headers import region_problem
 from loadrec.engine.job.problems import show
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.job.targets import SageMakerTarget
 from loadrec.engine.measurement.outcome import Sizing
 from loadrec.engine.measurement.scaling import Measured as ScalingMeasured
 from loadrec.engine.measurement.scaling import Objective, scaling_recommendation
@@ -238,6 +238,7 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         "Note": benchmark.note,
         "EndpointReadySeconds": None if benchmark.ready_s is None else round(benchmark.ready_s, 3),
         "GeneratorHealth": _generator_health(benchmark),
+        "RequestRate": None if benchmark.request_rate is None else benchmark.request_rate.to_dict(),
     }
     summary.update({key: value for key, value in optional.items() if value not in (None, "", {}, [])})
     if benchmark.start_epoch is not None and benchmark.end_epoch is not None:

@@ -18,8 +18,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from loadrec.engine.job.extension import SageMakerTarget, Target
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.job.targets import SageMakerTarget, Target
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.results.model import Benchmark
 

@@ -307,6 +307,9 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
                 record[f"{name}_p{quantile:g}_ms"] = None if values is None else values.get(quantile)
         record["output_tokens"] = row.output_tokens
         record["answer_tokens_per_s_p50"] = row.answer_tokens_per_second
+        record["dropped"] = row.dropped
+        for quantile in (50.0, 99.0):
+            record[f"late_p{quantile:g}_ms"] = None if row.late_ms is None else row.late_ms.get(quantile)
         health = row.generator
         record |= {
             "cpu_percent": None if health is None else health.cpu_percent,
@@ -322,5 +325,7 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
     if any(row.ttft_ms is not None for row in rows):  # a streamed endpoint's columns, only for one
         columns += [f"{name}_p{q:g}_ms" for name in ("ttft", "itl") for q in REPORTED_PERCENTILES]
         columns += ["output_tokens", "answer_tokens_per_s_p50"]
+    if any(row.late_ms is not None for row in rows):  # a request-rate test's: drops and how late sends went
+        columns += ["dropped", "late_p50_ms", "late_p99_ms"]
     columns += ["cpu_percent", "loop_lag_ms", "send_delay_ms", "held_ms", "generator_bound"]  # the generator's health
     return pd.DataFrame.from_records(records, columns=columns)

@@ -21,6 +21,7 @@ from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.measurement.health import Verdict
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.measurement.monitor import Level, StopReason
+from loadrec.engine.measurement.open_model import RateFigures
 from loadrec.engine.measurement.outcome import US_PER_MS, Sizing, Status
 from loadrec.engine.measurement.ranking import Candidate, Ranked, Weights, rank
 
@@ -53,6 +54,7 @@ class Benchmark:
     # The load generator's health: over the window the figures come from, and over the whole test.
     generator: Verdict | None = None
     generator_test: Verdict | None = None
+    request_rate: RateFigures | None = None  # a request-rate test's own figures (None: a closed-loop test)
 
     @property
     def measured(self) -> bool:
@@ -85,6 +87,7 @@ class Benchmark:
         for key in ("generator", "generator_test"):  # in the shape describe.json shows, read back checked
             verdict = getattr(self, key)
             data[key] = None if verdict is None else verdict.to_dict()
+        data["request_rate"] = None if self.request_rate is None else self.request_rate.to_record()
         return json.dumps(data, indent=2, allow_nan=False)
 
     @classmethod
@@ -92,12 +95,14 @@ class Benchmark:
         data = json.loads(text)
         sizing, plateau = data.pop("sizing"), data.pop("plateau")
         generator, generator_test = _verdict(data.pop("generator", None)), _verdict(data.pop("generator_test", None))
+        rate = data.pop("request_rate", None)
         return cls(
             **{**data, "status": Status(data["status"]), "worker_events": tuple(data.get("worker_events", ()))},
             sizing=Sizing(**sizing) if sizing else None,
             plateau=Level(**plateau) if plateau else None,
             generator=generator,
             generator_test=generator_test,
+            request_rate=None if rate is None else RateFigures.from_record(rate),
         )
 
 

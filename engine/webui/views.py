@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loadrec.engine.job.extension import HttpTarget, Target
 from loadrec.engine.job.provisioning import CommandProvisioning, Provisioning
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.job.targets import HttpTarget, Target
 from loadrec.engine.load.prepare import PreparedTest, count_tests, label_of
 from loadrec.engine.load.settings import AUTO, AUTO_MIN_USERS, RunSettings
 from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES

@@ -59,7 +59,7 @@ def serve(port: int) -> None:
 def user_class(variant: str, url: str) -> type:
     from locust import FastHttpUser, User, constant, task
 
-    from loadrec.engine.job.extension import HttpTarget, SageMakerTarget
+    from loadrec.engine.job.targets import HttpTarget, SageMakerTarget
     from loadrec.engine.load.invocation import prepare
     from loadrec.engine.load.users import make_user_class
     from loadrec.payloads import Payload

@@ -21,7 +21,7 @@ from gevent.server import StreamServer
 from geventhttpclient import HTTPClient
 from locust.env import Environment
 
-from loadrec.engine.job.extension import HttpTarget
+from loadrec.engine.job.targets import HttpTarget
 from loadrec.engine.load.exchange import Connection, InvocationFailure, PreparedClient
 from loadrec.engine.load.invocation import prepare
 from loadrec.engine.load.users import make_user_class

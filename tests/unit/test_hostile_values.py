@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from loadrec.engine.cli import EXIT_BAD_INPUT, main
-from loadrec.engine.job.extension import HttpTarget
 from loadrec.engine.job.headers import shown_url, without_credentials
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import parse_job
+from loadrec.engine.job.targets import HttpTarget
 from loadrec.engine.load.prepare import SetupError, load_payloads
 from loadrec.engine.results import aws
 from tests.report_fixture import REQUEST, fixture_results

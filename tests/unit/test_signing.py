@@ -10,7 +10,7 @@ import botocore.auth
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from loadrec.engine.job.extension import HttpTarget, SageMakerTarget
+from loadrec.engine.job.targets import HttpTarget, SageMakerTarget
 from loadrec.engine.load.invocation import TargetError, prepare
 
 FIXED = datetime.datetime(2026, 11, 24, 12, 0, 0)

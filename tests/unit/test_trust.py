@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from loadrec.engine.cli import EXIT_BAD_INPUT, main
-from loadrec.engine.job.extension import HttpTarget, SageMakerTarget, parse_target, target_entry
+from loadrec.engine.job.targets import HttpTarget, SageMakerTarget, parse_target, target_entry
 from loadrec.engine.load.invocation import TargetError, prepare
 from loadrec.engine.load.trust import MAX_BUNDLE_BYTES, TrustError, read_bundle
 from tests.tls import private_ca

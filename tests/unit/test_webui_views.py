@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from loadrec.engine.job.extension import HttpTarget
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import parse_job
+from loadrec.engine.job.targets import HttpTarget
 from loadrec.engine.load.prepare import PreparedTest, prepare_test
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import WindowStats
