@@ -35,9 +35,9 @@ from loadrec.engine.load.users import (
     SCHEDULED_CONTEXT,
     STREAM_CONTEXT,
     InvocationUser,
-    dropped_arrivals,
     failure_of,
     make_user_class,
+    unmeasured_arrivals,
 )
 from loadrec.engine.measurement.recording import SecondRecorder, check_wire
 
@@ -99,7 +99,7 @@ def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
             recorder.record_failure(*failure_of(exception), delay, scheduled)
 
     environment.events.request.add_listener(on_request)
-    dropped_arrivals(environment.events).add_listener(lambda **_: recorder.record_dropped())
+    unmeasured_arrivals(environment.events).add_listener(recorder.record_unmeasured)
     probe = HealthProbe(recorder)
     environment.events.test_start.add_listener(lambda **_: probe.start())
     environment.events.test_stop.add_listener(lambda **_: probe.stop())

@@ -16,7 +16,8 @@ sample in an ``InvocationFailure``.
 In a request-rate test (``configure(..., open_load)``) each user is instead a stream of
 arrivals (:mod:`.open_loop`): every request goes at its intended time on a connection of
 the user's pool, is timed from that time, and says how late it went (``DELAY_CONTEXT``,
-``SCHEDULED_CONTEXT``); an arrival over the process's cap fires ``dropped_arrivals``.
+``SCHEDULED_CONTEXT``); ``unmeasured_arrivals`` fires for each arrival over the process's cap
+(``dropped=1``) and, when the user stops, for its requests still in flight (``in_flight=N``).
 """
 
 from __future__ import annotations
@@ -43,15 +44,16 @@ STREAM_CONTEXT = "loadrec_stream"  # the request event's context key for a strea
 DELAY_CONTEXT = "loadrec_delay"  # and for how late (ms) the request was sent after its user was ready
 FIRST_CONTEXT = "loadrec_first"  # and for a user's first request (the one that may meet a cold endpoint)
 SCHEDULED_CONTEXT = "loadrec_scheduled"  # and for a request sent at an intended time (a request-rate test)
-DROPPED_EVENT = "loadrec_dropped"  # the Events attribute a request-rate user fires for an arrival over the cap
+UNMEASURED_EVENT = "loadrec_unmeasured"  # the Events attribute for a request-rate test's unmeasured arrivals
 
 
-def dropped_arrivals(events: Events) -> EventHook:
-    """The hook fired (no arguments) for each arrival not sent because the cap was reached."""
-    hook = getattr(events, DROPPED_EVENT, None)
+def unmeasured_arrivals(events: Events) -> EventHook:
+    """The hook fired for arrivals that will never be measured: ``dropped`` (not sent: the cap was reached)
+    and ``in_flight`` (sent, but still unanswered when their user stopped)."""
+    hook = getattr(events, UNMEASURED_EVENT, None)
     if not isinstance(hook, EventHook):
         hook = EventHook()
-        setattr(events, DROPPED_EVENT, hook)  # Locust's Events takes hooks of a plugin's own this way
+        setattr(events, UNMEASURED_EVENT, hook)  # Locust's Events takes hooks of a plugin's own this way
     return hook
 
 
@@ -91,7 +93,9 @@ class InvocationUser(User):
         self._ready: float | None = None  # when this user was last ready to send (None: not yet)
 
     def on_stop(self) -> None:
-        self._sending.kill(block=True)  # requests still in flight at the stop are not measured (as a closed loop's)
+        if cut := len(self._sending):  # sent, never answered: not measured (as a closed loop's), but counted
+            unmeasured_arrivals(self.environment.events).fire(in_flight=cut)
+        self._sending.kill(block=True)
         for connection in self._connections:
             connection.close()
 
@@ -110,14 +114,17 @@ class InvocationUser(User):
         self._ready = time.perf_counter()  # wait_time is 0: the next request is due now
 
     def _send_at_the_rate(self, load: OpenLoad) -> None:
-        dropped = dropped_arrivals(self.environment.events)
+        unmeasured = unmeasured_arrivals(self.environment.events)
 
         def send(due: float) -> None:
             context = {SCHEDULED_CONTEXT: True, FIRST_CONTEXT: self._ready is None}
             self._ready = due
             self._sending.spawn(self._scheduled, due, context)
 
-        run_arrivals(load.offsets(self._number), time.perf_counter(), self.in_flight, send, dropped.fire,
+        def dropped() -> None:
+            unmeasured.fire(dropped=1)
+
+        run_arrivals(load.offsets(self._number), time.perf_counter(), self.in_flight, send, dropped,
                      time.perf_counter, gevent.sleep)  # fmt: skip
 
     def _scheduled(self, due: float, context: dict[str, object]) -> None:

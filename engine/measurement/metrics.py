@@ -24,7 +24,7 @@ from loadrec.engine.measurement.histograms import (
     new_histogram,
     percentiles_ms,
 )
-from loadrec.engine.measurement.recording import DROPPED_KEY, FIRST_KEY, LATE_KEY, SecondStats
+from loadrec.engine.measurement.recording import DROPPED_KEY, FIRST_KEY, IN_FLIGHT_KEY, LATE_KEY, SecondStats
 from loadrec.engine.measurement.streamed import StreamStats
 
 
@@ -272,16 +272,18 @@ class Timeline:
                 return float(decoded(wire["h"]).get_max_value()) / 1000.0
         return None
 
-    def arrivals(self) -> tuple[int, int, HdrHistogram]:
-        """A request-rate test's (requests sent, arrivals dropped, the lateness of its sends in µs) so far."""
-        sent = dropped = 0
+    def arrivals(self) -> tuple[int, int, int, HdrHistogram]:
+        """A request-rate test's requests sent (answered, failed or cut off), arrivals dropped, requests cut off
+        in flight at the stop, and the lateness of its sends in µs, so far."""
+        sent = dropped = in_flight = 0
         late = new_histogram()
         for wire in list(self._seconds.values()):
-            sent += wire["ok"] + wire["ko"]
+            sent += wire["ok"] + wire["ko"] + wire.get(IN_FLIGHT_KEY, 0)
             dropped += wire.get(DROPPED_KEY, 0)
+            in_flight += wire.get(IN_FLIGHT_KEY, 0)
             if wire.get(LATE_KEY):
                 late.add(decoded(wire[LATE_KEY]))
-        return sent, dropped, late
+        return sent, dropped, in_flight, late
 
     def successes(self) -> int:
         """Successful invocations over the whole test."""

@@ -25,14 +25,16 @@ LATENESS_PERCENTILES = (50.0, 99.0)
 @dataclass(frozen=True)
 class RateFigures:
     rate: RequestRate
-    sent: int  # requests sent over the test (answered or failed)
+    sent: int  # requests sent over the test (answered, failed, or cut off in flight at the stop)
     dropped: int  # arrivals not sent over the test
     late_ms: dict[float, float | None]  # the sends' lateness at LATENESS_PERCENTILES (None: nothing sent)
     late_max_ms: float | None
-    # The measured window's: the rate its users asked for, the rate sent, the arrivals dropped (None: no window).
+    # The measured window's: the rate its users asked for, the rate answered (successes and failures, each
+    # sent in or before it), the arrivals dropped (None: no window).
     window_target_per_minute: float | None = None
-    window_sent_per_minute: float | None = None
+    window_answered_per_minute: float | None = None
     window_dropped: int = 0
+    in_flight_at_stop: int = 0  # sent (counted in ``sent``), cut off unanswered when the test stopped
 
     @property
     def dropped_share(self) -> float:
@@ -40,12 +42,14 @@ class RateFigures:
         return self.dropped / arrivals if arrivals else 0.0
 
     def summary(self) -> str:
-        """One line: the rate asked for and sent in the measured window, the drops, how late sends went."""
+        """One line: the rate asked for and answered in the measured window, the drops, how late sends went."""
         parts = []
-        if self.window_target_per_minute is not None and self.window_sent_per_minute is not None:
-            parts.append(f"rate {self.window_sent_per_minute:,.0f}/min sent of {self.window_target_per_minute:,.0f}"
-                         "/min asked in the measured window")  # fmt: skip
+        if self.window_target_per_minute is not None and self.window_answered_per_minute is not None:
+            answered, asked = self.window_answered_per_minute, self.window_target_per_minute
+            parts.append(f"rate {answered:,.0f}/min answered of {asked:,.0f}/min asked in the measured window")
         parts.append(f"{self.dropped:,} of {self.sent + self.dropped:,} arrivals dropped ({self.dropped_share:.1%})")
+        if self.in_flight_at_stop:
+            parts.append(f"{self.in_flight_at_stop:,} cut off in flight at the stop")
         late = self.late_ms.get(99.0)
         if late is not None:
             parts.append(f"sends late P99 {late:.1f} ms")
@@ -67,6 +71,7 @@ class RateFigures:
             **self.rate.to_dict(),
             "Sent": self.sent,
             "Dropped": self.dropped,
+            "InFlightAtStop": self.in_flight_at_stop,
             "DroppedShare": round(self.dropped_share, 6),
             "SendLatenessMs": {
                 **{f"P{q:g}": _ms(self.late_ms.get(q)) for q in LATENESS_PERCENTILES},
@@ -76,7 +81,9 @@ class RateFigures:
         if self.window_target_per_minute is not None:
             data["MeasuredWindow"] = {
                 "TargetPerMinute": round(self.window_target_per_minute, 1),
-                "SentPerMinute": None if self.window_sent_per_minute is None else round(self.window_sent_per_minute, 1),
+                "AnsweredPerMinute": None
+                if self.window_answered_per_minute is None
+                else round(self.window_answered_per_minute, 1),
                 "Dropped": self.window_dropped,
             }
         return data
@@ -87,9 +94,10 @@ class RateFigures:
             "rate": self.rate.to_dict(),
             "sent": self.sent,
             "dropped": self.dropped,
+            "in_flight": self.in_flight_at_stop,
             "late_ms": {f"{q:g}": v for q, v in self.late_ms.items()},
             "late_max_ms": self.late_max_ms,
-            "window": [self.window_target_per_minute, self.window_sent_per_minute, self.window_dropped],
+            "window": [self.window_target_per_minute, self.window_answered_per_minute, self.window_dropped],
         }
 
     @classmethod
@@ -105,24 +113,24 @@ class RateFigures:
         return cls(
             rate, int(data["sent"]), int(data["dropped"]), late, None if maximum is None else float(maximum),
             None if target is None else float(target), None if sent_rate is None else float(sent_rate),
-            int(window_dropped),
+            int(window_dropped), int(data["in_flight"]),
         )  # fmt: skip
 
 
 def rate_figures(rate: RequestRate, timeline: Timeline, window: WindowStats | None) -> RateFigures:
     """The figures of a request-rate test from its timeline and the window its results come from."""
-    sent, dropped, late = timeline.arrivals()
+    sent, dropped, in_flight, late = timeline.arrivals()
     late_max = float(late.get_max_value()) / 1000.0 if late.get_total_count() else None
-    figures = RateFigures(rate, sent, dropped, percentiles_ms(late, LATENESS_PERCENTILES), late_max)
+    late_ms = percentiles_ms(late, LATENESS_PERCENTILES)
     if window is None or not window.span_s:
-        return figures
+        return RateFigures(rate, sent, dropped, late_ms, late_max, in_flight_at_stop=in_flight)
     # The users each second asked for (a window may straddle a step), where the timeline sampled them.
     users = [u for u in (timeline.target_users(o) for o in range(window.start, window.end)) if u] or [window.users]
     return RateFigures(
-        rate, sent, dropped, figures.late_ms, late_max,
+        rate, sent, dropped, late_ms, late_max,
         target_per_minute(1, rate.per_user_per_s) * sum(users) / len(users),
         window.requests * 60.0 / window.span_s,
-        window.dropped,
+        window.dropped, in_flight,
     )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from loadrec.engine.streaming.tokens import StreamTiming
 
 FIRST_KEY = "f"  # a second's slowest first request of a user, µs (wire and seconds.jsonl)
 DROPPED_KEY = "dr"  # a request-rate test's arrivals not sent that second (the cap was reached)
+IN_FLIGHT_KEY = "if"  # and its requests cut off in flight when their users stopped (sent, never answered)
 LATE_KEY = "sl"  # and how late its sends went after their intended times, a histogram in µs
 
 
@@ -49,11 +50,13 @@ class SecondStats:
     first_max_us: float = 0.0
     # A request-rate test's: arrivals dropped at the cap, and each send's lateness (µs; None: nothing scheduled).
     dropped: int = 0
+    in_flight: int = 0  # sent, still unanswered when their users stopped
     lateness: HdrHistogram | None = None
 
     def merge(self, other: SecondStats) -> None:
         self.first_max_us = max(self.first_max_us, other.first_max_us)
         self.dropped += other.dropped
+        self.in_flight += other.in_flight
         if other.lateness is not None:
             self.late().add(other.lateness)
         self.successes += other.successes
@@ -105,6 +108,8 @@ class SecondStats:
             wire[FIRST_KEY] = round(self.first_max_us)
         if self.dropped:
             wire[DROPPED_KEY] = self.dropped
+        if self.in_flight:
+            wire[IN_FLIGHT_KEY] = self.in_flight
         if self.lateness is not None and (late := encoded(self.lateness)):
             wire[LATE_KEY] = late
         return wire
@@ -118,6 +123,7 @@ class SecondStats:
         stats = cls(data["s"], data["ok"], data["ko"], errors, dict(data.get("smp", {})), histogram, stream, health)
         stats.first_max_us = float(data.get(FIRST_KEY, 0))
         stats.dropped = data.get(DROPPED_KEY, 0)
+        stats.in_flight = data.get(IN_FLIGHT_KEY, 0)
         stats.lateness = decoded(data[LATE_KEY]) if data.get(LATE_KEY) else None
         return stats
 
@@ -165,9 +171,12 @@ class SecondRecorder:
             bucket.samples[kind] = sample
         self._note_delay(bucket, send_delay_ms, scheduled)
 
-    def record_dropped(self) -> None:
-        """An arrival of a request-rate test was not sent: its process had its cap in flight."""
-        self._bucket().dropped += 1
+    def record_unmeasured(self, dropped: int = 0, in_flight: int = 0, **_: object) -> None:
+        """A request-rate test's arrivals never measured: ``dropped`` (not sent: its process had its cap in
+        flight) and ``in_flight`` (sent, cut off unanswered when their user stopped)."""
+        bucket = self._bucket()
+        bucket.dropped += dropped
+        bucket.in_flight += in_flight
 
     @staticmethod
     def _note_delay(bucket: SecondStats, send_delay_ms: float | None, scheduled: bool) -> None:
@@ -223,8 +232,7 @@ def check_wire(record: dict[str, Any], start: int) -> None:
             StreamStats.from_wire(record)
         if FIRST_KEY in record:
             fields = (*fields, FIRST_KEY)  # a whole number of µs, like the counts
-        if DROPPED_KEY in record:
-            fields = (*fields, DROPPED_KEY)
+        fields = (*fields, *(key for key in (DROPPED_KEY, IN_FLIGHT_KEY) if key in record))
         if not isinstance(record.get(LATE_KEY) or "", str):
             raise TypeError("a lateness histogram of the wrong type")
         decoded(record.get(LATE_KEY))

@@ -99,6 +99,24 @@ def write_job(
     return path
 
 
+STREAM_REQUEST = {"prompt": "Alice was", "stream": True}
+
+
+def streaming_job(
+    folder: Path, url: str, users: int, seconds: int, extension: dict[str, Any] | None = None, steps: int = 1
+) -> Path:
+    """A STAIRS job streaming OpenAI-style completions from ``url`` (``steps`` steps of ``users``, ``seconds`` long)."""
+    (folder / "llm").mkdir(exist_ok=True)
+    (folder / "llm" / "request.json").write_text(json.dumps(STREAM_REQUEST))
+    target: dict[str, Any] = {"Http": {"Url": f"{url}/v1/completions"}, "Streaming": {}}
+    stopping = {"ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 60000}]}
+    path = write_job(folder, target, stopping, stairs=(seconds, steps, users), payloads="llm/", extension=extension)
+    request = json.loads(path.read_text())
+    request["InputConfig"]["ContainerConfig"]["PayloadConfig"]["SupportedContentTypes"] = ["application/json"]
+    path.write_text(json.dumps(request))
+    return path
+
+
 def run_command(job: Path, out: Path, *extra: str) -> list[str]:
     return [*LOADREC, "run", str(job), "--limits", "relaxed", "--out", str(out), *FAST, *extra]
 

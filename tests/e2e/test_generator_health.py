@@ -5,30 +5,14 @@ The streaming server is ``tests.truth_server``, written apart from loadrec: it t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.jobs import http_target, loadrec, results, write_job
+from tests.e2e.jobs import http_target, loadrec, results, streaming_job, write_job
 from tests.e2e.servers import truth_server
 
 pytestmark = pytest.mark.e2e
-
-STREAM_REQUEST = {"prompt": "Alice was", "stream": True}
-
-
-def streaming_job(folder: Path, url: str, users: int, seconds: int) -> Path:
-    (folder / "llm").mkdir(exist_ok=True)
-    (folder / "llm" / "request.json").write_text(json.dumps(STREAM_REQUEST))
-    target: dict[str, Any] = {"Http": {"Url": f"{url}/v1/completions"}, "Streaming": {}}
-    stopping = {"ModelLatencyThresholds": [{"Percentile": "P95", "ValueInMilliseconds": 60000}]}
-    path = write_job(folder, target, stopping, stairs=(seconds, 1, users), payloads="llm/")
-    request = json.loads(path.read_text())
-    request["InputConfig"]["ContainerConfig"]["PayloadConfig"]["SupportedContentTypes"] = ["application/json"]
-    path.write_text(json.dumps(request))
-    return path
 
 
 def test_a_starved_generator_is_flagged_everywhere_and_fails_under_strict(tmp_path: Path) -> None:

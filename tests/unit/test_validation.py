@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from loadrec.engine.job.extension import check_extension, split_request
 from loadrec.engine.job.limits import AWS_LIMITS, RANGES, LimitsMode
 from loadrec.engine.job.spec import JobSpecError, parse_job
 from loadrec.engine.job.validation import check_request
@@ -305,3 +306,11 @@ def test_the_shared_examples_validate(name: str) -> None:
     assert problems(request, AWS) == []
     spec = parse_job(request)
     assert spec.name == request["JobName"]
+
+
+def test_the_request_rate_example_validates_under_aws_limits_and_asks_for_its_rate() -> None:
+    request = json.loads((EXAMPLES / "request-rate.json").read_text())
+    aws, extension = split_request(request)
+    assert problems(aws, AWS) == [] and check_extension(extension, 1, request=request) == []
+    rate = parse_job(request).extension.request_rate
+    assert rate is not None and (rate.per_user_per_s, rate.arrivals, rate.max_in_flight) == (10, "Poisson", 200)
