@@ -154,3 +154,11 @@ def _describe(error: BotoCoreError | ClientError) -> str:
     if isinstance(error, EndpointConnectionError):
         return f"cannot connect to S3 ({error})"
     return f"{type(error).__name__} ({error})"
+
+
+def read_object(uri: str, max_bytes: int, endpoint_url: str | None = None, region: str | None = None) -> bytes:
+    """One object's body (a prompt dataset), refused past ``max_bytes``; PayloadError naming ``uri`` else."""
+    bucket, key = parse_s3_uri(uri)
+    if not key or key.endswith("/"):
+        raise PayloadError(uri, "names no object key (expected s3://bucket/key.jsonl)")
+    return _get_object(uri, _client(uri, endpoint_url, region), bucket, key, max_bytes)

@@ -7,9 +7,14 @@ read, then one every ``--token-ms`` (on an absolute schedule: a late write does 
 next), ``--per-write`` of them to a write (a server that coalesces tokens). For each answer it
 notes, on its own clock, the time to its first token and its time per output token
 ((last write − first write) / (tokens − 1)), and when each request arrived (epoch seconds, once
-read whole). ``GET /truth`` answers them as JSON and starts afresh.
+read whole). With ``--tokenizer FILE`` (a Hugging Face tokenizer.json) it also reads each
+request's prompt (``prompt``, the last chat message's ``content`` or ``inputs``), counts its
+tokens with that tokenizer, and answers ``max_tokens`` (or ``parameters.max_new_tokens``)
+tokens when the request asks for a number; it notes each distinct prompt's count and asked-for
+output tokens. ``GET /truth`` answers them as JSON and starts afresh.
 
     python -m tests.truth_server --port 0 [--ttft-ms 200] [--token-ms 30] [--tokens 64] [--per-write 1]
+                                 [--tokenizer tokenizer.json]
 
 prints ``listening on PORT`` once it listens.
 """
@@ -21,10 +26,12 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
 from gevent.server import StreamServer  # noqa: E402
@@ -35,11 +42,24 @@ class Truth:
     ttft_ms: list[float] = field(default_factory=list)
     itl_ms: list[float] = field(default_factory=list)
     arrived: list[float] = field(default_factory=list)
+    # Each distinct prompt (by its text's hash): [its tokens as the tokenizer counts them, the output tokens asked].
+    prompts: dict[str, list[int | None]] = field(default_factory=dict)
 
-    def take(self) -> dict[str, list[float]]:
-        answer = {"ttft_ms": self.ttft_ms, "itl_ms": self.itl_ms, "arrived": self.arrived}
-        self.ttft_ms, self.itl_ms, self.arrived = [], [], []
+    def take(self) -> dict[str, Any]:
+        answer = {"ttft_ms": self.ttft_ms, "itl_ms": self.itl_ms, "arrived": self.arrived, "prompts": self.prompts}
+        self.ttft_ms, self.itl_ms, self.arrived, self.prompts = [], [], [], {}
         return answer
+
+
+def prompt_of(body: dict[str, Any]) -> tuple[str | None, int | None]:
+    """(the prompt's text, the output tokens it asks for) in an OpenAI, TGI, LMI or JumpStart body."""
+    if isinstance(body.get("messages"), list) and body["messages"]:
+        text = body["messages"][-1].get("content")
+    else:
+        text = body.get("prompt", body.get("inputs"))
+    parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+    asked = body.get("max_tokens", parameters.get("max_new_tokens"))
+    return (text if isinstance(text, str) else None), (asked if isinstance(asked, int) else None)
 
 
 def chunk(data: bytes) -> bytes:
@@ -51,9 +71,23 @@ def event(text: str) -> bytes:
 
 
 class TruthServer:
-    def __init__(self, ttft_ms: float, token_ms: float, tokens: int, per_write: int) -> None:
+    def __init__(self, ttft_ms: float, token_ms: float, tokens: int, per_write: int, tokenizer: Any = None) -> None:
         self.ttft_s, self.token_s, self.tokens, self.per_write = ttft_ms / 1000, token_ms / 1000, tokens, per_write
+        self.tokenizer = tokenizer
         self.truth = Truth()
+
+    def tokens_for(self, body: bytes) -> int:
+        """The tokens to answer: the request's own number when a tokenizer reads it, else ``--tokens``."""
+        if self.tokenizer is None:
+            return self.tokens
+        try:
+            text, asked = prompt_of(json.loads(body))
+        except (ValueError, AttributeError):
+            return self.tokens
+        if text is not None:
+            key = hashlib.sha256(text.encode()).hexdigest()
+            self.truth.prompts[key] = [len(self.tokenizer.encode(text, add_special_tokens=False).ids), asked]
+        return asked if asked is not None and asked > 0 else self.tokens
 
     def handle(self, sock: object, _: object) -> None:
         stream = sock.makefile("rb")  # type: ignore[attr-defined]
@@ -67,7 +101,7 @@ class TruthServer:
                     name, _, value = line.partition(b":")
                     if name.strip().lower() == b"content-length":
                         length = int(value)
-                stream.read(length)
+                body = stream.read(length)
                 received = time.perf_counter()
                 if request.startswith(b"GET /truth"):
                     body = json.dumps(self.truth.take()).encode()
@@ -75,18 +109,18 @@ class TruthServer:
                     sock.sendall(head % len(body) + body)  # type: ignore[attr-defined]
                     continue
                 self.truth.arrived.append(time.time())
-                self.answer(sock, received)
+                self.answer(sock, received, self.tokens_for(body))
         except (OSError, ValueError):
             return
         finally:
             sock.close()  # type: ignore[attr-defined]
 
-    def answer(self, sock: object, received: float) -> None:
+    def answer(self, sock: object, received: float, tokens: int) -> None:
         head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
         first = last = None
         sent = 0
-        while sent < self.tokens:
-            group = min(self.per_write, self.tokens - sent)
+        while sent < tokens:
+            group = min(self.per_write, tokens - sent)
             due = received + self.ttft_s + (sent + group - 1) * self.token_s  # the group's last token is due
             pause = due - time.perf_counter()
             if pause > 0:
@@ -101,8 +135,8 @@ class TruthServer:
         sock.sendall(chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")  # type: ignore[attr-defined]
         assert first is not None and last is not None
         self.truth.ttft_ms.append((first - received) * 1000)
-        if self.tokens > 1 and last > first:
-            self.truth.itl_ms.append((last - first) * 1000 / (self.tokens - 1))
+        if tokens > 1 and last > first:
+            self.truth.itl_ms.append((last - first) * 1000 / (tokens - 1))
 
 
 def main() -> int:
@@ -112,8 +146,14 @@ def main() -> int:
     parser.add_argument("--token-ms", type=float, default=30.0)
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--per-write", type=int, default=1)
+    parser.add_argument("--tokenizer", default=None)
     args = parser.parse_args()
-    server = TruthServer(args.ttft_ms, args.token_ms, args.tokens, args.per_write)
+    tokenizer = None
+    if args.tokenizer:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(args.tokenizer)
+    server = TruthServer(args.ttft_ms, args.token_ms, args.tokens, args.per_write, tokenizer)
     listener = StreamServer(("127.0.0.1", args.port), server.handle, backlog=4096)
     listener.init_socket()
     print(f"listening on {listener.socket.getsockname()[1]}", flush=True)

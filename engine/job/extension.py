@@ -17,12 +17,14 @@ without it). ``Targets[i]`` is the live endpoint that stands for
       "RequestTimeoutSeconds": 60,
       "MaxResponseSizeInBytes": 6291456,
       "StoppingConditions": {"TokenLatencyThresholds": [...], "FlatThroughput": "OutputTokens"},
-      "RequestRate": {"RequestsPerSecondPerUser": 2, "Arrivals": "Poisson"}
+      "RequestRate": {"RequestsPerSecondPerUser": 2, "Arrivals": "Poisson"},
+      "Prompts": {"Template": "OpenAIChat", "Synthetic": {"InputTokens": {"Mean": 512}}}
     }
 
 A target (:mod:`.targets`) with ``Streaming`` is read as its answer arrives (:mod:`loadrec.engine.streaming`);
 ``StoppingConditions`` holds the streamed answers' own (:mod:`.token_conditions`); ``RequestRate``
-makes the test open-model, requests sent at a rate (:mod:`.request_rate`).
+makes the test open-model, requests sent at a rate (:mod:`.request_rate`); ``Prompts`` sends
+prompts made to token lengths or read from a dataset instead of payload files (:mod:`.prompts_key`).
 Header values written ``env:NAME`` are read from the environment when the run starts,
 so secrets never sit in the job file, the logs or the results.
 """
@@ -33,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadrec.engine.job import request_rate, token_conditions
+from loadrec.engine.job import prompts_key, request_rate, token_conditions
 from loadrec.engine.job.environment_names import env_references
 from loadrec.engine.job.problems import Problem, is_int, is_number, show, unknown_fields
 from loadrec.engine.job.provisioning import (
@@ -54,6 +56,7 @@ from loadrec.engine.job.targets import (
     url_problems,
 )
 from loadrec.engine.job.token_conditions import TokenConditions
+from loadrec.payloads.prompts import PromptsSpec
 
 KEY = "Loadrec"
 DEFAULT_TIMEOUT_S = 60.0
@@ -71,6 +74,7 @@ EXTENSION_FIELDS = (
     "MaxResponseSizeInBytes",
     "StoppingConditions",
     "RequestRate",
+    "Prompts",
 )
 
 
@@ -85,6 +89,7 @@ class Extension:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     token_conditions: TokenConditions = field(default_factory=TokenConditions)  # streamed answers' stops
     request_rate: RequestRate | None = None  # None: closed loop (each user waits for its answer)
+    prompts: PromptsSpec | None = None  # None: the payload files are the bodies
 
 
 def split_request(request: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
@@ -153,6 +158,11 @@ def check_extension(
                                  f"(give a target of {KEY}.Targets a Streaming key)"))  # fmt: skip
     if "RequestRate" in raw:
         found += request_rate.check(raw["RequestRate"], f"{KEY}.RequestRate")
+    if "Prompts" in raw:
+        streaming = [isinstance(t, dict) and "Streaming" in t for t in targets or [] if t is not None]
+        streaming += [provisioned_streams(raw["Provisioner"])] if provisioned else []
+        found += prompts_key.check(raw["Prompts"], f"{KEY}.Prompts", streaming)
+        found += _payload_clash(raw, request)
     for name in ("SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl"):
         if name in raw and (not isinstance(raw[name], str) or not raw[name]):
             found.append(Problem(f"{KEY}.{name}", "must be a non-empty string"))
@@ -174,6 +184,17 @@ def check_extension(
     return found
 
 
+def _payload_clash(raw: Mapping[str, Any], request: Mapping[str, Any] | None) -> list[Problem]:
+    """Prompts are the bodies: a payload folder as well would leave one of them unused."""
+    config = (request or {}).get("InputConfig", {})
+    container = config.get("ContainerConfig", {}) if isinstance(config, dict) else {}
+    payload = container.get("PayloadConfig", {}) if isinstance(container, dict) else {}
+    named = ["Loadrec.SamplePayloadUrl"] if "SamplePayloadUrl" in raw else []
+    named += ["InputConfig.ContainerConfig.PayloadConfig.SamplePayloadUrl"] if isinstance(payload, dict) and (
+        "SamplePayloadUrl" in payload) else []  # fmt: skip
+    return [Problem(f"{KEY}.Prompts", f"makes the request bodies, but {n} names payloads too: keep one") for n in named]
+
+
 def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
     """The validated extension (run ``check_extension`` first)."""
     raw = raw or {}
@@ -191,4 +212,5 @@ def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
         max_response_bytes=int(raw.get("MaxResponseSizeInBytes", DEFAULT_MAX_RESPONSE_BYTES)),
         token_conditions=token_conditions.parse(raw.get("StoppingConditions")),
         request_rate=request_rate.parse(raw.get("RequestRate")),
+        prompts=prompts_key.parse(raw.get("Prompts")),
     )

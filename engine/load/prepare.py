@@ -15,6 +15,7 @@ from loadrec.engine.job.targets import Target
 from loadrec.engine.load.invocation import Invocation, TargetError, prepare
 from loadrec.engine.provision.base import template_target
 from loadrec.payloads import Payload, PayloadError, open_source
+from loadrec.payloads.prompts import PromptSet, PromptSummary, build_prompts
 
 
 class SetupError(Exception):
@@ -28,8 +29,11 @@ class PreparedTest:
     target: Target | None  # None: created by the provisioner when the test starts
     invocation: Invocation | None  # None until then
     payloads: tuple[Payload, ...]
+    prompts: PromptSummary | None = None  # what the bodies hold, when Loadrec.Prompts made them
 
 
+# A test's bodies: payload files, or the prompts Loadrec.Prompts made (with their summary).
+Bodies = tuple[Payload, ...] | PromptSet
 AWS_PAYLOAD_FIELD = "InputConfig.ContainerConfig.PayloadConfig.SamplePayloadUrl"
 
 
@@ -49,7 +53,17 @@ def payload_url(spec: JobSpec, override: str | None) -> tuple[str, str]:
     return chosen[0]
 
 
-def load_payloads(spec: JobSpec, base_dir: Path, override: str | None = None) -> tuple[Payload, ...]:
+def load_payloads(spec: JobSpec, base_dir: Path, override: str | None = None) -> Bodies:
+    """The job's bodies: its ``Loadrec.Prompts`` made, or its payload files read; SetupError before any load."""
+    if spec.extension.prompts is not None:
+        if override:
+            raise SetupError("--payloads: the job's Loadrec.Prompts makes the request bodies; drop one of them")
+        targets = [*spec.extension.targets, spec.extension.provisioner]
+        streams = any(t is not None and t.framing is not None for t in targets)  # the key made them all alike
+        try:
+            return build_prompts(spec.extension.prompts, base_dir, streams, spec.extension.s3_endpoint_url)
+        except PayloadError as error:
+            raise SetupError(str(error)) from None
     content_type = spec.payload.content_types[0] if spec.payload.content_types else None
     url, where = payload_url(spec, override)
     try:
@@ -69,7 +83,7 @@ def count_tests(spec: JobSpec) -> int:
 
 
 def prepare_test(
-    spec: JobSpec, index: int, payloads: tuple[Payload, ...], base_dir: Path, target: Target | None = None
+    spec: JobSpec, index: int, payloads: Bodies, base_dir: Path, target: Target | None = None
 ) -> PreparedTest:
     """Test ``index`` ready to load: its job's target, or ``target`` (an endpoint created for it); a path in
     the target is read from ``base_dir``, the job's folder.
@@ -93,7 +107,10 @@ def prepare_test(
         invocation = prepare(checked, spec.extension, base_dir=base_dir)
     except TargetError as error:
         raise SetupError(f"{where}: {error}") from None
-    return PreparedTest(index, label_of(spec, index), target, invocation if target else None, payloads)
+    label, invoked = label_of(spec, index), invocation if target else None
+    if isinstance(payloads, PromptSet):
+        return PreparedTest(index, label, target, invoked, payloads.payloads, payloads.summary)
+    return PreparedTest(index, label, target, invoked, payloads)
 
 
 def label_of(spec: JobSpec, index: int) -> str:

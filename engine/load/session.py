@@ -281,6 +281,8 @@ class LoadTestSession:
             run_id=self.run_id,
             generator=generator,
             request_rate=self._rate_figures(timeline, measured),
+            prompts=self.test.prompts,
+            output_tokens_counted_by=timeline.token_counting(),
         )
         if status is not None:
             return benchmark

@@ -285,6 +285,19 @@ class Timeline:
                 late.add(decoded(wire[LATE_KEY]))
         return sent, dropped, in_flight, late
 
+    def token_counting(self) -> str | None:
+        """How the test's output tokens were counted: ``server`` (each answer's own usage count), ``events`` (one
+        per text-carrying event) or both, with how many answers each; None when nothing streamed."""
+        answers = counted = 0
+        for wire in list(self._seconds.values()):
+            answers += wire.get("na", 0)
+            counted += wire.get("sc", 0)
+        if not answers:
+            return None
+        if counted == answers:
+            return "server"
+        return "events" if not counted else f"server for {counted:,} of {answers:,} answers, events for the rest"
+
     def successes(self) -> int:
         """Successful invocations over the whole test."""
         # A snapshot first (one C call, so whole under the GIL): the monitor's thread asks while the loop adds.

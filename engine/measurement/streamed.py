@@ -2,9 +2,10 @@
 per answer, :mod:`loadrec.engine.streaming.tokens`), and each answer's own decode rate, mergeable across
 load processes like latency.
 
-On the wire beside the second's other stats (``tok``, ``tt``, ``it``, ``tps``), only for a
-second in which an answer streamed; a decode rate is recorded in thousandths of a token
-per second, so ``percentiles_ms`` reads it back in tokens per second.
+On the wire beside the second's other stats (``tok``, ``tt``, ``it``, ``tps``; ``na`` answers
+and ``sc`` of them whose tokens the server counted), only for a second in which an answer
+streamed; a decode rate is recorded in thousandths of a token per second, so
+``percentiles_ms`` reads it back in tokens per second.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ class StreamStats:
     ttft: HdrHistogram = field(default_factory=new_histogram)
     itl: HdrHistogram = field(default_factory=new_histogram)  # one per answer of two tokens or more
     rate: HdrHistogram = field(default_factory=new_histogram)
+    answers: int = 0
+    server_counted: int = 0  # answers whose output tokens are the server's own count (usage), not events
 
     def record(self, timing: StreamTiming) -> None:
         self.tokens += timing.output_tokens
+        self.answers += 1
+        self.server_counted += timing.counted_by_server
         if timing.ttft_s is not None:
             self.ttft.record_value(bounded(timing.ttft_s * 1e6))
         itl = timing.itl_s
@@ -40,6 +45,8 @@ class StreamStats:
 
     def merge(self, other: StreamStats) -> None:
         self.tokens += other.tokens
+        self.answers += other.answers
+        self.server_counted += other.server_counted
         self.ttft.add(other.ttft)
         self.itl.add(other.itl)
         self.rate.add(other.rate)
@@ -55,12 +62,16 @@ class StreamStats:
         }
 
     def to_wire(self) -> dict[str, Any]:
-        return {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl), "tps": encoded(self.rate)}
+        wire = {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl), "tps": encoded(self.rate)}
+        return wire | {"na": self.answers, "sc": self.server_counted}
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> StreamStats:
         histograms = (decoded(data.get(key)) for key in ("tt", "it", "tps"))
-        return cls(int(data["tok"]), *histograms)
+        counts = [data.get(key, 0) for key in ("na", "sc")]
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+            raise TypeError("an answer count that is not a whole number")
+        return cls(int(data["tok"]), *histograms, *counts)
 
 
 RATE_SCALE = 1000  # a decode rate is kept in thousandths: percentiles_ms (which divides by 1000) reads tokens/s

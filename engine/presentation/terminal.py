@@ -32,6 +32,12 @@ def summarize(spec: JobSpec) -> str:
         peak = rate.per_user_per_s * schedule.peak_users
         parts.append(f"each user sends {rate.per_user_per_s:g} requests a second ({rate.arrivals} arrivals, "
                      f"at most {rate.max_in_flight:,} in flight), {peak:g} a second at the peak")  # fmt: skip
+    prompts = spec.extension.prompts
+    if prompts is not None:
+        made = (f"{prompts.synthetic.count:,} synthetic prompts" if prompts.synthetic is not None
+                else f"the prompts of {prompts.dataset}")  # fmt: skip
+        counted = f"tokens counted by {prompts.tokenizer}" if prompts.tokenizer else "lengths counted in words"
+        parts.append(f"the bodies are {made} in {prompts.template} bodies ({counted})")
     return "; ".join(parts) + ". " + stopping_sentence(spec.stopping)
 
 
@@ -135,6 +141,8 @@ def render_results(results: JobResults) -> str:
         lines.append(_row(values, label_width))
         if sizing is not None and sizing.output_tokens_per_second is not None:
             lines.append(f"       {streamed_summary(sizing)}")
+        if benchmark.prompts is not None:
+            lines.append(f"       {benchmark.prompts.summary()}")
         if benchmark.request_rate is not None:
             lines.append(f"       {benchmark.request_rate.summary()}")
             lines += [f"       ! {warning}" for warning in benchmark.request_rate.warnings()]

@@ -239,6 +239,8 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         "EndpointReadySeconds": None if benchmark.ready_s is None else round(benchmark.ready_s, 3),
         "GeneratorHealth": _generator_health(benchmark),
         "RequestRate": None if benchmark.request_rate is None else benchmark.request_rate.to_dict(),
+        "Prompts": None if benchmark.prompts is None else benchmark.prompts.to_dict(),
+        "OutputTokensCountedBy": benchmark.output_tokens_counted_by,
     }
     summary.update({key: value for key, value in optional.items() if value not in (None, "", {}, [])})
     if benchmark.start_epoch is not None and benchmark.end_epoch is not None:

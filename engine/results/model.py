@@ -24,6 +24,7 @@ from loadrec.engine.measurement.monitor import Level, StopReason
 from loadrec.engine.measurement.open_model import RateFigures
 from loadrec.engine.measurement.outcome import US_PER_MS, Sizing, Status
 from loadrec.engine.measurement.ranking import Candidate, Ranked, Weights, rank
+from loadrec.payloads.prompts import PromptSummary
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class Benchmark:
     generator: Verdict | None = None
     generator_test: Verdict | None = None
     request_rate: RateFigures | None = None  # a request-rate test's own figures (None: a closed-loop test)
+    prompts: PromptSummary | None = None  # what its bodies held, when Loadrec.Prompts made them
+    output_tokens_counted_by: str | None = None  # streamed answers: the server's counts, events, or both
 
     @property
     def measured(self) -> bool:
@@ -88,6 +91,7 @@ class Benchmark:
             verdict = getattr(self, key)
             data[key] = None if verdict is None else verdict.to_dict()
         data["request_rate"] = None if self.request_rate is None else self.request_rate.to_record()
+        data["prompts"] = None if self.prompts is None else self.prompts.to_dict()
         return json.dumps(data, indent=2, allow_nan=False)
 
     @classmethod
@@ -95,7 +99,7 @@ class Benchmark:
         data = json.loads(text)
         sizing, plateau = data.pop("sizing"), data.pop("plateau")
         generator, generator_test = _verdict(data.pop("generator", None)), _verdict(data.pop("generator_test", None))
-        rate = data.pop("request_rate", None)
+        rate, prompts = data.pop("request_rate", None), data.pop("prompts", None)
         return cls(
             **{**data, "status": Status(data["status"]), "worker_events": tuple(data.get("worker_events", ()))},
             sizing=Sizing(**sizing) if sizing else None,
@@ -103,6 +107,7 @@ class Benchmark:
             generator=generator,
             generator_test=generator_test,
             request_rate=None if rate is None else RateFigures.from_record(rate),
+            prompts=None if prompts is None else PromptSummary.from_dict(prompts),
         )
 
 

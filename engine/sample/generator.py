@@ -1,10 +1,11 @@
 """The sample endpoint's language model: a word-level Markov chain over a bundled public-domain text.
 
 Small and real: it learns, from the first chapter of *Alice's Adventures in Wonderland*
-(``corpus/alice.txt``), which words follow each pair of words, and generates by
-walking those transitions. The same prompt always gets the same answer (the walk is
-seeded by the prompt), so tests can compare what was sent with what was counted. A token
-is one word with its leading space, as LLM tokenizers split plain English roughly.
+(``payloads/prompts/corpus/alice.txt``, which synthetic prompts are cut from too), which
+words follow each pair of words, and generates by walking those transitions. The same
+prompt always gets the same answer (the walk is seeded by the prompt), so tests can
+compare what was sent with what was counted. A token is one word with its leading space,
+as LLM tokenizers split plain English roughly.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ ORDER = 2  # words of context
 @cache
 def _chain() -> tuple[dict[tuple[str, ...], list[str]], list[tuple[str, ...]]]:
     """(context → words seen after it, the contexts a sentence starts with)."""
-    text = resources.files("loadrec.engine.sample.corpus").joinpath("alice.txt").read_text(encoding="utf-8")
+    text = resources.files("loadrec.payloads.prompts.corpus").joinpath("alice.txt").read_text(encoding="utf-8")
     words = text.split()
     chain: dict[tuple[str, ...], list[str]] = defaultdict(list)
     starts = []

@@ -39,6 +39,7 @@ class StreamTiming:
     output_tokens: int
     end_to_end_s: float
     reads: int = 0  # network reads that brought text
+    counted_by_server: bool = False  # output_tokens is the server's own count (else one per event)
 
     @property
     def itl_s(self) -> float | None:
@@ -82,4 +83,4 @@ class TokenClock:
         tokens = self.usage if self.usage is not None else self.events
         ttft = None if self.first is None else self.first - self.started
         decode = 0.0 if self.first is None or self.last is None else self.last - self.first
-        return StreamTiming(ttft, decode, tokens, now - self.started, self.reads)
+        return StreamTiming(ttft, decode, tokens, now - self.started, self.reads, self.usage is not None)

@@ -110,6 +110,7 @@ def test_dockerfile_builds_a_wheel_and_installs_no_test_extra() -> None:
         assert not re.search(r"\[[^\]]*\btest\b[^\]]*\]", install), f"installs the test extra: {install}"
         for tool in ("moto", "ruff", "mypy"):
             assert tool not in install, f"installs {tool}: {install}"
+    assert any("[tokenizer]" in install for install in installs), "the image counts tokens with a tokenizer.json"
 
 
 def test_dockerfile_bakes_in_no_credentials() -> None:

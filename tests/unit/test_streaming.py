@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from botocore.eventstream import EventStreamBuffer
 
+from loadrec.engine.measurement.metrics import Timeline
+from loadrec.engine.measurement.recording import SecondRecorder, check_wire
 from loadrec.engine.streaming.frames import (
     JSON_LINES,
     SSE,
@@ -22,7 +24,8 @@ from loadrec.engine.streaming.frames import (
     text_of,
     usage_of,
 )
-from loadrec.engine.streaming.tokens import TokenClock
+from loadrec.engine.streaming.tokens import StreamTiming, TokenClock
+from tests.unit.test_metrics import Clock
 
 WORDS = ["The", " quick", " brown", " fox", " jumps", " — ", "naïve", " 🦊"]
 
@@ -46,6 +49,9 @@ def decode(decoder: Any, data: bytes, cuts: list[int]) -> list[Piece]:
         pieces += decoder.feed(data[previous:cut])
         previous = cut
     return pieces + decoder.end()
+
+
+START = 1000
 
 
 def test_event_stream_payloads_are_botocores_for_the_same_bytes_at_every_split() -> None:
@@ -213,7 +219,40 @@ def test_inter_token_latency_survives_tokens_coalesced_four_to_a_read() -> None:
 def test_the_servers_count_wins_over_counting_events() -> None:
     clock = TokenClock(started=0.0)
     clock.add([Piece("ab"), Piece("cd"), Piece("", usage=7)], 1.0)
-    assert clock.finish(2.0).output_tokens == 7
+    timing = clock.finish(2.0)
+    assert (timing.output_tokens, timing.counted_by_server) == (7, True)
+    events = TokenClock(started=0.0)
+    events.add([Piece("ab"), Piece("cd")], 1.0)
+    assert (events.finish(2.0).output_tokens, events.finish(2.0).counted_by_server) == (2, False)
+
+
+@pytest.mark.parametrize(
+    ("server", "events", "said"),
+    [(3, 0, "server"), (0, 2, "events"), (3, 2, "server for 3 of 5 answers, events for the rest"), (0, 0, None)],
+)
+def test_a_test_says_how_its_output_tokens_were_counted(server: int, events: int, said: str | None) -> None:
+    """Over every second and load process: the answers that carried the server's count, and the others."""
+    clock = Clock(START + 0.5)
+    recorder = SecondRecorder(clock)
+    for k in range(server + events):
+        clock.now = START + 0.5 + k  # one answer a second, each second its own record
+        recorder.record_success(1000.0, StreamTiming(0.1, 0.5, 8, 1.0, 2, counted_by_server=k < server))
+    recorder.record_success(1000.0)  # an answer read whole counts for neither
+    wires = [stats.to_wire() for stats in recorder.take_all()]
+    for wire in wires:
+        check_wire(wire, START)
+    timeline = Timeline(START)
+    timeline.add(wires)
+    assert timeline.token_counting() == said
+
+
+@pytest.mark.parametrize("value", ["3", -1, True])
+def test_a_damaged_answer_count_is_refused(value: Any) -> None:
+    recorder = SecondRecorder(Clock(START + 0.5))
+    recorder.record_success(1000.0, StreamTiming(0.1, 0.5, 8, 1.0, 2))
+    wire = recorder.take_all()[0].to_wire() | {"sc": value}
+    with pytest.raises(TypeError):
+        check_wire(wire, START)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from loadrec.engine.job.extension import check_extension, split_request
 from loadrec.engine.job.limits import AWS_LIMITS, RANGES, LimitsMode
 from loadrec.engine.job.spec import JobSpecError, parse_job
 from loadrec.engine.job.validation import check_request
+from loadrec.payloads.prompts import build_prompts
 from tests.conftest import EXAMPLES
 
 AWS, RELAXED = LimitsMode.AWS, LimitsMode.RELAXED
@@ -306,6 +307,16 @@ def test_the_shared_examples_validate(name: str) -> None:
     assert problems(request, AWS) == []
     spec = parse_job(request)
     assert spec.name == request["JobName"]
+
+
+def test_the_prompts_example_validates_under_aws_limits_and_makes_its_prompts() -> None:
+    request = json.loads((EXAMPLES / "prompts.json").read_text())
+    aws, extension = split_request(request)
+    assert problems(aws, AWS) == [] and check_extension(extension, 1, request=request) == []
+    prompts = parse_job(request).extension.prompts
+    assert prompts is not None and prompts.synthetic is not None and prompts.synthetic.count == 100
+    made = build_prompts(prompts, EXAMPLES, stream=True)
+    assert len(made.payloads) == 100 and made.summary.input_tokens["Min"] >= 50
 
 
 def test_the_request_rate_example_validates_under_aws_limits_and_asks_for_its_rate() -> None:
