@@ -34,6 +34,7 @@ class Payload:
     name: str
     body: bytes = field(repr=False)
     content_type: str
+    input_tokens: int | None = None  # a prompt's tokens, when Loadrec.Prompts made the body (its records say)
 
 
 class PayloadError(Exception):

@@ -24,7 +24,8 @@ without it). ``Targets[i]`` is the live endpoint that stands for
 A target (:mod:`.targets`) with ``Streaming`` is read as its answer arrives (:mod:`loadrec.engine.streaming`);
 ``StoppingConditions`` holds the streamed answers' own (:mod:`.token_conditions`); ``RequestRate``
 makes the test open-model, requests sent at a rate (:mod:`.request_rate`); ``Prompts`` sends
-prompts made to token lengths or read from a dataset instead of payload files (:mod:`.prompts_key`).
+prompts made to token lengths or read from a dataset instead of payload files (:mod:`.prompts_key`);
+``Slo`` says what a good request is, for goodput and SLO attainment (:mod:`.slo_key`).
 Header values written ``env:NAME`` are read from the environment when the run starts,
 so secrets never sit in the job file, the logs or the results.
 """
@@ -35,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadrec.engine.job import prompts_key, request_rate, token_conditions
+from loadrec.engine.job import prompts_key, request_rate, slo_key, token_conditions
 from loadrec.engine.job.environment_names import env_references
 from loadrec.engine.job.problems import Problem, is_int, is_number, show, unknown_fields
 from loadrec.engine.job.provisioning import (
@@ -47,6 +48,7 @@ from loadrec.engine.job.provisioning import (
     provisioner_problems,
 )
 from loadrec.engine.job.request_rate import RequestRate
+from loadrec.engine.job.slo_key import Slo
 from loadrec.engine.job.targets import (
     SageMakerTarget,
     Target,
@@ -75,6 +77,7 @@ EXTENSION_FIELDS = (
     "StoppingConditions",
     "RequestRate",
     "Prompts",
+    "Slo",
 )
 
 
@@ -90,6 +93,7 @@ class Extension:
     token_conditions: TokenConditions = field(default_factory=TokenConditions)  # streamed answers' stops
     request_rate: RequestRate | None = None  # None: closed loop (each user waits for its answer)
     prompts: PromptsSpec | None = None  # None: the payload files are the bodies
+    slo: Slo | None = None  # what a good request is (goodput, attainment); None: no SLO
 
 
 def split_request(request: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
@@ -158,6 +162,9 @@ def check_extension(
                                  f"(give a target of {KEY}.Targets a Streaming key)"))  # fmt: skip
     if "RequestRate" in raw:
         found += request_rate.check(raw["RequestRate"], f"{KEY}.RequestRate")
+    if "Slo" in raw:
+        some_stream = isinstance(targets, list) and any(isinstance(t, dict) and "Streaming" in t for t in targets)
+        found += slo_key.check(raw["Slo"], f"{KEY}.Slo", some_stream or provisioned_streams(raw.get("Provisioner")))
     if "Prompts" in raw:
         streaming = [isinstance(t, dict) and "Streaming" in t for t in targets or [] if t is not None]
         streaming += [provisioned_streams(raw["Provisioner"])] if provisioned else []
@@ -213,4 +220,5 @@ def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
         token_conditions=token_conditions.parse(raw.get("StoppingConditions")),
         request_rate=request_rate.parse(raw.get("RequestRate")),
         prompts=prompts_key.parse(raw.get("Prompts")),
+        slo=slo_key.parse(raw.get("Slo")),
     )

@@ -21,6 +21,7 @@ from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import Problem
 from loadrec.engine.job.rules import parse_percentile
 from loadrec.engine.job.runtime_model import unknown_region_problems
+from loadrec.engine.job.slo_key import Slo
 from loadrec.engine.job.targets import Target
 from loadrec.engine.job.token_conditions import TokenConditions
 from loadrec.engine.job.validation import check_request
@@ -72,6 +73,7 @@ class StoppingConditions:
     latency: LatencyThreshold | None = None
     flat_invocations: Literal["Stop", "Continue"] = "Stop"
     tokens: TokenConditions = field(default_factory=TokenConditions)  # streamed answers' stops (Loadrec key)
+    slo: Slo | None = None  # the Loadrec key's: goodput and attainment, a stop when MinAttainmentPercent is set
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,9 @@ def parse_job(request: Mapping[str, Any], mode: LimitsMode = LimitsMode.AWS) -> 
         endpoint_configurations=configurations,
         existing_endpoints=endpoints,
         resource_limit=_resource_limit(config.get("ResourceLimit", {}), len(cases)),
-        stopping=replace(_stopping(request.get("StoppingConditions", {})), tokens=extension.token_conditions),
+        stopping=replace(
+            _stopping(request.get("StoppingConditions", {})), tokens=extension.token_conditions, slo=extension.slo
+        ),
         payload=_payload(config.get("ContainerConfig", {}).get("PayloadConfig", {})),
         job_duration_s=config.get("JobDurationInSeconds"),
         limits=mode,

@@ -32,6 +32,8 @@ from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.load.users import (
     DELAY_CONTEXT,
     FIRST_CONTEXT,
+    GOOD_CONTEXT,
+    RECORD_CONTEXT,
     SCHEDULED_CONTEXT,
     STREAM_CONTEXT,
     InvocationUser,
@@ -47,6 +49,7 @@ JOB_MESSAGE = "loadrec_job"  # master → worker: the test to run
 READY_MESSAGE = "loadrec_ready"  # worker → master: {"ok": bool, "reason": str}
 SECONDS_MESSAGE = "loadrec_seconds"  # worker → master: its last seconds, when its users stop
 REPORT_KEY = "loadrec_seconds"  # the same, on Locust's periodic worker report
+RECORDS_KEY = "loadrec_records"  # and, with --records, the requests' records since the last report
 WORKER_REPORT_INTERVAL_S = 1.0  # Locust's default is 3 s; the monitor wants fresher data
 RECONNECT_PAUSE_S = 1.0
 
@@ -87,6 +90,8 @@ def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
     ) -> None:
         context = context or {}
         delay, scheduled = context.get(DELAY_CONTEXT), bool(context.get(SCHEDULED_CONTEXT))
+        if RECORD_CONTEXT in context:
+            recorder.record_request(context[RECORD_CONTEXT])
         if exception is None:  # Locust reports ms; histograms hold µs
             recorder.record_success(
                 response_time * 1000.0,
@@ -94,6 +99,7 @@ def attach_recorder(environment: Environment, recorder: SecondRecorder) -> None:
                 delay,
                 first=bool(context.get(FIRST_CONTEXT)),
                 scheduled=scheduled,
+                good=context.get(GOOD_CONTEXT),
             )
         else:
             recorder.record_failure(*failure_of(exception), delay, scheduled)
@@ -111,24 +117,36 @@ def ship_seconds(environment: Environment, runner: WorkerRunner, recorder: Secon
     def on_report(client_id: str, data: dict[str, Any]) -> None:
         with held_by(recorder):
             data[REPORT_KEY] = [s.to_wire() for s in recorder.take_completed()]
+            if records := recorder.take_records():
+                data[RECORDS_KEY] = records
 
     def on_stop(**_: Any) -> None:
-        runner.send_message(SECONDS_MESSAGE, {"seconds": [s.to_wire() for s in recorder.take_all()]})
+        seconds = [s.to_wire() for s in recorder.take_all()]
+        runner.send_message(SECONDS_MESSAGE, {"seconds": seconds, "records": recorder.take_records()})
 
     environment.events.report_to_master.add_listener(on_report)
     environment.events.test_stop.add_listener(on_stop)
 
 
 def collect_from_workers(
-    environment: Environment, runner: Runner, sink: Callable[[list[dict[str, Any]]], None]
+    environment: Environment,
+    runner: Runner,
+    sink: Callable[[list[dict[str, Any]]], None],
+    records: Callable[[Any], None] = lambda _: None,
 ) -> None:
-    """On the master: hand every worker's seconds to ``sink`` (a timeline's ``add``)."""
+    """On the master: hand every worker's seconds to ``sink`` (a timeline's ``add``), its records to ``records``."""
 
     def on_report(client_id: str, data: dict[str, Any]) -> None:
         sink(data.get(REPORT_KEY, []))
+        if RECORDS_KEY in data:
+            records(data[RECORDS_KEY])
+
+    def on_seconds(msg: Any, **_: Any) -> None:
+        sink(msg.data["seconds"])
+        records(msg.data.get("records", []))
 
     environment.events.worker_report.add_listener(on_report)
-    runner.register_message(SECONDS_MESSAGE, lambda msg, **_: sink(msg.data["seconds"]))
+    runner.register_message(SECONDS_MESSAGE, on_seconds)
 
 
 def checked(seconds: Any, start_epoch: int) -> tuple[list[dict[str, Any]], int]:

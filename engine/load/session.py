@@ -35,7 +35,7 @@ from locust.runners import MasterRunner
 
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, checked, collect_from_workers
-from loadrec.engine.load.health_probe import spawn_off_loop
+from loadrec.engine.load.health_probe import run_off_loop, spawn_off_loop
 from loadrec.engine.load.live_monitor import LiveMonitor
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
@@ -48,6 +48,7 @@ from loadrec.engine.measurement.recording import SecondRecorder
 from loadrec.engine.results.cloudwatch import publish, with_utilization
 from loadrec.engine.results.files import ResultsFolder
 from loadrec.engine.results.model import Benchmark, Status
+from loadrec.engine.results.records import RecordKeeper
 from loadrec.engine.results.seconds import Journal
 
 logger = logging.getLogger(__name__)
@@ -86,8 +87,9 @@ class LoadTestSession:
         self.write_error: str | None = None  # why the results folder refused a write, once it did
         runner = environment.runner
         self.recorder: SecondRecorder | None = None
+        self.records: RecordKeeper | None = None  # with --records: the running test's per-request records
         if isinstance(runner, MasterRunner):
-            collect_from_workers(environment, runner, self._add)  # once: each test's seconds go to its timeline
+            collect_from_workers(environment, runner, self._add, self._add_records)  # once: to each test's own
         else:
             self.recorder = SecondRecorder(clock)
             attach_recorder(environment, self.recorder)
@@ -124,6 +126,15 @@ class LoadTestSession:
                 logger.warning("%d second(s) from a worker were damaged and are left out", damaged)
             self.timeline.add(kept)
 
+    def _add_records(self, records: Any) -> None:
+        if self.records is not None and self.state == RUNNING:
+            self.records.offer(records)
+
+    def _take_records(self) -> None:
+        """This process's own requests' records, handed to the keeper (on the loop: only moved)."""
+        if self.records is not None and self.recorder is not None:
+            self.records.offer(self.recorder.take_records())
+
     def _on_start(self, **_: Any) -> None:
         runner = self.environment.runner
         assert runner is not None
@@ -139,6 +150,8 @@ class LoadTestSession:
             start = int(self.clock())
             self._journal = self.folder.open_journal(self.index, start)
             self.timeline = Timeline(start, self._journal_write)
+            if self.settings.records:
+                self.records = self.folder.records_keeper(self.index, self.settings.records)
             lag = int(WORKER_REPORT_INTERVAL_S) + 1 if isinstance(runner, MasterRunner) else 0
             self.monitor = LiveMonitor(
                 runner, self.timeline, self.spec.schedule, self.spec.stopping, self.settings.monitor, self.recorder,
@@ -159,9 +172,13 @@ class LoadTestSession:
             return
         window = self.monitor.history[-1].window if self.monitor.history else None
         now = self.clock()
+        self._take_records()
+        records = self.records
 
         def write() -> OSError | None:
             try:
+                if records is not None:
+                    records.flush()
                 if window is not None:
                     self.folder.write_window(self.index, window)
                 self.folder.write_benchmark(self._measure(Status.IN_PROGRESS, now))
@@ -209,6 +226,9 @@ class LoadTestSession:
         try:
             if self.recorder is not None:
                 timeline.add(s.to_wire() for s in self.recorder.take_all())
+            self._take_records()
+            if self.records is not None:
+                run_off_loop(self.records.flush)  # every record is in (the workers sent theirs with their last seconds)
             monitor.conclude(timeline.offset(end))  # every second is in: the last window is judged too
             benchmark = with_utilization(self.spec, self._measure(None, end), self.test.target)
             if self.settings.publish_metrics:
@@ -283,6 +303,7 @@ class LoadTestSession:
             request_rate=self._rate_figures(timeline, measured),
             prompts=self.test.prompts,
             output_tokens_counted_by=timeline.token_counting(),
+            records=None if self.records is None else self.records.summary(),
         )
         if status is not None:
             return benchmark

@@ -21,6 +21,8 @@ from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import show
 from loadrec.engine.measurement.monitor import MonitorSettings
 from loadrec.engine.measurement.ranking import Importance, Weights
+from loadrec.engine.measurement.records import DEFAULT_LIMIT as DEFAULT_RECORDS
+from loadrec.engine.measurement.records import MAX_LIMIT as MAX_RECORDS
 
 RUN, UI, STOCK, SERVE = "run", "ui", "stock", "serve"  # the entry points that take options
 LIMITS_ENV = "LOADREC_LIMITS"  # the stock locustfile's --limits may come from here
@@ -58,6 +60,7 @@ class RunSettings:
     worker_timeout_s: float = DEFAULT_WORKER_TIMEOUT_S
     keep_endpoints: bool = False  # endpoints loadrec creates stay after their test (loadrec cleanup removes them)
     strict: bool = False  # a test whose figures come from a generator-bound window is FAILED (for CI)
+    records: int = 0  # N > 0: each test keeps at most N per-request records (--records); 0: none
 
     @property
     def distributed(self) -> bool:
@@ -273,6 +276,19 @@ OPTIONS: tuple[Option, ...] = (
         },
     ),
     Option(
+        ("--records",),
+        {
+            "type": at_least(1, MAX_RECORDS),
+            "nargs": "?",
+            "const": DEFAULT_RECORDS,
+            "default": 0,
+            "metavar": "LIMIT",
+            "help": "write each test's per-request records (tests/N/records.jsonl.gz), at most LIMIT of them "
+            f"(default {DEFAULT_RECORDS:,}; beyond, an even sample, each record weighted)",
+        },
+        frozenset({RUN, UI}),
+    ),
+    Option(
         ("--test-index",),
         {"type": non_negative, "default": 0, "help": "which endpoint configuration to test (default 0)"},
         frozenset({STOCK}),
@@ -311,4 +327,5 @@ def settings_from(options: argparse.Namespace, where: str) -> RunSettings:
         master=master,
         keep_endpoints=bool(getattr(options, "keep_endpoints", False)),
         strict=bool(getattr(options, "strict", False)),
+        records=int(getattr(options, "records", 0) or 0),
     )

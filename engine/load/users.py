@@ -23,6 +23,8 @@ the user's pool, is timed from that time, and says how late it went (``DELAY_CON
 from __future__ import annotations
 
 import itertools
+import os
+import socket
 import time
 from collections.abc import Iterator
 from typing import ClassVar, cast
@@ -32,10 +34,13 @@ import gevent.pool
 from locust import User, constant, task
 from locust.event import EventHook, Events
 
+from loadrec.engine.job.slo_key import Slo
 from loadrec.engine.load.exchange import Backoff, Connection, InvocationFailure, StreamReader
 from loadrec.engine.load.invocation import Invocation
 from loadrec.engine.load.open_loop import InFlight, OpenLoad, run_arrivals
+from loadrec.engine.measurement.records import request_record
 from loadrec.engine.streaming.frames import EventStreamDecoder, decoder_for
+from loadrec.engine.streaming.tokens import StreamTiming
 from loadrec.payloads import Payload, PayloadPicker
 
 USER_CLASS_NAME = "InvocationUser"  # workers look users up by class name
@@ -44,6 +49,8 @@ STREAM_CONTEXT = "loadrec_stream"  # the request event's context key for a strea
 DELAY_CONTEXT = "loadrec_delay"  # and for how late (ms) the request was sent after its user was ready
 FIRST_CONTEXT = "loadrec_first"  # and for a user's first request (the one that may meet a cold endpoint)
 SCHEDULED_CONTEXT = "loadrec_scheduled"  # and for a request sent at an intended time (a request-rate test)
+GOOD_CONTEXT = "loadrec_good"  # and, with an SLO, for a success that met it (Loadrec.Slo)
+RECORD_CONTEXT = "loadrec_record"  # and, with --records, for the request's record (measurement.records)
 UNMEASURED_EVENT = "loadrec_unmeasured"  # the Events attribute for a request-rate test's unmeasured arrivals
 
 
@@ -72,13 +79,23 @@ class InvocationUser(User):
     user_numbers: ClassVar[Iterator[int]] = itertools.count()
     open_load: ClassVar[OpenLoad | None] = None  # a request-rate test (None: closed loop)
     in_flight: ClassVar[InFlight] = InFlight(1)  # this process's outstanding requests, in a request-rate test
+    slo: ClassVar[Slo | None] = None  # what a good request is (None: no goodput is kept)
+    records: ClassVar[bool] = False  # each request's record rides its event (--records)
+    worker: ClassVar[str] = ""  # this load process, as records name it (host:pid)
 
     @classmethod
     def configure(
-        cls, invocation: Invocation, payloads: tuple[Payload, ...], seed: int | None, open_load: OpenLoad | None = None
+        cls,
+        invocation: Invocation,
+        payloads: tuple[Payload, ...],
+        seed: int | None,
+        open_load: OpenLoad | None = None,
+        slo: Slo | None = None,
+        records: bool = False,
     ) -> None:
         cls.host = invocation.base_url
-        cls.invocation, cls.payloads, cls.seed, cls.open_load = invocation, payloads, seed, open_load
+        cls.invocation, cls.payloads, cls.seed, cls.open_load, cls.slo = invocation, payloads, seed, open_load, slo
+        cls.records, cls.worker = records, f"{socket.gethostname()}:{os.getpid()}"
         cls.user_numbers = itertools.count()
         cls.in_flight = InFlight(open_load.cap if open_load is not None else 1)
 
@@ -153,6 +170,11 @@ class InvocationUser(User):
             failure = InvocationFailure(f"signing failed: {type(error).__name__}", connection=True)
         self._idle.append(connection)
         now = time.perf_counter()
+        timing = None if stream is None or failure is not None else stream.timing
+        if failure is None and self.slo is not None:
+            context = {**context, GOOD_CONTEXT: self.slo.met((now - started) * 1000.0, timing)}
+        if self.records:
+            context = {**context, RECORD_CONTEXT: self._record(started, now, context, payload, failure, timing)}
         self.environment.events.request.fire(
             request_type=invocation.method,
             name=REQUEST_NAME,
@@ -160,11 +182,31 @@ class InvocationUser(User):
             response_length=length,
             response=None,
             exception=failure,
-            context=context if stream is None or failure is not None else {**context, STREAM_CONTEXT: stream.timing},
+            context=context if timing is None else {**context, STREAM_CONTEXT: timing},
             start_time=time.time() - (now - started),
             url=invocation.url,
         )
         return failure
+
+    def _record(
+        self, started: float, now: float, context: dict[str, object], payload: Payload,
+        failure: InvocationFailure | None, timing: StreamTiming | None,
+    ) -> dict[str, object]:  # fmt: skip
+        """The request's record: when it was due and sent (epoch), its latency, tokens and outcome."""
+        started_epoch = time.time() - (now - started)
+        delay = context.get(DELAY_CONTEXT)
+        late_s = delay / 1000.0 if isinstance(delay, float | int) else 0.0
+        # A scheduled request is timed from when it was due; a closed-loop one from when it left, late after ready.
+        due, sent = (started_epoch, started_epoch + late_s) if context.get(SCHEDULED_CONTEXT) else (
+            started_epoch - late_s, started_epoch)  # fmt: skip
+        good = context.get(GOOD_CONTEXT)
+        return request_record(
+            due, sent, (now - started) * 1000.0, "ok" if failure is None else failure.kind, self.worker,
+            None if timing is None or timing.ttft_s is None else timing.ttft_s * 1000.0,
+            None if timing is None or timing.itl_s is None else timing.itl_s * 1000.0,
+            payload.input_tokens, None if timing is None else timing.output_tokens,
+            None if good is None else bool(good),
+        )  # fmt: skip
 
     def _connect(self, invocation: Invocation) -> Connection:
         connection = Connection(invocation.base_url, invocation.timeout_s, invocation.max_answer_bytes,
@@ -178,11 +220,13 @@ def make_user_class(
     payloads: tuple[Payload, ...] = (),
     seed: int | None = None,
     open_load: OpenLoad | None = None,
+    slo: Slo | None = None,
+    records: bool = False,
 ) -> type[InvocationUser]:
     """A concrete user class named as workers expect, configured when a target is given."""
     user_class = cast(type[InvocationUser], type(USER_CLASS_NAME, (InvocationUser,), {"__module__": __name__}))
     if invocation is not None:
-        user_class.configure(invocation, payloads, seed, open_load)
+        user_class.configure(invocation, payloads, seed, open_load, slo, records)
     return user_class
 
 

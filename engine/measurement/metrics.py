@@ -24,7 +24,15 @@ from loadrec.engine.measurement.histograms import (
     new_histogram,
     percentiles_ms,
 )
-from loadrec.engine.measurement.recording import DROPPED_KEY, FIRST_KEY, IN_FLIGHT_KEY, LATE_KEY, SecondStats
+from loadrec.engine.measurement.recording import (
+    DROPPED_KEY,
+    FIRST_KEY,
+    GOOD_KEY,
+    GOOD_TOKENS_KEY,
+    IN_FLIGHT_KEY,
+    LATE_KEY,
+    SecondStats,
+)
 from loadrec.engine.measurement.streamed import StreamStats
 
 
@@ -44,6 +52,21 @@ class WindowStats:
     answer_tokens_per_second: float | None = None  # the median answer's decode rate
     generator: Verdict | None = None  # the load generator's health over the window (None: not measured)
     dropped: int = 0  # a request-rate test's arrivals not sent (the cap was reached)
+    good: int | None = None  # with an SLO: the successes that met it (None: no SLO judged any request)
+    good_tokens: int = 0  # and their output tokens
+
+    @property
+    def attainment(self) -> float | None:
+        """The share of the window's requests that were good (failures never are); None without an SLO."""
+        return None if self.good is None or not self.requests else self.good / self.requests
+
+    @property
+    def good_per_second(self) -> float | None:
+        return None if self.good is None or not self.span_s else self.good / self.span_s
+
+    @property
+    def good_tokens_per_second(self) -> float | None:
+        return None if self.good is None or not self.span_s else self.good_tokens / self.span_s
 
     @property
     def generator_bound(self) -> bool:
@@ -78,6 +101,8 @@ class WindowStats:
             data["Generator"] = self.generator.to_dict()
         if self.dropped:
             data["Dropped"] = self.dropped
+        if self.good is not None:
+            data |= {"Good": self.good, "GoodOutputTokens": self.good_tokens}
         return data
 
     @classmethod
@@ -88,18 +113,20 @@ class WindowStats:
             raise TypeError("a count that is not an integer")
         latency = _quantiles(data["LatencyMs"])
         generator = Verdict.from_dict(data["Generator"]) if "Generator" in data else None
-        dropped = data.get("Dropped", 0)
-        if not isinstance(dropped, int) or isinstance(dropped, bool):
+        dropped, good, good_tokens = data.get("Dropped", 0), data.get("Good"), data.get("GoodOutputTokens", 0)
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (dropped, good_tokens, good or 0)):
             raise TypeError("a count that is not an integer")
         if "TtftMs" not in data:
-            return cls(start, end, successes, failures, users, latency, generator=generator, dropped=dropped)
+            return cls(start, end, successes, failures, users, latency, generator=generator, dropped=dropped,
+                       good=good, good_tokens=good_tokens)  # fmt: skip
         tokens = data["OutputTokens"]
         if not isinstance(tokens, int) or isinstance(tokens, bool):
             raise TypeError("a count that is not an integer")
         ttft, itl = _quantiles(data["TtftMs"]), _quantiles(data["ItlMs"])
         rate = data.get("AnswerTokensPerSecond")
         rate = None if rate is None else float(rate)
-        return cls(start, end, successes, failures, users, latency, ttft, itl, tokens, rate, generator, dropped)
+        return cls(start, end, successes, failures, users, latency, ttft, itl, tokens, rate, generator, dropped, good,
+                   good_tokens)  # fmt: skip
 
 
 def _quantiles(data: Any) -> dict[float, float | None]:
@@ -123,6 +150,8 @@ class TimelineRow:
     generator: Health | None = None  # the load generator's health this second (the worst process's)
     dropped: int = 0  # a request-rate test's arrivals not sent
     late_ms: dict[float, float | None] | None = None  # and how late its sends went (None: none scheduled)
+    good: int | None = None  # with an SLO: the successes that met it (None: none judged)
+    good_tokens: int = 0
 
 
 Journal = Callable[[dict[str, Any]], None]
@@ -201,7 +230,8 @@ class Timeline:
         start = max(0, end - span)
         histogram = new_histogram()
         stream: StreamStats | None = None
-        successes = failures = dropped = 0
+        successes = failures = dropped = good_tokens = 0
+        good: int | None = None
         for offset in range(start, end):
             wire = self._seconds.get(offset)
             if wire is None:
@@ -209,6 +239,9 @@ class Timeline:
             successes += wire["ok"]
             failures += wire["ko"]
             dropped += wire.get(DROPPED_KEY, 0)
+            if GOOD_KEY in wire:
+                good = (good or 0) + wire[GOOD_KEY]
+                good_tokens += wire[GOOD_TOKENS_KEY]
             if wire.get("h"):
                 histogram.add(decoded(wire["h"]))
             if "tok" in wire:
@@ -218,7 +251,7 @@ class Timeline:
         latency = percentiles_ms(histogram, wanted)
         generator = self.generator(start, end)
         window = WindowStats(start, end, successes, failures, self.target_users(end - 1), latency, generator=generator,
-                             dropped=dropped)  # fmt: skip
+                             dropped=dropped, good=good, good_tokens=good_tokens)  # fmt: skip
         return window if stream is None else replace(window, **stream.figures(wanted))
 
     def generator(self, start: int = 0, end: int | None = None) -> Verdict | None:
@@ -246,6 +279,8 @@ class Timeline:
                 row = replace(row, dropped=wire.get(DROPPED_KEY, 0), late_ms=late)
             if "tok" in wire:
                 row = replace(row, **StreamStats.from_wire(wire).figures(REPORTED_PERCENTILES))
+            if GOOD_KEY in wire:
+                row = replace(row, good=wire[GOOD_KEY], good_tokens=wire[GOOD_TOKENS_KEY])
             self._rows[offset] = row
         return row
 

@@ -6,7 +6,9 @@ Rules, checked in this order on a trailing window (default 60 s) every few secon
 2. ModelLatencyThresholds: with at least ``min_requests`` successes, the window's
    percentile (P95/P99) is above ValueInMilliseconds → stop ("latency threshold");
    then, for streamed answers, each of the ``Loadrec`` key's TokenLatencyThresholds the
-   same way on time to first token or inter-token latency (their own stop reasons).
+   same way on time to first token or inter-token latency (their own stop reasons), and
+   the ``Loadrec.Slo``'s MinAttainmentPercent: with at least ``min_requests`` requests,
+   fewer of them good than that share → stop ("SLO attainment").
 3. MaxInvocations: once a full window has run, successful invocations per minute in it
    reach MaxInvocations → stop ("max invocations": the target load is proven).
 4. FlatInvocations: over the last ``flat_levels`` completed user levels (runs of seconds
@@ -37,6 +39,7 @@ class StopReason(StrEnum):
     LATENCY_THRESHOLD = "latency threshold"
     TTFT_THRESHOLD = "time to first token threshold"  # streamed answers (the Loadrec key's thresholds)
     ITL_THRESHOLD = "inter-token latency threshold"
+    SLO_ATTAINMENT = "SLO attainment"  # the Loadrec key's Slo: too few requests met it
     MAX_INVOCATIONS = "max invocations"
     FLAT_INVOCATIONS = "flat invocations"
     JOB_DURATION = "job duration"
@@ -132,7 +135,15 @@ def evaluate(
     return evaluation
 
 
-LATENCY_REASONS = (StopReason.LATENCY_THRESHOLD, StopReason.TTFT_THRESHOLD, StopReason.ITL_THRESHOLD)
+LATENCY_REASONS = (StopReason.LATENCY_THRESHOLD, StopReason.TTFT_THRESHOLD, StopReason.ITL_THRESHOLD,
+                   StopReason.SLO_ATTAINMENT)  # fmt: skip
+
+
+def attainment_missed(stopping: StoppingConditions, window: WindowStats) -> bool:
+    """The window's share of good requests is below the SLO's MinAttainmentPercent (False: none set or judged)."""
+    slo, share = stopping.slo, window.attainment
+    return slo is not None and slo.min_attainment is not None and share is not None and (
+        share * 100 < slo.min_attainment)  # fmt: skip
 
 
 def _decide(
@@ -158,6 +169,11 @@ def _decide(
             reason = StopReason.TTFT_THRESHOLD if threshold.metric == TTFT else StopReason.ITL_THRESHOLD
             detail = f"{threshold.name} {value:.1f} ms > {threshold.value_ms:g} ms"
             return Evaluation(reason, detail, None, closest)
+    if attainment_missed(stopping, window) and window.requests >= settings.min_requests:
+        assert stopping.slo is not None and stopping.slo.min_attainment is not None  # missed says both are set
+        share = window.attainment or 0.0
+        detail = f"{share:.1%} of {window.requests} requests met the SLO < {stopping.slo.min_attainment:g}%"
+        return Evaluation(StopReason.SLO_ATTAINMENT, detail, None, closest)
     if (
         stopping.max_invocations is not None
         and window.span_s >= settings.window_s
@@ -224,6 +240,21 @@ def readings(stopping: StoppingConditions, settings: MonitorSettings, window: Wi
                 f"{threshold.value_ms:g} ms",
                 None if value is None else value / threshold.value_ms,
                 "" if window.successes >= settings.min_requests else f"judged from {settings.min_requests} answers",
+            )
+        )
+    slo = stopping.slo
+    if slo is not None and slo.min_attainment is not None:
+        share = window.attainment
+        allowed = 100 - slo.min_attainment  # the misses the SLO allows, in percent: the ratio is of them
+        missed = None if share is None else 100 - share * 100
+        ratio = None if missed is None else (missed / allowed if allowed else float(missed > 0))
+        found.append(
+            _reading(
+                "SLO attainment",
+                "-" if share is None else f"{share:.1%}",
+                f"{slo.min_attainment:g}%",
+                ratio,
+                "" if window.requests >= settings.min_requests else f"judged from {settings.min_requests} requests",
             )
         )
     if stopping.max_invocations is not None:

@@ -28,7 +28,7 @@ from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.job.token_conditions import ITL, TTFT
 from loadrec.engine.measurement.health import Verdict
 from loadrec.engine.measurement.metrics import WindowStats
-from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason, token_value
+from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason, attainment_missed, token_value
 
 DEFAULT_QUANTILE = 95.0
 US_PER_MS = 1000
@@ -64,6 +64,16 @@ class Streamed:
 
 
 @dataclass(frozen=True)
+class Goodput:
+    """With an SLO, the measured window's: the share of its requests that met it, and good requests and good
+    output tokens per second (one instance's)."""
+
+    attainment: float | None
+    requests_per_second: float
+    tokens_per_second: float
+
+
+@dataclass(frozen=True)
 class Measured:
     """One instance's capacity under the test's conditions."""
 
@@ -71,6 +81,7 @@ class Measured:
     latency_ms: float | None
     streamed: Streamed | None = None
     generator: Verdict | None = None  # the load generator's health over the window these come from
+    goodput: Goodput | None = None  # with an SLO
     window: WindowStats | None = field(default=None, compare=False)  # that window (where they come from, not a figure)
 
 
@@ -88,6 +99,12 @@ class Sizing:
     itl_ms: float | None = None
     cost_per_million_tokens: float | None = None
     answer_tokens_per_second: float | None = None  # one answer's decode rate (the median answer)
+    # With an SLO: the share of requests that met it, good requests and good output tokens per second for all
+    # instances, and the cost per million good output tokens.
+    attainment: float | None = None
+    good_requests_per_second: float | None = None
+    good_tokens_per_second: float | None = None
+    cost_per_million_good_tokens: float | None = None
 
 
 def measure(
@@ -105,7 +122,8 @@ def measure(
         if stopping.tokens.flat_in_tokens:  # the plateau was found in tokens: count requests
             rate = plateau_window.invocations_per_minute if plateau_window else 0.0
         generator = plateau_window.generator if plateau_window else None
-        return Measured(rate, latency, _streamed(plateau_window, stopping), generator, plateau_window)
+        streamed = _streamed(plateau_window, stopping)
+        return Measured(rate, latency, streamed, generator, _goodput(plateau_window), plateau_window)
     held = [w for w in history if w.successes and _thresholds_held(w, stopping)]
     full = [w for w in held if w.span_s >= settings.window_s]
     candidates = full or held  # a test shorter than one window still measures something
@@ -113,9 +131,14 @@ def measure(
         return None
     by_tokens = stopping.tokens.flat_in_tokens  # an LLM's work is its tokens, not its answers
     best = max(candidates, key=lambda w: w.output_tokens_per_second if by_tokens else w.invocations_per_minute)
-    return Measured(
-        best.invocations_per_minute, best.latency_ms.get(quantile), _streamed(best, stopping), best.generator, best
-    )
+    return Measured(best.invocations_per_minute, best.latency_ms.get(quantile), _streamed(best, stopping),
+                    best.generator, _goodput(best), best)  # fmt: skip
+
+
+def _goodput(window: WindowStats | None) -> Goodput | None:
+    if window is None or window.good_per_second is None or window.good_tokens_per_second is None:
+        return None
+    return Goodput(window.attainment, window.good_per_second, window.good_tokens_per_second)
 
 
 def _streamed(window: WindowStats | None, stopping: StoppingConditions) -> Streamed | None:
@@ -142,7 +165,7 @@ def _thresholds_held(window: WindowStats, stopping: StoppingConditions) -> bool:
         value = token_value(threshold, window)
         if value is not None and value > threshold.value_ms:
             return False
-    return True
+    return not attainment_missed(stopping, window)
 
 
 def size(
@@ -161,6 +184,12 @@ def size(
         cost_per_hour = price_per_hour * count
         cost_per_inference = cost_per_hour / (max_invocations * 60) if max_invocations else None
     sizing = Sizing(count, max_invocations, latency_us, cost_per_hour, cost_per_inference)
+    good = measured.goodput
+    if good is not None:
+        good_tokens = good.tokens_per_second * count
+        per_good = cost_per_hour / (good_tokens * 3600) * 1e6 if cost_per_hour is not None and good_tokens > 0 else None
+        sizing = replace(sizing, attainment=good.attainment, good_requests_per_second=good.requests_per_second * count,
+                         good_tokens_per_second=good_tokens, cost_per_million_good_tokens=per_good)  # fmt: skip
     streamed = measured.streamed
     if streamed is None:
         return sizing

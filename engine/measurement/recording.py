@@ -5,7 +5,8 @@
 successful latencies in microseconds, a streamed answer's tokens (:mod:`.streamed`), the
 process's own health that second (:mod:`.health`) and its users' slowest first request
 (a cold start); in a request-rate test also how late its sends went (a histogram) and how
-many arrivals it dropped at the cap. Completed seconds travel as plain dicts (``to_wire``), the histogram in
+many arrivals it dropped at the cap; with an SLO, its good requests and their output tokens
+(goodput). Completed seconds travel as plain dicts (``to_wire``), the histogram in
 HdrHistogram's compressed encoding; :mod:`.metrics`' ``Timeline`` merges them.
 """
 
@@ -28,6 +29,8 @@ from loadrec.engine.streaming.tokens import StreamTiming
 FIRST_KEY = "f"  # a second's slowest first request of a user, µs (wire and seconds.jsonl)
 DROPPED_KEY = "dr"  # a request-rate test's arrivals not sent that second (the cap was reached)
 IN_FLIGHT_KEY = "if"  # and its requests cut off in flight when their users stopped (sent, never answered)
+GOOD_KEY = "gd"  # with an SLO: the successes that met it
+GOOD_TOKENS_KEY = "gt"  # and their output tokens
 LATE_KEY = "sl"  # and how late its sends went after their intended times, a histogram in µs
 
 
@@ -51,12 +54,18 @@ class SecondStats:
     # A request-rate test's: arrivals dropped at the cap, and each send's lateness (µs; None: nothing scheduled).
     dropped: int = 0
     in_flight: int = 0  # sent, still unanswered when their users stopped
+    good: int = 0  # with an SLO: successes that met it
+    good_tokens: int = 0  # and their output tokens
+    judged: bool = False  # some success was judged against an SLO (so good and good_tokens mean something)
     lateness: HdrHistogram | None = None
 
     def merge(self, other: SecondStats) -> None:
         self.first_max_us = max(self.first_max_us, other.first_max_us)
         self.dropped += other.dropped
         self.in_flight += other.in_flight
+        self.good += other.good
+        self.good_tokens += other.good_tokens
+        self.judged = self.judged or other.judged
         if other.lateness is not None:
             self.late().add(other.lateness)
         self.successes += other.successes
@@ -110,6 +119,8 @@ class SecondStats:
             wire[DROPPED_KEY] = self.dropped
         if self.in_flight:
             wire[IN_FLIGHT_KEY] = self.in_flight
+        if self.judged:
+            wire |= {GOOD_KEY: self.good, GOOD_TOKENS_KEY: self.good_tokens}
         if self.lateness is not None and (late := encoded(self.lateness)):
             wire[LATE_KEY] = late
         return wire
@@ -124,8 +135,15 @@ class SecondStats:
         stats.first_max_us = float(data.get(FIRST_KEY, 0))
         stats.dropped = data.get(DROPPED_KEY, 0)
         stats.in_flight = data.get(IN_FLIGHT_KEY, 0)
+        stats.good, stats.good_tokens = data.get(GOOD_KEY, 0), data.get(GOOD_TOKENS_KEY, 0)
+        stats.judged = GOOD_KEY in data
         stats.lateness = decoded(data[LATE_KEY]) if data.get(LATE_KEY) else None
         return stats
+
+
+# Records a process holds before they are taken (each report to a master, each progress write): a bound on
+# memory should nothing take them (a master gone); far more than a second of any load brings.
+MAX_PENDING_RECORDS = 200_000
 
 
 class SecondRecorder:
@@ -134,6 +152,8 @@ class SecondRecorder:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._open: dict[int, SecondStats] = {}
+        self._records: list[dict[str, Any]] = []  # with --records: requests' records not yet taken
+        self.records_lost = 0  # records let go because nothing took them (the bound below was reached)
 
     def _bucket(self) -> SecondStats:
         second = int(self._clock())
@@ -149,11 +169,17 @@ class SecondRecorder:
         send_delay_ms: float | None = None,
         first: bool = False,
         scheduled: bool = False,
+        good: bool | None = None,
     ) -> None:
         """``first``: the user's first request (its latency may hold a cold start: see ``first_max_us``);
-        ``scheduled``: sent at an intended time, ``send_delay_ms`` after it (a request-rate test)."""
+        ``scheduled``: sent at an intended time, ``send_delay_ms`` after it (a request-rate test);
+        ``good``: it met the test's SLO (None: the test has none)."""
         bucket = self._bucket()
         bucket.successes += 1
+        bucket.judged = bucket.judged or good is not None
+        if good:
+            bucket.good += 1
+            bucket.good_tokens += 0 if stream is None else stream.output_tokens
         if first and latency_us > bucket.first_max_us:
             bucket.first_max_us = latency_us
         bucket.histogram.record_value(bounded(latency_us))
@@ -195,6 +221,17 @@ class SecondRecorder:
         bucket = self._bucket()
         bucket.held_ms = max(bucket.held_ms, held_ms)
 
+    def record_request(self, record: dict[str, Any]) -> None:
+        """A request's record (--records), kept until taken; past MAX_PENDING_RECORDS untaken, counted, not kept."""
+        if len(self._records) < MAX_PENDING_RECORDS:
+            self._records.append(record)
+        else:
+            self.records_lost += 1
+
+    def take_records(self) -> list[dict[str, Any]]:
+        taken, self._records = self._records, []
+        return taken
+
     def take_completed(self) -> list[SecondStats]:
         """Seconds that are over (the current one stays open)."""
         current = int(self._clock())
@@ -232,7 +269,8 @@ def check_wire(record: dict[str, Any], start: int) -> None:
             StreamStats.from_wire(record)
         if FIRST_KEY in record:
             fields = (*fields, FIRST_KEY)  # a whole number of µs, like the counts
-        fields = (*fields, *(key for key in (DROPPED_KEY, IN_FLIGHT_KEY) if key in record))
+        optional = (DROPPED_KEY, IN_FLIGHT_KEY, GOOD_KEY, GOOD_TOKENS_KEY)
+        fields = (*fields, *(key for key in optional if key in record))
         if not isinstance(record.get(LATE_KEY) or "", str):
             raise TypeError("a lateness histogram of the wrong type")
         decoded(record.get(LATE_KEY))

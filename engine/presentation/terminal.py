@@ -141,8 +141,12 @@ def render_results(results: JobResults) -> str:
         lines.append(_row(values, label_width))
         if sizing is not None and sizing.output_tokens_per_second is not None:
             lines.append(f"       {streamed_summary(sizing)}")
+        if sizing is not None and sizing.good_requests_per_second is not None:
+            lines.append(f"       {goodput_summary(sizing)}")
         if benchmark.prompts is not None:
             lines.append(f"       {benchmark.prompts.summary()}")
+        if benchmark.records is not None:
+            lines.append(f"       {benchmark.records.summary()}")
         if benchmark.request_rate is not None:
             lines.append(f"       {benchmark.request_rate.summary()}")
             lines += [f"       ! {warning}" for warning in benchmark.request_rate.warnings()]
@@ -179,6 +183,16 @@ def streamed_summary(sizing: Sizing) -> str:
     if sizing.cost_per_million_tokens is not None:
         parts.append(f"${sizing.cost_per_million_tokens:.3f} per million output tokens")
     return "; ".join(parts)
+
+
+def goodput_summary(sizing: Sizing) -> str:
+    """With an SLO: the measured window's attainment and goodput, in one line."""
+    share = "-" if sizing.attainment is None else f"{sizing.attainment:.1%}"
+    line = (f"SLO met by {share} of requests: {_cell(sizing.good_requests_per_second, '{:.2f}')} good requests/s, "
+            f"{_cell(sizing.good_tokens_per_second, '{:.0f}')} good output tokens/s")  # fmt: skip
+    if sizing.cost_per_million_good_tokens is not None:
+        line += f"; ${sizing.cost_per_million_good_tokens:.3f} per million good output tokens"
+    return line
 
 
 def _cell(value: Any, form: str) -> str:

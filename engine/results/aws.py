@@ -241,6 +241,7 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         "RequestRate": None if benchmark.request_rate is None else benchmark.request_rate.to_dict(),
         "Prompts": None if benchmark.prompts is None else benchmark.prompts.to_dict(),
         "OutputTokensCountedBy": benchmark.output_tokens_counted_by,
+        "Records": None if benchmark.records is None else benchmark.records.to_dict(),
     }
     summary.update({key: value for key, value in optional.items() if value not in (None, "", {}, [])})
     if benchmark.start_epoch is not None and benchmark.end_epoch is not None:
@@ -253,6 +254,8 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
             benchmark.sizing.max_invocations / benchmark.sizing.initial_instance_count
         )
         summary.update(_streamed(benchmark.sizing))
+        if (goodput := _goodput(results, benchmark.sizing)) is not None:
+            summary["Goodput"] = goodput
     timeline = results.timelines.get(benchmark.index)
     if timeline:
         summary["MeasuredSeconds"] = len(timeline)
@@ -273,6 +276,21 @@ class NoSuchRecommendation(LookupError):
     def __init__(self, field: str | None, message: str) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field, self.message = field, message
+
+
+def _goodput(results: JobResults, sizing: Sizing) -> dict[str, Any] | None:
+    """With an SLO, the measured window's goodput for all instances (None: the job has no SLO)."""
+    slo = results.spec.stopping.slo
+    if slo is None or sizing.good_requests_per_second is None or sizing.good_tokens_per_second is None:
+        return None
+    values = {
+        "Slo": slo.to_dict(),
+        "AttainmentPercent": None if sizing.attainment is None else round(sizing.attainment * 100, 2),
+        "GoodRequestsPerSecond": round(sizing.good_requests_per_second, 2),
+        "GoodOutputTokensPerSecond": round(sizing.good_tokens_per_second, 1),
+        "CostPerMillionGoodOutputTokens": sizing.cost_per_million_good_tokens,
+    }
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _streamed(sizing: Sizing) -> dict[str, Any]:

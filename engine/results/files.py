@@ -35,6 +35,7 @@ from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.metrics import Timeline, TimelineRow, WindowStats
 from loadrec.engine.results import aws
 from loadrec.engine.results.model import Benchmark, JobResults
+from loadrec.engine.results.records import RECORDS, RecordKeeper
 from loadrec.engine.results.seconds import Journal, SecondsFileError, SecondsFollower, reason
 
 if TYPE_CHECKING:
@@ -246,13 +247,17 @@ class ResultsFolder:
         self._write(self.path / DESCRIBE, json.dumps(body, indent=2, allow_nan=False) + "\n")
         self._write(self.path / REPORT, report_html)
 
+    def records_keeper(self, index: int, limit: int) -> RecordKeeper:
+        """Test ``index``'s per-request records, kept to ``limit`` and written in its folder (--records)."""
+        return RecordKeeper(self._made_test_dir(index), f"{TESTS}/{index}/{RECORDS}", limit, self._write)
+
     @staticmethod
-    def _write(path: Path, text: str) -> None:
+    def _write(path: Path, text: str | bytes) -> None:
         """Write via a unique temporary file and replace in one step: readers never see half a file."""
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be shared
             os.replace(temporary, path)
         except BaseException:
@@ -308,6 +313,7 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
         record["output_tokens"] = row.output_tokens
         record["answer_tokens_per_s_p50"] = row.answer_tokens_per_second
         record["dropped"] = row.dropped
+        record["good"], record["good_output_tokens"] = row.good, row.good_tokens
         for quantile in (50.0, 99.0):
             record[f"late_p{quantile:g}_ms"] = None if row.late_ms is None else row.late_ms.get(quantile)
         health = row.generator
@@ -327,5 +333,7 @@ def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch:
         columns += ["output_tokens", "answer_tokens_per_s_p50"]
     if any(row.late_ms is not None for row in rows):  # a request-rate test's: drops and how late sends went
         columns += ["dropped", "late_p50_ms", "late_p99_ms"]
+    if any(row.good is not None for row in rows):  # with an SLO: the requests that met it, and their tokens
+        columns += ["good", "good_output_tokens"]
     columns += ["cpu_percent", "loop_lag_ms", "send_delay_ms", "held_ms", "generator_bound"]  # the generator's health
     return pd.DataFrame.from_records(records, columns=columns)

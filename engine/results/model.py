@@ -24,6 +24,7 @@ from loadrec.engine.measurement.monitor import Level, StopReason
 from loadrec.engine.measurement.open_model import RateFigures
 from loadrec.engine.measurement.outcome import US_PER_MS, Sizing, Status
 from loadrec.engine.measurement.ranking import Candidate, Ranked, Weights, rank
+from loadrec.engine.measurement.records import RecordsSummary
 from loadrec.payloads.prompts import PromptSummary
 
 
@@ -58,6 +59,7 @@ class Benchmark:
     request_rate: RateFigures | None = None  # a request-rate test's own figures (None: a closed-loop test)
     prompts: PromptSummary | None = None  # what its bodies held, when Loadrec.Prompts made them
     output_tokens_counted_by: str | None = None  # streamed answers: the server's counts, events, or both
+    records: RecordsSummary | None = None  # with --records: its per-request records file
 
     @property
     def measured(self) -> bool:
@@ -99,7 +101,7 @@ class Benchmark:
         data = json.loads(text)
         sizing, plateau = data.pop("sizing"), data.pop("plateau")
         generator, generator_test = _verdict(data.pop("generator", None)), _verdict(data.pop("generator_test", None))
-        rate, prompts = data.pop("request_rate", None), data.pop("prompts", None)
+        rate, prompts, records = data.pop("request_rate", None), data.pop("prompts", None), data.pop("records", None)
         return cls(
             **{**data, "status": Status(data["status"]), "worker_events": tuple(data.get("worker_events", ()))},
             sizing=Sizing(**sizing) if sizing else None,
@@ -108,6 +110,7 @@ class Benchmark:
             generator_test=generator_test,
             request_rate=None if rate is None else RateFigures.from_record(rate),
             prompts=None if prompts is None else PromptSummary.from_dict(prompts),
+            records=None if records is None else RecordsSummary(**records),
         )
 
 
@@ -188,19 +191,22 @@ def ranking_of(benchmarks: Iterable[Benchmark], weights: Weights) -> tuple[Ranke
     """The measured configurations ranked by ``weights`` (the ended job's recommendation order).
 
     When every one of them streamed, the ranking weighs what an LLM endpoint is bought for: cost per million
-    output tokens, time to first token and output tokens per second per instance; otherwise AWS's cost per
-    inference, model latency and invocations per instance."""
+    output tokens, time to first token and output tokens per second per instance (with an SLO, *good* output
+    tokens: those of the requests that met it); otherwise AWS's cost per inference, model latency and
+    invocations per instance."""
     indexed = [(b.index, b.label, b.sizing) for b in benchmarks if b.measured and b.sizing is not None]
     streamed = bool(indexed) and all(sizing.output_tokens_per_second is not None for _, _, sizing in indexed)
-    candidates = [_candidate(index, label, sizing, streamed) for index, label, sizing in indexed]
+    good = streamed and all(sizing.good_tokens_per_second is not None for _, _, sizing in indexed)
+    candidates = [_candidate(index, label, sizing, streamed, good) for index, label, sizing in indexed]
     return tuple(rank(candidates, weights))
 
 
-def _candidate(index: int, label: str, sizing: Sizing, streamed: bool) -> Candidate:
+def _candidate(index: int, label: str, sizing: Sizing, streamed: bool, good: bool) -> Candidate:
     if streamed:
         latency = None if sizing.ttft_ms is None else round(sizing.ttft_ms * US_PER_MS)
-        per_instance = (sizing.output_tokens_per_second or 0.0) / sizing.initial_instance_count
-        return Candidate(index, label, sizing.cost_per_million_tokens, latency, per_instance)
+        tokens = sizing.good_tokens_per_second if good else sizing.output_tokens_per_second
+        cost = sizing.cost_per_million_good_tokens if good else sizing.cost_per_million_tokens
+        return Candidate(index, label, cost, latency, (tokens or 0.0) / sizing.initial_instance_count)
     per_instance = sizing.max_invocations / sizing.initial_instance_count
     return Candidate(index, label, sizing.cost_per_inference, sizing.model_latency_us, per_instance)
 

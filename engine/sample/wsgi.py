@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-from gevent.pywsgi import WSGIServer
+from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from loadrec.engine.sample.model import JSON
 
@@ -79,10 +79,25 @@ def respond(
     return [body]
 
 
+class QuietHandler(WSGIHandler):
+    """A client gone mid-request (a load test that stops cuts its connections, TLS ones without a
+    close_notify) is its own affair, not a traceback: pywsgi ignores a reset socket, but not a body that
+    ends early nor an https connection's EOF. The endpoint's requests do no I/O but their connection's,
+    so an OSError while one is handled is that connection's."""
+
+    def handle_error(self, t: Any, v: Any, tb: Any) -> None:
+        if isinstance(v, OSError):
+            self.close_connection = True
+            return
+        super().handle_error(t, v, tb)
+
+
 class NoDelayServer(WSGIServer):
     """pywsgi sends a response's headers and body in two writes; with Nagle's algorithm on, the body
     waits for the client's delayed ACK of the headers (~40 ms on Linux) on every keep-alive request,
     which would swamp the service time. TCP_NODELAY sends both at once."""
+
+    handler_class = QuietHandler
 
     def handle(self, sock: socket.socket, address: tuple[str, int]) -> None:
         with contextlib.suppress(OSError):  # not every socket family has the option

@@ -70,5 +70,5 @@ def build_prompts(
         name = f"prompt-{number:05d}.json"
         body = render(spec.template, prompt, stream, spec.model, spec.ignore_eos)
         budget.admit(name, len(body))
-        payloads.append(Payload(name, body, CONTENT_TYPE))
+        payloads.append(Payload(name, body, CONTENT_TYPE, prompt.input_tokens))
     return PromptSet(tuple(payloads), PromptSummary.of(spec, prompts, counter.name))

@@ -4,6 +4,9 @@ endpoint, by every load process (each reads the bundle itself)."""
 
 from __future__ import annotations
 
+import socket
+import ssl
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,24 @@ def test_a_wrong_bundle_stops_the_job_before_any_load(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"Loadrec.Targets[0]: CaBundle: {tmp_path / 'ca.pem'}: not a PEM file of CA certificates" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_client_cut_off_mid_request_leaves_no_traceback(tmp_path: Path) -> None:
+    """A load test that stops cuts its connections mid-request, TLS ones without a close_notify: the server's
+    read ends in an EOF, which is the client's affair."""
+    _, chain, key = private_ca().write(tmp_path)
+    server = start_sample_endpoint(2, 20, 0.0, "--tls-cert", str(chain), "--tls-key", str(key))
+    try:
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        port = int(server.url.rsplit(":", 1)[1])
+        for _ in range(3):
+            raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+            secured = context.wrap_socket(raw, server_hostname="127.0.0.1")  # it takes the socket over
+            secured.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n1,2,3")
+            secured.shutdown(socket.SHUT_RDWR)  # the socket's, not TLS's: no close_notify, the body never ends
+            secured.close()
+        with urllib.request.urlopen(f"{server.url}/ping", context=context, timeout=5) as answer:
+            assert answer.status == 200  # the server answers on
+    finally:
+        server.stop()
+    assert server.stderr_text.count("Traceback") == 0, server.stderr_text[-2000:]
