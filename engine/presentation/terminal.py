@@ -68,6 +68,11 @@ def stopping_sentence(stopping: StoppingConditions) -> str:
     if stopping.latency is not None:
         reasons.append(f"{stopping.latency.percentile} model latency exceeds {stopping.latency.value_ms} ms")
     reasons += [f"{t.name} exceeds {t.value_ms:g} ms" for t in stopping.tokens.thresholds]
+    slo = stopping.slo
+    if slo is not None and slo.min_attainment is not None:
+        limits = [f"{name} at most {value:g} ms" for name, value in (("TTFT", slo.ttft_ms),
+                  ("time per output token", slo.tpot_ms), ("end to end", slo.e2e_ms)) if value is not None]  # fmt: skip
+        reasons.append(f"fewer than {slo.min_attainment:g}% of requests meet the SLO ({', '.join(limits)})")
     if stopping.max_invocations:
         reasons.append(f"invocations reach {stopping.max_invocations:,} per minute")
     flat = "output tokens per second" if stopping.tokens.flat_in_tokens else "invocations"

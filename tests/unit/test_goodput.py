@@ -17,7 +17,7 @@ from loadrec.engine.measurement.monitor import MonitorSettings, StopReason, eval
 from loadrec.engine.measurement.outcome import Goodput, Measured, Sizing, measure, size
 from loadrec.engine.measurement.ranking import Weights
 from loadrec.engine.measurement.recording import SecondRecorder, check_wire
-from loadrec.engine.presentation.terminal import render_results
+from loadrec.engine.presentation.terminal import render_results, stopping_sentence
 from loadrec.engine.results.aws import describe
 from loadrec.engine.results.model import ranking_of
 from loadrec.engine.streaming.tokens import StreamTiming
@@ -212,3 +212,11 @@ def test_goodput_shows_in_describe_and_the_terminal() -> None:
     table = render_results(results)
     assert "SLO met by 90.0% of requests: 5.00 good requests/s, 50 good output tokens/s; $4.000 per million good" in (
         table)  # fmt: skip
+
+
+def test_the_stopping_sentence_names_the_slo_it_stops_on() -> None:
+    assert stopping_sentence(ATTAIN_95) == (
+        "Each test stops when fewer than 95% of requests meet the SLO (TTFT at most 200 ms), invocations stop "
+        "growing as users are added, or the traffic pattern ends."
+    )
+    assert "SLO" not in stopping_sentence(StoppingConditions(slo=Slo(ttft_ms=200)))  # no minimum: never a stop

@@ -11,6 +11,7 @@ import pytest
 
 from loadrec.engine.job.extension import check_extension, split_request
 from loadrec.engine.job.limits import AWS_LIMITS, RANGES, LimitsMode
+from loadrec.engine.job.slo_key import Slo
 from loadrec.engine.job.spec import JobSpecError, parse_job
 from loadrec.engine.job.validation import check_request
 from loadrec.payloads.prompts import build_prompts
@@ -315,6 +316,7 @@ def test_the_prompts_example_validates_under_aws_limits_and_makes_its_prompts() 
     assert problems(aws, AWS) == [] and check_extension(extension, 1, request=request) == []
     prompts = parse_job(request).extension.prompts
     assert prompts is not None and prompts.synthetic is not None and prompts.synthetic.count == 100
+    assert parse_job(request).stopping.slo == Slo(500.0, 20.0, None, 90.0)
     made = build_prompts(prompts, EXAMPLES, stream=True)
     assert len(made.payloads) == 100 and made.summary.input_tokens["Min"] >= 50
 
