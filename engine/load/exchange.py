@@ -241,9 +241,15 @@ class StreamReader:
     """Reads one successful streamed answer as the network delivers it: each piece is decoded at once and its
     tokens timed on ``clock`` (the one the request's start was read on)."""
 
-    def __init__(self, decoder: Decoder, started: float, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        decoder: Decoder,
+        started: float,
+        clock: Callable[[], float] = time.perf_counter,
+        count_tokens: Callable[[str], int] | None = None,
+    ) -> None:
         self.decoder, self.clock = decoder, clock
-        self.tokens = TokenClock(started)
+        self.tokens = TokenClock(started, count=count_tokens)
         self.timing: StreamTiming | None = None
 
     def read(self, response: Response, max_bytes: int) -> int:

@@ -7,6 +7,7 @@ first request); ``prepare_test`` readies one (each test's process does it once),
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class PreparedTest:
     invocation: Invocation | None  # None until then
     payloads: tuple[Payload, ...]
     prompts: PromptSummary | None = None  # what the bodies hold, when Loadrec.Prompts made them
+    count_tokens: Callable[[str], int] | None = None  # and its tokenizer, for answers the server does not count
 
 
 # A test's bodies: payload files, or the prompts Loadrec.Prompts made (with their summary).
@@ -109,7 +111,7 @@ def prepare_test(
         raise SetupError(f"{where}: {error}") from None
     label, invoked = label_of(spec, index), invocation if target else None
     if isinstance(payloads, PromptSet):
-        return PreparedTest(index, label, target, invoked, payloads.payloads, payloads.summary)
+        return PreparedTest(index, label, target, invoked, payloads.payloads, payloads.summary, payloads.count)
     return PreparedTest(index, label, target, invoked, payloads)
 
 

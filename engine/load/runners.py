@@ -78,7 +78,9 @@ def create_runner(spec: JobSpec, test: PreparedTest, settings: RunSettings) -> L
     assert test.invocation is not None, "a test's endpoint is created before its runner"
     rate = open_load(spec.extension.request_rate, settings.seed)
     records = settings.records > 0
-    user_class = make_user_class(test.invocation, test.payloads, settings.seed, rate, spec.extension.slo, records)
+    user_class = make_user_class(
+        test.invocation, test.payloads, settings.seed, rate, spec.extension.slo, records, test.count_tokens
+    )
     shape = shape_class_for(spec.traffic.kind)(spec.schedule)
     environment = Environment(user_classes=[user_class], shape_class=shape, events=Events())
     if not settings.distributed:

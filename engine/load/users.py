@@ -26,7 +26,7 @@ import itertools
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import ClassVar, cast
 
 import gevent
@@ -82,6 +82,7 @@ class InvocationUser(User):
     slo: ClassVar[Slo | None] = None  # what a good request is (None: no goodput is kept)
     records: ClassVar[bool] = False  # each request's record rides its event (--records)
     worker: ClassVar[str] = ""  # this load process, as records name it (host:pid)
+    count_tokens: ClassVar[Callable[[str], int] | None] = None  # the job's tokenizer (Loadrec.Prompts.Tokenizer)
 
     @classmethod
     def configure(
@@ -92,8 +93,10 @@ class InvocationUser(User):
         open_load: OpenLoad | None = None,
         slo: Slo | None = None,
         records: bool = False,
+        count_tokens: Callable[[str], int] | None = None,
     ) -> None:
         cls.host = invocation.base_url
+        cls.count_tokens = count_tokens
         cls.invocation, cls.payloads, cls.seed, cls.open_load, cls.slo = invocation, payloads, seed, open_load, slo
         cls.records, cls.worker = records, f"{socket.gethostname()}:{os.getpid()}"
         cls.user_numbers = itertools.count()
@@ -159,7 +162,7 @@ class InvocationUser(User):
         connection = self._idle.pop() if self._idle else self._connect(invocation)
         failure: InvocationFailure | None = None
         length = 0
-        stream = stream_reader(invocation, started)
+        stream = stream_reader(invocation, started, type(self).count_tokens)  # the class's: a function, unbound
         try:
             headers = invocation.headers_for(payload.body, payload.content_type)
             length = connection.send(invocation.method, invocation.path, payload.body, headers, invocation.secrets,
@@ -222,20 +225,23 @@ def make_user_class(
     open_load: OpenLoad | None = None,
     slo: Slo | None = None,
     records: bool = False,
+    count_tokens: Callable[[str], int] | None = None,
 ) -> type[InvocationUser]:
     """A concrete user class named as workers expect, configured when a target is given."""
     user_class = cast(type[InvocationUser], type(USER_CLASS_NAME, (InvocationUser,), {"__module__": __name__}))
     if invocation is not None:
-        user_class.configure(invocation, payloads, seed, open_load, slo, records)
+        user_class.configure(invocation, payloads, seed, open_load, slo, records, count_tokens)
     return user_class
 
 
-def stream_reader(invocation: Invocation, started: float) -> StreamReader | None:
+def stream_reader(
+    invocation: Invocation, started: float, count_tokens: Callable[[str], int] | None = None
+) -> StreamReader | None:
     """A reader for one streamed answer of ``invocation`` (None: its answers are read whole)."""
     if invocation.framing is None:
         return None
     decoder = EventStreamDecoder(invocation.framing) if invocation.event_stream else decoder_for(invocation.framing)
-    return StreamReader(decoder, started)
+    return StreamReader(decoder, started, count_tokens=count_tokens)
 
 
 def failure_of(exception: BaseException) -> tuple[str, str]:

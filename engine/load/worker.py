@@ -38,7 +38,10 @@ def take_assignment(assignment: Assignment, user_class: type[InvocationUser]) ->
     if test.invocation is None:
         raise SetupError(f"test {assignment.index}: its endpoint was not sent with the test")
     rate = open_load(spec.extension.request_rate, settings.seed, assignment.processes, assignment.process)
-    user_class.configure(test.invocation, test.payloads, settings.seed, rate, spec.extension.slo, settings.records > 0)
+    user_class.configure(
+        test.invocation, test.payloads, settings.seed, rate, spec.extension.slo, settings.records > 0,
+        test.count_tokens,
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -216,7 +216,8 @@ def _on_init(environment: Environment, **_: Any) -> None:
     # arrivals are drawn apart from the others' by its pid (repeatable with --seed in one process only).
     process = os.getpid() if isinstance(runner, WorkerRunner) else 0
     rate = open_load(spec.extension.request_rate, settings.seed, process=process)
-    JobUser.configure(test.invocation, test.payloads, settings.seed, rate, spec.extension.slo)
+    JobUser.configure(test.invocation, test.payloads, settings.seed, rate, spec.extension.slo,
+                      count_tokens=test.count_tokens)  # fmt: skip
     if isinstance(runner, WorkerRunner):
         locust.runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
         recorder = SecondRecorder()

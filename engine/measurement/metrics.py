@@ -321,17 +321,21 @@ class Timeline:
         return sent, dropped, in_flight, late
 
     def token_counting(self) -> str | None:
-        """How the test's output tokens were counted: ``server`` (each answer's own usage count), ``events`` (one
-        per text-carrying event) or both, with how many answers each; None when nothing streamed."""
-        answers = counted = 0
+        """How the test's output tokens were counted: ``server`` (each answer's own usage count), ``tokenizer``
+        (the job's, on the answer's text), ``events`` (one per text-carrying event), or which for how many
+        answers; None when nothing streamed."""
+        answers = server = tokenizer = 0
         for wire in list(self._seconds.values()):
             answers += wire.get("na", 0)
-            counted += wire.get("sc", 0)
+            server += wire.get("sc", 0)
+            tokenizer += wire.get("kc", 0)
         if not answers:
             return None
-        if counted == answers:
-            return "server"
-        return "events" if not counted else f"server for {counted:,} of {answers:,} answers, events for the rest"
+        counts = [("server", server), ("tokenizer", tokenizer), ("events", answers - server - tokenizer)]
+        used = [(name, count) for name, count in counts if count]
+        if len(used) == 1:
+            return used[0][0]
+        return ", ".join(f"{name} for {count:,}" for name, count in used) + f" of {answers:,} answers"
 
     def successes(self) -> int:
         """Successful invocations over the whole test."""

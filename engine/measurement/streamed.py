@@ -2,8 +2,8 @@
 per answer, :mod:`loadrec.engine.streaming.tokens`), and each answer's own decode rate, mergeable across
 load processes like latency.
 
-On the wire beside the second's other stats (``tok``, ``tt``, ``it``, ``tps``; ``na`` answers
-and ``sc`` of them whose tokens the server counted), only for a second in which an answer
+On the wire beside the second's other stats (``tok``, ``tt``, ``it``, ``tps``; ``na`` answers,
+``sc`` of them whose tokens the server counted and ``kc`` the job's tokenizer did), only for a second in which an answer
 streamed; a decode rate is recorded in thousandths of a token per second, so
 ``percentiles_ms`` reads it back in tokens per second.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from loadrec.engine.measurement.histograms import bounded, decoded, encoded, new_histogram, percentiles_ms
-from loadrec.engine.streaming.tokens import StreamTiming
+from loadrec.engine.streaming.tokens import SERVER, TOKENIZER, StreamTiming
 
 
 @dataclass
@@ -30,12 +30,14 @@ class StreamStats:
     itl: HdrHistogram = field(default_factory=new_histogram)  # one per answer of two tokens or more
     rate: HdrHistogram = field(default_factory=new_histogram)
     answers: int = 0
-    server_counted: int = 0  # answers whose output tokens are the server's own count (usage), not events
+    server_counted: int = 0  # answers whose output tokens are the server's own count (usage)
+    tokenizer_counted: int = 0  # and those the job's tokenizer counted (the others: one token per event)
 
     def record(self, timing: StreamTiming) -> None:
         self.tokens += timing.output_tokens
         self.answers += 1
-        self.server_counted += timing.counted_by_server
+        self.server_counted += timing.counted_by == SERVER
+        self.tokenizer_counted += timing.counted_by == TOKENIZER
         if timing.ttft_s is not None:
             self.ttft.record_value(bounded(timing.ttft_s * 1e6))
         itl = timing.itl_s
@@ -47,6 +49,7 @@ class StreamStats:
         self.tokens += other.tokens
         self.answers += other.answers
         self.server_counted += other.server_counted
+        self.tokenizer_counted += other.tokenizer_counted
         self.ttft.add(other.ttft)
         self.itl.add(other.itl)
         self.rate.add(other.rate)
@@ -63,12 +66,12 @@ class StreamStats:
 
     def to_wire(self) -> dict[str, Any]:
         wire = {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl), "tps": encoded(self.rate)}
-        return wire | {"na": self.answers, "sc": self.server_counted}
+        return wire | {"na": self.answers, "sc": self.server_counted, "kc": self.tokenizer_counted}
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> StreamStats:
         histograms = (decoded(data.get(key)) for key in ("tt", "it", "tps"))
-        counts = [data.get(key, 0) for key in ("na", "sc")]
+        counts = [data.get(key, 0) for key in ("na", "sc", "kc")]
         if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
             raise TypeError("an answer count that is not a whole number")
         return cls(int(data["tok"]), *histograms, *counts)

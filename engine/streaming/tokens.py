@@ -15,19 +15,22 @@ piece arrived. The rules, as LLM benchmarkers state them:
   rest of a token's reading, and ITL above is what the benchmarkers compare.
 - **Output tokens**: the server's own count when it sends one (OpenAI's
   ``usage.completion_tokens``, TGI's ``details.generated_tokens``; the last one wins);
+  otherwise, with a ``count`` (the job's tokenizer), the answer's text counted by it;
   otherwise one token per text-carrying event (vLLM, TGI, SGLang and LMI stream one
-  token per event).
+  token per event). ``counted_by`` says which.
 - **Tokens per second** (one request's decode rate): 1 / ITL, the tokens after the first
   over the time from the first to the last.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from loadrec.engine.streaming.frames import Piece
 
 MIN_DECODE_S = 0.001
+SERVER, TOKENIZER, EVENTS = "server", "tokenizer", "events"  # how an answer's output tokens were counted
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class StreamTiming:
     output_tokens: int
     end_to_end_s: float
     reads: int = 0  # network reads that brought text
-    counted_by_server: bool = False  # output_tokens is the server's own count (else one per event)
+    counted_by: str = EVENTS  # SERVER (its usage), TOKENIZER (the answer's text counted) or EVENTS
 
     @property
     def itl_s(self) -> float | None:
@@ -64,6 +67,8 @@ class TokenClock:
     events: int = 0  # text-carrying pieces
     reads: int = 0  # reads (calls of ``add``) that brought text
     usage: int | None = None
+    count: Callable[[str], int] | None = None  # the job's tokenizer: counts the text when the server does not
+    texts: list[str] = field(default_factory=list)  # the answer's text, kept only to be counted
 
     def add(self, pieces: list[Piece], now: float) -> None:
         texts = 0
@@ -72,6 +77,8 @@ class TokenClock:
                 self.usage = piece.usage
             if piece.text:
                 texts += 1
+                if self.count is not None:
+                    self.texts.append(piece.text)
         if texts:
             self.events += texts
             self.reads += 1
@@ -80,7 +87,12 @@ class TokenClock:
             self.last = now
 
     def finish(self, now: float) -> StreamTiming:
-        tokens = self.usage if self.usage is not None else self.events
+        if self.usage is not None:
+            tokens, counted_by = self.usage, SERVER
+        elif self.count is not None and self.texts:
+            tokens, counted_by = self.count("".join(self.texts)), TOKENIZER
+        else:
+            tokens, counted_by = self.events, EVENTS
         ttft = None if self.first is None else self.first - self.started
         decode = 0.0 if self.first is None or self.last is None else self.last - self.first
-        return StreamTiming(ttft, decode, tokens, now - self.started, self.reads, self.usage is not None)
+        return StreamTiming(ttft, decode, tokens, now - self.started, self.reads, counted_by)

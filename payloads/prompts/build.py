@@ -8,6 +8,7 @@ body is ``application/json``. What can go wrong is a ``PayloadError``, before an
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,8 @@ WHERE = "Loadrec.Prompts"
 class PromptSet:
     payloads: tuple[Payload, ...]
     summary: PromptSummary
+    # The job's tokenizer, to count answers whose server gives no count (None: no tokenizer named).
+    count: Callable[[str], int] | None = None
 
 
 def read_dataset(location: str, base_dir: Path, s3_endpoint_url: str | None, max_bytes: int) -> bytes:
@@ -71,4 +74,5 @@ def build_prompts(
         body = render(spec.template, prompt, stream, spec.model, spec.ignore_eos)
         budget.admit(name, len(body))
         payloads.append(Payload(name, body, CONTENT_TYPE, prompt.input_tokens))
-    return PromptSet(tuple(payloads), PromptSummary.of(spec, prompts, counter.name))
+    count = None if spec.tokenizer is None else (lambda text: len(counter.units(text)))
+    return PromptSet(tuple(payloads), PromptSummary.of(spec, prompts, counter.name), count)

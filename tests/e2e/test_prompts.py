@@ -72,7 +72,7 @@ def test_synthetic_prompts_hold_the_token_counts_the_servers_tokenizer_finds(tmp
     assert summary["InputTokens"]["Min"] >= 30 and summary["InputTokens"]["Max"] <= 240
     assert "12 synthetic prompts (OpenAICompletions), input tokens mean" in done.stdout
     assert test["OutputTokensPerSecond"] > 0
-    assert test["OutputTokensCountedBy"] == "events"  # the truth server sends no usage: one token per event
+    assert test["OutputTokensCountedBy"] == "tokenizer"  # the truth server sends no usage: the job's tokenizer
 
 
 def test_a_dataset_in_s3_is_sent_row_for_row_and_a_bad_line_sends_nothing(tmp_path: Path, moto_url: str) -> None:
@@ -105,6 +105,7 @@ def test_a_dataset_in_s3_is_sent_row_for_row_and_a_bad_line_sends_nothing(tmp_pa
     assert test["Prompts"]["Source"] == "Dataset" and test["Prompts"]["Count"] == 6
     assert test["Prompts"]["InputTokensCountedBy"] == "words"  # no tokenizer named: words, and said so
     assert test["Prompts"]["InputTokens"]["Min"] == 7  # "Alice asked question 0 of the rabbit."
+    assert test["OutputTokensCountedBy"] == "events"  # no usage, no tokenizer: one token per event
 
 
 def _keys() -> dict[str, str]:

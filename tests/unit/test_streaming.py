@@ -220,23 +220,34 @@ def test_the_servers_count_wins_over_counting_events() -> None:
     clock = TokenClock(started=0.0)
     clock.add([Piece("ab"), Piece("cd"), Piece("", usage=7)], 1.0)
     timing = clock.finish(2.0)
-    assert (timing.output_tokens, timing.counted_by_server) == (7, True)
+    assert (timing.output_tokens, timing.counted_by) == (7, "server")
     events = TokenClock(started=0.0)
     events.add([Piece("ab"), Piece("cd")], 1.0)
-    assert (events.finish(2.0).output_tokens, events.finish(2.0).counted_by_server) == (2, False)
+    assert (events.finish(2.0).output_tokens, events.finish(2.0).counted_by) == (2, "events")
+    counted = TokenClock(started=0.0, count=lambda text: len(text))  # a tokenizer: here, one token a character
+    counted.add([Piece("ab"), Piece("cd")], 1.0)
+    assert (counted.finish(2.0).output_tokens, counted.finish(2.0).counted_by) == (4, "tokenizer")
+    counted.add([Piece("", usage=3)], 1.5)
+    assert (counted.finish(2.0).output_tokens, counted.finish(2.0).counted_by) == (3, "server")  # the server wins
 
 
 @pytest.mark.parametrize(
-    ("server", "events", "said"),
-    [(3, 0, "server"), (0, 2, "events"), (3, 2, "server for 3 of 5 answers, events for the rest"), (0, 0, None)],
-)
-def test_a_test_says_how_its_output_tokens_were_counted(server: int, events: int, said: str | None) -> None:
-    """Over every second and load process: the answers that carried the server's count, and the others."""
+    ("server", "tokenizer", "events", "said"),
+    [(3, 0, 0, "server"), (0, 0, 2, "events"), (0, 4, 0, "tokenizer"),
+     (3, 0, 2, "server for 3, events for 2 of 5 answers"),
+     (1, 2, 3, "server for 1, tokenizer for 2, events for 3 of 6 answers"),
+     (0, 0, 0, None)],
+)  # fmt: skip
+def test_a_test_says_how_its_output_tokens_were_counted(
+    server: int, tokenizer: int, events: int, said: str | None
+) -> None:
+    """Over every second and load process: the answers that carried the server's count, the tokenizer's, events."""
     clock = Clock(START + 0.5)
     recorder = SecondRecorder(clock)
-    for k in range(server + events):
+    kinds = ["server"] * server + ["tokenizer"] * tokenizer + ["events"] * events
+    for k, kind in enumerate(kinds):
         clock.now = START + 0.5 + k  # one answer a second, each second its own record
-        recorder.record_success(1000.0, StreamTiming(0.1, 0.5, 8, 1.0, 2, counted_by_server=k < server))
+        recorder.record_success(1000.0, StreamTiming(0.1, 0.5, 8, 1.0, 2, counted_by=kind))
     recorder.record_success(1000.0)  # an answer read whole counts for neither
     wires = [stats.to_wire() for stats in recorder.take_all()]
     for wire in wires:
