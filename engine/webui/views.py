@@ -130,6 +130,10 @@ def _conditions(spec: JobSpec, monitor: MonitorSettings) -> list[tuple[str, str]
     rows = [("endpoint errors", f"more than {monitor.error_ratio:.0%} of requests fail in the window")]
     if stopping.latency is not None:
         rows.append((f"{stopping.latency.percentile} model latency", f"{stopping.latency.value_ms} ms"))
+    rows += [(threshold.name, f"{threshold.value_ms:g} ms") for threshold in stopping.tokens.thresholds]
+    slo = stopping.slo
+    if slo is not None and slo.min_attainment is not None:
+        rows.append(("SLO attainment", f"at least {slo.min_attainment:g}% of requests good"))
     if stopping.max_invocations is not None:
         rows.append(("invocations per minute", f"{stopping.max_invocations:,}"))
     rows.append(("flat invocations", stopping.flat_invocations))
@@ -284,15 +288,21 @@ def _when(results: JobResults) -> str:
 
 
 def _streamed(window: WindowStats) -> list[tuple[str, str]]:
-    """A streamed test's live values: TTFT p50/p95, ITL p95 (ms) and output tokens per second."""
-    if window.ttft_ms is None or window.itl_ms is None:
-        return []
-    return [
-        ("TTFT p50", _ms(window.ttft_ms.get(50.0))),
-        ("TTFT p95", _ms(window.ttft_ms.get(95.0))),
-        ("ITL p95", _ms(window.itl_ms.get(95.0))),
-        ("tokens/s", f"{window.output_tokens_per_second:,.0f}"),
-    ]
+    """A streamed test's live values: TTFT p50/p95, ITL p95 (ms) and output tokens per second; with an SLO the
+    share of good requests and good requests per second; in a request-rate test the arrivals dropped."""
+    found = []
+    if window.ttft_ms is not None and window.itl_ms is not None:
+        found += [
+            ("TTFT p50", _ms(window.ttft_ms.get(50.0))),
+            ("TTFT p95", _ms(window.ttft_ms.get(95.0))),
+            ("ITL p95", _ms(window.itl_ms.get(95.0))),
+            ("tokens/s", f"{window.output_tokens_per_second:,.0f}"),
+        ]
+    if window.attainment is not None and window.good_per_second is not None:
+        found += [("SLO met", f"{window.attainment:.1%}"), ("good/s", f"{window.good_per_second:,.1f}")]
+    if window.dropped:
+        found.append(("dropped", f"{window.dropped:,}"))
+    return found
 
 
 def status(state: str, run: dict[str, Any] | None) -> dict[str, Any]:

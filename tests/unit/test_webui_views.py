@@ -16,12 +16,14 @@ from loadrec.engine.job.targets import HttpTarget
 from loadrec.engine.load.prepare import PreparedTest, prepare_test
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.metrics import WindowStats
+from loadrec.engine.measurement.monitor import MonitorSettings
 from loadrec.engine.measurement.outcome import Sizing, Status
 from loadrec.engine.measurement.ranking import Importance, Weights
 from loadrec.engine.results.model import Benchmark, JobResults, job_results
 from loadrec.engine.webui import views
 from loadrec.engine.webui.console import Snapshot
 from loadrec.payloads import Payload
+from tests.conftest import VALID_REQUEST
 from tests.report_fixture import COMPLETED, CREATED, FAILED, REQUEST, UPDATED, fixture_results
 
 SETTINGS = RunSettings(limits=LimitsMode.RELAXED)
@@ -173,3 +175,23 @@ def test_a_streamed_window_shows_ttft_itl_and_tokens_per_second() -> None:
     assert views._streamed(window) == [
         ("TTFT p50", "80.0 ms"), ("TTFT p95", "120.5 ms"), ("ITL p95", "17.2 ms"), ("tokens/s", "240"),
     ]  # fmt: skip
+
+
+def test_a_window_with_an_slo_or_drops_shows_them_live() -> None:
+    window = WindowStats(0, 10, 90, 10, 4, {50.0: 9.0, 95.0: 9.9, 99.0: 9.99}, dropped=7, good=85, good_tokens=0)
+    assert views._streamed(window) == [("SLO met", "85.0%"), ("good/s", "8.5"), ("dropped", "7")]
+    assert views._streamed(WindowStats(0, 10, 90, 0, 4, {50.0: 9.0})) == []  # a plain closed-loop window
+
+
+def test_the_plan_lists_the_token_and_slo_conditions() -> None:
+    request = copy.deepcopy(VALID_REQUEST)
+    request["Loadrec"] = {
+        "Targets": [{"Http": {"Url": "http://127.0.0.1:1/v1/completions"}, "Streaming": {}}],
+        "StoppingConditions": {
+            "TokenLatencyThresholds": [{"Metric": "TimeToFirstToken", "Percentile": "P95", "ValueInMilliseconds": 800}]
+        },
+        "Slo": {"EndToEndMs": 900, "MinAttainmentPercent": 97.5},
+    }
+    rows = views._conditions(parse_job(request, LimitsMode.RELAXED), MonitorSettings())
+    assert ("P95 time to first token", "800 ms") in rows
+    assert ("SLO attainment", "at least 97.5% of requests good") in rows
