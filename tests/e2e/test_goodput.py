@@ -30,7 +30,9 @@ def test_goodput_falls_when_ttft_crosses_its_slo_and_the_test_stops_on_attainmen
     share = answered["good"] / (answered["invocations"] + answered["failures"])
     two, four = share[answered["users"] == 2], share[answered["users"] == 4]
     assert len(two) >= 4 and two.iloc[1:].min() >= 0.9, two.tolist()  # TTFT about 40 ms: good
-    assert len(four) >= 2 and four.iloc[1:].max() < 0.5, four.tolist()  # about 140 ms: past the SLO
+    # About 140 ms: past the SLO. The stop comes within a second or two of the step (a 4 s window of which one
+    # second is bad is under 90 % already), so one second at 4 users may be all there is.
+    assert len(four) >= 1 and four.min() < 0.5, four.tolist()
     goodput = test["Goodput"]
     assert goodput["AttainmentPercent"] >= 90  # the measured window held the SLO (2 users)
     assert goodput["GoodOutputTokensPerSecond"] > 0 and goodput["Slo"] == slo["Slo"]
