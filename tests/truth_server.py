@@ -62,18 +62,36 @@ def prompt_of(body: dict[str, Any]) -> tuple[str | None, int | None]:
     return (text if isinstance(text, str) else None), (asked if isinstance(asked, int) else None)
 
 
+def single_tokens(tokenizer: Any) -> list[str]:
+    """Words of the tokenizer's vocabulary, each with a leading space, that it reads back as one token."""
+    found = []
+    for number in range(tokenizer.get_vocab_size()):
+        text = tokenizer.decode([number])
+        if text.startswith(" ") and text[1:].isalpha() and tokenizer.encode(text, add_special_tokens=False).ids == [
+            number
+        ]:
+            found.append(text)
+    return found
+
+
 def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 def event(text: str) -> bytes:
-    return b"data: " + json.dumps({"choices": [{"text": text}]}).encode() + b"\n\n"
+    # As OpenAI-compatible servers (vLLM, SGLang, TGI's Messages API) write a completions chunk: peer tools read the
+    # "object" before the choices.
+    chunk = {"object": "text_completion", "choices": [{"index": 0, "text": text, "finish_reason": None}]}
+    return b"data: " + json.dumps(chunk).encode() + b"\n\n"
 
 
 class TruthServer:
     def __init__(self, ttft_ms: float, token_ms: float, tokens: int, per_write: int, tokenizer: Any = None) -> None:
         self.ttft_s, self.token_s, self.tokens, self.per_write = ttft_ms / 1000, token_ms / 1000, tokens, per_write
         self.tokenizer = tokenizer
+        # With a tokenizer, each event's text is one of its tokens (a word and its leading space, which it
+        # reads back as that one token): every client that counts with it counts what the server sent.
+        self.words = [f" t{k}" for k in range(64)] if tokenizer is None else single_tokens(tokenizer)
         self.truth = Truth()
 
     def tokens_for(self, body: bytes) -> int:
@@ -125,7 +143,7 @@ class TruthServer:
             pause = due - time.perf_counter()
             if pause > 0:
                 gevent.sleep(pause)
-            data = b"".join(event(f" t{sent + k}") for k in range(group))
+            data = b"".join(event(self.words[(sent + k) % len(self.words)]) for k in range(group))
             sock.sendall((head if first is None else b"") + chunk(data))  # type: ignore[attr-defined]
             now = time.perf_counter()
             if first is None:
