@@ -67,9 +67,11 @@ def single_tokens(tokenizer: Any) -> list[str]:
     found = []
     for number in range(tokenizer.get_vocab_size()):
         text = tokenizer.decode([number])
-        if text.startswith(" ") and text[1:].isalpha() and tokenizer.encode(text, add_special_tokens=False).ids == [
-            number
-        ]:
+        if (
+            text.startswith(" ")
+            and text[1:].isalpha()
+            and tokenizer.encode(text, add_special_tokens=False).ids == [number]
+        ):
             found.append(text)
     return found
 
