@@ -153,21 +153,19 @@ def check_extension(
             )
         elif not provisioned:
             found.append(Problem(where, f"needs an endpoint loadrec creates: configure {KEY}.Provisioner"))
+    # Which endpoints stream: each target given, and those the provisioner creates (all alike).
+    streaming = [isinstance(t, dict) and "Streaming" in t for t in targets or [] if t is not None]
+    streaming += [provisioned_streams(raw["Provisioner"])] if provisioned else []
     if "StoppingConditions" in raw:
         found += token_conditions.check(raw["StoppingConditions"], f"{KEY}.StoppingConditions")
-        streams = isinstance(targets, list) and any(isinstance(t, dict) and "Streaming" in t for t in targets)
-        streams = streams or provisioned_streams(raw.get("Provisioner"))
-        if not streams and token_conditions.asks_for_tokens(raw["StoppingConditions"]):
+        if not any(streaming) and token_conditions.asks_for_tokens(raw["StoppingConditions"]):
             found.append(Problem(f"{KEY}.StoppingConditions", "judges tokens, but no target streams "
                                  f"(give a target of {KEY}.Targets a Streaming key)"))  # fmt: skip
     if "RequestRate" in raw:
         found += request_rate.check(raw["RequestRate"], f"{KEY}.RequestRate")
     if "Slo" in raw:
-        some_stream = isinstance(targets, list) and any(isinstance(t, dict) and "Streaming" in t for t in targets)
-        found += slo_key.check(raw["Slo"], f"{KEY}.Slo", some_stream or provisioned_streams(raw.get("Provisioner")))
+        found += slo_key.check(raw["Slo"], f"{KEY}.Slo", any(streaming))
     if "Prompts" in raw:
-        streaming = [isinstance(t, dict) and "Streaming" in t for t in targets or [] if t is not None]
-        streaming += [provisioned_streams(raw["Provisioner"])] if provisioned else []
         found += prompts_key.check(raw["Prompts"], f"{KEY}.Prompts", streaming)
         found += _payload_clash(raw, request)
     for name in ("SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl"):

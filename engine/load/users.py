@@ -172,31 +172,32 @@ class InvocationUser(User):
         except Exception as error:  # signing: e.g. credentials that could not be refreshed (send raises no other)
             failure = InvocationFailure(f"signing failed: {type(error).__name__}", connection=True)
         self._idle.append(connection)
-        now = time.perf_counter()
+        elapsed_s = time.perf_counter() - started
+        start_epoch = time.time() - elapsed_s
         timing = None if stream is None or failure is not None else stream.timing
         if failure is None and self.slo is not None:
-            context = {**context, GOOD_CONTEXT: self.slo.met((now - started) * 1000.0, timing)}
+            context = {**context, GOOD_CONTEXT: self.slo.met(elapsed_s * 1000.0, timing)}
         if self.records:
-            context = {**context, RECORD_CONTEXT: self._record(started, now, context, payload, failure, timing)}
+            context = {**context, RECORD_CONTEXT: self._record(start_epoch, elapsed_s, context, payload, failure,
+                                                               timing)}  # fmt: skip
         self.environment.events.request.fire(
             request_type=invocation.method,
             name=REQUEST_NAME,
-            response_time=(now - started) * 1000.0,
+            response_time=elapsed_s * 1000.0,
             response_length=length,
             response=None,
             exception=failure,
             context=context if timing is None else {**context, STREAM_CONTEXT: timing},
-            start_time=time.time() - (now - started),
+            start_time=start_epoch,
             url=invocation.url,
         )
         return failure
 
     def _record(
-        self, started: float, now: float, context: dict[str, object], payload: Payload,
+        self, started_epoch: float, elapsed_s: float, context: dict[str, object], payload: Payload,
         failure: InvocationFailure | None, timing: StreamTiming | None,
     ) -> dict[str, object]:  # fmt: skip
         """The request's record: when it was due and sent (epoch), its latency, tokens and outcome."""
-        started_epoch = time.time() - (now - started)
         delay = context.get(DELAY_CONTEXT)
         late_s = delay / 1000.0 if isinstance(delay, float | int) else 0.0
         # A scheduled request is timed from when it was due; a closed-loop one from when it left, late after ready.
@@ -204,7 +205,7 @@ class InvocationUser(User):
             started_epoch - late_s, started_epoch)  # fmt: skip
         good = context.get(GOOD_CONTEXT)
         return request_record(
-            due, sent, (now - started) * 1000.0, "ok" if failure is None else failure.kind, self.worker,
+            due, sent, elapsed_s * 1000.0, "ok" if failure is None else failure.kind, self.worker,
             None if timing is None or timing.ttft_s is None else timing.ttft_s * 1000.0,
             None if timing is None or timing.itl_s is None else timing.itl_s * 1000.0,
             payload.input_tokens, None if timing is None else timing.output_tokens,

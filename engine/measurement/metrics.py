@@ -33,7 +33,7 @@ from loadrec.engine.measurement.recording import (
     LATE_KEY,
     SecondStats,
 )
-from loadrec.engine.measurement.streamed import StreamStats
+from loadrec.engine.measurement.streamed import COUNT_KEYS, StreamStats
 
 
 @dataclass(frozen=True)
@@ -324,11 +324,8 @@ class Timeline:
         """How the test's output tokens were counted: ``server`` (each answer's own usage count), ``tokenizer``
         (the job's, on the answer's text), ``events`` (one per text-carrying event), or which for how many
         answers; None when nothing streamed."""
-        answers = server = tokenizer = 0
-        for wire in list(self._seconds.values()):
-            answers += wire.get("na", 0)
-            server += wire.get("sc", 0)
-            tokenizer += wire.get("kc", 0)
+        seconds = list(self._seconds.values())
+        answers, server, tokenizer = (sum(wire.get(key, 0) for wire in seconds) for key in COUNT_KEYS)
         if not answers:
             return None
         counts = [("server", server), ("tokenizer", tokenizer), ("events", answers - server - tokenizer)]

@@ -187,17 +187,23 @@ def size(
     good = measured.goodput
     if good is not None:
         good_tokens = good.tokens_per_second * count
-        per_good = cost_per_hour / (good_tokens * 3600) * 1e6 if cost_per_hour is not None and good_tokens > 0 else None
         sizing = replace(sizing, attainment=good.attainment, good_requests_per_second=good.requests_per_second * count,
-                         good_tokens_per_second=good_tokens, cost_per_million_good_tokens=per_good)  # fmt: skip
+                         good_tokens_per_second=good_tokens,
+                         cost_per_million_good_tokens=per_million(cost_per_hour, good_tokens))  # fmt: skip
     streamed = measured.streamed
     if streamed is None:
         return sizing
     tokens = streamed.output_tokens_per_second * count
-    per_million = cost_per_hour / (tokens * 3600) * 1e6 if cost_per_hour is not None and tokens > 0 else None
     return replace(sizing, output_tokens_per_second=tokens, ttft_ms=streamed.ttft_ms, itl_ms=streamed.itl_ms,
-                   cost_per_million_tokens=per_million,
+                   cost_per_million_tokens=per_million(cost_per_hour, tokens),
                    answer_tokens_per_second=streamed.answer_tokens_per_second)  # fmt: skip
+
+
+def per_million(cost_per_hour: float | None, tokens_per_second: float) -> float | None:
+    """The cost of a million tokens at ``tokens_per_second`` (None: no price, or no token)."""
+    if cost_per_hour is None or tokens_per_second <= 0:
+        return None
+    return cost_per_hour / (tokens_per_second * 3600) * 1e6
 
 
 def status_of(reason: StopReason, successes: int) -> Status:

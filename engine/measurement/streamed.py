@@ -3,9 +3,9 @@ per answer, :mod:`loadrec.engine.streaming.tokens`), and each answer's own decod
 load processes like latency.
 
 On the wire beside the second's other stats (``tok``, ``tt``, ``it``, ``tps``; ``na`` answers,
-``sc`` of them whose tokens the server counted and ``kc`` the job's tokenizer did), only for a second in which an answer
-streamed; a decode rate is recorded in thousandths of a token per second, so
-``percentiles_ms`` reads it back in tokens per second.
+``sc`` of them whose tokens the server counted and ``kc`` the job's tokenizer did), only for
+a second in which an answer streamed; a decode rate is recorded in thousandths of a token
+per second, so ``percentiles_ms`` reads it back in tokens per second.
 """
 
 from __future__ import annotations
@@ -66,15 +66,17 @@ class StreamStats:
 
     def to_wire(self) -> dict[str, Any]:
         wire = {"tok": self.tokens, "tt": encoded(self.ttft), "it": encoded(self.itl), "tps": encoded(self.rate)}
-        return wire | {"na": self.answers, "sc": self.server_counted, "kc": self.tokenizer_counted}
+        return wire | dict(zip(COUNT_KEYS, (self.answers, self.server_counted, self.tokenizer_counted), strict=True))
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> StreamStats:
         histograms = (decoded(data.get(key)) for key in ("tt", "it", "tps"))
-        counts = [data.get(key, 0) for key in ("na", "sc", "kc")]
+        counts = [data.get(key, 0) for key in COUNT_KEYS]
         if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
             raise TypeError("an answer count that is not a whole number")
         return cls(int(data["tok"]), *histograms, *counts)
 
 
+# The wire's keys for a second's answers, those whose tokens the server counted, and the job's tokenizer did.
+COUNT_KEYS = ("na", "sc", "kc")
 RATE_SCALE = 1000  # a decode rate is kept in thousandths: percentiles_ms (which divides by 1000) reads tokens/s
