@@ -45,6 +45,7 @@ from loadrec.engine.measurement.open_model import RateFigures, rate_figures
 from loadrec.engine.measurement.outcome import Measured, failure_reason, measure, model_setup_us, size, status_of
 from loadrec.engine.measurement.prices import PriceTable, price_per_hour
 from loadrec.engine.measurement.recording import SecondRecorder
+from loadrec.engine.measurement.records import RecordsSummary
 from loadrec.engine.results.cloudwatch import publish, with_utilization
 from loadrec.engine.results.files import ResultsFolder
 from loadrec.engine.results.model import Benchmark, Status
@@ -272,6 +273,12 @@ class LoadTestSession:
         median = timeline.window(timeline.last_second, timeline.last_second, (50.0,)).latency_ms.get(50.0)
         return model_setup_us(timeline.first_success_max_ms(), median)
 
+    def _records_summary(self) -> RecordsSummary | None:
+        """The records file's summary, with the records this process let go at its recorder's bound."""
+        if self.records is None:
+            return None
+        return self.records.summary(self.recorder.records_lost if self.recorder is not None else 0)
+
     def _rate_figures(self, timeline: Timeline, measured: Measured | None) -> RateFigures | None:
         rate = self.spec.extension.request_rate
         return None if rate is None else rate_figures(rate, timeline, measured.window if measured else None)
@@ -303,7 +310,7 @@ class LoadTestSession:
             request_rate=self._rate_figures(timeline, measured),
             prompts=self.test.prompts,
             output_tokens_counted_by=timeline.token_counting(),
-            records=None if self.records is None else self.records.summary(),
+            records=self._records_summary(),
         )
         if status is not None:
             return benchmark

@@ -119,11 +119,12 @@ class RecordsSummary:
     weight: int  # requests each record stands for (1: one record a request)
     limit: int
     damaged: int = 0  # records from a worker that did not read as loadrec writes them (left out)
+    lost: int = 0  # records this process let go, nothing having taken them in time (its pending bound)
 
     def to_dict(self) -> dict[str, Any]:
         data = {"File": self.file, "Records": self.records, "Requests": self.requests, "Weight": self.weight,
                 "Limit": self.limit, "Sampled": self.weight > 1}  # fmt: skip
-        return data | ({"Damaged": self.damaged} if self.damaged else {})
+        return data | ({"Damaged": self.damaged} if self.damaged else {}) | ({"Lost": self.lost} if self.lost else {})
 
     def summary(self) -> str:
         if self.weight == 1:

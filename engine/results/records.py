@@ -42,6 +42,7 @@ class RecordKeeper:
         self.sample.add(good)
         self.write(self.path, gzip.compress(self.sample.lines(), compresslevel=6))
 
-    def summary(self) -> RecordsSummary:
+    def summary(self, lost: int = 0) -> RecordsSummary:
+        """``lost``: records the load process let go before they were offered (its recorder's count)."""
         sample = self.sample
-        return RecordsSummary(self.shown_as, sample.kept, sample.seen, sample.stride, sample.limit, self.damaged)
+        return RecordsSummary(self.shown_as, sample.kept, sample.seen, sample.stride, sample.limit, self.damaged, lost)

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from loadrec.engine.measurement import recording
 from loadrec.engine.measurement.records import RecordsSummary, Sample, is_record, request_record
 from loadrec.engine.presentation.terminal import render_results
 from loadrec.engine.results.aws import describe
@@ -86,6 +87,7 @@ def test_the_keeper_writes_a_file_pandas_reads_and_leaves_damage_out(tmp_path: P
     keeper.offer([record(4)])
     keeper.flush()  # rewritten whole: the last file is complete
     assert len(gzip.decompress(path.read_bytes()).splitlines()) == 5
+    assert keeper.summary(lost=3).to_dict()["Lost"] == 3 and "Lost" not in summary.to_dict()  # said when any
 
 
 def test_the_summary_rides_the_tests_record_and_shows_in_describe_and_the_terminal() -> None:
@@ -98,3 +100,13 @@ def test_the_summary_rides_the_tests_record_and_shows_in_describe_and_the_termin
                      "Limit": 100, "Sampled": True}  # fmt: skip
     assert "records: 100 of 1,600 requests in tests/0/records.jsonl.gz (past 100, every 16th" in render_results(
         results)  # fmt: skip
+
+
+def test_a_recorder_holds_records_to_its_bound_and_counts_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recording, "MAX_PENDING_RECORDS", 3)
+    recorder = recording.SecondRecorder()
+    for k in range(5):
+        recorder.record_request(record(k))
+    assert len(recorder.take_records()) == 3 and recorder.records_lost == 2
+    recorder.record_request(record(5))
+    assert recorder.take_records() == [record(5)] and recorder.take_records() == []
