@@ -40,7 +40,9 @@ def test_every_request_the_server_got_has_its_record_from_each_process(tmp_path:
     frame = pd.read_json(tmp_path / "out" / summary["File"], lines=True)
     assert summary["Records"] == len(frame) == summary["Requests"]
     in_flight = test["RequestRate"]["InFlightAtStop"]
-    assert len(frame) + in_flight == served, (len(frame), in_flight, served)  # one per request it answered
+    # One record per request answered, every one of them served; a request cut off at the stop may or may not
+    # have reached the server before its user was killed.
+    assert len(frame) <= served <= len(frame) + in_flight, (len(frame), in_flight, served)
     assert set(frame["status"]) == {"ok"} and (frame["output_tokens"] == 4).all()
     assert frame["worker"].nunique() == 2  # both load processes sent theirs
     late_ms = (frame["sent"] - frame["intended"]) * 1000
