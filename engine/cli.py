@@ -48,7 +48,7 @@ from loadrec.engine.load.settings import (
 )
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
 from loadrec.engine.measurement.scaling import DEFAULT_CPU_PER_CORE
-from loadrec.engine.presentation.terminal import render_results, summarize
+from loadrec.engine.presentation.terminal import render_results, search_sentence, summarize
 from loadrec.engine.provision.leftovers import overwrite_refusals
 from loadrec.engine.results.aws import NoSuchRecommendation, scaling_configuration
 from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError, default_folder
@@ -178,7 +178,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     spec = load_spec(args)
-    if args.json:
+    if (search := spec.extension.search) is not None:  # its probes depend on the endpoint's answers
+        bound = search.new_search()
+        facts = {"Search": search.to_dict(), "MaxProbes": bound.max_probes, "MaxSeconds": bound.max_seconds}
+        print(json.dumps(facts) if args.json else f"{spec.name}: {search_sentence(search)}")
+    elif args.json:
         print(render_per_second_json(spec.schedule))
     else:
         print(f"{spec.name}: {spec.traffic.kind}, {spec.schedule.duration_s} s, peak {spec.schedule.peak_users} users")

@@ -13,6 +13,10 @@ Two details keep users on time (added users run within 1 s of their change point
   second. The shapes ask for a rate of the schedule's peak user count, so any change
   happens in one dispatch without waiting.
 
+A shape may follow a ``Search`` instead (``Loadrec.Search``): it starts the search at
+its first tick, asks each tick for the running probe's users, and ends the test once the
+search is over. The live monitor judges the probes and tells the same search.
+
 This package imports nothing from loadrec.engine: schedules are pure values.
 """
 
@@ -27,6 +31,7 @@ import gevent
 from locust import LoadTestShape
 
 from loadrec.shapes.schedule import Schedule
+from loadrec.shapes.search import Search
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +48,13 @@ class ScheduleShape(LoadTestShape):
         self,
         schedule: Schedule | None = None,
         *,
+        search: Search | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], object] = gevent.sleep,
     ) -> None:
         super().__init__()
         self._schedule = schedule
+        self.search = search  # followed instead of the schedule when given
         self._clock = clock or self.get_run_time
         self._sleep = sleep
         self._started = False  # users of this run have been asked for
@@ -57,11 +64,13 @@ class ScheduleShape(LoadTestShape):
         super().reset_time()
         self._started = False
 
-    def follow(self, schedule: Schedule) -> None:
-        """Follow ``schedule`` from the next tick on."""
-        self._schedule = schedule
+    def follow(self, schedule: Schedule, search: Search | None = None) -> None:
+        """Follow ``schedule`` (or ``search``, when given) from the next tick on."""
+        self._schedule, self.search = schedule, search
 
     def tick(self) -> tuple[int, float] | None:
+        if self.search is not None:
+            return self._search_tick(self.search)
         schedule = self._schedule
         if schedule is None:
             logger.error("%s has no schedule: name the job with --job (or LOADREC_JOB)", type(self).__name__)
@@ -78,6 +87,13 @@ class ScheduleShape(LoadTestShape):
             return None
         self._started = True
         return users, float(max(schedule.peak_users, 1))
+
+    def _search_tick(self, search: Search) -> tuple[int, float] | None:
+        if not self._started:
+            self._started = True
+            search.start(0.0)  # the test's first second: the monitor judges probes in the test's seconds
+        users = search.users()
+        return None if users is None else (users, float(search.high))
 
 
 class JobShape(ScheduleShape):

@@ -18,14 +18,16 @@ without it). ``Targets[i]`` is the live endpoint that stands for
       "MaxResponseSizeInBytes": 6291456,
       "StoppingConditions": {"TokenLatencyThresholds": [...], "FlatThroughput": "OutputTokens"},
       "RequestRate": {"RequestsPerSecondPerUser": 2, "Arrivals": "Poisson"},
-      "Prompts": {"Template": "OpenAIChat", "Synthetic": {"InputTokens": {"Mean": 512}}}
+      "Prompts": {"Template": "OpenAIChat", "Synthetic": {"InputTokens": {"Mean": 512}}},
+      "Search": {"MaxUsers": 64, "TolerancePercent": 5}
     }
 
 A target (:mod:`.targets`) with ``Streaming`` is read as its answer arrives (:mod:`loadrec.engine.streaming`);
 ``StoppingConditions`` holds the streamed answers' own (:mod:`.token_conditions`); ``RequestRate``
 makes the test open-model, requests sent at a rate (:mod:`.request_rate`); ``Prompts`` sends
 prompts made to token lengths or read from a dataset instead of payload files (:mod:`.prompts_key`);
-``Slo`` says what a good request is, for goodput and SLO attainment (:mod:`.slo_key`).
+``Slo`` says what a good request is, for goodput and SLO attainment (:mod:`.slo_key`); ``Search``
+finds the most users that hold the thresholds, in probes instead of the pattern (:mod:`.search_key`).
 Header values written ``env:NAME`` are read from the environment when the run starts,
 so secrets never sit in the job file, the logs or the results.
 """
@@ -36,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadrec.engine.job import prompts_key, request_rate, slo_key, token_conditions
+from loadrec.engine.job import prompts_key, request_rate, search_key, slo_key, token_conditions
 from loadrec.engine.job.environment_names import env_references
 from loadrec.engine.job.problems import Problem, is_int, is_number, show, unknown_fields
 from loadrec.engine.job.provisioning import (
@@ -48,6 +50,7 @@ from loadrec.engine.job.provisioning import (
     provisioner_problems,
 )
 from loadrec.engine.job.request_rate import RequestRate
+from loadrec.engine.job.search_key import SearchKey
 from loadrec.engine.job.slo_key import Slo
 from loadrec.engine.job.targets import (
     SageMakerTarget,
@@ -78,6 +81,7 @@ EXTENSION_FIELDS = (
     "RequestRate",
     "Prompts",
     "Slo",
+    "Search",
 )
 
 
@@ -94,6 +98,7 @@ class Extension:
     request_rate: RequestRate | None = None  # None: closed loop (each user waits for its answer)
     prompts: PromptsSpec | None = None  # None: the payload files are the bodies
     slo: Slo | None = None  # what a good request is (goodput, attainment); None: no SLO
+    search: SearchKey | None = None  # probes for the most users that hold the thresholds; None: the pattern runs
 
 
 def split_request(request: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
@@ -165,6 +170,9 @@ def check_extension(
         found += request_rate.check(raw["RequestRate"], f"{KEY}.RequestRate")
     if "Slo" in raw:
         found += slo_key.check(raw["Slo"], f"{KEY}.Slo", any(streaming))
+    if "Search" in raw:
+        judged_by = None if request is None else search_key.thresholds_named(request, raw)
+        found += search_key.check(raw["Search"], f"{KEY}.Search", judged_by)
     if "Prompts" in raw:
         found += prompts_key.check(raw["Prompts"], f"{KEY}.Prompts", streaming)
         found += _payload_clash(raw, request)
@@ -219,4 +227,5 @@ def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
         request_rate=request_rate.parse(raw.get("RequestRate")),
         prompts=prompts_key.parse(raw.get("Prompts")),
         slo=slo_key.parse(raw.get("Slo")),
+        search=search_key.parse(raw.get("Search")),
     )

@@ -26,6 +26,7 @@ from loadrec.engine.job.targets import Target
 from loadrec.engine.job.token_conditions import TokenConditions
 from loadrec.engine.job.validation import check_request
 from loadrec.shapes.schedule import Phase, Schedule, Stairs, TrafficPattern, build_schedule
+from loadrec.shapes.search import Search
 
 
 class JobSpecError(Exception):
@@ -122,6 +123,17 @@ class JobSpec:
     @cached_property
     def schedule(self) -> Schedule:
         return build_schedule(self.traffic)
+
+    def new_search(self) -> Search | None:
+        """A fresh search for one test (``Loadrec.Search``), run instead of the schedule; None: the schedule runs."""
+        key = self.extension.search
+        return None if key is None else key.new_search()
+
+    @property
+    def peak_users(self) -> int:
+        """The most users a test may run: the search's MaxUsers, else the pattern's peak."""
+        key = self.extension.search
+        return self.schedule.peak_users if key is None else key.max_users
 
     @property
     def request(self) -> dict[str, Any]:

@@ -200,8 +200,15 @@ def wait_for_workers(
 class WorkerAgent:
     """A worker process: connects to the master, runs the tests it is sent, ships its seconds."""
 
-    def __init__(self, master_host: str, master_port: int, setup: Callable[[Assignment, type[InvocationUser]], None]):
+    def __init__(
+        self,
+        master_host: str,
+        master_port: int,
+        setup: Callable[[Assignment, type[InvocationUser]], None],
+        once: bool = False,
+    ) -> None:
         self.master_host, self.master_port = master_host, master_port
+        self.once = once  # a test process's own worker: its master quitting is its end, not a loss
         self.setup = setup  # binds the user class to an assignment; raises with a one-line reason
         self.user_class = make_user_class()
         self.stopping = False
@@ -219,6 +226,7 @@ class WorkerAgent:
             logger.info("waiting for the master at %s:%d", self.master_host, self.master_port)
             self.runner = self._connect()
             self.runner.greenlet.join()
+            self.stopping = self.stopping or self.once
             if not self.stopping:
                 logger.warning("lost the master (it quit or stopped answering); again in %g s", RECONNECT_PAUSE_S)
                 gevent.sleep(RECONNECT_PAUSE_S)

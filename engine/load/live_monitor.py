@@ -31,8 +31,10 @@ from loadrec.engine.measurement.monitor import (
     levels,
     window_quantiles,
 )
+from loadrec.engine.measurement.probes import ProbeResult, verdict
 from loadrec.engine.measurement.recording import SecondRecorder
 from loadrec.shapes.schedule import Schedule
+from loadrec.shapes.search import Search
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class LiveMonitor:
         clock: Callable[[], float] = time.time,
         on_evaluated: Callable[[], None] | None = None,
         off_loop: OffLoop = run_off_loop,
+        search: Search | None = None,
     ) -> None:
         self.runner = runner
         self.off_loop = off_loop  # where the window is read and judged (tests: in place)
@@ -76,6 +79,9 @@ class LiveMonitor:
         self._known_missing: set[str] = set()
         self._known_saturated: set[str] = set()
         self.quantiles = window_quantiles(stopping)
+        self.search = search  # the probes the shape runs, judged here (None: the schedule runs)
+        self.probes: list[ProbeResult] = []
+        self.probe_windows: list[WindowStats] = []  # the passing probes' judged windows: where the figures come from
 
     def stop(self, reason: StopReason, detail: str = "") -> None:
         """End the test for ``reason`` (the first reason given wins)."""
@@ -94,6 +100,8 @@ class LiveMonitor:
             with held_by(self.recorder):  # the loop this process's users share: how long it is held counts
                 offset = self.timeline.offset(self.clock())
                 self._collect(offset)
+            if self.search is not None and self.reason is None:
+                self.judge_probe(offset)
             if offset >= next_evaluation and self.reason is None:
                 next_evaluation = offset + self.settings.evaluate_every_s
                 self._evaluate(offset - self.lag_s)
@@ -102,7 +110,7 @@ class LiveMonitor:
     def _collect(self, offset: int) -> None:
         if self.recorder is not None:
             self.timeline.add(s.to_wire() for s in self.recorder.take_completed())
-        target = self.schedule.users_at(offset)
+        target = self.search.users() if self.search is not None else self.schedule.users_at(offset)
         workers = self._watch_workers(offset) if isinstance(self.runner, MasterRunner) else 0
         self.timeline.set_users(offset, target or 0, self.runner.user_count, workers)
 
@@ -150,7 +158,7 @@ class LiveMonitor:
             self.progress(progress_line(window, evaluation))
             if final:
                 return
-            if evaluation.stop is not None:
+            if evaluation.stop is not None and self.search is None:  # a search's probes judge instead
                 self.stop(evaluation.stop, evaluation.detail)
         if self.on_evaluated is not None:
             self.on_evaluated()
@@ -163,12 +171,48 @@ class LiveMonitor:
         tokens = self.stopping.tokens.flat_in_tokens
         series = self.timeline.output_tokens_per_second() if tokens else self.timeline.successes_per_second()
         completed = levels(series[:end])
-        evaluation = evaluate(self.stopping, self.settings, window, completed, self.plateau is not None)
+        # A search's levels are probes, not a climb: no plateau is looked for in them.
+        plateau_known = self.plateau is not None or self.search is not None
+        evaluation = evaluate(self.stopping, self.settings, window, completed, plateau_known)
         plateau_window = None
         if evaluation.plateau is not None:
             span = evaluation.plateau.end - evaluation.plateau.start
             plateau_window = self.timeline.window(evaluation.plateau.end, span, self.quantiles)
         return window, evaluation, plateau_window
+
+    def judge_probe(self, offset: int) -> None:
+        """Judge the running probe once its time is up (on its second half, every process's seconds in)."""
+        search = self.search
+        assert search is not None
+        end = offset - self.lag_s
+        if not search.due(end):
+            return
+        probe = search.current
+        span = max(1, int(search.probe_s) // 2)
+        window = self.off_loop(partial(self.timeline.window, end, span, self.quantiles))
+        passed, missed = verdict(window, self.stopping, self.settings)
+        result = ProbeResult.judged(probe.users, int(probe.start), offset, window, self.stopping, passed, missed)
+        with held_by(self.recorder):
+            self.probes.append(result)
+            if passed:
+                self.probe_windows.append(window)
+            following = search.judge(offset, passed)
+            self.progress(probe_line(len(self.probes), result, following))
+            if following is None and search.passed is None:
+                self.stop(StopReason.SEARCH_NO_PASS, f"{probe.users} users (MinUsers) missed them: {missed}")
+            elif following is None:
+                above = f"; {search.failed} users did not" if search.failed is not None else " (MaxUsers)"
+                self.stop(StopReason.SEARCH_COMPLETE, f"{search.passed} users held the thresholds{above}")
+        if self.on_evaluated is not None:
+            self.on_evaluated()
+
+
+def probe_line(number: int, probe: ProbeResult, following: int | None) -> str:
+    latency = "-" if probe.latency_ms is None else f"{probe.latency_ms:.1f}"
+    outcome = "passed" if probe.passed else f"missed ({probe.missed})"
+    then = "search over" if following is None else f"next {following} users"
+    return (f"probe {number}: {probe.users} users {outcome}: {probe.invocations_per_minute:.0f} inv/min, "
+            f"latency {latency} ms, {probe.failures}/{probe.requests} failed; {then}")  # fmt: skip
 
 
 def progress_line(window: WindowStats, evaluation: Evaluation) -> str:

@@ -81,7 +81,7 @@ def create_runner(spec: JobSpec, test: PreparedTest, settings: RunSettings) -> L
     user_class = make_user_class(
         test.invocation, test.payloads, settings.seed, rate, spec.extension.slo, records, test.count_tokens
     )
-    shape = shape_class_for(spec.traffic.kind)(spec.schedule)
+    shape = shape_class_for(spec.traffic.kind)(spec.schedule, search=spec.new_search())
     environment = Environment(user_classes=[user_class], shape_class=shape, events=Events())
     if not settings.distributed:
         return LoadTestRunner(environment, environment.create_local_runner())

@@ -44,6 +44,7 @@ from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.open_model import RateFigures, rate_figures
 from loadrec.engine.measurement.outcome import Measured, failure_reason, measure, model_setup_us, size, status_of
 from loadrec.engine.measurement.prices import PriceTable, price_per_hour
+from loadrec.engine.measurement.probes import SearchFigures
 from loadrec.engine.measurement.recording import SecondRecorder
 from loadrec.engine.measurement.records import RecordsSummary
 from loadrec.engine.results.cloudwatch import publish, with_utilization
@@ -51,6 +52,7 @@ from loadrec.engine.results.files import ResultsFolder
 from loadrec.engine.results.model import Benchmark, Status
 from loadrec.engine.results.records import RecordKeeper
 from loadrec.engine.results.seconds import Journal
+from loadrec.shapes.locust_shapes import ScheduleShape
 
 logger = logging.getLogger(__name__)
 
@@ -154,9 +156,11 @@ class LoadTestSession:
             if self.settings.records:
                 self.records = self.folder.records_keeper(self.index, self.settings.records)
             lag = int(WORKER_REPORT_INTERVAL_S) + 1 if isinstance(runner, MasterRunner) else 0
+            shape = self.environment.shape_class
+            search = shape.search if isinstance(shape, ScheduleShape) else None  # the one the shape follows
             self.monitor = LiveMonitor(
                 runner, self.timeline, self.spec.schedule, self.spec.stopping, self.settings.monitor, self.recorder,
-                lag, self.progress, self.clock, self._save_progress,
+                lag, self.progress, self.clock, self._save_progress, search=search,
             )  # fmt: skip
             self.state, self.benchmark = RUNNING, None
             self.finished.clear()
@@ -222,7 +226,9 @@ class LoadTestSession:
             self._writing.wait()  # a progress write still under way ends before the result is written
         end = self.clock()
         if monitor.reason is None:  # nobody decided: the pattern ended, or a person pressed Stop
-            ended_early = end - timeline.start_epoch < self.spec.schedule.duration_s - 1
+            # A search ends itself with a reason: without one, a person stopped it.
+            searching = monitor.search is not None
+            ended_early = searching or end - timeline.start_epoch < self.spec.schedule.duration_s - 1
             monitor.reason = StopReason.STOPPED_BY_USER if ended_early else StopReason.PATTERN_COMPLETE
         try:
             if self.recorder is not None:
@@ -283,13 +289,25 @@ class LoadTestSession:
         rate = self.spec.extension.request_rate
         return None if rate is None else rate_figures(rate, timeline, measured.window if measured else None)
 
+    def _search_figures(self, reason: StopReason) -> SearchFigures | None:
+        key, monitor = self.spec.extension.search, self.monitor
+        if key is None or monitor is None:
+            return None
+        rate = self.spec.extension.request_rate
+        complete = reason in (StopReason.SEARCH_COMPLETE, StopReason.SEARCH_NO_PASS)
+        return SearchFigures(key, tuple(monitor.probes), complete, rate.per_user_per_s if rate else None)
+
     def _measure(self, status: Status | None, end: float) -> Benchmark:
         """The test's Benchmark from the monitor's history; ``status`` None: decided by its stop reason."""
         monitor, timeline = self.monitor, self.timeline
         assert monitor is not None and timeline is not None
         reason = monitor.reason or StopReason.PATTERN_COMPLETE
-        windows = [entry.window for entry in monitor.history]
-        measured = measure(windows, self.spec.stopping, self.settings.monitor, monitor.plateau, monitor.plateau_window)
+        if monitor.search is not None:  # the figures come from the passing probes
+            measured = measure(monitor.probe_windows, self.spec.stopping, self.settings.monitor)
+        else:
+            windows = [entry.window for entry in monitor.history]
+            measured = measure(windows, self.spec.stopping, self.settings.monitor, monitor.plateau,
+                               monitor.plateau_window)  # fmt: skip
         errors = timeline.error_samples()
         successes = timeline.successes()
         price = price_per_hour(self.spec, self.index, measured, self.prices) if measured else None
@@ -311,6 +329,7 @@ class LoadTestSession:
             prompts=self.test.prompts,
             output_tokens_counted_by=timeline.token_counting(),
             records=self._records_summary(),
+            search=self._search_figures(reason),
         )
         if status is not None:
             return benchmark

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     # Its connection state in its log (docker compose logs worker): waiting, connected, lost the master.
     # (basicConfig does nothing where logging is set up already.)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    agent = WorkerAgent(args.master_host, args.master_port, take_assignment)
+    agent = WorkerAgent(args.master_host, args.master_port, take_assignment, once=args.exit_with_parent)
     handlers = [gevent.signal_handler(sig, agent.stop) for sig in STOP_SIGNALS]
     if args.exit_with_parent:
         watch_parent(lambda _: agent.stop())

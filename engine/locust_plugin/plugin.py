@@ -116,7 +116,7 @@ def follow_job(shape: object, spec: JobSpec, job: str) -> None:
         problem = shape_problem(shape, spec, job)
         if problem is not None:
             raise BadJob([problem])
-        shape.follow(spec.schedule)
+        shape.follow(spec.schedule, spec.new_search())
 
 
 def load_job_for(shape: object, job: str, limits: LimitsMode) -> JobSpec:

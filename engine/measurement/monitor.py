@@ -47,6 +47,8 @@ class StopReason(StrEnum):
     JOB_PROCESS_ENDED = "job process ended"  # the process that ran the job is gone (killed): not a person's stop
     ENDPOINT_ERRORS = "endpoint errors"
     RESULTS_NOT_WRITTEN = "results not written"  # the results folder refused a write: no load without a record
+    SEARCH_COMPLETE = "search complete"  # Loadrec.Search found its answer (or its ceiling held)
+    SEARCH_NO_PASS = "no load met the thresholds"  # Loadrec.Search: even MinUsers missed them
 
 
 @dataclass(frozen=True)

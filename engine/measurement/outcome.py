@@ -124,7 +124,7 @@ def measure(
         generator = plateau_window.generator if plateau_window else None
         streamed = _streamed(plateau_window, stopping)
         return Measured(rate, latency, streamed, generator, _goodput(plateau_window), plateau_window)
-    held = [w for w in history if w.successes and _thresholds_held(w, stopping)]
+    held = [w for w in history if w.successes and not thresholds_missed(w, stopping)]
     full = [w for w in held if w.span_s >= settings.window_s]
     candidates = full or held  # a test shorter than one window still measures something
     if not candidates:
@@ -155,17 +155,23 @@ def _streamed(window: WindowStats | None, stopping: StoppingConditions) -> Strea
     )
 
 
-def _thresholds_held(window: WindowStats, stopping: StoppingConditions) -> bool:
-    """Every latency threshold (AWS's, and the streamed answers' of the Loadrec key) held in the window."""
+def thresholds_missed(window: WindowStats, stopping: StoppingConditions) -> list[str]:
+    """Each latency threshold (AWS's, and the streamed answers' of the Loadrec key) and the SLO's attainment the
+    window missed, said with its value (empty: every one held)."""
+    found = []
     if stopping.latency is not None:
         value = window.latency_ms.get(stopping.latency.quantile)
         if value is None or value > stopping.latency.value_ms:
-            return False
+            shown = "none" if value is None else f"{value:.1f} ms"
+            found.append(f"{stopping.latency.percentile} {shown} > {stopping.latency.value_ms} ms")
     for threshold in stopping.tokens.thresholds:
         value = token_value(threshold, window)
         if value is not None and value > threshold.value_ms:
-            return False
-    return not attainment_missed(stopping, window)
+            found.append(f"{threshold.name} {value:.1f} ms > {threshold.value_ms:g} ms")
+    if attainment_missed(stopping, window):
+        assert stopping.slo is not None  # missed says it is set
+        found.append(f"SLO met by {window.attainment or 0.0:.1%} < {stopping.slo.min_attainment:g}%")
+    return found
 
 
 def size(
@@ -210,7 +216,9 @@ def status_of(reason: StopReason, successes: int) -> Status:
     """STOPPED when a person stopped it; FAILED when the endpoint failed or never answered."""
     if reason in (StopReason.STOPPED_BY_USER, StopReason.JOB_PROCESS_ENDED):
         return Status.STOPPED
-    if reason in (StopReason.ENDPOINT_ERRORS, StopReason.RESULTS_NOT_WRITTEN) or successes == 0:
+    if reason in (StopReason.ENDPOINT_ERRORS, StopReason.RESULTS_NOT_WRITTEN, StopReason.SEARCH_NO_PASS) or (
+        successes == 0
+    ):
         return Status.FAILED
     return Status.COMPLETED
 
@@ -221,6 +229,8 @@ def failure_reason(reason: StopReason, detail: str, errors: dict[str, tuple[int,
         return None
     if reason is StopReason.RESULTS_NOT_WRITTEN:
         return f"results could not be written: {detail}"
+    if reason is StopReason.SEARCH_NO_PASS:
+        return f"no load met the thresholds: {detail}"
     head = f"endpoint errors: {detail}" if reason is StopReason.ENDPOINT_ERRORS else "no successful invocation"
     if not errors:
         return f"{head} (no request completed)"

@@ -23,7 +23,7 @@ from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.measurement.health import LIMITS
 from loadrec.engine.measurement.monitor import Level
 from loadrec.engine.presentation.charts import ChartOptions, HRule, PointMark, Series, VRule, line_chart, scatter_chart
-from loadrec.engine.presentation.terminal import goodput_summary, stopping_sentence, streamed_summary
+from loadrec.engine.presentation.terminal import goodput_summary, stopping_sentence, streamed_summary, test_notes
 from loadrec.engine.results.files import timeline_frame
 from loadrec.engine.results.model import Benchmark, JobResults
 
@@ -104,7 +104,7 @@ def _header(results: JobResults) -> dict[str, Any]:
         "status": results.status.value,
         "when": when,
         "description": results.spec.description,
-        "stopping": stopping_sentence(results.spec.stopping),
+        "stopping": stopping_sentence(results.spec.stopping, results.spec.extension.search),
         "failure": results.failure_reason,
     }
 
@@ -181,10 +181,7 @@ def test_section(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         facts.append(f"Streamed, at the recommendation: {streamed_summary(sizing)}.")
     if sizing is not None and sizing.good_requests_per_second is not None:
         facts.append(f"{goodput_summary(sizing)}.")
-    for summary in (benchmark.prompts.summary() if benchmark.prompts else None,
-                    benchmark.request_rate.summary() if benchmark.request_rate else None):  # fmt: skip
-        if summary:
-            facts.append(f"{summary[0].upper()}{summary[1:]}.")
+    facts += [f"{note[0].upper()}{note[1:]}." for note in test_notes(benchmark)]
     if benchmark.generator is not None:
         mark = "⚠ " if benchmark.generator.bound else ""
         facts.append(f"{mark}Measured window: {benchmark.generator.summary()}.")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from loadrec.engine.job.provisioning import SageMakerProvisioning
+from loadrec.engine.job.search_key import SearchKey
 from loadrec.engine.job.spec import JobSpec, StoppingConditions
 from loadrec.engine.measurement.outcome import Sizing
 from loadrec.engine.measurement.ranking import UNPRICED
-from loadrec.engine.results.model import JobResults
+from loadrec.engine.results.model import Benchmark, JobResults
 from loadrec.shapes.preview import format_clock
 
 
@@ -32,13 +33,15 @@ def summarize(spec: JobSpec) -> str:
         peak = rate.per_user_per_s * schedule.peak_users
         parts.append(f"each user sends {rate.per_user_per_s:g} requests a second ({rate.arrivals} arrivals, "
                      f"at most {rate.max_in_flight:,} in flight), {peak:g} a second at the peak")  # fmt: skip
+    if (search := spec.extension.search) is not None:
+        parts.append(search_sentence(search))
     prompts = spec.extension.prompts
     if prompts is not None:
         made = (f"{prompts.synthetic.count:,} synthetic prompts" if prompts.synthetic is not None
                 else f"the prompts of {prompts.dataset}")  # fmt: skip
         counted = f"tokens counted by {prompts.tokenizer}" if prompts.tokenizer else "lengths counted in words"
         parts.append(f"the bodies are {made} in {prompts.template} bodies ({counted})")
-    return "; ".join(parts) + ". " + stopping_sentence(spec.stopping)
+    return "; ".join(parts) + ". " + stopping_sentence(spec.stopping, spec.extension.search)
 
 
 def _targets(spec: JobSpec) -> str:
@@ -62,8 +65,9 @@ def _targets(spec: JobSpec) -> str:
     return f"{text}, {tests}"
 
 
-def stopping_sentence(stopping: StoppingConditions) -> str:
-    """The stopping conditions in words, as one sentence (the summary and the report say the same)."""
+def stopping_sentence(stopping: StoppingConditions, search: SearchKey | None = None) -> str:
+    """The stopping conditions in words, as one sentence (the summary and the report say the same); in a
+    search, what makes a probe pass."""
     reasons = []
     if stopping.latency is not None:
         reasons.append(f"{stopping.latency.percentile} model latency exceeds {stopping.latency.value_ms} ms")
@@ -73,6 +77,10 @@ def stopping_sentence(stopping: StoppingConditions) -> str:
         limits = [f"{name} at most {value:g} ms" for name, value in (("TTFT", slo.ttft_ms),
                   ("time per output token", slo.tpot_ms), ("end to end", slo.e2e_ms)) if value is not None]  # fmt: skip
         reasons.append(f"fewer than {slo.min_attainment:g}% of requests meet the SLO ({', '.join(limits)})")
+    if search is not None:
+        missed = ", ".join(reasons) + (", or " if reasons else "") + "more than half its requests fail"
+        return (f"A probe fails when {missed}; the search ends once the most users that passed is within "
+                f"{search.tolerance_percent:g}% of the fewest that failed, or MaxUsers passed.")  # fmt: skip
     if stopping.max_invocations:
         reasons.append(f"invocations reach {stopping.max_invocations:,} per minute")
     flat = "output tokens per second" if stopping.tokens.flat_in_tokens else "invocations"
@@ -148,12 +156,8 @@ def render_results(results: JobResults) -> str:
             lines.append(f"       {streamed_summary(sizing)}")
         if sizing is not None and sizing.good_requests_per_second is not None:
             lines.append(f"       {goodput_summary(sizing)}")
-        if benchmark.prompts is not None:
-            lines.append(f"       {benchmark.prompts.summary()}")
-        if benchmark.records is not None:
-            lines.append(f"       {benchmark.records.summary()}")
+        lines += [f"       {note}" for note in test_notes(benchmark)]
         if benchmark.request_rate is not None:
-            lines.append(f"       {benchmark.request_rate.summary()}")
             lines += [f"       ! {warning}" for warning in benchmark.request_rate.warnings()]
         if benchmark.failure_reason:
             lines.append(f"       {benchmark.failure_reason}")
@@ -178,6 +182,21 @@ def render_results(results: JobResults) -> str:
             "loadrec was short of CPU, so they understate the endpoint"
         )
     return "\n".join(lines)
+
+
+def search_sentence(key: SearchKey) -> str:
+    """What a search runs instead of the pattern, and its longest time."""
+    bound = key.new_search()
+    return (f"instead of the pattern a search probes {key.min_users} to {key.max_users} users, {key.probe_s} s a "
+            f"probe, to within {key.tolerance_percent:g}% (at most {bound.max_probes} probes, "
+            f"{format_clock(round(bound.max_seconds))})")  # fmt: skip
+
+
+def test_notes(benchmark: Benchmark) -> list[str]:
+    """What a test sent and found beside its figures, a line each (the table's and the report's): its prompts,
+    its records, its request rate, its search."""
+    found = (benchmark.prompts, benchmark.records, benchmark.request_rate, benchmark.search)
+    return [part.summary() for part in found if part is not None]
 
 
 def streamed_summary(sizing: Sizing) -> str:

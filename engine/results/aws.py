@@ -242,6 +242,7 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         "Prompts": None if benchmark.prompts is None else benchmark.prompts.to_dict(),
         "OutputTokensCountedBy": benchmark.output_tokens_counted_by,
         "Records": None if benchmark.records is None else benchmark.records.to_dict(),
+        "Search": None if benchmark.search is None else benchmark.search.to_dict(),
     }
     summary.update({key: value for key, value in optional.items() if value not in (None, "", {}, [])})
     if benchmark.start_epoch is not None and benchmark.end_epoch is not None:

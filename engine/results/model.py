@@ -23,6 +23,7 @@ from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.measurement.monitor import Level, StopReason
 from loadrec.engine.measurement.open_model import RateFigures
 from loadrec.engine.measurement.outcome import US_PER_MS, Sizing, Status
+from loadrec.engine.measurement.probes import SearchFigures
 from loadrec.engine.measurement.ranking import Candidate, Ranked, Weights, rank
 from loadrec.engine.measurement.records import RecordsSummary
 from loadrec.payloads.prompts import PromptSummary
@@ -60,6 +61,7 @@ class Benchmark:
     prompts: PromptSummary | None = None  # what its bodies held, when Loadrec.Prompts made them
     output_tokens_counted_by: str | None = None  # streamed answers: the server's counts, events, or both
     records: RecordsSummary | None = None  # with --records: its per-request records file
+    search: SearchFigures | None = None  # with Loadrec.Search: its probes and answer
 
     @property
     def measured(self) -> bool:
@@ -94,6 +96,7 @@ class Benchmark:
             data[key] = None if verdict is None else verdict.to_dict()
         data["request_rate"] = None if self.request_rate is None else self.request_rate.to_record()
         data["prompts"] = None if self.prompts is None else self.prompts.to_dict()
+        data["search"] = None if self.search is None else self.search.to_record()
         return json.dumps(data, indent=2, allow_nan=False)
 
     @classmethod
@@ -102,6 +105,7 @@ class Benchmark:
         sizing, plateau = data.pop("sizing"), data.pop("plateau")
         generator, generator_test = _verdict(data.pop("generator", None)), _verdict(data.pop("generator_test", None))
         rate, prompts, records = data.pop("request_rate", None), data.pop("prompts", None), data.pop("records", None)
+        search = data.pop("search", None)
         return cls(
             **{**data, "status": Status(data["status"]), "worker_events": tuple(data.get("worker_events", ()))},
             sizing=Sizing(**sizing) if sizing else None,
@@ -111,6 +115,7 @@ class Benchmark:
             request_rate=None if rate is None else RateFigures.from_record(rate),
             prompts=None if prompts is None else PromptSummary.from_dict(prompts),
             records=None if records is None else RecordsSummary(**records),
+            search=None if search is None else SearchFigures.from_record(search),
         )
 
 

@@ -79,7 +79,7 @@ def new_manifest(spec: JobSpec, job_dir: Path, settings: RunSettings, created: f
         uuid.uuid4().hex,
         spec.request_with_extension,
         str(job_dir.resolve()),
-        settings.for_job(spec.schedule.peak_users, _cores_per_test(spec)),  # --processes auto decided once, here
+        settings.for_job(spec.peak_users, _cores_per_test(spec)),  # --processes auto decided once, here
         created,
         os.getpid(),
         job_arn=job_arn(spec, configured_region(os.environ)),

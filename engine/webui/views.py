@@ -31,7 +31,7 @@ from loadrec.engine.measurement.prices import PriceFileError, PriceTable, instan
 from loadrec.engine.measurement.ranking import Importance, Weights
 from loadrec.engine.presentation.charts import ChartOptions, Series, line_chart
 from loadrec.engine.presentation.report import USERS, recommendation_table, test_section
-from loadrec.engine.presentation.terminal import stopping_sentence
+from loadrec.engine.presentation.terminal import search_sentence, stopping_sentence
 from loadrec.engine.results.model import Benchmark, JobResults, Status
 from loadrec.engine.webui.console import Snapshot
 
@@ -83,10 +83,12 @@ def plan(spec: JobSpec, tests: list[PreparedTest], settings: RunSettings) -> dic
         "name": spec.name,
         "description": spec.description or "",
         "limits": spec.limits.value,
-        "pattern": f"{spec.traffic.kind}: {schedule.duration_s} s, peaking at {schedule.peak_users} users",
+        "pattern": f"{spec.traffic.kind}: {schedule.duration_s} s, peaking at {schedule.peak_users} users"
+        if spec.extension.search is None
+        else search_sentence(spec.extension.search),
         "chart": _schedule_chart(spec),
         "conditions": _conditions(spec, settings.monitor),
-        "stopping": stopping_sentence(spec.stopping),
+        "stopping": stopping_sentence(spec.stopping, spec.extension.search),
         "rules": rules,
         "payloads": f"{len(payloads)} payload{'s' if len(payloads) != 1 else ''}"
         + (f" ({', '.join(content_types)})" if content_types else ""),

@@ -6,6 +6,7 @@ import pytest
 
 from loadrec.shapes.locust_shapes import StairsShape
 from loadrec.shapes.schedule import Stairs, TrafficPattern, build_schedule
+from loadrec.shapes.search import Search
 
 
 class FakeClock:
@@ -67,3 +68,20 @@ def test_a_pattern_shorter_than_a_tick_still_runs_its_users() -> None:
     shape.reset_time()  # a new run starts its users again
     clock.now = 0.0
     assert shape.tick() == (2, 2.0)
+
+
+def test_a_shape_following_a_search_runs_its_probes_and_ends_with_it() -> None:
+    clock = FakeClock()
+    search = Search(2, 16, 0.05, probe_s=10)
+    shape = stairs_shape(clock)  # a 10 s pattern, followed no more
+    shape.follow(build_schedule(TrafficPattern("STAIRS", stairs=Stairs(10, 4, 3))), search)
+    assert shape.tick() == (2, 16.0)  # the search begun at the first tick; a rate of MaxUsers: one dispatch
+    assert search.probes[0].start == 0.0
+    clock.now = 50.0  # far past the pattern's end: the search, not the pattern, says when the test ends
+    assert shape.tick() == (2, 16.0)
+    assert search.judge(10.0, passed=True) == 4
+    assert shape.tick() == (4, 16.0)
+    assert search.judge(20.0, passed=False) == 3 and search.judge(30.0, passed=False) is None
+    assert shape.tick() is None and clock.slept == []
+    shape.reset_time()  # a new run: the search begins afresh
+    assert shape.tick() == (2, 16.0) and len(search.probes) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loadrec.engine.measurement.search import Search, stairs_seconds
+from loadrec.shapes.search import Search, stairs_seconds
 
 
 def run(search: Search, knee: int) -> tuple[int | None, list[int], float]:
@@ -18,7 +18,8 @@ def run(search: Search, knee: int) -> tuple[int | None, list[int], float]:
         now += search.probe_s
         assert search.due(now)
         users = search.judge(now, passed=users <= knee)
-    assert search.done and not search.due(now + 100)
+    assert search.done and not search.due(now + 100) and search.users() is None
+    assert len(tried) <= search.max_probes and now <= search.max_seconds
     return search.passed, tried, now
 
 
@@ -54,3 +55,17 @@ def test_a_search_asks_for_sensible_bounds() -> None:
 def test_stairs_seconds_counts_every_level() -> None:
     assert stairs_seconds(10, 100, 10, 30) == 10 * 30  # 10, 20, ..., 100
     assert stairs_seconds(1, 1, 1, 30) == 30
+
+
+@pytest.mark.parametrize(("low", "high"), [(1, 1), (1, 2), (1, 200), (2, 200), (3, 1000), (50, 64)])
+def test_no_endpoint_takes_more_probes_than_the_bound(low: int, high: int) -> None:
+    # Every knee from "nothing passes" to "everything passes", each through run()'s bound check.
+    for knee in range(low - 1, high + 2):
+        run(Search(low, high, 0.01, probe_s=10), knee)
+
+
+def test_a_search_started_again_begins_afresh() -> None:
+    search = Search(1, 8, 0.05, probe_s=10)
+    assert search.users() is None  # not begun
+    run(search, 3)
+    assert search.start(0.0) == 1 and not search.done and search.users() == 1 and len(search.probes) == 1

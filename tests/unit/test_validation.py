@@ -327,3 +327,11 @@ def test_the_request_rate_example_validates_under_aws_limits_and_asks_for_its_ra
     assert problems(aws, AWS) == [] and check_extension(extension, 1, request=request) == []
     rate = parse_job(request).extension.request_rate
     assert rate is not None and (rate.per_user_per_s, rate.arrivals, rate.max_in_flight) == (10, "Poisson", 200)
+
+
+def test_the_search_example_validates_under_aws_limits_and_searches() -> None:
+    request = json.loads((EXAMPLES / "search.json").read_text())
+    aws, extension = split_request(request)
+    assert problems(aws, AWS) == [] and check_extension(extension, 1, request=request) == []
+    search = parse_job(request).new_search()
+    assert search is not None and (search.low, search.high, search.tolerance, search.probe_s) == (1, 64, 0.05, 10)

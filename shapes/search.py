@@ -13,6 +13,9 @@ mode that spends fewer seconds than a STAIRS of the same resolution:
 A first probe that fails answers None (nothing meets the SLOs); a pass at ``high`` answers
 ``high`` (the search's ceiling, said as such). The clock is passed in, so decisions are
 tested without time passing.
+
+It lives with the shapes: like a schedule it only says how many users run next; the
+probes' verdicts come from the live monitor (:mod:`loadrec.engine.load.live_monitor`).
 """
 
 from __future__ import annotations
@@ -43,9 +46,25 @@ class Search:
             raise ValueError(f"a search needs 1 <= low <= high, a tolerance and a probe time above 0: {self}")
 
     def start(self, now: float) -> int:
-        """The first probe's users, begun at ``now``."""
-        self.probes = [Probe(self.low, now)]
+        """The first probe's users, begun at ``now`` (a search started again begins afresh)."""
+        self.probes, self.done = [Probe(self.low, now)], False
         return self.low
+
+    @property
+    def max_probes(self) -> int:
+        """The most probes any endpoint can take: doublings from ``low`` to ``high``, then halvings of a bracket
+        no wider than ``high``."""
+        growing = math.ceil(math.log2(self.high / self.low)) + 1
+        return growing + math.ceil(math.log2(max(2, self.high)))
+
+    @property
+    def max_seconds(self) -> float:
+        """The longest the search can run (every probe its full time)."""
+        return self.max_probes * self.probe_s
+
+    def users(self) -> int | None:
+        """The users the running probe asks for; None before the start and once the search is over."""
+        return None if self.done or not self.probes else self.current.users
 
     @property
     def current(self) -> Probe:
