@@ -104,6 +104,8 @@ class SearchFigures:
         return stairs_seconds(self.key.min_users, top, resolution, self.key.probe_s)
 
     def summary(self) -> str:
+        if not self.probes:  # stopped before any probe was due: nothing to answer or compare
+            return "search: stopped before its first probe was judged"
         answer = self.answer
         found = "no probe passed" if answer is None else f"{answer} users held the thresholds"
         if answer is not None and self.per_user_per_s is not None:

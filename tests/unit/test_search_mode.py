@@ -220,3 +220,4 @@ def test_a_search_at_its_ceiling_or_with_no_pass_says_so() -> None:
     assert nothing.answer is None and nothing.stairs_seconds == 10 and "no probe passed" in nothing.summary()
     stopped = SearchFigures(key, (probe(1, True, 0),), complete=False)
     assert "stopped before it ended" in stopped.summary() and not stopped.to_dict()["Complete"]
+    assert SearchFigures(key, (), complete=False).summary() == "search: stopped before its first probe was judged"
