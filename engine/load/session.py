@@ -39,10 +39,20 @@ from loadrec.engine.load.health_probe import run_off_loop, spawn_off_loop
 from loadrec.engine.load.live_monitor import LiveMonitor
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.measurement.metrics import Timeline
+from loadrec.engine.measurement.confidence import Confidence, WindowSamples, confidence
+from loadrec.engine.measurement.metrics import Timeline, WindowStats
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.open_model import RateFigures, rate_figures
-from loadrec.engine.measurement.outcome import Measured, failure_reason, measure, model_setup_us, size, status_of
+from loadrec.engine.measurement.outcome import (
+    Measured,
+    Sizing,
+    failure_reason,
+    measure,
+    model_setup_us,
+    reported_quantiles,
+    size,
+    status_of,
+)
 from loadrec.engine.measurement.prices import PriceTable, price_per_hour
 from loadrec.engine.measurement.probes import SearchFigures
 from loadrec.engine.measurement.recording import SecondRecorder
@@ -297,6 +307,13 @@ class LoadTestSession:
         complete = reason in (StopReason.SEARCH_COMPLETE, StopReason.SEARCH_NO_PASS)
         return SearchFigures(key, tuple(monitor.probes), complete, rate.per_user_per_s if rate else None)
 
+    def _confidence(self, timeline: Timeline, window: WindowStats | None, sizing: Sizing | None) -> Confidence | None:
+        """The headline figures' intervals from the measured window's seconds (once, at the end: ~0.1 s)."""
+        if window is None or sizing is None:
+            return None
+        samples = WindowSamples.from_wire(timeline.wires(window.start, window.end))
+        return confidence(samples, reported_quantiles(self.spec.stopping), sizing.initial_instance_count)
+
     def _measure(self, status: Status | None, end: float) -> Benchmark:
         """The test's Benchmark from the monitor's history; ``status`` None: decided by its stop reason."""
         monitor, timeline = self.monitor, self.timeline
@@ -312,6 +329,7 @@ class LoadTestSession:
         successes = timeline.successes()
         price = price_per_hour(self.spec, self.index, measured, self.prices) if measured else None
         generator = measured.generator if measured else None
+        window = measured.window if measured else None
         benchmark = Benchmark(
             index=self.index,
             label=self.test.label,
@@ -330,11 +348,13 @@ class LoadTestSession:
             output_tokens_counted_by=timeline.token_counting(),
             records=self._records_summary(),
             search=self._search_figures(reason),
+            window=None if window is None else (window.start, window.end),
         )
         if status is not None:
             return benchmark
         final = replace(
             benchmark,
+            confidence=self._confidence(timeline, window, benchmark.sizing),
             stop_reason=reason.value,
             stop_detail=monitor.detail,
             stop_second=max(0, round(end - timeline.start_epoch)),

@@ -254,6 +254,10 @@ class Timeline:
                              dropped=dropped, good=good, good_tokens=good_tokens)  # fmt: skip
         return window if stream is None else replace(window, **stream.figures(wanted))
 
+    def wires(self, start: int, end: int) -> list[dict[str, Any] | None]:
+        """Seconds [start, end) in their wire form (None: a second without data), for the bootstrap."""
+        return [self._seconds.get(offset) for offset in range(start, end)]
+
     def generator(self, start: int = 0, end: int | None = None) -> Verdict | None:
         """The verdict on the load generator's health over seconds [start, end) (the whole test by default)."""
         stop = self.last_second if end is None else end

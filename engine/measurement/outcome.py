@@ -26,6 +26,7 @@ from enum import StrEnum
 
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.job.token_conditions import ITL, TTFT
+from loadrec.engine.measurement.confidence import Quantiles
 from loadrec.engine.measurement.health import Verdict
 from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import Level, MonitorSettings, StopReason, attainment_missed, token_value
@@ -115,7 +116,7 @@ def measure(
     plateau_window: WindowStats | None = None,
 ) -> Measured | None:
     """The test's capacity per instance, or None when nothing succeeded."""
-    quantile = stopping.latency.quantile if stopping.latency else DEFAULT_QUANTILE
+    quantile = reported_quantiles(stopping).latency
     if plateau is not None and plateau.invocations_per_minute > 0:
         latency = plateau_window.latency_ms.get(quantile) if plateau_window else None
         rate = plateau.invocations_per_minute
@@ -141,16 +142,23 @@ def _goodput(window: WindowStats | None) -> Goodput | None:
     return Goodput(window.attainment, window.good_per_second, window.good_tokens_per_second)
 
 
-def _streamed(window: WindowStats | None, stopping: StoppingConditions) -> Streamed | None:
-    """The window's streaming numbers, at the first TTFT (ITL) threshold's percentile, else P95."""
-    if window is None or window.ttft_ms is None or window.itl_ms is None:
-        return None
+def reported_quantiles(stopping: StoppingConditions) -> Quantiles:
+    """The percentile each latency figure is reported at: the latency threshold's, the first TTFT (ITL)
+    threshold's, else P95."""
     ttft_q = next((t.quantile for t in stopping.tokens.thresholds if t.metric == TTFT), DEFAULT_QUANTILE)
     itl_q = next((t.quantile for t in stopping.tokens.thresholds if t.metric == ITL), DEFAULT_QUANTILE)
+    return Quantiles(stopping.latency.quantile if stopping.latency else DEFAULT_QUANTILE, ttft_q, itl_q)
+
+
+def _streamed(window: WindowStats | None, stopping: StoppingConditions) -> Streamed | None:
+    """The window's streaming numbers, at their reported percentiles."""
+    if window is None or window.ttft_ms is None or window.itl_ms is None:
+        return None
+    quantiles = reported_quantiles(stopping)
     return Streamed(
         window.output_tokens_per_second,
-        window.ttft_ms.get(ttft_q),
-        window.itl_ms.get(itl_q),
+        window.ttft_ms.get(quantiles.ttft),
+        window.itl_ms.get(quantiles.itl),
         window.answer_tokens_per_second,
     )
 

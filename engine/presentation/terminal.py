@@ -194,8 +194,9 @@ def search_sentence(key: SearchKey) -> str:
 
 def test_notes(benchmark: Benchmark) -> list[str]:
     """What a test sent and found beside its figures, a line each (the table's and the report's): its prompts,
-    its records, its request rate, its search."""
-    found = (benchmark.prompts, benchmark.records, benchmark.request_rate, benchmark.search)
+    its records, its request rate, its search, its figures' intervals."""
+    confidence = benchmark.confidence if benchmark.measured else None
+    found = (benchmark.prompts, benchmark.records, benchmark.request_rate, benchmark.search, confidence)
     return [part.summary() for part in found if part is not None]
 
 

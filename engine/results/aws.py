@@ -243,6 +243,10 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         "OutputTokensCountedBy": benchmark.output_tokens_counted_by,
         "Records": None if benchmark.records is None else benchmark.records.to_dict(),
         "Search": None if benchmark.search is None else benchmark.search.to_dict(),
+        "MeasuredWindow": None
+        if benchmark.window is None
+        else {"StartSecond": benchmark.window[0], "EndSecond": benchmark.window[1]},
+        "Confidence": None if benchmark.confidence is None else benchmark.confidence.to_dict(),
     }
     summary.update({key: value for key, value in optional.items() if value not in (None, "", {}, [])})
     if benchmark.start_epoch is not None and benchmark.end_epoch is not None:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from loadrec.engine.job.spec import JobSpec
+from loadrec.engine.measurement.confidence import Confidence
 from loadrec.engine.measurement.health import Verdict
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.measurement.monitor import Level, StopReason
@@ -62,6 +63,8 @@ class Benchmark:
     output_tokens_counted_by: str | None = None  # streamed answers: the server's counts, events, or both
     records: RecordsSummary | None = None  # with --records: its per-request records file
     search: SearchFigures | None = None  # with Loadrec.Search: its probes and answer
+    window: tuple[int, int] | None = None  # the seconds [start, end) its figures come from (the measured window)
+    confidence: Confidence | None = None  # its headline figures' 95 % intervals, from those seconds
 
     @property
     def measured(self) -> bool:
@@ -97,6 +100,7 @@ class Benchmark:
         data["request_rate"] = None if self.request_rate is None else self.request_rate.to_record()
         data["prompts"] = None if self.prompts is None else self.prompts.to_dict()
         data["search"] = None if self.search is None else self.search.to_record()
+        data["confidence"] = None if self.confidence is None else self.confidence.to_dict()
         return json.dumps(data, indent=2, allow_nan=False)
 
     @classmethod
@@ -105,7 +109,7 @@ class Benchmark:
         sizing, plateau = data.pop("sizing"), data.pop("plateau")
         generator, generator_test = _verdict(data.pop("generator", None)), _verdict(data.pop("generator_test", None))
         rate, prompts, records = data.pop("request_rate", None), data.pop("prompts", None), data.pop("records", None)
-        search = data.pop("search", None)
+        search, window, confidence = data.pop("search", None), data.pop("window", None), data.pop("confidence", None)
         return cls(
             **{**data, "status": Status(data["status"]), "worker_events": tuple(data.get("worker_events", ()))},
             sizing=Sizing(**sizing) if sizing else None,
@@ -116,7 +120,16 @@ class Benchmark:
             prompts=None if prompts is None else PromptSummary.from_dict(prompts),
             records=None if records is None else RecordsSummary(**records),
             search=None if search is None else SearchFigures.from_record(search),
+            window=None if window is None else _window(window),
+            confidence=None if confidence is None else Confidence.from_dict(confidence),
         )
+
+
+def _window(data: Any) -> tuple[int, int]:
+    start, end = (int(value) for value in data)
+    if not 0 <= start <= end:
+        raise ValueError("a measured window that ends before it starts")
+    return start, end
 
 
 def _verdict(data: Any) -> Verdict | None:
