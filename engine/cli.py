@@ -1,6 +1,7 @@
 """The ``loadrec`` command line: parses arguments, reads the job, maps outcomes to exit codes.
 
-Exit codes: 0 done, 1 a run failed, 2 bad input (nothing was sent), 130 interrupted.
+Exit codes (:mod:`loadrec.engine.exit_codes`): 0 done, 1 a run failed, 2 bad input (nothing was sent),
+99 a threshold failed, 130 interrupted.
 Bad input prints one line per problem on stderr, never a traceback. A leaf: nothing
 imports this module; it is the process entry point, so gevent patches first.
 """
@@ -18,6 +19,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from loadrec.engine.commands import results as results_commands
+from loadrec.engine.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLDS_FAILED
+from loadrec.engine.gates.flags import (
+    add_output_flags,
+    add_threshold_flag,
+    output_problems,
+    with_flag_thresholds,
+    write_outputs,
+)
 from loadrec.engine.job.files import (
     CLI_JSON_FLAGS,
     CLI_TEXT_FLAGS,
@@ -39,27 +49,21 @@ from loadrec.engine.load.settings import (
     UI,
     RunSettings,
     add_options,
-    at_least,
     host_address,
-    non_negative,
     port_number,
-    positive,
     settings_from,
 )
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
-from loadrec.engine.measurement.scaling import DEFAULT_CPU_PER_CORE
 from loadrec.engine.presentation.terminal import render_results, search_sentence, summarize
 from loadrec.engine.provision.leftovers import overwrite_refusals
-from loadrec.engine.results.aws import NoSuchRecommendation, scaling_configuration
 from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError, default_folder
-from loadrec.engine.running.manifest import load_results, new_manifest
-from loadrec.engine.running.orchestrator import JobRunner, write_job_files
+from loadrec.engine.results.thresholds import failed, judge
+from loadrec.engine.running.manifest import new_manifest
+from loadrec.engine.running.orchestrator import JobRunner
 from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV, is_loopback, login_configured
 from loadrec.shapes.preview import render_per_second_json, render_preview
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locust_plugin" / "locustfile.py"
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a job file and summarize it")
     _add_job_arguments(validate)
+    add_threshold_flag(validate)
 
     schedule = commands.add_parser("schedule", help="preview the traffic schedule of a job")
     _add_job_arguments(schedule)
@@ -82,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the job's load tests headless and write results")
     _add_job_arguments(run)
     add_options(run, RUN)
+    add_threshold_flag(run)
+    add_output_flags(run)
 
     ui = commands.add_parser("ui", help="run the whole job from a web page and watch it live")
     _add_job_arguments(ui)
@@ -92,32 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--insecure-no-auth", action="store_true", help="allow a non-loopback --host without a login (not advised)"
     )
 
-    describe_run = commands.add_parser("describe", help="print the status and recommendation table of a run")
-    describe_run.add_argument("out", metavar="DIR", help="a results directory written by loadrec run")
-
-    scaling = commands.add_parser(
-        "scaling-recommendation",
-        help="auto scaling advice for a run's recommendation (GetScalingConfigurationRecommendation's answer)",
-    )
-    scaling.add_argument("out", metavar="DIR", help="a results directory written by loadrec run")
-    chosen = scaling.add_mutually_exclusive_group()
-    chosen.add_argument("--recommendation-id", metavar="ID", help="the recommendation (default: the top one)")
-    chosen.add_argument("--endpoint-name", metavar="NAME", help="the tested endpoint, instead of a recommendation")
-    scaling.add_argument(
-        "--target-cpu-utilization-per-core", type=at_least(1, 100), default=DEFAULT_CPU_PER_CORE, metavar="N",
-        help=f"percent of an instance's measured peak to run at (default {DEFAULT_CPU_PER_CORE})",
-    )  # fmt: skip
-    scaling.add_argument("--min-invocations-per-minute", type=non_negative, metavar="N")
-    scaling.add_argument("--max-invocations-per-minute", type=positive, metavar="N")
-
-    clean = commands.add_parser("cleanup", help="delete the SageMaker endpoints, configs and models a job left behind")
-    clean.add_argument("job_name", metavar="JOB_NAME", help="the job's name (its resources carry it as a tag)")
-    clean.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
-    clean.add_argument("--region", help="AWS region (default: botocore's chain)")
-    clean.add_argument("--api-endpoint-url", metavar="URL", help="the SageMaker API elsewhere (e.g. a local stand-in)")
-    clean.add_argument("--force", action="store_true", help="delete even while a run of the job goes on here")
-    clean.add_argument("--out", metavar="DIR", help="also what a results folder's records name (model servers too)")
-
+    results_commands.add_parsers(commands)
     commands.add_parser("locustfile", help="print the path of loadrec's locustfile, for locust -f")
     endpoint = commands.add_parser("sample-endpoint", help="serve the built-in sample model endpoint", add_help=False)
     endpoint.add_argument("rest", nargs=argparse.REMAINDER)
@@ -155,7 +137,7 @@ def load_spec(args: argparse.Namespace) -> JobSpec:
         else:
             base = _cli_input_json(args.cli_input_json)
             request = request_from_cli_flags(flags, base)
-        return parse_job(request, LimitsMode(args.limits))
+        return parse_job(with_flag_thresholds(request, getattr(args, "threshold", [])), LimitsMode(args.limits))
     except JobFileError as error:
         raise BadInput([str(error)]) from None
     except JobSpecError as error:
@@ -212,6 +194,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args)
     job_dir = _job_dir(args, "run")
     tests, settings = _prepared(args, spec, job_dir, RUN)
+    if problems := output_problems(args):
+        raise BadInput(problems)
     folder = _claim(args, spec)
     print(summarize(spec), flush=True)
     try:
@@ -226,9 +210,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"results could not be written to {job.write_error}: the summary above is all that was kept")
         return EXIT_FAILED
     print(f"results in {folder.path}/: describe.json, steps.json, timeline.csv, {REPORT}")
+    unwritten = write_outputs(results, args)
+    for line in unwritten:
+        print(line, file=sys.stderr)
     if results.status.value == "STOPPED":
         return EXIT_INTERRUPTED
-    return EXIT_OK if results.status.value == "COMPLETED" else EXIT_FAILED
+    if results.status.value != "COMPLETED" or unwritten:
+        return EXIT_FAILED
+    return EXIT_THRESHOLDS_FAILED if failed(judge(results)) else EXIT_OK
 
 
 def _claim(args: argparse.Namespace, spec: JobSpec) -> ResultsFolder:
@@ -295,56 +284,6 @@ def _prepared(
         raise BadInput([str(error)]) from None
 
 
-def cmd_describe(args: argparse.Namespace) -> int:
-    """The run's status and table; the job files of a run that is no longer live are rendered anew."""
-    folder = ResultsFolder(Path(args.out))
-    try:
-        running = folder.in_use()
-        try:
-            results = load_results(folder, running) if running else write_job_files(folder, running)
-        except OSError:  # a read-only copy of the results: show them without rewriting them
-            results = load_results(folder, running)
-    except (ResultsFolderError, JobSpecError) as error:
-        raise BadInput([f"{args.out}: cannot describe these results: {error}".splitlines()[0]]) from None
-    print(render_results(results))
-    return EXIT_OK
-
-
-def cmd_scaling_recommendation(args: argparse.Namespace) -> int:
-    """GetScalingConfigurationRecommendation's answer for one of a run's recommendations."""
-    low, high = args.min_invocations_per_minute, args.max_invocations_per_minute
-    if low is not None and high is not None and low > high:
-        raise BadInput([f"--min-invocations-per-minute: {low} is above --max-invocations-per-minute ({high})"])
-    try:
-        results = load_results(ResultsFolder(Path(args.out)))
-        body = scaling_configuration(
-            results, args.recommendation_id, args.endpoint_name, args.target_cpu_utilization_per_core, low, high
-        )
-    except (ResultsFolderError, JobSpecError) as error:
-        raise BadInput([f"{args.out}: cannot read these results: {error}".splitlines()[0]]) from None
-    except NoSuchRecommendation as error:
-        flag = {"RecommendationId": "--recommendation-id", "EndpointName": "--endpoint-name"}.get(error.field or "")
-        raise BadInput([f"{flag}: {error.message}" if flag else error.message]) from None
-    print(json.dumps(body, indent=2))
-    return EXIT_OK
-
-
-def cmd_cleanup(args: argparse.Namespace) -> int:
-    """What a job left behind: its results folder's records (--out), and its SageMaker resources (by tag)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from loadrec.engine.provision.leftovers import cleanup
-
-    try:
-        done = cleanup(args.job_name, args.region, args.api_endpoint_url, args.dry_run, args.force, args.out, print)
-    except (BotoCoreError, ClientError) as error:
-        print(f"cleanup: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    if not done:
-        print(f"nothing left by {args.job_name}")
-    return EXIT_OK
-
-
 def cmd_locustfile(args: argparse.Namespace) -> int:
     print(LOCUSTFILE)
     return EXIT_OK
@@ -367,11 +306,9 @@ COMMANDS = {
     "schedule": cmd_schedule,
     "aws-request": cmd_aws_request,
     "run": cmd_run,
-    "describe": cmd_describe,
     "ui": cmd_ui,
     "locustfile": cmd_locustfile,
-    "scaling-recommendation": cmd_scaling_recommendation,
-    "cleanup": cmd_cleanup,
+    **results_commands.COMMANDS,
 }
 
 

@@ -42,6 +42,7 @@ from loadrec.engine.api.app import UNREAD_BODY, create_app
 from loadrec.engine.api.config import ConfigError, load_config
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.store import JobStore
+from loadrec.engine.exit_codes import EXIT_BAD_INPUT, EXIT_OK
 from loadrec.engine.job.headers import authority
 from loadrec.engine.job.problems import BadInput, terminal_safe
 from loadrec.engine.load.lifeline import stop_signals
@@ -49,7 +50,6 @@ from loadrec.engine.load.settings import LIMITS, SERVE, add_options, at_least, h
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
 from loadrec.engine.webui.login import is_loopback
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
 DEFAULT_PORT = 8085
 DEFAULT_DATA_DIR = "loadrec-data"
 LOCK = "server.lock"

@@ -19,7 +19,8 @@ without it). ``Targets[i]`` is the live endpoint that stands for
       "StoppingConditions": {"TokenLatencyThresholds": [...], "FlatThroughput": "OutputTokens"},
       "RequestRate": {"RequestsPerSecondPerUser": 2, "Arrivals": "Poisson"},
       "Prompts": {"Template": "OpenAIChat", "Synthetic": {"InputTokens": {"Mean": 512}}},
-      "Search": {"MaxUsers": 64, "TolerancePercent": 5}
+      "Search": {"MaxUsers": 64, "TolerancePercent": 5},
+      "Thresholds": ["LatencyP95Ms <= 100", "ErrorRatePercent < 1"]
     }
 
 A target (:mod:`.targets`) with ``Streaming`` is read as its answer arrives (:mod:`loadrec.engine.streaming`);
@@ -27,7 +28,8 @@ A target (:mod:`.targets`) with ``Streaming`` is read as its answer arrives (:mo
 makes the test open-model, requests sent at a rate (:mod:`.request_rate`); ``Prompts`` sends
 prompts made to token lengths or read from a dataset instead of payload files (:mod:`.prompts_key`);
 ``Slo`` says what a good request is, for goodput and SLO attainment (:mod:`.slo_key`); ``Search``
-finds the most users that hold the thresholds, in probes instead of the pattern (:mod:`.search_key`).
+finds the most users that hold the thresholds, in probes instead of the pattern (:mod:`.search_key`);
+``Thresholds`` are conditions on the results that gate a pipeline (:mod:`.thresholds_key`).
 Header values written ``env:NAME`` are read from the environment when the run starts,
 so secrets never sit in the job file, the logs or the results.
 """
@@ -38,7 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadrec.engine.job import prompts_key, request_rate, search_key, slo_key, token_conditions
+from loadrec.engine.job import prompts_key, request_rate, search_key, slo_key, thresholds_key, token_conditions
 from loadrec.engine.job.environment_names import env_references
 from loadrec.engine.job.problems import Problem, is_int, is_number, show, unknown_fields
 from loadrec.engine.job.provisioning import (
@@ -60,6 +62,7 @@ from loadrec.engine.job.targets import (
     target_problems,
     url_problems,
 )
+from loadrec.engine.job.thresholds_key import Threshold
 from loadrec.engine.job.token_conditions import TokenConditions
 from loadrec.payloads.prompts import PromptsSpec
 
@@ -82,6 +85,7 @@ EXTENSION_FIELDS = (
     "Prompts",
     "Slo",
     "Search",
+    "Thresholds",
 )
 
 
@@ -99,6 +103,7 @@ class Extension:
     prompts: PromptsSpec | None = None  # None: the payload files are the bodies
     slo: Slo | None = None  # what a good request is (goodput, attainment); None: no SLO
     search: SearchKey | None = None  # probes for the most users that hold the thresholds; None: the pattern runs
+    thresholds: tuple[Threshold, ...] = ()  # conditions on each configuration's results that gate a pipeline
 
 
 def split_request(request: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
@@ -173,6 +178,8 @@ def check_extension(
     if "Search" in raw:
         judged_by = None if request is None else search_key.thresholds_named(request, raw)
         found += search_key.check(raw["Search"], f"{KEY}.Search", judged_by)
+    if "Thresholds" in raw:
+        found += thresholds_key.check(raw["Thresholds"], f"{KEY}.Thresholds")
     if "Prompts" in raw:
         found += prompts_key.check(raw["Prompts"], f"{KEY}.Prompts", streaming)
         found += _payload_clash(raw, request)
@@ -228,4 +235,5 @@ def parse_extension(raw: Any, existing_endpoints: tuple[str, ...]) -> Extension:
         prompts=prompts_key.parse(raw.get("Prompts")),
         slo=slo_key.parse(raw.get("Slo")),
         search=search_key.parse(raw.get("Search")),
+        thresholds=thresholds_key.parse(raw.get("Thresholds")),
     )

@@ -40,6 +40,7 @@ from loadrec.engine.load.live_monitor import LiveMonitor
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.confidence import Confidence, WindowSamples, confidence
+from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.metrics import Timeline, WindowStats
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.open_model import RateFigures, rate_figures
@@ -307,6 +308,14 @@ class LoadTestSession:
         complete = reason in (StopReason.SEARCH_COMPLETE, StopReason.SEARCH_NO_PASS)
         return SearchFigures(key, tuple(monitor.probes), complete, rate.per_user_per_s if rate else None)
 
+    def _window(self, timeline: Timeline, window: WindowStats | None) -> WindowStats | None:
+        """The measured window again, at the reported percentiles and the thresholds' (for results and gates)."""
+        if window is None:
+            return None
+        quantiles = reported_quantiles(self.spec.stopping)
+        wanted = sorted({*REPORTED_PERCENTILES, quantiles.latency, quantiles.ttft, quantiles.itl})
+        return timeline.window(window.end, window.span_s, wanted)
+
     def _confidence(self, timeline: Timeline, window: WindowStats | None, sizing: Sizing | None) -> Confidence | None:
         """The headline figures' intervals from the measured window's seconds (once, at the end: ~0.1 s)."""
         if window is None or sizing is None:
@@ -348,12 +357,12 @@ class LoadTestSession:
             output_tokens_counted_by=timeline.token_counting(),
             records=self._records_summary(),
             search=self._search_figures(reason),
-            window=None if window is None else (window.start, window.end),
         )
         if status is not None:
             return benchmark
         final = replace(
             benchmark,
+            window=self._window(timeline, window),
             confidence=self._confidence(timeline, window, benchmark.sizing),
             stop_reason=reason.value,
             stop_detail=monitor.detail,

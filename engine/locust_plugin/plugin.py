@@ -28,6 +28,7 @@ from locust import events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
+from loadrec.engine.exit_codes import EXIT_BAD_INPUT
 from loadrec.engine.job.files import JobFileError, load_job
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import terminal_safe
@@ -50,7 +51,6 @@ from loadrec.shapes.locust_shapes import JobShape, PhasesShape, ScheduleShape, S
 logger = logging.getLogger(__name__)
 
 JOB_ENV = "LOADREC_JOB"
-EXIT_BAD_INPUT = 2
 
 __all__ = ["JobShape", "JobUser", "PhasesShape", "StairsShape"]
 

@@ -111,6 +111,8 @@ class WindowStats:
         start, end, successes, failures, users = (data[k] for k in ("Start", "End", "Successes", "Failures", "Users"))
         if not all(isinstance(n, int) and not isinstance(n, bool) for n in (start, end, successes, failures, users)):
             raise TypeError("a count that is not an integer")
+        if not 0 <= start <= end:
+            raise ValueError("a window that ends before it starts")
         latency = _quantiles(data["LatencyMs"])
         generator = Verdict.from_dict(data["Generator"]) if "Generator" in data else None
         dropped, good, good_tokens = data.get("Dropped", 0), data.get("Good"), data.get("GoodOutputTokens", 0)

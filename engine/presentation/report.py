@@ -23,7 +23,13 @@ from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.measurement.health import LIMITS
 from loadrec.engine.measurement.monitor import Level
 from loadrec.engine.presentation.charts import ChartOptions, HRule, PointMark, Series, VRule, line_chart, scatter_chart
-from loadrec.engine.presentation.terminal import goodput_summary, stopping_sentence, streamed_summary, test_notes
+from loadrec.engine.presentation.terminal import (
+    goodput_summary,
+    stopping_sentence,
+    streamed_summary,
+    test_notes,
+    threshold_lines,
+)
 from loadrec.engine.results.files import timeline_frame
 from loadrec.engine.results.model import Benchmark, JobResults
 
@@ -157,6 +163,7 @@ def recommendation_table(results: JobResults) -> dict[str, Any]:
             f"Ranked by importance: cost {weights.cost.label}, latency {weights.latency.label}, "
             f"throughput {weights.throughput.label}.",
         )
+    notes += threshold_lines(results)
     return {"heads": heads, "rows": rows, "ranked": ranked, "notes": notes}
 
 

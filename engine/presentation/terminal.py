@@ -10,6 +10,7 @@ from loadrec.engine.job.spec import JobSpec, StoppingConditions
 from loadrec.engine.measurement.outcome import Sizing
 from loadrec.engine.measurement.ranking import UNPRICED
 from loadrec.engine.results.model import Benchmark, JobResults
+from loadrec.engine.results.thresholds import failed, judge
 from loadrec.shapes.preview import format_clock
 
 
@@ -41,6 +42,8 @@ def summarize(spec: JobSpec) -> str:
                 else f"the prompts of {prompts.dataset}")  # fmt: skip
         counted = f"tokens counted by {prompts.tokenizer}" if prompts.tokenizer else "lengths counted in words"
         parts.append(f"the bodies are {made} in {prompts.template} bodies ({counted})")
+    if thresholds := spec.extension.thresholds:
+        parts.append(f"every configuration must meet {', '.join(map(str, thresholds))}")
     return "; ".join(parts) + ". " + stopping_sentence(spec.stopping, spec.extension.search)
 
 
@@ -172,6 +175,7 @@ def render_results(results: JobResults) -> str:
         lines.append(f"* top recommendation: {top.label} (importance: {importance})")
     if results.failure_reason:
         lines.append(f"FailureReason: {results.failure_reason}")
+    lines += threshold_lines(results)
     unpriced = [r.label for r in results.ranking if r.warning]
     if unpriced:
         lines.append(f"WARNING: {', '.join(unpriced)} ranked with {UNPRICED}")
@@ -182,6 +186,16 @@ def render_results(results: JobResults) -> str:
             "loadrec was short of CPU, so they understate the endpoint"
         )
     return "\n".join(lines)
+
+
+def threshold_lines(results: JobResults) -> list[str]:
+    """How many thresholds held, and a line per one that did not."""
+    judgements = judge(results)
+    if not judgements:
+        return []
+    bad = failed(judgements)
+    lines = [f"thresholds: {len(judgements) - len(bad)} of {len(judgements)} passed"]
+    return lines + [f"  {judgement.line()}" for judgement in bad]
 
 
 def search_sentence(key: SearchKey) -> str:

@@ -5,6 +5,7 @@
   ListInferenceRecommendationsJobSteps' shapes
 - ``files``: the results folder: its lock, each test's files as it runs, the job's files
 - ``cloudwatch``: an endpoint's utilization, and the job's own published metrics
+- ``thresholds``: the job's ``Loadrec.Thresholds`` judged on each configuration
 """
 
-__all__ = ["aws", "cloudwatch", "files", "model"]
+__all__ = ["aws", "cloudwatch", "files", "model", "thresholds"]

@@ -6,7 +6,7 @@ something) or EndpointPerformances (for InputConfig.Endpoints). ``steps`` is a
 ListInferenceRecommendationsJobSteps response, one BENCHMARK step per test.
 Timestamps are ISO 8601; ModelLatency is in microseconds, as AWS reports it. What AWS
 has no field for (stop reasons, plateaus, errors, the ranking) sits under a ``Loadrec``
-key, which AWS parsers ignore. botocore's parser accepts both (tested).
+key (the thresholds' verdicts too), which AWS parsers ignore. botocore's parser accepts both (tested).
 ``scaling_configuration`` is a GetScalingConfigurationRecommendation response for one
 of the run's recommendations (its rule: :mod:`loadrec.engine.measurement.scaling`).
 """
@@ -26,6 +26,7 @@ from loadrec.engine.measurement.scaling import Measured as ScalingMeasured
 from loadrec.engine.measurement.scaling import Objective, scaling_recommendation
 from loadrec.engine.results.aws_values import DEFAULT_ACCOUNT, aws_failure_reason, echoed_input_config, role_arn
 from loadrec.engine.results.model import Benchmark, JobResults, Status
+from loadrec.engine.results.thresholds import judge
 
 VARIANT_NAME = "AllTraffic"
 JOB_NAME_IN_ENDPOINT = 40  # AWS cuts the job name to this in the names of what it creates
@@ -89,6 +90,8 @@ def describe(results: JobResults) -> dict[str, Any]:
             for r in results.ranking
         ]
         extra["TopRecommendation"] = {"Index": results.ranking[0].index, "Configuration": results.ranking[0].label}
+    if judgements := judge(results):
+        extra["Thresholds"] = [judgement.to_dict() for judgement in judgements]
     weights = results.weights
     extra["Importance"] = {
         "Cost": weights.cost.label,
@@ -243,9 +246,7 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
         "OutputTokensCountedBy": benchmark.output_tokens_counted_by,
         "Records": None if benchmark.records is None else benchmark.records.to_dict(),
         "Search": None if benchmark.search is None else benchmark.search.to_dict(),
-        "MeasuredWindow": None
-        if benchmark.window is None
-        else {"StartSecond": benchmark.window[0], "EndSecond": benchmark.window[1]},
+        "MeasuredWindow": None if benchmark.window is None else benchmark.window.to_dict(),
         "Confidence": None if benchmark.confidence is None else benchmark.confidence.to_dict(),
     }
     summary.update({key: value for key, value in optional.items() if value not in (None, "", {}, [])})

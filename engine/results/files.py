@@ -62,10 +62,6 @@ def default_folder(job_name: str) -> Path:
     return Path("results") / job_name
 
 
-# A test process whose results folder refused a write ends with this code: its job says "results not written".
-EXIT_RESULTS_NOT_WRITTEN = 3
-
-
 class ResultsFolderError(Exception):
     """The folder cannot be used; the message is one line naming it."""
 
@@ -141,7 +137,7 @@ class ResultsFolder:
     # --- the run ------------------------------------------------------------------------
 
     def write_run(self, run: dict[str, Any]) -> None:
-        self._write(self.path / RUN, json.dumps(run, indent=2, allow_nan=False) + "\n")
+        write_atomically(self.path / RUN, json.dumps(run, indent=2, allow_nan=False) + "\n")
 
     def read_run(self) -> dict[str, Any]:
         path = self.path / RUN
@@ -175,7 +171,7 @@ class ResultsFolder:
         return Journal(folder / SECONDS, start_epoch)
 
     def write_benchmark(self, benchmark: Benchmark) -> None:
-        self._write(self._made_test_dir(benchmark.index) / RESULT, benchmark.to_json() + "\n")
+        write_atomically(self._made_test_dir(benchmark.index) / RESULT, benchmark.to_json() + "\n")
 
     def read_benchmark(self, index: int, run_id: str) -> Benchmark | None:
         """Test ``index``'s result as last written by run ``run_id`` (None if none, or another run's).
@@ -191,7 +187,7 @@ class ResultsFolder:
         return benchmark if benchmark.run_id == run_id else None
 
     def write_window(self, index: int, window: WindowStats) -> None:
-        self._write(self._made_test_dir(index) / WINDOW, json.dumps(window.to_dict(), allow_nan=False) + "\n")
+        write_atomically(self._made_test_dir(index) / WINDOW, json.dumps(window.to_dict(), allow_nan=False) + "\n")
 
     def read_window(self, index: int) -> WindowStats | None:
         """The window test ``index``'s monitor last evaluated (None before the first evaluation)."""
@@ -204,7 +200,7 @@ class ResultsFolder:
             raise ResultsFolderError(f"{path}: damaged, not a window ({reason(error)})") from None
 
     def write_provisioned(self, index: int, record: dict[str, Any]) -> None:
-        self._write(self._made_test_dir(index) / PROVISIONED, json.dumps(record, allow_nan=False) + "\n")
+        write_atomically(self._made_test_dir(index) / PROVISIONED, json.dumps(record, allow_nan=False) + "\n")
 
     def read_provisioned(self, index: int) -> dict[str, Any] | None:
         """What a provisioner recorded for test ``index`` (None if nothing, or unreadable)."""
@@ -240,29 +236,29 @@ class ResultsFolder:
                 frame = timeline_frame(benchmark.index, benchmark.label, rows, benchmark.start_epoch or 0.0)
                 frames.append(frame)
                 if benchmark.status.finished:
-                    self._write(self._made_test_dir(benchmark.index) / TIMELINE, frame.to_csv(index=False))
+                    write_atomically(self._made_test_dir(benchmark.index) / TIMELINE, frame.to_csv(index=False))
         timeline = pd.concat(frames, ignore_index=True) if frames else timeline_frame(0, "", [])
-        self._write(self.path / TIMELINE, timeline.to_csv(index=False))
-        self._write(self.path / STEPS, json.dumps(aws.steps(results), indent=2, allow_nan=False) + "\n")
-        self._write(self.path / DESCRIBE, json.dumps(body, indent=2, allow_nan=False) + "\n")
-        self._write(self.path / REPORT, report_html)
+        write_atomically(self.path / TIMELINE, timeline.to_csv(index=False))
+        write_atomically(self.path / STEPS, json.dumps(aws.steps(results), indent=2, allow_nan=False) + "\n")
+        write_atomically(self.path / DESCRIBE, json.dumps(body, indent=2, allow_nan=False) + "\n")
+        write_atomically(self.path / REPORT, report_html)
 
     def records_keeper(self, index: int, limit: int) -> RecordKeeper:
         """Test ``index``'s per-request records, kept to ``limit`` and written in its folder (--records)."""
-        return RecordKeeper(self._made_test_dir(index), f"{TESTS}/{index}/{RECORDS}", limit, self._write)
+        return RecordKeeper(self._made_test_dir(index), f"{TESTS}/{index}/{RECORDS}", limit, write_atomically)
 
-    @staticmethod
-    def _write(path: Path, text: str | bytes) -> None:
-        """Write via a unique temporary file and replace in one step: readers never see half a file."""
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(text if isinstance(text, bytes) else text.encode("utf-8"))
-            os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be shared
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+
+def write_atomically(path: Path, text: str | bytes) -> None:
+    """Write via a unique temporary file and replace in one step: readers never see half a file."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text if isinstance(text, bytes) else text.encode("utf-8"))
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be shared
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def held_elsewhere(probe: IO[str], exclusive: bool) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.measurement.confidence import Confidence
 from loadrec.engine.measurement.health import Verdict
-from loadrec.engine.measurement.metrics import TimelineRow
+from loadrec.engine.measurement.metrics import TimelineRow, WindowStats
 from loadrec.engine.measurement.monitor import Level, StopReason
 from loadrec.engine.measurement.open_model import RateFigures
 from loadrec.engine.measurement.outcome import US_PER_MS, Sizing, Status
@@ -63,7 +63,7 @@ class Benchmark:
     output_tokens_counted_by: str | None = None  # streamed answers: the server's counts, events, or both
     records: RecordsSummary | None = None  # with --records: its per-request records file
     search: SearchFigures | None = None  # with Loadrec.Search: its probes and answer
-    window: tuple[int, int] | None = None  # the seconds [start, end) its figures come from (the measured window)
+    window: WindowStats | None = None  # the measured window its figures come from, at the reported percentiles
     confidence: Confidence | None = None  # its headline figures' 95 % intervals, from those seconds
 
     @property
@@ -101,6 +101,7 @@ class Benchmark:
         data["prompts"] = None if self.prompts is None else self.prompts.to_dict()
         data["search"] = None if self.search is None else self.search.to_record()
         data["confidence"] = None if self.confidence is None else self.confidence.to_dict()
+        data["window"] = None if self.window is None else self.window.to_dict()
         return json.dumps(data, indent=2, allow_nan=False)
 
     @classmethod
@@ -120,16 +121,9 @@ class Benchmark:
             prompts=None if prompts is None else PromptSummary.from_dict(prompts),
             records=None if records is None else RecordsSummary(**records),
             search=None if search is None else SearchFigures.from_record(search),
-            window=None if window is None else _window(window),
+            window=None if window is None else WindowStats.from_dict(window),
             confidence=None if confidence is None else Confidence.from_dict(confidence),
         )
-
-
-def _window(data: Any) -> tuple[int, int]:
-    start, end = (int(value) for value in data)
-    if not 0 <= start <= end:
-        raise ValueError("a measured window that ends before it starts")
-    return start, end
 
 
 def _verdict(data: Any) -> Verdict | None:

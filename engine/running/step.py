@@ -25,6 +25,7 @@ from pathlib import Path
 import gevent
 from locust.runners import STATE_STOPPED
 
+from loadrec.engine.exit_codes import EXIT_INTERRUPTED, EXIT_RESULTS_NOT_WRITTEN
 from loadrec.engine.load.lifeline import STOP_SIGNALS, outlive_the_terminal, watch_parent
 from loadrec.engine.load.prepare import SetupError, label_of, load_payloads, prepare_test
 from loadrec.engine.load.runners import create_runner
@@ -32,11 +33,9 @@ from loadrec.engine.load.session import READY, LoadTestSession
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
 from loadrec.engine.provision.base import Provisioned, Provisioner, ProvisionError, delete_and_record, provisioner_for
-from loadrec.engine.results.files import EXIT_RESULTS_NOT_WRITTEN, ResultsFolder, ResultsFolderError
+from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, Status
 from loadrec.engine.running.manifest import read_manifest
-
-EXIT_INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,9 @@ import signal
 
 import pytest
 
+from loadrec.engine.exit_codes import EXIT_RESULTS_NOT_WRITTEN
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.outcome import status_of
-from loadrec.engine.results.files import EXIT_RESULTS_NOT_WRITTEN
 from loadrec.engine.results.model import Status
 from loadrec.engine.running.orchestrator import exit_description
 

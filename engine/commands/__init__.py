@@ -1,0 +1,6 @@
+"""The command line's commands beyond running a job, a module per family (a leaf, as the command line is).
+
+- ``results``: ``describe``, ``scaling-recommendation`` and ``cleanup``, which read a results folder
+"""
+
+__all__ = ["results"]

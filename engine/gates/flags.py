@@ -1,0 +1,95 @@
+"""The command line's gate options: ``--threshold`` (repeatable), ``--junit FILE``, ``--summary-markdown FILE``,
+and the exit code a failed threshold gives.
+
+A ``--threshold`` joins the job's ``Loadrec.Thresholds`` before the job is validated, so
+the run's record (run.json) and ``loadrec describe`` judge the same thresholds the run
+did. Output files are checked before any load is sent (their folder must exist and be
+writable) and written once the job has ended, each in one step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from loadrec.engine.exit_codes import EXIT_THRESHOLDS_FAILED
+from loadrec.engine.gates.ci_outputs import junit_xml, markdown_summary
+from loadrec.engine.job.extension import KEY
+from loadrec.engine.job.problems import BadInput, show
+from loadrec.engine.job.thresholds_key import KEY as THRESHOLDS
+from loadrec.engine.job.thresholds_key import METRICS, ThresholdError, parse_threshold
+from loadrec.engine.results.files import write_atomically
+from loadrec.engine.results.model import JobResults
+
+OUTPUTS: dict[str, Callable[[JobResults], str]] = {"junit": junit_xml, "summary_markdown": markdown_summary}
+
+
+def add_threshold_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threshold", action="append", default=[], metavar="'METRIC OP N'",
+        help=f"a condition every configuration must meet, e.g. 'LatencyP95Ms <= 100' (repeatable; joins "
+             f"{KEY}.{THRESHOLDS}); exit {EXIT_THRESHOLDS_FAILED} when one fails. METRIC: {', '.join(METRICS)}",
+    )  # fmt: skip
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML: a case per configuration and threshold")
+    parser.add_argument("--summary-markdown", metavar="FILE", help="write a Markdown summary (a CI step summary)")
+
+
+def with_flag_thresholds(request: Mapping[str, Any], flags: Sequence[str]) -> Mapping[str, Any]:
+    """``request`` with the ``--threshold`` flags joined to its ``Loadrec.Thresholds``; raises BadInput."""
+    problems = []
+    for text in flags:
+        try:
+            parse_threshold(text)
+        except ThresholdError as error:
+            problems.append(f"--threshold: {error}")
+    if problems:
+        raise BadInput(problems)
+    if not flags:
+        return request
+    joined = copy.deepcopy(dict(request))
+    extension = joined.setdefault(KEY, {})
+    if not isinstance(extension, dict):
+        return joined  # the job's own problem: its validation names it
+    given = extension.setdefault(THRESHOLDS, [])
+    if isinstance(given, list):
+        given.extend(flags)
+    return joined
+
+
+def output_problems(args: argparse.Namespace) -> list[str]:
+    """Why an output file could not be written, a line each (checked before any load)."""
+    found = []
+    for name in OUTPUTS:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        path = Path(value)
+        if path.is_dir():
+            found.append(f"{flag}: {show(value)} is a folder; name a file")
+        elif not path.parent.is_dir():
+            found.append(f"{flag}: {show(value)}: its folder {show(str(path.parent))} does not exist")
+        elif not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            found.append(f"{flag}: {show(value)} cannot be written here")
+    return found
+
+
+def write_outputs(results: JobResults, args: argparse.Namespace) -> list[str]:
+    """Write each output asked for; what could not be written, a line each."""
+    errors = []
+    for name, render in OUTPUTS.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        try:
+            write_atomically(Path(value), render(results))
+        except OSError as error:
+            errors.append(f"{value}: could not be written ({error.strerror or error})")
+    return errors
