@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from loadrec.engine.commands import compare as compare_command
 from loadrec.engine.commands import results as results_commands
 from loadrec.engine.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLDS_FAILED
 from loadrec.engine.gates.flags import (
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     results_commands.add_parsers(commands)
+    compare_command.add_parsers(commands)
     commands.add_parser("locustfile", help="print the path of loadrec's locustfile, for locust -f")
     endpoint = commands.add_parser("sample-endpoint", help="serve the built-in sample model endpoint", add_help=False)
     endpoint.add_argument("rest", nargs=argparse.REMAINDER)
@@ -309,6 +311,7 @@ COMMANDS = {
     "ui": cmd_ui,
     "locustfile": cmd_locustfile,
     **results_commands.COMMANDS,
+    **compare_command.COMMANDS,
 }
 
 

@@ -62,7 +62,7 @@ def _completed_case(benchmark: Benchmark, classname: str) -> ET.Element:
 def markdown_summary(results: JobResults) -> str:
     """The run as Markdown: its status, the recommendation table, and each threshold's verdict."""
     judgements = judge(results)
-    lines = [f"## loadrec: {_md(results.spec.name)}: {results.status.aws}", ""]
+    lines = [f"## loadrec: {markdown_cell(results.spec.name)}: {results.status.aws}", ""]
     if judgements:
         lines += [_tally(judgements), ""]
     lines += [
@@ -75,7 +75,7 @@ def markdown_summary(results: JobResults) -> str:
         mark = "⭐" if top is not None and benchmark.index == top.index else ""
         latency = None if sizing is None or sizing.model_latency_us is None else sizing.model_latency_us / 1000
         cells = [
-            mark, _md(benchmark.label), benchmark.status.value,
+            mark, markdown_cell(benchmark.label), benchmark.status.value,
             _number(sizing.max_invocations if sizing else None, "{:,}"), _number(latency, "{:.1f}"),
             _number(sizing.initial_instance_count if sizing else None, "{}"),
             _number(sizing.cost_per_hour if sizing else None, "{:.3f}"),
@@ -83,12 +83,14 @@ def markdown_summary(results: JobResults) -> str:
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     if results.failure_reason:
-        lines += ["", f"FailureReason: {_md(results.failure_reason)}"]
+        lines += ["", f"FailureReason: {markdown_cell(results.failure_reason)}"]
     if judgements:
         lines += ["", "### Thresholds", "", "| Configuration | Threshold | Value | Result |", "|---|---|---:|---|"]
         for j in judgements:
-            result = "✅ passed" if j.passed else f"❌ failed: {_md(j.detail)}"
-            lines.append(f"| {_md(j.configuration)} | `{j.threshold}` | {_number(j.value, '{:.6g}')} | {result} |")
+            result = "✅ passed" if j.passed else f"❌ failed: {markdown_cell(j.detail)}"
+            lines.append(
+                f"| {markdown_cell(j.configuration)} | `{j.threshold}` | {_number(j.value, '{:.6g}')} | {result} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -107,7 +109,7 @@ def _number(value: float | None, form: str) -> str:
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~!])")
 
 
-def _md(text: str) -> str:
+def markdown_cell(text: str) -> str:
     """``text`` (a name or a reason from the job or the endpoint) as literal Markdown in one table cell: its
     markup escaped, HTML's brackets as entities, on one line."""
     text = " ".join(text.split())

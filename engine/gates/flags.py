@@ -65,20 +65,20 @@ def with_flag_thresholds(request: Mapping[str, Any], flags: Sequence[str]) -> Ma
 
 def output_problems(args: argparse.Namespace) -> list[str]:
     """Why an output file could not be written, a line each (checked before any load)."""
-    found = []
-    for name in OUTPUTS:
-        value = getattr(args, name, None)
-        if value is None:
-            continue
-        flag = "--" + name.replace("_", "-")
-        path = Path(value)
-        if path.is_dir():
-            found.append(f"{flag}: {show(value)} is a folder; name a file")
-        elif not path.parent.is_dir():
-            found.append(f"{flag}: {show(value)}: its folder {show(str(path.parent))} does not exist")
-        elif not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            found.append(f"{flag}: {show(value)} cannot be written here")
-    return found
+    named = {"--" + name.replace("_", "-"): getattr(args, name, None) for name in OUTPUTS}
+    return [line for flag, value in named.items() if value is not None for line in file_problems(flag, value)]
+
+
+def file_problems(flag: str, value: str) -> list[str]:
+    """Why the file ``flag`` names could not be written (its folder must exist and be writable)."""
+    path = Path(value)
+    if path.is_dir():
+        return [f"{flag}: {show(value)} is a folder; name a file"]
+    if not path.parent.is_dir():
+        return [f"{flag}: {show(value)}: its folder {show(str(path.parent))} does not exist"]
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return [f"{flag}: {show(value)} cannot be written here"]
+    return []
 
 
 def write_outputs(results: JobResults, args: argparse.Namespace) -> list[str]:

@@ -81,18 +81,19 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",san
 
 
 @cache
-def _template() -> jinja2.Template:
+def template(name: str = TEMPLATE) -> jinja2.Template:
+    """One of this room's pages (autoescaped: every value from a job or an endpoint is text)."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("loadrec.engine.presentation", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    return environment.get_template(TEMPLATE)
+    return environment.get_template(name)
 
 
 def render_report(results: JobResults) -> str:
     """The whole page for one run, as HTML text."""
-    return _template().render(
+    return template().render(
         style=STYLE,
         status_class=STATUS_CLASS,
         job=_header(results),
