@@ -61,6 +61,8 @@ from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderErr
 from loadrec.engine.results.thresholds import failed, judge
 from loadrec.engine.running.manifest import new_manifest
 from loadrec.engine.running.orchestrator import JobRunner
+from loadrec.engine.telemetry.prometheus import RunCollector
+from loadrec.engine.telemetry.serve import add_metrics_flags, metrics_served
 from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV, is_loopback, login_configured
 from loadrec.shapes.preview import render_per_second_json, render_preview
 
@@ -90,12 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_options(run, RUN)
     add_threshold_flag(run)
     add_output_flags(run)
+    add_metrics_flags(run)
 
     ui = commands.add_parser("ui", help="run the whole job from a web page and watch it live")
     _add_job_arguments(ui)
     ui.add_argument("--host", type=host_address, default="127.0.0.1", help="web UI address (default 127.0.0.1)")
     ui.add_argument("--port", type=port_number, default=8089, help="web UI port (default 8089)")
     add_options(ui, UI)
+    add_metrics_flags(ui)
     ui.add_argument(
         "--insecure-no-auth", action="store_true", help="allow a non-loopback --host without a login (not advised)"
     )
@@ -198,7 +202,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     tests, settings = _prepared(args, spec, job_dir, RUN)
     if problems := output_problems(args):
         raise BadInput(problems)
-    folder = _claim(args, spec)
+    folder = ResultsFolder(Path(args.out) if args.out else default_folder(spec.name))
+    with metrics_served(args, RunCollector(spec, lambda: folder)):
+        return _run_job(args, spec, job_dir, tests, settings, folder)
+
+
+def _run_job(
+    args: argparse.Namespace,
+    spec: JobSpec,
+    job_dir: Path,
+    tests: list[PreparedTest],
+    settings: RunSettings,
+    folder: ResultsFolder,
+) -> int:
+    _claim(args, folder, spec)
     print(summarize(spec), flush=True)
     try:
         manifest = new_manifest(spec, job_dir, settings, time.time())
@@ -222,15 +239,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_THRESHOLDS_FAILED if failed(judge(results)) else EXIT_OK
 
 
-def _claim(args: argparse.Namespace, spec: JobSpec) -> ResultsFolder:
-    folder = ResultsFolder(Path(args.out) if args.out else default_folder(spec.name))
+def _claim(args: argparse.Namespace, folder: ResultsFolder, spec: JobSpec) -> None:
     if args.overwrite and (refused := overwrite_refusals(folder, spec.name)):
         raise BadInput(refused)  # the records are the only trace of what may still run (or bill)
     try:
         folder.claim(args.overwrite)
     except ResultsFolderError as error:
         raise BadInput([f"--out: {error}"]) from None
-    return folder
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -253,9 +268,19 @@ def cmd_ui(args: argparse.Namespace) -> int:
     except OSError as error:
         raise BadInput([f"--out: {base}: cannot write results here ({error.strerror or error})"]) from None
     from loadrec.engine.webui.console import JobConsole
+
+    console = JobConsole(spec, tests, settings, job_dir, base, _progress)
+    with metrics_served(args, RunCollector(spec, lambda: console.folder)):
+        return _serve_ui(args, spec, console, base, (login, loopback))
+
+
+def _serve_ui(args: argparse.Namespace, spec: JobSpec, console: Any, base: Path, access: tuple[bool, bool]) -> int:
+    """The web UI until Ctrl-C (``console``: its JobConsole, imported with the UI only when it is asked for;
+    ``access``: whether a login is configured, whether the UI listens on loopback)."""
     from loadrec.engine.webui.serve import ListenError, WebUI
 
-    ui = WebUI(JobConsole(spec, tests, settings, job_dir, base, _progress), _progress)
+    login, loopback = access
+    ui = WebUI(console, _progress)
     try:
         port = ui.listen(args.host, args.port, login, loopback)
     except ListenError as error:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -59,8 +60,9 @@ class SecondsFollower:
     file replaced (a new start) is read again from its beginning.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, listener: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.path = path
+        self._listener = listener  # each record as it is read, once (the start line too: a new file starts anew)
         self.timeline: Timeline | None = None
         self._identity: tuple[int, int] | None = None  # (device, inode) of the file read so far
         self._offset = 0
@@ -104,9 +106,13 @@ class SecondsFollower:
         if self.timeline is None:
             if START_KEY in record:  # the first line; without it the file says nothing yet
                 self.timeline = Timeline(int(record[START_KEY]))
+                if self._listener is not None:
+                    self._listener(record)
             return
         check_wire(record, self.timeline.start_epoch)
         self.timeline.apply(record)
+        if self._listener is not None:
+            self._listener(record)
 
 
 def reason(error: BaseException) -> str:
