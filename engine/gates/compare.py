@@ -213,8 +213,7 @@ def _replicates(run: Run, benchmark: Benchmark, quantiles: ci.Quantiles, seed: i
 
 
 def _blocks(run: Run, benchmark: Benchmark) -> int | None:
-    seconds = len(run.seconds.get(benchmark.index) or ())
-    return seconds // ci.block_length(seconds) if seconds else None
+    return ci.block_count(len(run.seconds.get(benchmark.index) or ())) or None
 
 
 def _instances(b: Benchmark) -> int:

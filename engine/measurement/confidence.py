@@ -162,6 +162,11 @@ def block_length(seconds: int) -> int:
     return max(1, round(seconds ** (1 / 3)))
 
 
+def block_count(seconds: int) -> int:
+    """How many blocks a window of ``seconds`` is drawn in (the t-widening's degrees of freedom + 1)."""
+    return -(-seconds // block_length(seconds)) if seconds else 0
+
+
 def resampled_rows(seconds: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
     """(resamples, seconds) indices: each row ceil(n / b) circular blocks of b consecutive seconds, cut to n."""
     block = block_length(seconds)
@@ -291,7 +296,7 @@ def confidence(samples: WindowSamples, quantiles: Quantiles, instances: int = 1)
     if not samples.seconds:
         return None
     found: dict[str, Interval] = {}
-    blocks = -(-samples.seconds // block_length(samples.seconds))
+    blocks = block_count(samples.seconds)
     for figure, values in replicates(samples, quantiles).items():
         bounds = interval(values, blocks=blocks)
         if bounds is not None:

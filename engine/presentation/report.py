@@ -32,6 +32,7 @@ from loadrec.engine.presentation.terminal import (
 )
 from loadrec.engine.results.files import timeline_frame
 from loadrec.engine.results.model import Benchmark, JobResults
+from loadrec.engine.results.separation import cannot_tell_apart
 
 TEMPLATE = "report.html.j2"
 SMOOTHING_SECONDS = 5  # per-second counts jump by one or two requests; a short trailing mean shows the trend
@@ -164,6 +165,8 @@ def recommendation_table(results: JobResults) -> dict[str, Any]:
             f"Ranked by importance: cost {weights.cost.label}, latency {weights.latency.label}, "
             f"throughput {weights.throughput.label}.",
         )
+    if ranked and (apart := cannot_tell_apart(results)) is not None:
+        notes.append(f"Warning: {apart}.")
     notes += threshold_lines(results)
     return {"heads": heads, "rows": rows, "ranked": ranked, "notes": notes}
 

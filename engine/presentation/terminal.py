@@ -10,6 +10,7 @@ from loadrec.engine.job.spec import JobSpec, StoppingConditions
 from loadrec.engine.measurement.outcome import Sizing
 from loadrec.engine.measurement.ranking import UNPRICED
 from loadrec.engine.results.model import Benchmark, JobResults
+from loadrec.engine.results.separation import cannot_tell_apart
 from loadrec.engine.results.thresholds import failed, judge
 from loadrec.shapes.preview import format_clock
 
@@ -173,6 +174,8 @@ def render_results(results: JobResults) -> str:
             f"throughput {weights.throughput.label.lower()}"
         )
         lines.append(f"* top recommendation: {top.label} (importance: {importance})")
+        if (apart := cannot_tell_apart(results)) is not None:
+            lines.append(f"WARNING: {apart}")
     if results.failure_reason:
         lines.append(f"FailureReason: {results.failure_reason}")
     lines += threshold_lines(results)

@@ -26,6 +26,7 @@ from loadrec.engine.measurement.scaling import Measured as ScalingMeasured
 from loadrec.engine.measurement.scaling import Objective, scaling_recommendation
 from loadrec.engine.results.aws_values import DEFAULT_ACCOUNT, aws_failure_reason, echoed_input_config, role_arn
 from loadrec.engine.results.model import Benchmark, JobResults, Status
+from loadrec.engine.results.separation import cannot_tell_apart
 from loadrec.engine.results.thresholds import judge
 
 VARIANT_NAME = "AllTraffic"
@@ -90,6 +91,8 @@ def describe(results: JobResults) -> dict[str, Any]:
             for r in results.ranking
         ]
         extra["TopRecommendation"] = {"Index": results.ranking[0].index, "Configuration": results.ranking[0].label}
+        if (apart := cannot_tell_apart(results)) is not None:
+            extra["TopRecommendation"]["Warning"] = apart
     if judgements := judge(results):
         extra["Thresholds"] = [judgement.to_dict() for judgement in judgements]
     weights = results.weights
