@@ -15,13 +15,13 @@ from pathlib import Path
 
 from loadrec.engine.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_THRESHOLDS_FAILED
 from loadrec.engine.gates.compare import NotComparable, Run, compare, regressions
-from loadrec.engine.gates.flags import file_problems
+from loadrec.engine.gates.flags import file_problems, write_file
 from loadrec.engine.job.problems import BadInput
 from loadrec.engine.job.spec import JobSpecError
 from loadrec.engine.load.settings import non_negative
 from loadrec.engine.measurement.metrics import Timeline
 from loadrec.engine.presentation.compare import render_html, render_markdown, render_terminal
-from loadrec.engine.results.files import ResultsFolder, ResultsFolderError, write_atomically
+from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.running.manifest import load_results
 
 
@@ -82,7 +82,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                        (args.html, render_html(title, header, changes))):  # fmt: skip
         if path:
             try:
-                write_atomically(Path(path), text)
+                write_file(Path(path), text)
             except OSError as error:
                 print(f"{path}: could not be written ({error.strerror or error})", file=sys.stderr)
                 code = EXIT_FAILED

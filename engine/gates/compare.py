@@ -3,7 +3,7 @@
 ``loadrec compare BASELINE CANDIDATE`` reads both results folders. They must be
 comparable: the same configurations, traffic pattern and stopping conditions (and the
 same request rate, search and SLO); anything else is refused, naming what differs.
-For each configuration and figure (MaxInvocations, latency P50/P95/P99, TTFT and ITL
+For each configuration and figure (MaxInvocations, invocations per instance, latency P50/P95/P99, TTFT and ITL
 at their reported percentile, output tokens per second, cost per inference and per
 million tokens) the change is the candidate's figure over the baseline's. Whether it is
 beyond the noise comes from the measured windows' seconds: each window is bootstrapped
@@ -261,6 +261,11 @@ def _sized(name: str) -> Callable[[Benchmark], float | None]:
     return lambda b: None if b.sizing is None else getattr(b.sizing, name)
 
 
+def _per_instance(b: Benchmark) -> float | None:
+    """One instance's capacity: what MaxInvocations is before the instance count scales it."""
+    return None if b.sizing is None else b.sizing.max_invocations / b.sizing.initial_instance_count
+
+
 def _in_window(family: str, quantile: float) -> Callable[[Benchmark], float | None]:
     return lambda b: _window_ms(b, family, quantile)
 
@@ -270,6 +275,7 @@ def _figures_for(q: ci.Quantiles) -> list[_Figure]:
     latency = sorted({50.0, 95.0, 99.0, q.latency})
     return [
         _Figure("MaxInvocations", "/min", True, _sized("max_invocations"), _scaled(ci.MAX_INVOCATIONS)),
+        _Figure("InvocationsPerInstance", "/min", True, _per_instance, _drawn(ci.MAX_INVOCATIONS)),
         *(_Figure(f"Latency P{p:g}", "ms", False, _in_window("latency_ms", p), _drawn(f"latency {p:g}"))
           for p in latency),
         _Figure(f"TimeToFirstToken P{q.ttft:g}", "ms", False, _in_window("ttft_ms", q.ttft), _drawn(ci.TTFT)),

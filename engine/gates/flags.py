@@ -3,8 +3,8 @@ and the exit code a failed threshold gives.
 
 A ``--threshold`` joins the job's ``Loadrec.Thresholds`` before the job is validated, so
 the run's record (run.json) and ``loadrec describe`` judge the same thresholds the run
-did. Output files are checked before any load is sent (their folder must exist and be
-writable) and written once the job has ended, each in one step.
+did. Output files are checked before any load is sent (not a folder, not under a file,
+writable) and written once the job has ended, each in one step, their folders made.
 """
 
 from __future__ import annotations
@@ -70,15 +70,22 @@ def output_problems(args: argparse.Namespace) -> list[str]:
 
 
 def file_problems(flag: str, value: str) -> list[str]:
-    """Why the file ``flag`` names could not be written (its folder must exist and be writable)."""
+    """Why the file ``flag`` names could not be written: a folder, under a file, or where this user cannot
+    write (missing folders are made when it is written)."""
     path = Path(value)
     if path.is_dir():
         return [f"{flag}: {show(value)} is a folder; name a file"]
-    if not path.parent.is_dir():
-        return [f"{flag}: {show(value)}: its folder {show(str(path.parent))} does not exist"]
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        return [f"{flag}: {show(value)} cannot be written here"]
-    return []
+    existing = next(parent for parent in path.absolute().parents if parent.exists())
+    if not existing.is_dir():
+        return [f"{flag}: {show(value)}: {show(str(existing))} is a file, not a folder"]
+    writable = os.access(existing, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+    return [] if writable else [f"{flag}: {show(value)} cannot be written here"]
+
+
+def write_file(path: Path, text: str) -> None:
+    """``text`` to ``path`` in one step, its folders made first; raises OSError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, text)
 
 
 def write_outputs(results: JobResults, args: argparse.Namespace) -> list[str]:
@@ -89,7 +96,7 @@ def write_outputs(results: JobResults, args: argparse.Namespace) -> list[str]:
         if value is None:
             continue
         try:
-            write_atomically(Path(value), render(results))
+            write_file(Path(value), render(results))
         except OSError as error:
             errors.append(f"{value}: could not be written ({error.strerror or error})")
     return errors

@@ -110,5 +110,5 @@ def check(raw: Any, path: str) -> list[Problem]:
 
 
 def parse(raw: Any) -> tuple[Threshold, ...]:
-    """The checked key (run ``check`` first); () when absent."""
-    return tuple(parse_threshold(text) for text in raw or ())
+    """The checked key (run ``check`` first), each threshold once (a flag may repeat the job's); () when absent."""
+    return tuple(dict.fromkeys(parse_threshold(text) for text in raw or ()))

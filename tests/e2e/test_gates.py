@@ -59,10 +59,9 @@ def test_a_broken_threshold_exits_99_with_junit_and_markdown(tmp_path: Path, end
 
 def test_an_output_that_cannot_be_written_is_refused_before_any_load(tmp_path: Path, endpoint: str) -> None:
     job = write_job(tmp_path, http_target(endpoint), STOPPING, stairs=STAIRS)
-    run = loadrec(job, tmp_path / "out", "--junit", str(tmp_path / "missing" / "junit.xml"))
+    run = loadrec(job, tmp_path / "out", "--junit", "job.json/junit.xml")  # from the job's folder
     assert run.returncode == 2
-    assert run.stderr.splitlines() == [f'--junit: "{tmp_path}/missing/junit.xml": its folder "{tmp_path}/missing" '
-                                       "does not exist"]  # fmt: skip
+    assert run.stderr.splitlines() == [f'--junit: "job.json/junit.xml": "{job}" is a file, not a folder']
     assert not (tmp_path / "out").exists()
 
 

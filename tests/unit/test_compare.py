@@ -75,6 +75,7 @@ def test_twice_the_latency_and_half_the_rate_is_worse_on_every_figure() -> None:
     found = verdicts(run_of(40, 20, 1), run_of(20, 40, 2))
     assert found == {
         "MaxInvocations": Verdict.WORSE,
+        "InvocationsPerInstance": Verdict.WORSE,
         "Latency P50": Verdict.WORSE,
         "Latency P95": Verdict.WORSE,
         "Latency P99": Verdict.WORSE,
@@ -103,6 +104,7 @@ def test_a_regression_counts_only_past_the_percentage_given() -> None:
     assert regressions(changes, cost.change_percent + 1) == []
     assert regressions(changes, abs(rate.change_percent) - 1) == [
         f"ml.c5.large: MaxInvocations {rate.change_percent:+.1f}% (worse)",
+        f"ml.c5.large: InvocationsPerInstance {shown['InvocationsPerInstance'].change_percent:+.1f}% (worse)",
         f"ml.c5.large: CostPerInference {cost.change_percent:+.1f}% (worse)",
     ]
 
@@ -159,10 +161,10 @@ def test_the_renderings_show_each_figure_and_escape_names() -> None:
     hostile = (replace(change, label=MALICIOUS),)
     text = render_terminal(["header"], hostile)
     assert text.splitlines()[:3] == ["header", MALICIOUS, text.splitlines()[2]]
-    assert "MaxInvocations (/min)" in text and text.count("worse") == 5
+    assert "MaxInvocations (/min)" in text and text.count("worse") == 6
     markdown = render_markdown("t", ["h"], hostile)
     assert "<img" not in markdown and "&lt;img src=x onerror=alert(1)&gt;" in markdown
-    assert markdown.count("❌ worse") == 5
+    assert markdown.count("❌ worse") == 6
     html = render_html("t", ["h"], hostile)
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert html.count('class="badge bad"') == 5
+    assert html.count('class="badge bad"') == 6

@@ -107,6 +107,11 @@ def test_a_metric_the_test_has_not_fails_as_not_judged() -> None:
     assert judged[0].detail == "cannot be judged: the test has no TimeToFirstTokenP95Ms"
 
 
+def test_a_threshold_given_twice_is_judged_once() -> None:
+    results = results_with(["ErrorRatePercent < 1", "ErrorRatePercent<1", "MaxInvocations >= 1"])
+    assert [str(j.threshold) for j in judge(results)][:2] == ["ErrorRatePercent < 1", "MaxInvocations >= 1"]
+
+
 def test_nothing_is_judged_while_the_job_runs_or_without_thresholds() -> None:
     assert judge(replace(results_with(["MaxInvocations > 1"]), status=Status.IN_PROGRESS)) == ()
     assert judge(results_with([])) == ()
@@ -176,12 +181,14 @@ def test_flag_thresholds_join_the_key_and_bad_ones_name_the_flag() -> None:
 
 
 def test_output_files_are_checked_before_any_load(tmp_path: Path) -> None:
-    args = argparse.Namespace(junit=str(tmp_path), summary_markdown=str(tmp_path / "no" / "such.md"))
+    (tmp_path / "a-file").write_text("")
+    args = argparse.Namespace(junit=str(tmp_path), summary_markdown=str(tmp_path / "a-file" / "such.md"))
     assert output_problems(args) == [
         f'--junit: "{tmp_path}" is a folder; name a file',
-        f'--summary-markdown: "{tmp_path / "no" / "such.md"}": its folder "{tmp_path / "no"}" does not exist',
+        f'--summary-markdown: "{tmp_path / "a-file" / "such.md"}": "{tmp_path / "a-file"}" is a file, not a folder',
     ]
-    assert output_problems(argparse.Namespace(junit=str(tmp_path / "ok.xml"), summary_markdown=None)) == []
+    fine = argparse.Namespace(junit=str(tmp_path / "new" / "ok.xml"), summary_markdown=None)
+    assert output_problems(fine) == []  # a folder not there yet is made when the file is written
 
 
 def test_validate_takes_threshold_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
