@@ -14,6 +14,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.jobs import environment, http_target, run_command, write_job
+from tests.e2e.moto import free_port
+from tests.e2e.servers import web_ui
+from tests.e2e.test_ui import PAGE, post, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -80,3 +83,23 @@ def test_a_metrics_port_in_use_is_refused_before_any_load(tmp_path: Path, endpoi
     (line,) = run.stderr.splitlines()
     assert line.startswith(f"--metrics-host/--metrics-port: cannot listen on 127.0.0.1:{port} (")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_web_ui_exposes_each_start_s_run(tmp_path: Path, endpoint: str) -> None:
+    job = write_job(tmp_path, http_target(endpoint), STOPPING, stairs=(6, 2, 1))
+    port, metrics_port = free_port(), free_port()
+    base, opener, metrics = (
+        f"http://127.0.0.1:{port}",
+        urllib.request.build_opener(),
+        f"http://127.0.0.1:{metrics_port}/metrics",
+    )
+    key = (("configuration", "ml.c5.large"), ("test", "0"))
+    with web_ui(job, tmp_path / "ui", port, "--metrics-port", str(metrics_port)):
+        before = scrape(metrics)
+        assert "loadrec_invocations_total" not in before  # no run yet: the job's conditions only
+        assert before["loadrec_monitor_latency_threshold_seconds"] == {(("quantile", "0.95"),): 5.0}
+        post(opener, f"{base}/loadrec/start", headers=PAGE)
+        wait_until(opener, f"{base}/loadrec/status", lambda s: s["state"] == "finished")
+        after = scrape(metrics)
+    assert after["loadrec_invocations_total"][key] > 0
+    assert after["loadrec_test_status"][(key[0], ("status", "COMPLETED"), key[1])] == 1
