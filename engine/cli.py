@@ -14,20 +14,19 @@ import argparse
 import importlib
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from loadrec.engine.commands import compare as compare_command
 from loadrec.engine.commands import results as results_commands
-from loadrec.engine.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLDS_FAILED
+from loadrec.engine.commands import run as run_command
+from loadrec.engine.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
 from loadrec.engine.gates.flags import (
     add_output_flags,
     add_threshold_flag,
     output_problems,
     with_flag_thresholds,
-    write_outputs,
 )
 from loadrec.engine.job.files import (
     CLI_JSON_FLAGS,
@@ -55,12 +54,8 @@ from loadrec.engine.load.settings import (
     settings_from,
 )
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
-from loadrec.engine.presentation.terminal import render_results, search_sentence, summarize
-from loadrec.engine.provision.leftovers import overwrite_refusals
-from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError, default_folder
-from loadrec.engine.results.thresholds import failed, judge
-from loadrec.engine.running.manifest import new_manifest
-from loadrec.engine.running.orchestrator import JobRunner
+from loadrec.engine.presentation.terminal import search_sentence, summarize
+from loadrec.engine.results.files import default_folder
 from loadrec.engine.telemetry.prometheus import RunCollector
 from loadrec.engine.telemetry.serve import add_metrics_flags, metrics_served
 from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV, is_loopback, login_configured
@@ -93,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_threshold_flag(run)
     add_output_flags(run)
     add_metrics_flags(run)
+    run_command.add_repeat_flag(run)
 
     ui = commands.add_parser("ui", help="run the whole job from a web page and watch it live")
     _add_job_arguments(ui)
@@ -202,50 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     tests, settings = _prepared(args, spec, job_dir, RUN)
     if problems := output_problems(args):
         raise BadInput(problems)
-    folder = ResultsFolder(Path(args.out) if args.out else default_folder(spec.name))
-    with metrics_served(args, RunCollector(spec, lambda: folder)):
-        return _run_job(args, spec, job_dir, tests, settings, folder)
-
-
-def _run_job(
-    args: argparse.Namespace,
-    spec: JobSpec,
-    job_dir: Path,
-    tests: list[PreparedTest],
-    settings: RunSettings,
-    folder: ResultsFolder,
-) -> int:
-    _claim(args, folder, spec)
-    print(summarize(spec), flush=True)
-    try:
-        manifest = new_manifest(spec, job_dir, settings, time.time())
-        job = JobRunner(spec, tests, folder, manifest, _progress)
-        results = job.run()
-    finally:
-        folder.release()
-    print()
-    print(render_results(results))
-    if job.write_error is not None:
-        print(f"results could not be written to {job.write_error}: the summary above is all that was kept")
-        return EXIT_FAILED
-    print(f"results in {folder.path}/: describe.json, steps.json, timeline.csv, {REPORT}")
-    unwritten = write_outputs(results, args)
-    for line in unwritten:
-        print(line, file=sys.stderr)
-    if results.status.value == "STOPPED":
-        return EXIT_INTERRUPTED
-    if results.status.value != "COMPLETED" or unwritten:
-        return EXIT_FAILED
-    return EXIT_THRESHOLDS_FAILED if failed(judge(results)) else EXIT_OK
-
-
-def _claim(args: argparse.Namespace, folder: ResultsFolder, spec: JobSpec) -> None:
-    if args.overwrite and (refused := overwrite_refusals(folder, spec.name)):
-        raise BadInput(refused)  # the records are the only trace of what may still run (or bill)
-    try:
-        folder.claim(args.overwrite)
-    except ResultsFolderError as error:
-        raise BadInput([f"--out: {error}"]) from None
+    return run_command.run(args, spec, job_dir, tests, settings)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

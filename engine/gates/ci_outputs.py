@@ -22,13 +22,26 @@ from loadrec.engine.results.thresholds import Judgement, failed, judge
 COMPLETED_CASE = "completed"
 
 
-def junit_xml(results: JobResults) -> str:
-    """The run as JUnit XML."""
+def junit_xml(*runs: JobResults) -> str:
+    """The run as JUnit XML: a testsuite for it (for each repeat, with --repeat)."""
+    root = ET.Element("testsuites", {"name": "loadrec"})
+    suites = [_suite(run, f"{run.spec.name} repeat {n}" if len(runs) > 1 else run.spec.name)
+              for n, run in enumerate(runs, 1)]  # fmt: skip
+    for key in ("tests", "failures"):
+        root.set(key, str(sum(int(suite.get(key) or 0) for suite in suites)))
+    root.set("errors", "0")
+    root.set("skipped", "0")
+    root.set("time", f"{sum(float(suite.get('time') or 0) for suite in suites):.3f}")
+    root.extend(suites)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _suite(results: JobResults, name: str) -> ET.Element:
     judgements = judge(results)
-    suite_name = results.spec.name
     cases: list[ET.Element] = []
     for benchmark in results.benchmarks:
-        classname = f"{suite_name}.{benchmark.label}"
+        classname = f"{results.spec.name}.{benchmark.label}"
         cases.append(_completed_case(benchmark, classname))
         for judgement in (j for j in judgements if j.index == benchmark.index):
             case = ET.Element("testcase", classname=classname, name=str(judgement.threshold), time="0")
@@ -38,13 +51,11 @@ def junit_xml(results: JobResults) -> str:
             cases.append(case)
     failures = sum(1 for case in cases if case.find("failure") is not None)
     duration = f"{max(0.0, results.updated - results.created):.3f}"
-    counts = {"tests": str(len(cases)), "failures": str(failures), "errors": "0", "skipped": "0", "time": duration}
-    root = ET.Element("testsuites", {"name": "loadrec", **counts})
     stamp = datetime.fromtimestamp(results.created, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    suite = ET.SubElement(root, "testsuite", {"name": suite_name, "timestamp": stamp, **counts})
+    counts = {"tests": str(len(cases)), "failures": str(failures), "errors": "0", "skipped": "0", "time": duration}
+    suite = ET.Element("testsuite", {"name": name, "timestamp": stamp, **counts})
     suite.extend(cases)
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    return suite
 
 
 def _completed_case(benchmark: Benchmark, classname: str) -> ET.Element:
@@ -59,10 +70,11 @@ def _completed_case(benchmark: Benchmark, classname: str) -> ET.Element:
     return case
 
 
-def markdown_summary(results: JobResults) -> str:
+def markdown_summary(results: JobResults, repeat: int | None = None) -> str:
     """The run as Markdown: its status, the recommendation table, and each threshold's verdict."""
     judgements = judge(results)
-    lines = [f"## loadrec: {markdown_cell(results.spec.name)}: {results.status.aws}", ""]
+    name = results.spec.name if repeat is None else f"{results.spec.name} (repeat {repeat})"
+    lines = [f"## loadrec: {markdown_cell(name)}: {results.status.aws}", ""]
     if judgements:
         lines += [_tally(judgements), ""]
     lines += [

@@ -25,7 +25,12 @@ from loadrec.engine.job.thresholds_key import METRICS, ThresholdError, parse_thr
 from loadrec.engine.results.files import write_atomically
 from loadrec.engine.results.model import JobResults
 
-OUTPUTS: dict[str, Callable[[JobResults], str]] = {"junit": junit_xml, "summary_markdown": markdown_summary}
+OUTPUTS: dict[str, Callable[[Sequence[JobResults]], str]] = {
+    "junit": lambda runs: junit_xml(*runs),
+    "summary_markdown": lambda runs: "\n".join(
+        markdown_summary(run, number if len(runs) > 1 else None) for number, run in enumerate(runs, 1)
+    ),
+}
 
 
 def add_threshold_flag(parser: argparse.ArgumentParser) -> None:
@@ -88,15 +93,16 @@ def write_file(path: Path, text: str) -> None:
     write_atomically(path, text)
 
 
-def write_outputs(results: JobResults, args: argparse.Namespace) -> list[str]:
-    """Write each output asked for; what could not be written, a line each."""
+def write_outputs(runs: Sequence[JobResults], args: argparse.Namespace) -> list[str]:
+    """Write each output asked for, of the job's runs (more than one with --repeat); what could not be
+    written, a line each."""
     errors = []
     for name, render in OUTPUTS.items():
         value = getattr(args, name, None)
-        if value is None:
+        if value is None or not runs:
             continue
         try:
-            write_file(Path(value), render(results))
+            write_file(Path(value), render(runs))
         except OSError as error:
             errors.append(f"{value}: could not be written ({error.strerror or error})")
     return errors

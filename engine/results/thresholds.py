@@ -61,9 +61,10 @@ def _judge(benchmark: Benchmark, threshold: Threshold, rows: Sequence[TimelineRo
     def verdict(value: float | None, passed: bool, detail: str) -> Judgement:
         return Judgement(benchmark.index, benchmark.label, threshold, value, passed, detail)
 
-    if not benchmark.measured:
-        why = benchmark.failure_reason or benchmark.stop_reason or "no recommendation"
-        return verdict(None, False, f"cannot be judged: the test is {benchmark.status.value} ({why})")
+    if not benchmark.measured:  # why it did not complete is the test's own line, beside the verdicts
+        return verdict(
+            None, False, f"cannot be judged: the test ended {benchmark.status.value} without a recommendation"
+        )
     value = value_of(threshold.metric, benchmark, rows)
     if value is None:
         return verdict(None, False, f"cannot be judged: the test has no {threshold.metric}")

@@ -116,3 +116,22 @@ def _verdicts(stdout: str) -> dict[str, str]:
             figure = line.strip().split(")")[0] + ")"
             found[figure] = "no change" if line.rstrip().endswith("no change") else line.split()[-1]
     return found
+
+
+def test_repeat_runs_the_job_again_and_reports_the_spread(tmp_path: Path, endpoint: str) -> None:
+    job = write_job(tmp_path, http_target(endpoint), STOPPING, stairs=(4, 1, 1))
+    junit = tmp_path / "junit.xml"
+    run = loadrec(job, tmp_path / "out", "--repeat", "2", "--junit", str(junit))
+    assert run.returncode == 0, run.stderr
+    assert "repeat 1 of 2:" in run.stdout and "repeat 2 of 2:" in run.stdout
+    assert "2 repeats of e2e:" in run.stdout and "ml.c5.large: measured in 2 of 2, top in 2" in run.stdout
+    record = json.loads((tmp_path / "out" / "repeats.json").read_text())
+    assert [r["Status"] for r in record["Repeats"]] == ["COMPLETED", "COMPLETED"]
+    values = record["Configurations"][0]["Figures"]["MaxInvocations"]["Values"]
+    for number, value in enumerate(values, 1):  # each repeat's own recommendation, as its folder says
+        body = json.loads((tmp_path / "out" / f"repeat-{number}" / "describe.json").read_text())
+        assert body["InferenceRecommendations"][0]["Metrics"]["MaxInvocations"] == value
+    suites = ET.parse(junit).getroot().findall("testsuite")
+    assert [s.get("name") for s in suites] == ["e2e repeat 1", "e2e repeat 2"]
+    again = loadrec(job, tmp_path / "out", "--repeat", "2")
+    assert again.returncode == 2 and "holds an earlier run" in again.stderr  # nothing sent: checked first
