@@ -31,7 +31,7 @@ from loadrec.engine.measurement.prices import PriceFileError, PriceTable, instan
 from loadrec.engine.measurement.ranking import Importance, Weights
 from loadrec.engine.presentation.charts import ChartOptions, Series, line_chart
 from loadrec.engine.presentation.report import USERS, recommendation_table, test_section
-from loadrec.engine.presentation.terminal import search_sentence, stopping_sentence
+from loadrec.engine.presentation.terminal import search_sentence, stopping_sentence, test_notes
 from loadrec.engine.results.model import Benchmark, JobResults, Status
 from loadrec.engine.webui.console import Snapshot
 
@@ -237,6 +237,7 @@ def _test(
         "readings": [],
         "figures": test_section(results, benchmark)["figures"],
         "generator": _generator(benchmark, window),
+        "notes": test_notes(benchmark),  # its prompts, records, rate, search and, once measured, its intervals
     }
     if window is not None:
         found = readings(results.spec.stopping, monitor, window)

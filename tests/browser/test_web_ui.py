@@ -144,6 +144,8 @@ def test_a_person_runs_the_whole_job_watches_it_and_reads_the_recommendation(
         page.shot("small-stopped-by-the-monitor")
         page.wait(lambda d: table(d), 90, message="no recommendation")
         page.shot("ranked")
+        notes = [n.text for n in driver.find_elements(By.CSS_SELECTOR, "section.test[data-index='0'] .note")]
+        assert any(n.startswith("95 % intervals (") and "MaxInvocations" in n for n in notes), notes
         ranked_by_cost = table(driver)
         assert top_pick(driver) == "ml.c5.large"  # cost weighs most by default: the cheap one
 

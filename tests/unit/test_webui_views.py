@@ -128,6 +128,7 @@ def test_a_running_test_shows_the_monitor_s_window_and_the_closest_condition() -
     assert test["plateau"] == "flat at 13,320 invocations/min from 6 users (from 16 s)"
     assert test["figures"] and len(test["figures"]) == 3
     assert (second["status"], third["status"]) == ("PENDING", "PENDING")
+    assert test["notes"] == []  # no interval before the test has measured
 
 
 def test_a_test_before_its_first_evaluation_has_no_readings() -> None:
