@@ -52,6 +52,8 @@ def read_run(value: str, name: str) -> Run:
         results = load_results(folder, False, read_timeline=read_timeline)
     except (ResultsFolderError, JobSpecError) as error:
         raise BadInput([f"{name} {value}: cannot read these results: {error}".splitlines()[0]]) from None
+    except (ValueError, TypeError, KeyError, ArithmeticError) as error:  # a result that read but means nothing
+        raise BadInput([f"{name} {value}: damaged results ({type(error).__name__}: {str(error)[:80]})"]) from None
     seconds = {}
     for benchmark in results.measured:
         timeline, window = timelines.get(benchmark.index), benchmark.window
@@ -71,8 +73,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise BadInput(
             [f"cannot compare {args.baseline} with {args.candidate}: {line}" for line in error.lines]
         ) from None
-    except ValueError as error:  # a damaged histogram in a seconds file
-        raise BadInput([f"cannot compare: a seconds file is damaged ({error})"]) from None
+    except (ValueError, TypeError, KeyError, ArithmeticError) as error:  # a damaged histogram or figure
+        raise BadInput(
+            [f"cannot compare: the results are damaged ({type(error).__name__}: {str(error)[:80]})"]
+        ) from None
     title = f"{baseline.results.spec.name}: {args.baseline} against {args.candidate}"
     named = (("baseline", args.baseline, baseline), ("candidate", args.candidate, candidate))
     header = [f"{name} {path}: run {run.results.run_id}, {_when(run.results.created)}" for name, path, run in named]

@@ -48,8 +48,8 @@ def run(
     out = Path(args.out) if args.out else default_folder(spec.name)
     folders = [ResultsFolder(out)] if args.repeat == 1 else [ResultsFolder(out / folder_name(i + 1))
                                                            for i in range(args.repeat)]  # fmt: skip
-    if not args.overwrite and (held := [f for f in folders[1:] if f.holds_a_run()]):
-        raise BadInput([f"--out: {f.path} holds an earlier run; pass --overwrite to replace it" for f in held])
+    if len(folders) > 1:
+        _check_repeat_folders(args, folders, spec)
     current = [folders[0]]
     runs: list[JobResults] = []
     codes = []
@@ -58,7 +58,13 @@ def run(
             current[0] = folder
             if len(folders) > 1:
                 print(f"repeat {number} of {len(folders)}: {folder.path}/", flush=True)
-            code, results = _run_once(args, spec, job_dir, tests, settings, folder)
+            try:
+                code, results = _run_once(args, spec, job_dir, tests, settings, folder)
+            except BadInput as error:
+                if number == 1:
+                    raise  # nothing was sent yet: bad input
+                print("\n".join(error.lines), file=sys.stderr)  # taken since the check: the repeats end here
+                code, results = EXIT_FAILED, None
             codes.append(code)
             if results is not None:
                 runs.append(results)
@@ -71,6 +77,20 @@ def run(
             print(line, file=sys.stderr)
             codes.append(EXIT_FAILED)
     return min(codes, key=PRECEDENCE.index)
+
+
+def _check_repeat_folders(args: argparse.Namespace, folders: list[ResultsFolder], spec: JobSpec) -> None:
+    """Every repeat's folder usable before the first repeat sends anything; BadInput names each that is not."""
+    found = []
+    for folder in folders:
+        if folder.in_use():
+            found.append(f"--out: {folder.path} is in use by a running loadrec")
+        elif args.overwrite:
+            found += overwrite_refusals(folder, spec.name)
+        elif folder.holds_a_run():
+            found.append(f"--out: {folder.path} holds an earlier run; pass --overwrite to replace it")
+    if found:
+        raise BadInput(found)
 
 
 def _run_once(

@@ -33,8 +33,21 @@ def junit_xml(*runs: JobResults) -> str:
     root.set("skipped", "0")
     root.set("time", f"{sum(float(suite.get('time') or 0) for suite in suites):.3f}")
     root.extend(suites)
+    for element in root.iter():  # ElementTree escapes markup, not the characters XML 1.0 forbids outright
+        element.attrib = {key: xml_safe(value) for key, value in element.attrib.items()}
+        element.text = None if element.text is None else xml_safe(element.text)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with what XML 1.0 cannot hold (control characters, lone surrogates) written as escapes."""
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
 
 
 def _suite(results: JobResults, name: str) -> ET.Element:

@@ -11,7 +11,11 @@ as the confidence intervals are (:mod:`loadrec.engine.measurement.confidence`, t
 candidate with another seed so the draws are independent), and the replicates' percent
 changes give a 95 % interval of the change. A change whose interval holds 0 is "no
 change"; otherwise "better" or "worse" by the figure's direction. A figure without
-seconds to draw from is "not judged": loadrec does not guess at noise.
+seconds to draw from is "not judged": loadrec does not guess at noise. For
+``--fail-on-regression`` a figure worse past the percentage fails, and so does one not
+judged (a gate that cannot judge does not pass); MaxInvocations and tokens per second
+for all instances do not gate when the runs were sized to other instance counts (a
+faster instance means fewer of them): the per-instance figure is judged instead.
 
 Pure: the caller reads the folders (``Run``); rendering is :mod:`loadrec.engine.presentation.compare`.
 """
@@ -61,12 +65,18 @@ class FigureChange:
     interval: ci.Interval | None  # of the change, percent
     verdict: Verdict
     note: str = ""
+    gates: bool = True  # counts for --fail-on-regression (an all-instance figure of runs sized apart does not)
 
-    def regression_past(self, percent: float) -> bool:
-        """Worse beyond the noise and by more than ``percent``."""
-        if self.verdict is not Verdict.WORSE:
-            return False
-        return self.change_percent is None or abs(self.change_percent) > percent
+    def regression_past(self, percent: float) -> str | None:
+        """Why this figure fails a gate of ``percent``: worse beyond the noise by more, or not judged (a gate
+        that cannot judge does not pass); None when it passes."""
+        if not self.gates:
+            return None
+        if self.verdict is Verdict.NOT_JUDGED:
+            return f"{self.figure} cannot be judged ({self.note})"
+        if self.verdict is Verdict.WORSE and (self.change_percent is None or abs(self.change_percent) > percent):
+            return f"{self.figure} {_signed(self.change_percent)} (worse)"
+        return None
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class ConfigurationChange:
     label: str
     figures: tuple[FigureChange, ...]
     note: str = ""  # why it could not be compared (a test that did not complete)
+    lost: bool = False  # the baseline measured it and the candidate did not
 
 
 class NotComparable(Exception):
@@ -127,20 +138,21 @@ def compare(baseline: Run, candidate: Run) -> tuple[ConfigurationChange, ...]:
         if after is None or not before.measured or not after.measured:
             whose = [name for name, b in (("baseline", before), ("candidate", after)) if b is None or not b.measured]
             note = f"not measured in the {' and the '.join(whose)}: nothing to compare"
-            found.append(ConfigurationChange(before.index, before.label, (), note))
+            lost = before.measured and (after is None or not after.measured)
+            found.append(ConfigurationChange(before.index, before.label, (), note, lost))
             continue
         found.append(ConfigurationChange(before.index, before.label, _figures(baseline, before, candidate, after)))
     return tuple(found)
 
 
 def regressions(changes: Sequence[ConfigurationChange], percent: float) -> list[str]:
-    """Each figure worse past ``percent`` (and beyond noise), and each configuration the candidate lost."""
+    """Each figure worse past ``percent`` (and beyond noise) or not judged, and each configuration the
+    candidate lost (one neither run measured is no regression)."""
     found = []
     for change in changes:
-        if change.note and "candidate" in change.note:
+        if change.lost:
             found.append(f"{change.label}: {change.note}")
-        found += [f"{change.label}: {f.figure} {_signed(f.change_percent)} ({f.verdict})"
-                  for f in change.figures if f.regression_past(percent)]  # fmt: skip
+        found += [f"{change.label}: {why}" for f in change.figures if (why := f.regression_past(percent))]
     return found
 
 
@@ -155,6 +167,7 @@ class _Figure:
     higher_is_better: bool
     point: Callable[[Benchmark], float | None]
     draws: Draws  # the figure's replicates from a run's
+    all_instances: bool = False  # scaled by the instance count the run sized (which a faster instance lowers)
 
 
 def _figures(baseline: Run, before: Benchmark, candidate: Run, after: Benchmark) -> tuple[FigureChange, ...]:
@@ -188,14 +201,25 @@ def _change(
         return FigureChange(figure.name, figure.unit, before, after, change, None, Verdict.NOT_JUDGED,
                             "no per-second data to tell noise from change")  # fmt: skip
     bounds = ci.change_interval(reps[0], reps[1], blocks=blocks)
+    counts = [test.sizing.initial_instance_count if test.sizing else 0 for test in tests]
+    if figure.all_instances and counts[0] != counts[1] and bounds is not None and change is not None:
+        # The recommender sized each run to reach StoppingConditions.MaxInvocations: a faster instance means
+        # fewer of them and a lower total. Shown, but the per-instance figure is the one to judge.
+        verdict = _verdict(bounds, figure.higher_is_better)
+        note = f"instances {counts[0]} -> {counts[1]}: judged per instance instead"
+        return FigureChange(figure.name, figure.unit, before, after, change, bounds, verdict, note, gates=False)
     if bounds is None or change is None:
         return FigureChange(figure.name, figure.unit, before, after, change, bounds, Verdict.NOT_JUDGED,
                             "no change can be computed")  # fmt: skip
+    return FigureChange(
+        figure.name, figure.unit, before, after, change, bounds, _verdict(bounds, figure.higher_is_better)
+    )
+
+
+def _verdict(bounds: ci.Interval, higher_is_better: bool) -> Verdict:
     if bounds.low <= 0.0 <= bounds.high:
-        verdict = Verdict.NO_CHANGE
-    else:
-        verdict = Verdict.BETTER if (bounds.low > 0) == figure.higher_is_better else Verdict.WORSE
-    return FigureChange(figure.name, figure.unit, before, after, change, bounds, verdict)
+        return Verdict.NO_CHANGE
+    return Verdict.BETTER if (bounds.low > 0) == higher_is_better else Verdict.WORSE
 
 
 def _replicates(run: Run, benchmark: Benchmark, quantiles: ci.Quantiles, seed: int) -> dict[str, np.ndarray]:
@@ -274,13 +298,14 @@ def _figures_for(q: ci.Quantiles) -> list[_Figure]:
     """The figures compared, at the job's reported percentiles."""
     latency = sorted({50.0, 95.0, 99.0, q.latency})
     return [
-        _Figure("MaxInvocations", "/min", True, _sized("max_invocations"), _scaled(ci.MAX_INVOCATIONS)),
+        _Figure("MaxInvocations", "/min", True, _sized("max_invocations"), _scaled(ci.MAX_INVOCATIONS), True),
         _Figure("InvocationsPerInstance", "/min", True, _per_instance, _drawn(ci.MAX_INVOCATIONS)),
         *(_Figure(f"Latency P{p:g}", "ms", False, _in_window("latency_ms", p), _drawn(f"latency {p:g}"))
           for p in latency),
         _Figure(f"TimeToFirstToken P{q.ttft:g}", "ms", False, _in_window("ttft_ms", q.ttft), _drawn(ci.TTFT)),
         _Figure(f"InterTokenLatency P{q.itl:g}", "ms", False, _in_window("itl_ms", q.itl), _drawn(ci.ITL)),
-        _Figure("OutputTokensPerSecond", "tokens/s", True, _sized("output_tokens_per_second"), _scaled(ci.TOKENS)),
+        _Figure("OutputTokensPerSecond", "tokens/s", True, _sized("output_tokens_per_second"), _scaled(ci.TOKENS),
+                True),
         _Figure("CostPerInference", "USD", False, _sized("cost_per_inference"), _cost(ci.MAX_INVOCATIONS, 60.0, 1.0)),
         _Figure("CostPerMillionTokens", "USD", False, _sized("cost_per_million_tokens"), _cost(ci.TOKENS, 3600.0, 1e6)),
     ]  # fmt: skip

@@ -78,12 +78,15 @@ def file_problems(flag: str, value: str) -> list[str]:
     """Why the file ``flag`` names could not be written: a folder, under a file, or where this user cannot
     write (missing folders are made when it is written)."""
     path = Path(value)
-    if path.is_dir():
-        return [f"{flag}: {show(value)} is a folder; name a file"]
-    existing = next(parent for parent in path.absolute().parents if parent.exists())
-    if not existing.is_dir():
-        return [f"{flag}: {show(value)}: {show(str(existing))} is a file, not a folder"]
-    writable = os.access(existing, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+    try:
+        if path.is_dir():
+            return [f"{flag}: {show(value)} is a folder; name a file"]
+        existing = next(parent for parent in path.absolute().parents if parent.exists())
+        if not existing.is_dir():
+            return [f"{flag}: {show(value)}: {show(str(existing))} is a file, not a folder"]
+        writable = os.access(existing, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+    except OSError as error:  # a folder on the way this user may not search
+        return [f"{flag}: {show(value)}: {error.strerror or error}"]
     return [] if writable else [f"{flag}: {show(value)} cannot be written here"]
 
 

@@ -63,7 +63,7 @@ class Threshold:
         return OPERATORS[self.op](value, self.limit)
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.limit:g}"
+        return f"{self.metric} {self.op} {self.limit:.15g}"  # every digit given: 1234567 stays 1234567
 
 
 class ThresholdError(ValueError):

@@ -34,7 +34,8 @@ from loadrec.engine.measurement.histograms import decoded
 LEVEL = 95.0  # percent
 RESAMPLES = 1000
 SEED = 0
-CHUNK = 64  # resamples summed at once: bounds the (chunk, seconds, buckets) array's memory
+CHUNK = 64  # resamples summed at once, at most
+CELLS = 4_000_000  # and at most this many counts drawn at once (32 MB of int64), whatever the window
 
 MAX_INVOCATIONS, MODEL_LATENCY, TOKENS, TTFT, ITL = (
     "MaxInvocations", "ModelLatency", "OutputTokensPerSecond", "TimeToFirstToken", "InterTokenLatency",
@@ -109,13 +110,15 @@ class Counts:
         by HdrHistogram's rule: the first bucket whose running count reaches round(q × total), at least 1."""
         drawn = np.arange(len(self.matrix))[None, :] if rows is None else rows
         found = np.empty(len(drawn))
-        for start in range(0, len(drawn), CHUNK):
-            summed = self.matrix[drawn[start : start + CHUNK]].sum(axis=1)
+        # The (chunk, seconds, buckets) draw is held at once: a long window of many buckets takes fewer rows.
+        chunk = max(1, min(CHUNK, CELLS // max(1, self.matrix.shape[0] * self.matrix.shape[1])))
+        for start in range(0, len(drawn), chunk):
+            summed = self.matrix[drawn[start : start + chunk]].sum(axis=1)
             running = np.cumsum(summed, axis=1)
             total = running[:, -1]
             target = np.maximum((min(quantile, 100.0) * total / 100 + 0.5).astype(np.int64), 1)
             index = np.argmax(running >= target[:, None], axis=1)
-            found[start : start + CHUNK] = np.where(total > 0, self.values_ms[index], np.nan)
+            found[start : start + chunk] = np.where(total > 0, self.values_ms[index], np.nan)
         return found
 
 
@@ -286,6 +289,8 @@ class Confidence:
     def from_dict(cls, data: Mapping[str, Any]) -> Confidence:
         """Raises KeyError, TypeError or ValueError on anything but what ``to_dict`` writes."""
         intervals = {str(name): Interval.from_list(value) for name, value in dict(data["Intervals"]).items()}
+        if unknown := set(intervals) - set(UNITS):
+            raise ValueError(f"an interval of no figure loadrec reports ({sorted(unknown)[0][:40]})")
         return cls(int(data["WindowSeconds"]), int(data["BlockSeconds"]), intervals, float(data["LevelPercent"]),
                    int(data["Resamples"]), int(data["Seed"]))  # fmt: skip
 

@@ -258,7 +258,7 @@ class Timeline:
 
     def wires(self, start: int, end: int) -> list[dict[str, Any] | None]:
         """Seconds [start, end) in their wire form (None: a second without data), for the bootstrap."""
-        return [self._seconds.get(offset) for offset in range(start, end)]
+        return [self._seconds.get(offset) for offset in range(start, min(end, self.last_second + 1))]
 
     def generator(self, start: int = 0, end: int | None = None) -> Verdict | None:
         """The verdict on the load generator's health over seconds [start, end) (the whole test by default)."""

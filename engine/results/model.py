@@ -111,6 +111,10 @@ class Benchmark:
         generator, generator_test = _verdict(data.pop("generator", None)), _verdict(data.pop("generator_test", None))
         rate, prompts, records = data.pop("request_rate", None), data.pop("prompts", None), data.pop("records", None)
         search, window, confidence = data.pop("search", None), data.pop("window", None), data.pop("confidence", None)
+        if sizing and not (
+            isinstance(sizing.get("initial_instance_count"), int) and sizing["initial_instance_count"] >= 1
+        ):
+            raise ValueError("a sizing of no instance")
         return cls(
             **{**data, "status": Status(data["status"]), "worker_events": tuple(data.get("worker_events", ()))},
             sizing=Sizing(**sizing) if sizing else None,

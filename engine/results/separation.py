@@ -23,7 +23,9 @@ def cannot_tell_apart(results: JobResults) -> str | None:
     top, runner_up = (by_index[ranked.index] for ranked in results.ranking[:2])
     if any(b.sizing is not None and b.sizing.good_tokens_per_second is not None for b in (top, runner_up)):
         return None  # ranked on good tokens, which have no interval (yet): no claim either way
-    streamed = all(b.sizing is not None and b.sizing.output_tokens_per_second is not None for b in (top, runner_up))
+    # As the ranking decides (ranking_of): token figures only when every measured configuration streamed.
+    measured = [b for b in results.benchmarks if b.measured and b.sizing is not None]
+    streamed = all(b.sizing is not None and b.sizing.output_tokens_per_second is not None for b in measured)
     rate, latency = (ci.TOKENS, ci.TTFT) if streamed else (ci.MAX_INVOCATIONS, ci.MODEL_LATENCY)
     names = {ci.TOKENS: "output tokens per second per instance", ci.MAX_INVOCATIONS: "invocations per instance",
              ci.TTFT: "time to first token", ci.MODEL_LATENCY: "ModelLatency",

@@ -69,7 +69,7 @@ def _judge(benchmark: Benchmark, threshold: Threshold, rows: Sequence[TimelineRo
     if value is None:
         return verdict(None, False, f"cannot be judged: the test has no {threshold.metric}")
     passed = threshold.holds(value)
-    return verdict(value, passed, f"{threshold.metric} was {value:.6g}")
+    return verdict(value, passed, f"{threshold.metric} was {value:.10g}")
 
 
 def value_of(metric: str, benchmark: Benchmark, rows: Sequence[TimelineRow]) -> float | None:

@@ -23,6 +23,7 @@ Labels: ``test`` (its index) and ``configuration`` (its label, as the results sh
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,8 +106,13 @@ class RunCollector(Collector):
         self._current: ResultsFolder | None = None
         self._followers: dict[int, SecondsFollower] = {}
         self._meters: dict[int, TestMeter] = {}
+        self._lock = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
+        with self._lock:  # scrapes may come at once (one thread each): each record is still added once
+            return iter(self._collect())
+
+    def _collect(self) -> list[Metric]:
         folder = self._folder()
         if folder is not self._current:  # a new run (the web UI's next START): its own counters
             self._current, self._followers, self._meters = folder, {}, {}
@@ -119,7 +125,7 @@ class RunCollector(Collector):
                     _meter_samples(families, labels, meter)
                 _result_samples(families, labels, folder, index)
         _condition_samples(families, self.spec)
-        yield from families.values()
+        return list(families.values())
 
     def _meter(self, folder: ResultsFolder, index: int) -> TestMeter | None:
         if index not in self._followers:

@@ -52,8 +52,8 @@ def metrics_served(args: argparse.Namespace, collector: RunCollector) -> Iterato
     except OSError as error:
         where, why = authority(args.metrics_host, args.metrics_port), error.strerror or error
         raise BadInput([f"--metrics-host/--metrics-port: cannot listen on {where} ({why})"]) from None
-    print(f"metrics on http://{authority(args.metrics_host, server.server_port)}/metrics", flush=True)
     try:
+        print(f"metrics on http://{authority(args.metrics_host, server.server_port)}/metrics", flush=True)
         yield
     finally:
         server.shutdown()

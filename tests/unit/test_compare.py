@@ -118,13 +118,41 @@ def test_a_figure_without_seconds_is_not_judged() -> None:
     assert figures[0].change_percent is not None  # the change itself is still shown
 
 
-def test_a_configuration_the_candidate_lost_is_a_regression() -> None:
+def test_a_configuration_the_candidate_lost_is_a_regression_and_one_neither_measured_is_not() -> None:
     baseline, candidate = run_of(40, 20, 1), run_of(40, 20, 2)
     failed = replace(candidate.results.benchmarks[0], status=Status.FAILED, sizing=None)
     lost = Run(replace(candidate.results, benchmarks=(failed,)), {})
     (change,) = compare(baseline, lost)
-    assert change.note == "not measured in the candidate: nothing to compare"
+    assert change.note == "not measured in the candidate: nothing to compare" and change.lost
     assert regressions((change,), 50.0) == ["ml.c5.large: not measured in the candidate: nothing to compare"]
+    never = Run(replace(baseline.results, benchmarks=(replace(failed, run_id="x"),)), {})
+    (neither,) = compare(never, lost)
+    assert neither.note == "not measured in the baseline and the candidate: nothing to compare"
+    assert regressions((neither,), 50.0) == []
+
+
+def test_a_gate_that_cannot_judge_a_figure_fails() -> None:
+    changes = compare(Run(run_of(40, 20, 1).results, {}), run_of(40, 20, 2))
+    assert regressions(changes, 50.0)[0] == (
+        "ml.c5.large: MaxInvocations cannot be judged (no per-second data to tell noise from change)"
+    )
+
+
+def test_all_instance_figures_of_runs_sized_apart_do_not_gate() -> None:
+    baseline, candidate = run_of(40, 20, 1), run_of(50, 20, 2)  # a faster instance: sized to fewer of them
+    bench = candidate.results.benchmarks[0]
+    assert bench.sizing is not None
+    fewer = replace(bench.sizing, initial_instance_count=1, max_invocations=bench.sizing.max_invocations // 2)
+    sized = Run(replace(candidate.results, benchmarks=(replace(bench, sizing=fewer),)), candidate.seconds)
+    shown = {f.figure: f for f in compare(baseline, sized)[0].figures}
+    total = shown["MaxInvocations"]
+    assert (
+        total.verdict is Verdict.WORSE
+        and not total.gates
+        and total.note == "instances 2 -> 1: judged per instance instead"
+    )
+    assert shown["InvocationsPerInstance"].verdict is Verdict.BETTER and shown["InvocationsPerInstance"].gates
+    assert not any("MaxInvocations" in line for line in regressions(compare(baseline, sized), 5.0))
 
 
 def test_runs_of_different_jobs_are_refused_naming_each_difference() -> None:

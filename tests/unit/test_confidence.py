@@ -138,3 +138,12 @@ def test_the_record_round_trips_and_refuses_a_reversed_interval() -> None:
     assert again.intervals.keys() == found.intervals.keys() and again.seconds == 20
     with pytest.raises(ValueError, match="low end"):
         Interval.from_list([2.0, 1.0])
+
+
+def test_a_record_of_an_interval_of_no_figure_is_refused() -> None:
+    found = confidence(WindowSamples(np.arange(20, dtype=float)), Quantiles())
+    assert found is not None
+    record = found.to_dict()
+    record["Intervals"]["Bogus"] = [1.0, 2.0]
+    with pytest.raises(ValueError, match="no figure loadrec reports"):
+        Confidence.from_dict(record)

@@ -14,7 +14,7 @@ from loadrec.engine.measurement.ranking import Importance, Weights
 from loadrec.engine.results import aws
 from loadrec.engine.results.model import Benchmark, ended_early, job_results, job_status, not_run
 from tests.aws_shapes import parse_as
-from tests.report_fixture import CREATED, UPDATED, fixture_results
+from tests.report_fixture import COMPLETED, CREATED, UPDATED, fixture_results
 
 
 def measured(index: int, per_minute: int, latency_us: int, cost_per_hour: float) -> Benchmark:
@@ -104,3 +104,10 @@ def test_recommendation_ids_are_unique_per_run() -> None:
     one = fixture_results((measured(0, 1000, 50_000, 0.1),))
     other = dataclasses.replace(one, run_id="another")
     assert one.recommendation_id(one.benchmarks[0]) != other.recommendation_id(other.benchmarks[0])
+
+
+def test_a_result_sized_to_no_instance_is_refused_as_damage() -> None:
+    record = json.loads(COMPLETED.to_json())
+    record["sizing"]["initial_instance_count"] = 0  # every per-instance figure would divide by it
+    with pytest.raises(ValueError, match="no instance"):
+        Benchmark.from_json(json.dumps(record))

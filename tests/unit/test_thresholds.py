@@ -200,3 +200,11 @@ def test_validate_takes_threshold_flags(tmp_path: Path, capsys: pytest.CaptureFi
     assert capsys.readouterr().err.splitlines() == [
         '--threshold: "P95 < 1": unknown metric "P95"; one of ' + ", ".join(METRICS)
     ]
+
+
+def test_a_large_limit_keeps_every_digit_and_junit_stays_well_formed() -> None:
+    assert str(parse_threshold("MaxInvocations >= 1234567")) == "MaxInvocations >= 1234567"
+    hostile = results_with(["MaxInvocations >= 1"], (replace(COMPLETED, label="a\x1bb\x00c", window=WINDOW),))
+    root = ET.fromstring(junit_xml(hostile))  # XML 1.0 cannot hold ESC or NUL: written as escapes
+    names = {case.get("classname") for case in root.iter("testcase")}
+    assert names == {"report-job.a\\x1bb\\x00c"}
