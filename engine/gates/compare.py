@@ -287,7 +287,7 @@ def _sized(name: str) -> Callable[[Benchmark], float | None]:
 
 def _per_instance(b: Benchmark) -> float | None:
     """One instance's capacity: what MaxInvocations is before the instance count scales it."""
-    return None if b.sizing is None else b.sizing.max_invocations / b.sizing.initial_instance_count
+    return None if b.sizing is None else b.sizing.invocations_per_instance
 
 
 def _in_window(family: str, quantile: float) -> Callable[[Benchmark], float | None]:

@@ -23,7 +23,7 @@ from loadrec.engine.results.model import JobResults
 MAX_REPEATS = 20
 FIGURES: tuple[tuple[str, str, Callable[[Sizing], float | None]], ...] = (
     ("MaxInvocations", "/min", lambda s: float(s.max_invocations)),
-    ("InvocationsPerInstance", "/min", lambda s: s.max_invocations / s.initial_instance_count),
+    ("InvocationsPerInstance", "/min", lambda s: s.invocations_per_instance),
     ("ModelLatency", "ms", lambda s: None if s.model_latency_us is None else s.model_latency_us / 1000),
     ("TimeToFirstToken", "ms", lambda s: s.ttft_ms),
     ("OutputTokensPerSecond", "tokens/s", lambda s: s.output_tokens_per_second),

@@ -107,6 +107,11 @@ class Sizing:
     good_tokens_per_second: float | None = None
     cost_per_million_good_tokens: float | None = None
 
+    @property
+    def invocations_per_instance(self) -> float:
+        """One instance's capacity: MaxInvocations before the instance count scaled it."""
+        return self.max_invocations / self.initial_instance_count
+
 
 def measure(
     history: Sequence[WindowStats],

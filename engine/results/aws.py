@@ -259,9 +259,7 @@ def _test_summary(results: JobResults, benchmark: Benchmark) -> dict[str, Any]:
     if benchmark.sizing is not None:
         if benchmark.measured:
             summary["RecommendationId"] = results.recommendation_id(benchmark)
-        summary["MeasuredInvocationsPerInstance"] = round(
-            benchmark.sizing.max_invocations / benchmark.sizing.initial_instance_count
-        )
+        summary["MeasuredInvocationsPerInstance"] = round(benchmark.sizing.invocations_per_instance)
         summary.update(_streamed(benchmark.sizing))
         if (goodput := _goodput(results, benchmark.sizing)) is not None:
             summary["Goodput"] = goodput

@@ -223,7 +223,7 @@ def _candidate(index: int, label: str, sizing: Sizing, streamed: bool, good: boo
         tokens = sizing.good_tokens_per_second if good else sizing.output_tokens_per_second
         cost = sizing.cost_per_million_good_tokens if good else sizing.cost_per_million_tokens
         return Candidate(index, label, cost, latency, (tokens or 0.0) / sizing.initial_instance_count)
-    per_instance = sizing.max_invocations / sizing.initial_instance_count
+    per_instance = sizing.invocations_per_instance
     return Candidate(index, label, sizing.cost_per_inference, sizing.model_latency_us, per_instance)
 
 
