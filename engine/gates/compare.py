@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from loadrec.engine.measurement import confidence as ci
+from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.outcome import reported_quantiles
 from loadrec.engine.results.model import Benchmark, JobResults
 
@@ -228,12 +229,12 @@ def _replicates(run: Run, benchmark: Benchmark, quantiles: ci.Quantiles, seed: i
     if not seconds:
         return {}
     samples = ci.WindowSamples.from_wire(seconds)
-    found = ci.replicates(samples, quantiles, seed=seed)
-    rows = ci.resampled_rows(samples.seconds, seed=seed)
-    if samples.latency is not None:
-        for quantile in sorted({50.0, 95.0, 99.0, quantiles.latency}):
-            found[f"latency {quantile:g}"] = samples.latency.quantile(rows, quantile)
-    return found
+    return ci.replicates(samples, quantiles, seed=seed, latencies=_latencies(quantiles))
+
+
+def _latencies(quantiles: ci.Quantiles) -> list[float]:
+    """The latency percentiles compared: those results report, and the latency threshold's."""
+    return sorted({*REPORTED_PERCENTILES, quantiles.latency})
 
 
 def _blocks(run: Run, benchmark: Benchmark) -> int | None:
@@ -296,11 +297,11 @@ def _in_window(family: str, quantile: float) -> Callable[[Benchmark], float | No
 
 def _figures_for(q: ci.Quantiles) -> list[_Figure]:
     """The figures compared, at the job's reported percentiles."""
-    latency = sorted({50.0, 95.0, 99.0, q.latency})
+    latency = _latencies(q)
     return [
         _Figure("MaxInvocations", "/min", True, _sized("max_invocations"), _scaled(ci.MAX_INVOCATIONS), True),
         _Figure("InvocationsPerInstance", "/min", True, _per_instance, _drawn(ci.MAX_INVOCATIONS)),
-        *(_Figure(f"Latency P{p:g}", "ms", False, _in_window("latency_ms", p), _drawn(f"latency {p:g}"))
+        *(_Figure(f"Latency P{p:g}", "ms", False, _in_window("latency_ms", p), _drawn(ci.latency_at(p)))
           for p in latency),
         _Figure(f"TimeToFirstToken P{q.ttft:g}", "ms", False, _in_window("ttft_ms", q.ttft), _drawn(ci.TTFT)),
         _Figure(f"InterTokenLatency P{q.itl:g}", "ms", False, _in_window("itl_ms", q.itl), _drawn(ci.ITL)),

@@ -188,17 +188,29 @@ class Quantiles:
     itl: float = 95.0
 
 
+def latency_at(quantile: float) -> str:
+    """The replicates' name for the latency at ``quantile`` (asked of ``replicates`` beside the figures)."""
+    return f"latency {quantile:g}"
+
+
 def replicates(
-    samples: WindowSamples, quantiles: Quantiles, resamples: int = RESAMPLES, seed: int = SEED
+    samples: WindowSamples,
+    quantiles: Quantiles,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    latencies: Sequence[float] = (),
 ) -> dict[str, np.ndarray]:
     """Each figure's bootstrap replicates, one instance's (figure name → ``resamples`` values; a figure the
-    window has no data for is left out). Replicates of no requests are NaN."""
+    window has no data for is left out), and the latency at each of ``latencies`` (``latency_at``), all from
+    the same draw. Replicates of no requests are NaN."""
     if not samples.seconds:
         return {}
     rows = resampled_rows(samples.seconds, resamples, seed)
     found = {MAX_INVOCATIONS: samples.successes[rows].mean(axis=1) * 60.0}
     if samples.latency is not None:
         found[MODEL_LATENCY] = samples.latency.quantile(rows, quantiles.latency)
+        for quantile in latencies:
+            found[latency_at(quantile)] = samples.latency.quantile(rows, quantile)
     if samples.tokens is not None:
         found[TOKENS] = samples.tokens[rows].mean(axis=1)
     if samples.ttft is not None:
