@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from loadrec.engine.access.login import PASSWORD_ENV, USERNAME_ENV, is_loopback, login_configured
 from loadrec.engine.commands import compare as compare_command
 from loadrec.engine.commands import results as results_commands
 from loadrec.engine.commands import run as run_command
@@ -41,7 +42,6 @@ from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import BadInput, terminal_safe_output
 from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
-from loadrec.engine.load.lifeline import outlive_the_terminal, stop_signals
 from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_job
 from loadrec.engine.load.settings import (
     LIMITS,
@@ -55,10 +55,10 @@ from loadrec.engine.load.settings import (
 )
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
 from loadrec.engine.presentation.terminal import search_sentence, summarize
+from loadrec.engine.process.lifeline import outlive_the_terminal, stop_signals
 from loadrec.engine.results.files import default_folder
 from loadrec.engine.telemetry.prometheus import RunCollector
 from loadrec.engine.telemetry.serve import add_metrics_flags, metrics_served
-from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV, is_loopback, login_configured
 from loadrec.shapes.preview import render_per_second_json, render_preview
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locust_plugin" / "locustfile.py"

@@ -28,13 +28,13 @@ from urllib.parse import urlsplit
 import jinja2
 from flask import Flask, Response, request, send_file
 
+from loadrec.engine.access.login import LoginThrottle, credentials_match, is_loopback, too_many_logins
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.operations import OPERATIONS
 from loadrec.engine.api.protocol import CONTENT_TYPE, MAX_BODY_BYTES, ApiError, operation, read_params, to_wire
 from loadrec.engine.api.sigv4 import AuthError, SignedRequest, verify
 from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
 from loadrec.engine.results.files import MEDIA_TYPES, SHARED_FILES, shared_file
-from loadrec.engine.webui.login import LoginThrottle, credentials_match, is_loopback, too_many_logins
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
 HERE = Path(__file__).resolve().parent

@@ -39,7 +39,7 @@ from loadrec.engine.job.files import JobFileError, parse_json, read_text
 from loadrec.engine.job.headers import region_problem
 from loadrec.engine.job.problems import Problem, is_int, join, show, unknown_fields
 from loadrec.engine.job.targets import target_problems
-from loadrec.engine.load.trust import TrustError, read_bundle
+from loadrec.engine.trust.bundles import TrustError, read_bundle
 
 FIELDS = ("Region", "AccessKeys", "MaxConcurrentJobs", "PayloadRoots", "Endpoints", KEY)
 DEFAULT_REGION = "us-east-1"

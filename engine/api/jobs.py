@@ -10,7 +10,7 @@ COMPLETED, FAILED or STOPPED as its results say.
 A restart finds the jobs that were running when the server died: each becomes FAILED,
 saying so, and its results files are rewritten from every second its tests wrote (a
 test's process stops within a second of losing the server, see
-:mod:`loadrec.engine.load.lifeline`); an endpoint a provisioner left is deleted.
+:mod:`loadrec.engine.process.lifeline`); an endpoint a provisioner left is deleted.
 """
 
 from __future__ import annotations
@@ -30,16 +30,16 @@ from loadrec.engine.api.protocol import ApiError, not_found, validation_error
 from loadrec.engine.api.store import JobExists, JobRecord, JobStore
 from loadrec.engine.job.extension import KEY
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
-from loadrec.engine.load.prepare import PreparedTest, SetupError, count_tests, prepare_job
+from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_job
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.results import aws
 from loadrec.engine.results.aws_values import aws_failure_reason, echoed_input_config, role_arn
 from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
-from loadrec.engine.results.model import JobResults
+from loadrec.engine.results.model import JobResults, Status
 from loadrec.engine.running.manifest import load_results, new_manifest, read_manifest, write_manifest
 from loadrec.engine.running.orchestrator import JobRunner, write_job_files
-from loadrec.engine.webui.console import Runner, RunnerFactory
+from loadrec.engine.running.runner import Runner, RunnerFactory
 
 JOBS_DIR = "jobs"
 SERVER_DIED = "the loadrec server stopped while this job ran; every second its tests measured is kept"
@@ -108,20 +108,22 @@ class JobManager:
         except ResultsFolderError as error:
             raise ApiError("InternalFailure", f"the job's results folder cannot be used: {error}", 500) from None
         now = self._now()
-        record = JobRecord(name, aws.job_arn(spec, self.config.region), request, "PENDING", now, now, None, None, where)
+        record = JobRecord(
+            name, aws.job_arn(spec, self.config.region), request, Status.PENDING, now, now, None, None, where
+        )
         try:
             self.store.add(record)
         except JobExists:
             folder.release()
             raise _in_use(name) from None
-        self.progress(f"{name}: accepted ({count_tests(spec)} tests)")
+        self.progress(f"{name}: accepted ({len(spec.cases)} tests)")
         self.folders[name] = folder
         self.greenlets[name] = gevent.spawn(self._run, record, spec, folder)
         return record
 
     def stop(self, name: str) -> None:
         record = self.record(name)
-        if record.status == "STOPPING":
+        if record.status == Status.STOPPING:
             return
         if not record.active:
             raise ApiError(
@@ -129,9 +131,9 @@ class JobManager:
             )
         runner = self.runners.get(name)
         if runner is None:  # its tests are not ready yet (payloads loading): nothing was sent, nothing to keep
-            self._cancel(record, "STOPPED", None)
+            self._cancel(record, Status.STOPPED, None)
             return
-        self.store.update(record, status="STOPPING", modified=self._now())
+        self.store.update(record, status=Status.STOPPING, modified=self._now())
         runner.stop()
         self.progress(f"{name}: stopping")
 
@@ -186,7 +188,9 @@ class JobManager:
             reason = SERVER_DIED if started else SERVER_DIED_EARLY
             now = self._now()
             ended = min(max(_last_written(folder.path), record.modified), now) if started else now
-            self.store.update(record, status="FAILED", modified=now, completed=round(ended, 3), failure_reason=reason)
+            self.store.update(
+                record, status=Status.FAILED, modified=now, completed=round(ended, 3), failure_reason=reason
+            )
             self.progress(f"{record.name}: FAILED ({reason})")
             if started:
                 gevent.spawn(self._fail_files, record.name, folder, reason, leftovers=True)
@@ -196,7 +200,7 @@ class JobManager:
         try:
             manifest = read_manifest(folder)
             if leftovers and not self.settings.keep_endpoints:
-                for index in range(count_tests(manifest.spec())):
+                for index in range(len(manifest.spec().cases)):
                     provisioned = folder.read_provisioned(index)
                     if provisioned is not None and not provisioned.get("Deleted"):
                         done = remove_leftover(provisioned)
@@ -212,7 +216,7 @@ class JobManager:
         self.closing = True
         for name in list(self.greenlets):
             if name not in self.runners:  # still getting ready: nothing sent yet
-                self._cancel(self.record(name), "FAILED", SERVER_SHUT_DOWN_EARLY)
+                self._cancel(self.record(name), Status.FAILED, SERVER_SHUT_DOWN_EARLY)
         for runner in list(self.runners.values()):
             runner.stop()
         gevent.joinall(list(self.greenlets.values()), timeout=timeout_s)
@@ -235,17 +239,17 @@ class JobManager:
             tests = prepare_job(spec, self.data_dir, None)
             runner = self._runner(spec, tests, folder, record)
             self.runners[name] = runner
-            self.store.update(self.record(name), status="IN_PROGRESS", modified=self._now())
+            self.store.update(self.record(name), status=Status.IN_PROGRESS, modified=self._now())
             results = runner.run(handle_signals=False)
-            status, reason = results.status.aws, results.failure_reason if results.status.value == "FAILED" else None
-            if self.closing and self.record(name).status != "STOPPING":  # the server's stop, not the caller's
-                status, reason = "FAILED", SERVER_SHUT_DOWN
+            status, reason = results.status.aws, results.failure_reason if results.status is Status.FAILED else None
+            if self.closing and self.record(name).status != Status.STOPPING:  # the server's stop, not the caller's
+                status, reason = Status.FAILED, SERVER_SHUT_DOWN
                 self._fail_files(name, folder, reason)
             self._end(self.record(name), status, reason)
         except SetupError as error:
-            self._end(self.record(name), "FAILED", str(error).splitlines()[0])
+            self._end(self.record(name), Status.FAILED, str(error).splitlines()[0])
         except Exception as error:  # the runner stopped its tests; the job says why it broke off
-            self._end(self.record(name), "FAILED", f"the job broke off: {type(error).__name__}: {error}"[:500])
+            self._end(self.record(name), Status.FAILED, f"the job broke off: {type(error).__name__}: {error}"[:500])
         finally:
             self.runners.pop(name, None)
             self.greenlets.pop(name, None)

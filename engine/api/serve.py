@@ -24,7 +24,6 @@ monkey.patch_all()  # before anything imports ssl: the jobs' tests and the serve
 import argparse
 import collections
 import contextlib
-import fcntl
 import os
 import socket
 import sys
@@ -38,6 +37,7 @@ import gevent.event
 import gevent.pool
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
+from loadrec.engine.access.login import is_loopback
 from loadrec.engine.api.app import UNREAD_BODY, create_app
 from loadrec.engine.api.config import ConfigError, load_config
 from loadrec.engine.api.jobs import JobManager
@@ -45,10 +45,10 @@ from loadrec.engine.api.store import JobStore
 from loadrec.engine.exit_codes import EXIT_BAD_INPUT, EXIT_OK
 from loadrec.engine.job.headers import authority
 from loadrec.engine.job.problems import BadInput, terminal_safe
-from loadrec.engine.load.lifeline import stop_signals
 from loadrec.engine.load.settings import LIMITS, SERVE, add_options, at_least, host_address, settings_from
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
-from loadrec.engine.webui.login import is_loopback
+from loadrec.engine.process.claim import Held, claim
+from loadrec.engine.process.lifeline import stop_signals
 
 DEFAULT_PORT = 8085
 DEFAULT_DATA_DIR = "loadrec-data"
@@ -211,19 +211,11 @@ def _claim(data_dir: Path) -> IO[str]:
     """The data directory, for this server alone (a second one on it would mix up the jobs)."""
     try:
         (data_dir / "jobs").mkdir(parents=True, exist_ok=True)
-        lock = (data_dir / LOCK).open("a+", encoding="utf-8")
+        return claim(data_dir / LOCK)
+    except Held:
+        raise BadInput([f"--data-dir: {data_dir}: in use by another loadrec serve"]) from None
     except OSError as error:
         raise BadInput([f"--data-dir: {data_dir}: cannot write here ({error.strerror or error})"]) from None
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        raise BadInput([f"--data-dir: {data_dir}: in use by another loadrec serve"]) from None
-    lock.seek(0)
-    lock.truncate()
-    lock.write(f"pid {os.getpid()}\n")
-    lock.flush()
-    return lock
 
 
 def _progress(line: str) -> None:

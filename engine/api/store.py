@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from loadrec.engine.measurement.outcome import NOT_ENDED
+
 DATABASE = "jobs.sqlite3"
-ACTIVE = ("PENDING", "IN_PROGRESS", "STOPPING")  # AWS's status names of a job not yet ended
-FINAL = ("COMPLETED", "FAILED", "STOPPED")
+ACTIVE = tuple(sorted(NOT_ENDED))  # a job not yet ended (a tuple: the query binds one mark each)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

@@ -33,6 +33,7 @@ from loadrec.engine.job.environment_names import ENVIRONMENT_NAME, refused_names
 from loadrec.engine.job.headers import region_problem, url_problem
 from loadrec.engine.job.problems import Problem, is_int, show
 from loadrec.engine.job.streaming_key import framing_of, streaming_problems
+from loadrec.engine.job.targets import HttpTarget, SageMakerTarget, Target
 
 KEY = "Loadrec.Provisioner"
 ALLOWED = "AllowedEnvironment"
@@ -281,3 +282,15 @@ def parse_provisioner(raw: Any, references: frozenset[str] = frozenset()) -> Pro
 def provisioned_streams(raw: Any) -> bool:
     """The provisioner's endpoints stream (its entry has a Streaming key)."""
     return isinstance(raw, dict) and any(isinstance(e, dict) and "Streaming" in e for e in raw.values())
+
+
+def template_target(provisioning: Provisioning, port: int, environment: dict[str, str], name: str = "") -> Target:
+    """The target a created endpoint answers at: a server's URL template filled in for ``port``, or the
+    SageMaker endpoint ``name`` (checked before the job with a stand-in name)."""
+    if isinstance(provisioning, SageMakerProvisioning):
+        return SageMakerTarget(
+            endpoint_name=name or "loadrec-check", region=provisioning.region,
+            endpoint_url=provisioning.runtime_endpoint_url, framing=provisioning.framing,
+        )  # fmt: skip
+    url = fill(provisioning.url, {**environment, PORT: str(port)})
+    return HttpTarget(url=url, method=provisioning.method, headers=provisioning.headers, framing=provisioning.framing)

@@ -109,6 +109,10 @@ class JobSpec:
     def case(self, index: int) -> TestCase:
         return self.cases[index]
 
+    def label_of(self, index: int) -> str:
+        """How results name test ``index``: its endpoint configuration (and environment), else its endpoint."""
+        return self.cases[index].label if index < len(self.cases) else f"test {index}"
+
     def target_of(self, index: int) -> Target | None:
         """The existing endpoint test ``index`` loads; None when the provisioner creates it."""
         configuration = self.cases[index].configuration

@@ -4,13 +4,11 @@
 - ``invocation``: request templates and SigV4 signing (botocore's chain and signer)
 - ``prepare``: everything that can fail on bad input, before any load
 - ``exchange``: one request on the wire (no redirects, a bounded answer, a whole-request timeout)
-- ``redaction``: secrets masked in every answer sample before it is shown or written
 - ``users``: the virtual user, a Locust user on its own connection
 - ``live_monitor``: the greenlet that feeds the pure monitor and acts on its decisions
 - ``session``: one test's lifecycle on Locust's events, the same for every entry point
 - ``runners``: a headless test's LocalRunner, or master and workers
 - ``distributed``: how a test reaches workers and their seconds come back
-- ``lifeline``: child processes that stop when their parent is gone
 - ``worker``: the ``loadrec worker`` process (an entry point)
 
 Importing the package imports none of its modules (some are process entry points, which
@@ -21,10 +19,8 @@ __all__ = [
     "distributed",
     "exchange",
     "invocation",
-    "lifeline",
     "live_monitor",
     "prepare",
-    "redaction",
     "runners",
     "session",
     "settings",

@@ -31,11 +31,11 @@ from geventhttpclient import HTTPClient
 from geventhttpclient.client import _may_retry_after_send_error
 from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError, HTTPSocketPoolResponse
 
+from loadrec.engine.access.redaction import redact, request_secrets
 from loadrec.engine.job.headers import shown_url
-from loadrec.engine.load.redaction import redact, request_secrets
-from loadrec.engine.load.trust import context_factory
 from loadrec.engine.streaming.frames import Decoder, StreamFailure
 from loadrec.engine.streaming.tokens import StreamTiming, TokenClock
+from loadrec.engine.trust.bundles import context_factory
 
 ANSWER_SAMPLE_CHARACTERS = 200  # of a failed answer, for a FailureReason a person can act on
 # A failed answer's first bytes are redacted whole before being cut to a sample: far more

@@ -27,7 +27,7 @@ from loadrec.engine.job.environment_names import ENV_PREFIX
 from loadrec.engine.job.extension import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_S, Extension
 from loadrec.engine.job.headers import header_value_problem, region_problem
 from loadrec.engine.job.targets import HttpTarget, SageMakerTarget, Target
-from loadrec.engine.load.trust import TrustError, read_bundle
+from loadrec.engine.trust.bundles import TrustError, read_bundle
 
 SIGNING_SERVICE = "sagemaker"  # InvokeEndpoint signs as "sagemaker" on runtime.sagemaker.*
 DEFAULT_ACCEPT = "application/json"

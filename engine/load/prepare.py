@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadrec.engine.job.provisioning import template_target
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.job.targets import Target
 from loadrec.engine.load.invocation import Invocation, TargetError, prepare
-from loadrec.engine.provision.base import template_target
 from loadrec.payloads import Payload, PayloadError, open_source
 from loadrec.payloads.prompts import PromptSet, PromptSummary, build_prompts
 
@@ -80,10 +80,6 @@ def load_payloads(spec: JobSpec, base_dir: Path, override: str | None = None) ->
         raise SetupError(f"{where}: {error}") from None
 
 
-def count_tests(spec: JobSpec) -> int:
-    return len(spec.cases)
-
-
 def prepare_test(
     spec: JobSpec, index: int, payloads: Bodies, base_dir: Path, target: Target | None = None
 ) -> PreparedTest:
@@ -109,21 +105,16 @@ def prepare_test(
         invocation = prepare(checked, spec.extension, base_dir=base_dir)
     except TargetError as error:
         raise SetupError(f"{where}: {error}") from None
-    label, invoked = label_of(spec, index), invocation if target else None
+    label, invoked = spec.label_of(index), invocation if target else None
     if isinstance(payloads, PromptSet):
         return PreparedTest(index, label, target, invoked, payloads.payloads, payloads.summary, payloads.count)
     return PreparedTest(index, label, target, invoked, payloads)
 
 
-def label_of(spec: JobSpec, index: int) -> str:
-    """How results name test ``index``: its endpoint configuration (and environment), else its endpoint."""
-    return spec.case(index).label if index < len(spec.cases) else f"test {index}"
-
-
 def prepare_chosen_test(spec: JobSpec, index: int, base_dir: Path, payloads_override: str | None) -> PreparedTest:
     """The one test ``--test-index`` chooses, with its payloads; raises SetupError before any load."""
-    if index >= count_tests(spec):
-        raise SetupError(f"--test-index: {index} is past the job's {count_tests(spec)} tests")
+    if index >= len(spec.cases):
+        raise SetupError(f"--test-index: {index} is past the job's {len(spec.cases)} tests")
     test = prepare_test(spec, index, load_payloads(spec, base_dir, payloads_override), base_dir)
     if test.invocation is None:
         raise SetupError(f"--test-index: test {index} needs an endpoint loadrec creates: use loadrec run or loadrec ui")
@@ -133,4 +124,4 @@ def prepare_chosen_test(spec: JobSpec, index: int, base_dir: Path, payloads_over
 def prepare_job(spec: JobSpec, base_dir: Path, payloads_override: str | None) -> list[PreparedTest]:
     """Every test, ready to run (or to provision); raises SetupError before any load."""
     payloads = load_payloads(spec, base_dir, payloads_override)
-    return [prepare_test(spec, index, payloads, base_dir) for index in range(count_tests(spec))]
+    return [prepare_test(spec, index, payloads, base_dir) for index in range(len(spec.cases))]

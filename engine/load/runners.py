@@ -7,7 +7,6 @@ elsewhere. Either way every worker is sent the test and must confirm it before a
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from loadrec.engine.load.open_loop import open_load
 from loadrec.engine.load.prepare import PreparedTest, SetupError
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.load.users import make_user_class
+from loadrec.engine.process.ports import free_port
 from loadrec.shapes.locust_shapes import shape_class_for
 
 WORKER_MODULE = "loadrec.engine.load.worker"
@@ -87,15 +87,9 @@ def create_runner(spec: JobSpec, test: PreparedTest, settings: RunSettings) -> L
         return LoadTestRunner(environment, environment.create_local_runner())
     master = settings.master
     host = master.bind_host if master else "127.0.0.1"
-    port = master.bind_port if master else _free_port()
+    port = master.bind_port if master else free_port()
     runner = environment.create_master_runner(master_bind_host=host, master_bind_port=port)
     command = [sys.executable, "-P", "-m", WORKER_MODULE, "--master-host", "127.0.0.1", "--master-port", str(port)]
     command.append("--exit-with-parent")
     workers = [subprocess.Popen(command) for _ in range(settings.processes)]
     return LoadTestRunner(environment, runner, workers)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

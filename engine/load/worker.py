@@ -20,11 +20,11 @@ import gevent
 from loadrec.engine.job.spec import parse_job
 from loadrec.engine.job.targets import parse_target
 from loadrec.engine.load.distributed import Assignment, WorkerAgent
-from loadrec.engine.load.lifeline import STOP_SIGNALS, outlive_the_terminal, watch_parent
 from loadrec.engine.load.open_loop import open_load
 from loadrec.engine.load.prepare import SetupError, load_payloads, prepare_test
 from loadrec.engine.load.settings import DEFAULT_MASTER_PORT, host_address, port_number
 from loadrec.engine.load.users import InvocationUser
+from loadrec.engine.process.lifeline import STOP_SIGNALS, outlive_the_terminal, watch_parent
 
 
 def take_assignment(assignment: Assignment, user_class: type[InvocationUser]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from loadrec.engine.webui.login import LoginThrottle, form_login
+from loadrec.engine.access.login import LoginThrottle, form_login
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -15,7 +15,7 @@ def install_login(environment: Environment) -> None:
     from flask import redirect, request, session, url_for
     from flask_login import login_user
 
-    from loadrec.engine.webui.user import WebUser, load_user
+    from loadrec.engine.access.web_user import WebUser, load_user
 
     web_ui = environment.web_ui
     assert web_ui is not None and web_ui.app is not None

@@ -38,7 +38,9 @@ US_PER_MS = 1000
 class Status(StrEnum):
     """A job's or a test's status, as AWS names them, and loadrec's NOT_RUN: the one status enum."""
 
+    PENDING = "PENDING"  # a job ``loadrec serve`` accepted and has not started yet
     IN_PROGRESS = "IN_PROGRESS"
+    STOPPING = "STOPPING"  # a job of ``loadrec serve`` asked to stop, still ending
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     STOPPED = "STOPPED"
@@ -51,7 +53,10 @@ class Status(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self is not Status.IN_PROGRESS
+        return self not in NOT_ENDED
+
+
+NOT_ENDED = frozenset({Status.PENDING, Status.IN_PROGRESS, Status.STOPPING})  # AWS's job statuses before the end
 
 
 @dataclass(frozen=True)

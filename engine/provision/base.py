@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from loadrec.engine.job.cases import TestCase
-from loadrec.engine.job.provisioning import PORT, CommandProvisioning, Provisioning, SageMakerProvisioning, fill
+from loadrec.engine.job.provisioning import CommandProvisioning, SageMakerProvisioning
 from loadrec.engine.job.spec import JobSpec
-from loadrec.engine.job.targets import HttpTarget, SageMakerTarget, Target
+from loadrec.engine.job.targets import Target
 
 
 class ProvisionError(Exception):
@@ -56,18 +56,6 @@ def delete_and_record(provisioner: Provisioner, provisioned: Provisioned, record
     if provisioner.delete(provisioned):
         with contextlib.suppress(OSError):
             record({**provisioned.record, "Deleted": True})
-
-
-def template_target(provisioning: Provisioning, port: int, environment: dict[str, str], name: str = "") -> Target:
-    """The target a created endpoint answers at: a server's URL template filled in for ``port``, or the
-    SageMaker endpoint ``name`` (checked before the job with a stand-in name)."""
-    if isinstance(provisioning, SageMakerProvisioning):
-        return SageMakerTarget(
-            endpoint_name=name or "loadrec-check", region=provisioning.region,
-            endpoint_url=provisioning.runtime_endpoint_url, framing=provisioning.framing,
-        )  # fmt: skip
-    url = fill(provisioning.url, {**environment, PORT: str(port)})
-    return HttpTarget(url=url, method=provisioning.method, headers=provisioning.headers, framing=provisioning.framing)
 
 
 def provisioner_for(spec: JobSpec, job_dir: Path, progress: Callable[[str], None], run_id: str) -> Provisioner:

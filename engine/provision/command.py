@@ -31,18 +31,18 @@ from urllib.parse import urlsplit
 import gevent
 import psutil
 
+from loadrec.engine.access.login import PASSWORD_ENV, USERNAME_ENV
+from loadrec.engine.access.redaction import SHORTEST_SECRET, redact
 from loadrec.engine.job.cases import TestCase
-from loadrec.engine.job.provisioning import PORT, CommandProvisioning, fill, placeholders
-from loadrec.engine.load.redaction import SHORTEST_SECRET, redact
+from loadrec.engine.job.provisioning import PORT, CommandProvisioning, fill, placeholders, template_target
+from loadrec.engine.process.ports import free_port
 from loadrec.engine.provision.base import (
     Cancelled,
     Provisioned,
     ProvisionError,
     Record,
     delete_and_record,
-    template_target,
 )
-from loadrec.engine.webui.login import PASSWORD_ENV, USERNAME_ENV
 
 KIND = "Command"
 # The server runs under a guard (guard.py) leading its session: it takes the group down when this process
@@ -78,13 +78,6 @@ def listener_of(port: int) -> int | None:
             if connection.status == psutil.CONN_LISTEN and connection.laddr and connection.laddr.port == port:
                 return connection.pid
     return None
-
-
-def free_port() -> int:
-    """A TCP port free on loopback now (the server binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class CommandProvisioner:

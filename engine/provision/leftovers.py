@@ -16,6 +16,7 @@ from typing import Any
 
 from loadrec.engine.job.headers import region_problem, url_problem
 from loadrec.engine.job.problems import BadInput, show
+from loadrec.engine.process.job_lock import job_running
 from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.provision.command import KIND as COMMAND_KIND
 from loadrec.engine.provision.command import running_group
@@ -73,14 +74,16 @@ def cleanup(job_name: str, region: str | None, api_endpoint_url: str | None, dry
     anything is signed or removed, and botocore's errors of AWS's part."""
     from loadrec.engine.provision.sagemaker import cleanup as sagemaker_cleanup
     from loadrec.engine.provision.sagemaker import client
-    from loadrec.engine.running.job_lock import in_use
 
     if region is not None and (problem := region_problem(region)):  # before any call is signed
         raise BadInput([f"--region: {show(region)} {problem}"])
     if api_endpoint_url is not None and (problem := url_problem(api_endpoint_url)):
         raise BadInput([f"--api-endpoint-url: {show(api_endpoint_url)} {problem}"])
-    if not (force or dry_run) and (refused := in_use(job_name)):
-        raise BadInput([f"cleanup: {refused}"])
+    if not (force or dry_run) and job_running(job_name):
+        raise BadInput([
+            f"cleanup: {show(job_name)} is running on this machine: its endpoints are in use "
+            "(stop the run first, or pass --force)"
+        ])  # fmt: skip
     lines = []
     if out is not None:
         folder = ResultsFolder(Path(out))

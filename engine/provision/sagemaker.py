@@ -28,7 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from loadrec.engine.job.cases import TestCase
-from loadrec.engine.job.provisioning import SageMakerProvisioning
+from loadrec.engine.job.provisioning import SageMakerProvisioning, template_target
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.provision.base import (
     Cancelled,
@@ -36,7 +36,6 @@ from loadrec.engine.provision.base import (
     ProvisionError,
     Record,
     delete_and_record,
-    template_target,
 )
 
 KIND = "SageMaker"

@@ -17,6 +17,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from loadrec.engine.job.extension import KEY as EXTENSION_KEY
 from loadrec.engine.job.headers import region_problem
 from loadrec.engine.job.problems import show
 from loadrec.engine.job.spec import JobSpec
@@ -32,7 +33,6 @@ from loadrec.engine.results.thresholds import judge
 VARIANT_NAME = "AllTraffic"
 JOB_NAME_IN_ENDPOINT = 40  # AWS cuts the job name to this in the names of what it creates
 STEP_TYPE = "BENCHMARK"
-EXTENSION_KEY = "Loadrec"
 
 
 def iso(epoch: float) -> str:

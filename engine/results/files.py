@@ -22,7 +22,6 @@ loadrec's own files are removed.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 from loadrec.engine.measurement.health import LIMITS
 from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.metrics import Timeline, TimelineRow, WindowStats
+from loadrec.engine.process.claim import Held, claim, held_elsewhere
 from loadrec.engine.results import aws
 from loadrec.engine.results.model import Benchmark, JobResults
 from loadrec.engine.results.records import RECORDS, RecordKeeper
@@ -81,16 +81,11 @@ class ResultsFolder:
         """Own the folder for this process: refuse one in use, or holding an earlier run unless ``overwrite``."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            lock = (self.path / LOCK).open("a+", encoding="utf-8")
+            lock = claim(self.path / LOCK)
+        except Held as held:
+            raise ResultsFolderError(f"{self.path}: in use by a running loadrec ({held})") from None
         except OSError as error:
             raise ResultsFolderError(f"{self.path}: cannot write results here ({reason(error)})") from None
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "another process"
-            lock.close()
-            raise ResultsFolderError(f"{self.path}: in use by a running loadrec ({holder})") from None
         if self.holds_a_run():
             if not overwrite:
                 lock.close()
@@ -103,10 +98,6 @@ class ResultsFolder:
             except OSError as error:
                 lock.close()
                 raise ResultsFolderError(f"{self.path}: cannot remove the earlier run ({reason(error)})") from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"pid {os.getpid()}\n")
-        lock.flush()
         self._lock = lock
 
     def release(self) -> None:
@@ -259,16 +250,6 @@ def write_atomically(path: Path, text: str | bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def held_elsewhere(probe: IO[str], exclusive: bool) -> bool:
-    """Another open file holds a lock on ``probe``'s file that keeps a lock of this kind from it (none is kept)."""
-    try:
-        fcntl.flock(probe, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    fcntl.flock(probe, fcntl.LOCK_UN)
-    return False
 
 
 def shared_file(folder: Path, name: str) -> Path | None:

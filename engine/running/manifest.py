@@ -20,7 +20,6 @@ from typing import Any
 
 from loadrec.engine.job.spec import JobSpec, parse_job
 from loadrec.engine.load.invocation import configured_region
-from loadrec.engine.load.prepare import count_tests
 from loadrec.engine.load.settings import RunSettings, usable_cores
 from loadrec.engine.measurement.metrics import Timeline, TimelineRow
 from loadrec.engine.results.aws import job_arn
@@ -121,7 +120,7 @@ def load_results(
     now = time.time() if now is None else now
     benchmarks: list[Benchmark] = []
     timelines: dict[int, tuple[TimelineRow, ...]] = {}
-    for index in range(count_tests(spec)):
+    for index in range(len(spec.cases)):
         benchmark = folder.read_benchmark(index, manifest.run_id)
         if benchmark is None:
             continue

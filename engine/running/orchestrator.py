@@ -26,15 +26,15 @@ import gevent
 
 from loadrec.engine.exit_codes import EXIT_RESULTS_NOT_WRITTEN
 from loadrec.engine.job.spec import JobSpec
-from loadrec.engine.load.lifeline import STOP_SIGNALS
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.presentation.report import render_report
+from loadrec.engine.process.job_lock import running_job
+from loadrec.engine.process.lifeline import STOP_SIGNALS
 from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results, not_run, stopped_early
-from loadrec.engine.running.job_lock import running_job
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, load_results, write_manifest
 from loadrec.engine.running.plan import STOPPED_BEFORE_START, JobPlan, NotRun
 

@@ -26,12 +26,12 @@ import gevent
 from locust.runners import STATE_STOPPED
 
 from loadrec.engine.exit_codes import EXIT_INTERRUPTED, EXIT_RESULTS_NOT_WRITTEN
-from loadrec.engine.load.lifeline import STOP_SIGNALS, outlive_the_terminal, watch_parent
-from loadrec.engine.load.prepare import SetupError, label_of, load_payloads, prepare_test
+from loadrec.engine.load.prepare import SetupError, load_payloads, prepare_test
 from loadrec.engine.load.runners import create_runner
 from loadrec.engine.load.session import READY, LoadTestSession
 from loadrec.engine.measurement.monitor import StopReason
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
+from loadrec.engine.process.lifeline import STOP_SIGNALS, outlive_the_terminal, watch_parent
 from loadrec.engine.provision.base import Provisioned, Provisioner, ProvisionError, delete_and_record, provisioner_for
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, Status
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         lambda parent: stop(f"the process that ran the job (pid {parent}) ended", ended), manifest.pid
     )
     spec = manifest.spec()
-    prefix = f"[{index} {label_of(spec, index)}]"
+    prefix = f"[{index} {spec.label_of(index)}]"
 
     def say(line: str) -> None:
         print(f"{prefix} {line}", flush=True)
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                 spec, index, payloads, Path(manifest.job_dir), provisioned.target if provisioned else None
             )
         except (SetupError, PriceFileError, ProvisionError, OSError) as error:  # no load was sent
-            return _not_started(folder, manifest.run_id, label_of(spec, index), index, str(error), stops)
+            return _not_started(folder, manifest.run_id, spec.label_of(index), index, str(error), stops)
         test_runner = create_runner(spec, test, settings)
         session = LoadTestSession(
             test_runner.environment, spec, test, settings, prices, folder, manifest.run_id, say

@@ -34,8 +34,8 @@ import gevent.event
 import gevent.lock
 
 from loadrec.engine.job.headers import authority
-from loadrec.engine.load.lifeline import stop_signals
 from loadrec.engine.load.settings import host_address
+from loadrec.engine.process.lifeline import stop_signals
 from loadrec.engine.sample import streaming
 from loadrec.engine.sample.generator import generate
 from loadrec.engine.sample.model import JSON, ModelInputError, invoke, model

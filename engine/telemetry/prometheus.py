@@ -34,7 +34,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from loadrec.engine.job.spec import JobSpec
-from loadrec.engine.load.prepare import count_tests, label_of
 from loadrec.engine.measurement.health import WIRE_KEY as HEALTH_KEY
 from loadrec.engine.measurement.histograms import decoded
 from loadrec.engine.results.files import RESULT, SECONDS, ResultsFolder, ResultsFolderError
@@ -118,8 +117,8 @@ class RunCollector(Collector):
             self._current, self._followers, self._meters = folder, {}, {}
         families = _families()
         if folder is not None:
-            for index in range(count_tests(self.spec)):
-                labels = [str(index), label_of(self.spec, index)]
+            for index in range(len(self.spec.cases)):
+                labels = [str(index), self.spec.label_of(index)]
                 meter = self._meter(folder, index)
                 if meter is not None:
                     _meter_samples(families, labels, meter)

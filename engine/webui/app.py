@@ -25,13 +25,13 @@ import jinja2
 from flask import Flask, Response, jsonify, redirect, request, send_file, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
+from loadrec.engine.access.login import LoginThrottle, form_login, is_loopback
+from loadrec.engine.access.web_user import WebUser, load_user
 from loadrec.engine.measurement.outcome import Status
 from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
 from loadrec.engine.results.files import MEDIA_TYPES, SHARED_FILES, shared_file
 from loadrec.engine.webui import views
 from loadrec.engine.webui.console import READY, RUN_PREFIX, RUNNING, STOPPING, ConsoleError, JobConsole
-from loadrec.engine.webui.login import LoginThrottle, form_login, is_loopback
-from loadrec.engine.webui.user import WebUser, load_user
 
 REQUEST_HEADER = "X-Loadrec-Request"  # set by the page's script on every POST
 OPEN_PATHS = frozenset({"/login", "/loadrec/static/console.js", "/favicon.ico"})

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import gevent
 
@@ -32,8 +31,9 @@ from loadrec.engine.measurement.metrics import Timeline, WindowStats
 from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import JobResults
 from loadrec.engine.results.seconds import SecondsFileError, SecondsFollower
-from loadrec.engine.running.manifest import RunManifest, load_results, new_manifest
+from loadrec.engine.running.manifest import load_results, new_manifest
 from loadrec.engine.running.orchestrator import JobRunner
+from loadrec.engine.running.runner import Runner, RunnerFactory
 
 READY, RUNNING, STOPPING, FINISHED = "ready", "running", "stopping", "finished"
 RUN_PREFIX = "run-"
@@ -43,22 +43,6 @@ SNAPSHOT_TTL_S = 0.5
 
 class ConsoleError(Exception):
     """A START or STOP that cannot be done now; the message says why, in one line."""
-
-
-class Runner(Protocol):
-    """What the console needs of a job runner (:class:`JobRunner`; tests pass one of their own)."""
-
-    interrupted: bool
-    write_error: str | None
-
-    def run(self, handle_signals: bool = True) -> JobResults: ...
-
-    def stop(self) -> None: ...
-
-
-RunnerFactory = Callable[
-    [JobSpec, list[PreparedTest], ResultsFolder, RunManifest, Callable[[str], None], Callable[[], float]], Runner
-]
 
 
 @dataclass(frozen=True)

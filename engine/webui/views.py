@@ -22,7 +22,7 @@ from typing import Any
 from loadrec.engine.job.provisioning import CommandProvisioning, Provisioning
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.job.targets import HttpTarget, Target
-from loadrec.engine.load.prepare import PreparedTest, count_tests, label_of
+from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import AUTO, AUTO_MIN_USERS, RunSettings
 from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
 from loadrec.engine.measurement.metrics import WindowStats
@@ -182,8 +182,8 @@ def live(snapshot: Snapshot, spec: JobSpec, settings: RunSettings, weights: Weig
     view["tests"] = [
         _test(results, started[index], snapshot.windows.get(index), settings.monitor)
         if index in started
-        else {"index": index, "label": label_of(spec, index), "status": PENDING}
-        for index in range(count_tests(spec))
+        else {"index": index, "label": spec.label_of(index), "status": PENDING}
+        for index in range(len(spec.cases))
     ]
     view["table"] = recommendation_table(results) if results.status.finished else None
     view["weights"] = {objective: getattr(weights, objective).label for objective in OBJECTIVES}

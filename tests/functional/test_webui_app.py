@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from loadrec.engine.access.login import MAX_FAILURES, PASSWORD_ENV, USERNAME_ENV
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import parse_job
 from loadrec.engine.load.prepare import prepare_test
 from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.webui.app import POLICY, REQUEST_HEADER, create_app
 from loadrec.engine.webui.console import READY, JobConsole
-from loadrec.engine.webui.login import MAX_FAILURES, PASSWORD_ENV, USERNAME_ENV
 from loadrec.payloads import Payload
 from tests.report_fixture import REQUEST
 

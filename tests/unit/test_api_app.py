@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from loadrec.engine.access.login import MAX_FAILURES, PASSWORD_ENV, USERNAME_ENV
 from loadrec.engine.api.app import create_app
 from loadrec.engine.api.config import ServerConfig
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.operations import OPERATIONS
 from loadrec.engine.api.store import JobRecord, JobStore
 from loadrec.engine.load.settings import RunSettings
-from loadrec.engine.webui.login import MAX_FAILURES, PASSWORD_ENV, USERNAME_ENV
 
 KEY_ID, SECRET = "AKIDLOADRECUNIT00001", "unit-secret"
 LOCAL, REMOTE = {"REMOTE_ADDR": "127.0.0.1"}, {"REMOTE_ADDR": "203.0.113.9"}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from loadrec.engine.access.login import PASSWORD_ENV
 from loadrec.engine.job.cases import MAX_TESTS, TestCase, combinations, expand
 from loadrec.engine.job.environment_names import read_by_loaders
 from loadrec.engine.job.limits import LimitsMode
@@ -19,7 +20,6 @@ from loadrec.engine.provision.command import remove_leftover, server_environment
 from loadrec.engine.results.aws import describe
 from loadrec.engine.results.model import Benchmark, job_results
 from loadrec.engine.running.plan import JobPlan
-from loadrec.engine.webui.login import PASSWORD_ENV
 
 PATH = "Loadrec.Provisioner.Command"
 COMMAND = {

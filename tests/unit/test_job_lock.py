@@ -1,4 +1,4 @@
-"""A run holds its job's lock (engine/running/job_lock.py), and ``loadrec cleanup`` refuses while it is held."""
+"""A run holds its job's lock (engine/process/job_lock.py), and ``loadrec cleanup`` refuses while it is held."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from loadrec.engine.cli import EXIT_BAD_INPUT, main
-from loadrec.engine.running.job_lock import job_running, lock_dir, running_job
+from loadrec.engine.process.job_lock import job_running, lock_dir, running_job
 
 
 @pytest.fixture(autouse=True)

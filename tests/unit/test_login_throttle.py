@@ -1,12 +1,12 @@
-"""The web logins' throttle (engine/webui/login.py) with an injected clock: at most MAX_FAILURES wrong guesses
+"""The web logins' throttle (engine/access/login.py) with an injected clock: at most MAX_FAILURES wrong guesses
 per address in WINDOW_S, then that address waits, its guesses unchecked; other addresses are not slowed."""
 
 from __future__ import annotations
 
 import pytest
 
-from loadrec.engine.webui import login
-from loadrec.engine.webui.login import (
+from loadrec.engine.access import login
+from loadrec.engine.access.login import (
     BAD_LOGIN,
     MAX_FAILURES,
     PASSWORD_ENV,

@@ -9,8 +9,8 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from loadrec.engine.access.redaction import MASK, redact, request_secrets
 from loadrec.engine.load.exchange import Backoff, InvocationFailure
-from loadrec.engine.load.redaction import MASK, redact, request_secrets
 
 SIGNATURE = "a" * 64
 AUTHORIZATION = (

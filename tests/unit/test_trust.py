@@ -1,4 +1,4 @@
-"""Which CAs a target trusts (engine/load/trust.py and its use in invocation.py): a ``CaBundle`` is read and
+"""Which CAs a target trusts (engine/trust/bundles.py and its use in invocation.py): a ``CaBundle`` is read and
 checked once, before any load, from the job's folder; AWS_CA_BUNDLE does the same for SageMaker targets."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from loadrec.engine.cli import EXIT_BAD_INPUT, main
 from loadrec.engine.job.targets import HttpTarget, SageMakerTarget, parse_target, target_entry
 from loadrec.engine.load.invocation import TargetError, prepare
-from loadrec.engine.load.trust import MAX_BUNDLE_BYTES, TrustError, read_bundle
+from loadrec.engine.trust.bundles import MAX_BUNDLE_BYTES, TrustError, read_bundle
 from tests.tls import private_ca
 
 URL = "https://models.internal:8443/invocations"

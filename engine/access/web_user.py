@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_login import UserMixin
 
-from loadrec.engine.webui.login import configured_username
+from loadrec.engine.access.login import configured_username
 
 
 class WebUser(UserMixin):

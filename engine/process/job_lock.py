@@ -20,8 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from loadrec.engine.job.problems import show
-from loadrec.engine.results.files import held_elsewhere
+from loadrec.engine.process.claim import held_elsewhere
 
 
 def lock_dir() -> Path:
@@ -62,10 +61,3 @@ def job_running(name: str) -> bool:
         return False
     with probe:
         return held_elsewhere(probe, exclusive=True)
-
-
-def in_use(name: str) -> str | None:
-    """Why job ``name``'s endpoints may not be cleaned up now (a run of it goes on here), or None."""
-    if not job_running(name):
-        return None
-    return f"{show(name)} is running on this machine: its endpoints are in use (stop the run first, or pass --force)"
