@@ -1,7 +1,7 @@
 # Two commands do all set-up: `make demo` and `make test`. Both create .venv and
 # install loadrec (editable, with its test extra) on first use, every dependency at the
 # version pinned in constraints.txt; later runs reuse it until pyproject.toml or
-# constraints.txt changes. `make lock` re-pins (see the README).
+# constraints.txt changes. `make lock` re-pins (see docs/development.md).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -11,6 +11,7 @@ STAMP  := $(VENV)/.installed
 TYPING := $(VENV)/typing/loadrec
 
 .PHONY: demo demo-ui ui-screenshot test check lint unit install clean lock properties browser report-screenshot docker-smoke
+.PHONY: docs
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +41,16 @@ unit: $(STAMP)
 # The inner loop: lint, types and the unit tests (well under 30 s).
 check: lint unit
 
-test: lint browser
+test: lint browser docs
 	$(BIN)/pytest
+
+# The docs site (mkdocs.yml, docs/) built with --strict: a broken link, anchor or page left out of the nav
+# fails. Offline: the theme loads no web fonts and no plugin fetches anything. The site lands under build/
+# (git-ignored). NO_MKDOCS_2_WARNING: the theme otherwise prints a notice of its end of life (May 2027)
+# on every build.
+SITE := build/site
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE)
 
 # The browser tests (tests/browser) drive Debian's chromium through its chromedriver: nothing
 # is downloaded at test time. Installed with apt-get when missing and this user is root;
@@ -58,7 +67,7 @@ browser:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info $(SITE)
 
 # Re-resolve every dependency (runtime and test) to the newest version pyproject.toml
 # allows, in a scratch environment, and pin them all in constraints.txt. Review the
