@@ -84,7 +84,7 @@ lock:
 
 # The property-based reliability suite, long: many more generated job files than `make test` tries.
 properties: $(STAMP)
-	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/unit/test_properties.py tests/unit/test_api_properties.py
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/unit/cli/test_properties.py tests/unit/api/test_api_properties.py
 
 # Render RESULTS (default: a built-in fixture) to report.html and screenshot it with headless Chromium
 # (Debian: apt-get install chromium).

@@ -4,8 +4,8 @@
 any depth (the root, a member, an item) and deletes it, swaps it for another JSON value,
 a strange number (NaN, infinities, 10**300, a boolean) or strange text (NUL, a
 right-to-left override, 100,000 characters), buries it under 40 levels of lists, or
-repeats a list up to 300 times. Used for job files (tests/unit/test_properties.py) and for
-API requests (tests/unit/test_api_properties.py), which also share the Hypothesis profiles
+repeats a list up to 300 times. Used for job files (tests/unit/cli/test_properties.py) and for
+API requests (tests/unit/api/test_api_properties.py), which also share the Hypothesis profiles
 and what a refusal's line looks like.
 """
 

@@ -2,7 +2,7 @@
 
     python -m tests.ui_screenshot [--png PATH]
 
-The picture in the README (docs/web-ui.png by default): the ranked recommendation, the
+The picture in the README and the docs (docs/web-ui.png by default): the ranked recommendation, the
 importance selectors, and each configuration's live values and charts as the run left
 them. Uses ``make demo-ui``'s demo (two local sample endpoints) on a free port.
 """

@@ -3,7 +3,7 @@
 botocore's service model carries the *shape* of a CreateInferenceRecommendationsJob
 request and a few bounds (mostly minimums). AWS documents stricter limits in the
 Inference Recommender guide; they live here, keyed by the field's path pattern
-(``[]`` stands for any list index), so the validator, the README and the tests read
+(``[]`` stands for any list index), so the validator, the docs and the tests read
 the same facts.
 
 Two modes:

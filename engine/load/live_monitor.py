@@ -43,34 +43,39 @@ class Evaluated:
     evaluation: Evaluation
 
 
+@dataclass(frozen=True)
+class Watch:
+    """What the live monitor judges a test by, and where it says what it decided (a test's context makes one:
+    :meth:`~loadrec.engine.load.context.TestContext.watch`)."""
+
+    schedule: Schedule
+    stopping: StoppingConditions
+    settings: MonitorSettings
+    say: Callable[[str], None]
+    clock: Callable[[], float] = time.time
+    search: Search | None = None  # the probes the shape runs, judged here (None: the schedule runs)
+
+
 class LiveMonitor:
     def __init__(
         self,
         runner: Runner,
         timeline: Timeline,
-        schedule: Schedule,
-        stopping: StoppingConditions,
-        settings: MonitorSettings,
-        recorder: SecondRecorder | None,
-        lag_s: int,
-        progress: Callable[[str], None],
-        clock: Callable[[], float] = time.time,
+        watch: Watch,
+        recorder: SecondRecorder | None = None,
+        lag_s: int = 0,
         on_evaluated: Callable[[], None] | None = None,
         off_loop: OffLoop = run_off_loop,
-        search: Search | None = None,
     ) -> None:
         self.runner = runner
         self.off_loop = off_loop  # where the window is read and judged (tests: in place)
         self.on_evaluated = on_evaluated  # e.g. the session saving what is known so far
         self.timeline = timeline
-        self.schedule = schedule
-        self.stopping = stopping
-        self.settings = settings
+        self.schedule, self.stopping, self.settings = watch.schedule, watch.stopping, watch.settings
+        self.progress, self.clock, self.search = watch.say, watch.clock, watch.search
         self.recorder = recorder
         self.lag_s = lag_s  # seconds workers' reports may still be on their way
-        self.progress = progress
-        self.clock = clock
-        self.reason: StopReason | None = None
+        self.reason: StopReason | None = None  # None: nothing has ended the test yet
         self.detail = ""
         self.plateau: Level | None = None
         self.plateau_window: WindowStats | None = None
@@ -78,8 +83,7 @@ class LiveMonitor:
         self.worker_events: list[dict[str, object]] = []  # {"Second", "Worker", "Event", ...}
         self._known_missing: set[str] = set()
         self._known_saturated: set[str] = set()
-        self.quantiles = window_quantiles(stopping)
-        self.search = search  # the probes the shape runs, judged here (None: the schedule runs)
+        self.quantiles = window_quantiles(self.stopping)
         self.probes: list[ProbeResult] = []
         self.probe_windows: list[WindowStats] = []  # the passing probes' judged windows: where the figures come from
 
@@ -93,7 +97,7 @@ class LiveMonitor:
     def run(self) -> None:
         """Until the runner stops: the shape ended the pattern, a condition fired, or a person stopped it.
 
-        A stop nobody decided leaves ``reason`` None: the test's session tells the end of the
+        A stop nobody decided leaves ``reason`` None until :meth:`ended` tells the end of the
         pattern from a person's Stop."""
         next_evaluation = self.settings.evaluate_every_s
         while self.runner.state != STATE_STOPPED:
@@ -136,6 +140,13 @@ class LiveMonitor:
                     f"worker {client.id} CPU at {client.cpu_usage}% at {offset} s: its latencies may be inflated"
                 )
         return len(self.runner.clients.all) - len(self.runner.clients.missing)
+
+    def ended(self, pattern_complete: bool) -> None:
+        """The runner has stopped: a stop nobody decided is the end of the pattern when it ran its course, else a
+        person's Stop (a search ends itself with a reason: without one, a person stopped it)."""
+        if self.reason is None:
+            complete = pattern_complete and self.search is None
+            self.reason = StopReason.PATTERN_COMPLETE if complete else StopReason.STOPPED_BY_USER
 
     def conclude(self, end: int) -> None:
         """The final evaluation, once every second is in (the test has stopped): the window up to ``end``

@@ -30,8 +30,8 @@ DEFAULT_WORKER_TIMEOUT_S = 120.0  # how long a master waits for its workers to c
 DEFAULT_MASTER_PORT = 5557
 AUTO = -1  # --processes auto: decided per job (RunSettings.for_job)
 # From this many users at the pattern's peak, --processes auto spreads a test over one load process per core:
-# below it one process keeps up (README, "Load processes", gives the measurements) and workers would only
-# add their start-up (about 2.7 s a test on a 2-core machine) to a short test.
+# below it one process keeps up (docs/several-machines.md, "Load processes", gives the measurements) and
+# workers would only add their start-up (about 2.7 s a test on a 2-core machine) to a short test.
 AUTO_MIN_USERS = 64
 
 

@@ -33,10 +33,11 @@ from loadrec.engine.job.files import JobFileError, load_job
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import terminal_safe
 from loadrec.engine.job.spec import JobSpec, JobSpecError
+from loadrec.engine.load.context import TestContext
 from loadrec.engine.load.distributed import WORKER_REPORT_INTERVAL_S, attach_recorder, ship_seconds
 from loadrec.engine.load.open_loop import open_load
 from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_chosen_test
-from loadrec.engine.load.session import FINISHED, LoadTestSession
+from loadrec.engine.load.session import LoadTestSession, SessionState
 from loadrec.engine.load.settings import STOCK, RunSettings, add_options, settings_from
 from loadrec.engine.load.users import InvocationUser
 from loadrec.engine.measurement.monitor import StopReason
@@ -142,16 +143,11 @@ class LocustJob:
         self.refused: str | None = None  # why a later start was refused
         # Before the session's own listener: each start is a new run (its id, its times) before the test begins.
         environment.events.test_start.add_listener(self._on_start)
-        self.session = LoadTestSession(
-            environment,
-            prepared.spec,
-            prepared.test,
-            prepared.settings,
-            prepared.prices,
-            self.folder,
-            self.manifest.run_id,
+        context = TestContext(
+            prepared.spec, prepared.test, prepared.settings, prepared.prices, self.folder, self.manifest.run_id,
             lambda line: logger.info("%s", line),
-        )
+        )  # fmt: skip
+        self.session = LoadTestSession(environment, context)
         self.session.on_finished.append(self._on_finished)
         options = environment.parsed_options
         if options is not None and options.headless:
@@ -161,7 +157,7 @@ class LocustJob:
             gevent.signal_handler(signal.SIGTERM, stop)
 
     def _on_start(self, **_: Any) -> None:
-        if self.session.state == FINISHED and not self.session.cancelled:
+        if self.session.state is SessionState.FINISHED and not self.session.cancelled:
             # One test per Locust process: a second start (the web UI's New, then Start) would write over the
             # first's results in the same folder. The session sends it no load; the tab and the log say why.
             self.session.cancelled = True
@@ -173,7 +169,7 @@ class LocustJob:
         if not self.session.takes_a_start:
             return  # the session refuses this start: the run stays the one it is
         self.manifest = replace(self.manifest, run_id=uuid.uuid4().hex, created=time.time(), ended=None)
-        self.session.run_id = self.manifest.run_id
+        self.session.context = replace(self.session.context, run_id=self.manifest.run_id)
         write_manifest(self.folder, self.manifest)
         self.results = None
 

@@ -22,7 +22,7 @@ def status(job: LocustJob) -> dict[str, Any]:
     """What the recommender tab shows, as JSON."""
     session = job.session
     monitor = session.monitor
-    body: dict[str, Any] = {"state": session.state, "job": job.prepared.spec.name, "test": session.test.label}
+    body: dict[str, Any] = {"state": session.state.value, "job": job.prepared.spec.name, "test": session.context.label}
     body["results_dir"] = str(job.folder.path.resolve())
     if job.refused is not None:
         body["refused"] = job.refused

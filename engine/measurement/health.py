@@ -14,7 +14,7 @@ each load process measures, every second (:mod:`loadrec.engine.load.health_probe
 Seconds merge across processes and workers by their worst values (the worst process counts).
 
 **The verdict.** A second is *generator-bound* when any figure passes its limit
-(``HealthLimits``, chosen from measurements: README, "Generator health"); a window is
+(``HealthLimits``, chosen from measurements: docs/results.md, "Generator health"); a window is
 generator-bound when more than ``bound_share`` of its measured seconds are. A figure drawn from
 a generator-bound window is flagged wherever it is shown, never printed silently.
 """
@@ -84,7 +84,7 @@ def _figure(value: Any) -> float:
 
 @dataclass(frozen=True)
 class HealthLimits:
-    """Past any of these a second is generator-bound (README, "Generator health", gives the measurements);
+    """Past any of these a second is generator-bound (docs/results.md, "Generator health", gives the measurements);
     one limit per figure, by the figure's name."""
 
     cpu_percent: float = 90.0

@@ -1,6 +1,6 @@
 """Auto scaling advice from a measured recommendation, in GetScalingConfigurationRecommendation's shape. Pure.
 
-The rule (the README says the same):
+The rule (docs/results.md says the same):
 - **Target per instance.** SageMaker's target-tracking metric
   ``SageMakerVariantInvocationsPerInstance`` counts invocations per minute per instance.
   Its target is the measured maximum per instance (MaxInvocations / InitialInstanceCount,

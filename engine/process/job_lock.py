@@ -6,7 +6,7 @@ shared lock on a file named for the job in a folder of this user's (``$XDG_RUNTI
 else the temporary folder): several runs of one job name may go on at once, in different
 results folders. ``job_running`` asks for the lock alone: refused, some run holds it. The
 lock goes with the process, however it ends (SIGKILL included). A run on another machine
-is not seen: the README says so. A folder that cannot be made costs no run its lock.
+is not seen: the docs say so (docs/provisioning.md). A folder that cannot be made costs no run its lock.
 """
 
 from __future__ import annotations

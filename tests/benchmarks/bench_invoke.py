@@ -117,7 +117,7 @@ def measure(variant: str, url: str, users: int, seconds: float) -> dict[str, Any
 
     from loadrec.engine.job.spec import LatencyThreshold, StoppingConditions
     from loadrec.engine.load.distributed import attach_recorder
-    from loadrec.engine.load.live_monitor import LiveMonitor
+    from loadrec.engine.load.live_monitor import LiveMonitor, Watch
     from loadrec.engine.measurement.metrics import Timeline
     from loadrec.engine.measurement.monitor import MonitorSettings
     from loadrec.engine.measurement.recording import SecondRecorder
@@ -141,16 +141,8 @@ def measure(variant: str, url: str, users: int, seconds: float) -> dict[str, Any
         attach_recorder(environment, recorder)
         stopping = StoppingConditions(max_invocations=10**9, latency=LatencyThreshold("P99", 99.0, 10**6))
         schedule = build_schedule(TrafficPattern("STAIRS", stairs=Stairs(3600, 1, users)))
-        monitor = LiveMonitor(
-            runner,
-            timeline,
-            schedule,
-            stopping,
-            MonitorSettings(window_s=5, evaluate_every_s=1),
-            recorder,
-            0,
-            lambda line: None,
-        )
+        watch = Watch(schedule, stopping, MonitorSettings(window_s=5, evaluate_every_s=1), lambda line: None)
+        monitor = LiveMonitor(runner, timeline, watch, recorder)
         gevent.spawn(monitor.run)
     runner.start(users, spawn_rate=users)
     gevent.sleep(1.0)

@@ -1,7 +1,7 @@
 """A real headless browser: Debian's chromium driven by Selenium through Debian's chromedriver.
 
 Nothing is downloaded: Selenium is pointed at the system binaries (``make test`` installs
-them with apt-get when it can, see the README). Without them the browser tests fail with
+them with apt-get when it can, see docs/troubleshooting.md). Without them the browser tests fail with
 the command to run, never skip. ``Page.shot(name)`` keeps a screenshot per step in the
 test's temporary folder, for debugging.
 """

@@ -1,7 +1,7 @@
 """Job files and runs for end-to-end tests: the real ``loadrec`` command, from the job's own folder.
 
 Every run's working directory is the folder holding the job file and its ``payloads/``
-folder, the layout the README uses: loadrec must never import that folder (or any
+folder, the layout the docs use: loadrec must never import that folder (or any
 ``engine/`` or ``shapes/`` beside it) instead of its own packages.
 """
 

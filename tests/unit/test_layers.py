@@ -138,3 +138,16 @@ def test_the_contract_catches_an_upward_import(
     monkeypatch.setattr(Path, "read_text", read_text)
     problems = [p for p in _violations() if p.startswith(source)]
     assert any(broken in p for p in problems), problems
+
+
+HOUSE = {"test_house.py", "test_layers.py", "test_docs.py", "test_docker_files.py"}  # the repository's own rules
+
+
+def test_the_unit_tests_mirror_the_rooms() -> None:
+    unit = ROOT / "tests" / "unit"
+    folders = {p.name for p in unit.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
+    strays = sorted(folders - set(LAYER_OF) - {"shapes", "payloads"})
+    assert not strays, f"tests/unit folders named for no room: {strays}"
+    loose = sorted(p.name for p in unit.glob("test_*.py") if p.name not in HOUSE)
+    assert not loose, f"unit tests outside their room's folder: {loose}"
+    assert all((unit / name / "__init__.py").is_file() for name in folders)  # same-named files stay apart

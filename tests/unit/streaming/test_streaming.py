@@ -25,7 +25,7 @@ from loadrec.engine.streaming.frames import (
     usage_of,
 )
 from loadrec.engine.streaming.tokens import StreamTiming, TokenClock
-from tests.unit.test_metrics import Clock
+from tests.unit.measurement.test_metrics import Clock
 
 WORDS = ["The", " quick", " brown", " fox", " jumps", " — ", "naïve", " 🦊"]
 

@@ -23,7 +23,7 @@ from loadrec.engine.results.model import ranking_of
 from loadrec.engine.streaming.tokens import StreamTiming
 from tests.conftest import VALID_REQUEST
 from tests.report_fixture import COMPLETED, REQUEST, fixture_results
-from tests.unit.test_metrics import Clock
+from tests.unit.measurement.test_metrics import Clock
 
 START = 1000
 SETTINGS = MonitorSettings(window_s=10, evaluate_every_s=2, min_requests=20)

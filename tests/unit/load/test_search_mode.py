@@ -13,7 +13,7 @@ import pytest
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.search_key import SearchKey
 from loadrec.engine.job.spec import JobSpecError, LatencyThreshold, StoppingConditions, parse_job
-from loadrec.engine.load.live_monitor import LiveMonitor
+from loadrec.engine.load.live_monitor import LiveMonitor, Watch
 from loadrec.engine.measurement.metrics import Timeline, WindowStats
 from loadrec.engine.measurement.monitor import MonitorSettings, StopReason
 from loadrec.engine.measurement.outcome import Status, failure_reason, measure, status_of
@@ -137,10 +137,9 @@ def test_the_monitor_judges_each_probe_on_its_second_half_and_stops_when_the_sea
     timeline, lines = Timeline(START), []
     schedule = build_schedule(TrafficPattern("STAIRS", stairs=Stairs(20, 1, 4)))
     runner: Any = RunningRunner()
-    monitor = LiveMonitor(
-        runner, timeline, schedule, P95_120, MonitorSettings(window_s=4, evaluate_every_s=1), None, 0,
-        lines.append, clock=lambda: START, off_loop=lambda work: work(), search=search,
-    )  # fmt: skip
+    settings = MonitorSettings(window_s=4, evaluate_every_s=1)
+    watch = Watch(schedule, P95_120, settings, lines.append, clock=lambda: START, search=search)
+    monitor = LiveMonitor(runner, timeline, watch, off_loop=lambda work: work())
     now = 0
     search.start(0.0)  # as the shape does at its first tick
     while (users := search.users()) is not None:
@@ -175,8 +174,8 @@ def test_a_search_whose_first_probe_fails_ends_failed_saying_why() -> None:
     timeline = Timeline(START)
     runner: Any = RunningRunner()
     schedule = build_schedule(TrafficPattern("STAIRS", stairs=Stairs(20, 1, 4)))
-    monitor = LiveMonitor(runner, timeline, schedule, P95_120, MonitorSettings(), None, 0, lambda _: None,
-                          clock=lambda: START, off_loop=lambda work: work(), search=search)  # fmt: skip
+    watch = Watch(schedule, P95_120, MonitorSettings(), lambda _: None, clock=lambda: START, search=search)
+    monitor = LiveMonitor(runner, timeline, watch, off_loop=lambda work: work())
     search.start(0.0)
     monitor.judge_probe(4)  # nothing answered at all
     assert monitor.reason is StopReason.SEARCH_NO_PASS

@@ -17,7 +17,7 @@ from loadrec.engine.presentation.terminal import render_results
 from loadrec.engine.results.aws import describe
 from loadrec.engine.results.model import Benchmark
 from tests.report_fixture import COMPLETED, fixture_results
-from tests.unit.test_metrics import Clock
+from tests.unit.measurement.test_metrics import Clock
 
 START = 1000
 RATE = RequestRate(10.0, "Poisson", 64)

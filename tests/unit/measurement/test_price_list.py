@@ -12,7 +12,7 @@ from typing import Any
 
 from loadrec.engine.measurement.prices import instance_price, load_prices
 
-SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "update_prices.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "tools" / "update_prices.py"
 
 
 def script() -> ModuleType:

@@ -79,7 +79,7 @@ def test_the_table_covers_every_integer_limit() -> None:
         "InputConfig.EndpointConfigurations",
         RANGES,
         f"{RANGES}[].Value",
-    }  # list lengths: tests/unit/test_cases.py
+    }  # list lengths: tests/unit/job/test_cases.py
     assert covered | lists == set(AWS_LIMITS)
 
 

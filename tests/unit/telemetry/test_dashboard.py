@@ -11,7 +11,7 @@ import yaml
 
 from loadrec.engine.telemetry.prometheus import metric_names
 
-DOCKER = Path(__file__).resolve().parents[2] / "docker"
+DOCKER = Path(__file__).resolve().parents[3] / "docker"
 DASHBOARD = DOCKER / "grafana" / "loadrec-dashboard.json"
 METRIC = re.compile(r"\b(loadrec_[a-z_]+)")
 SUFFIXES = ("_bucket", "_count", "_sum", "_total")

@@ -1,5 +1,5 @@
 """How the job words the end of a test process that left no result of its own: the exit code the test
-process gives for an unwritable results folder reads as the README's "results not written", a signal by its
+process gives for an unwritable results folder reads as the docs' "results not written", a signal by its
 name, any other code as itself; and a test whose job process is gone is STOPPED, not "stopped by user"."""
 
 from __future__ import annotations

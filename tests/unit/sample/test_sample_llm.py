@@ -18,7 +18,7 @@ from loadrec.engine.streaming.frames import (
     StreamFailure,
     decoder_for,
 )
-from tests.unit.test_sample_endpoint_app import call
+from tests.unit.sample.test_sample_endpoint_app import call
 
 INSTANT = LlmSettings(ttft_ms=0, token_ms=0, answer_tokens=7)
 
