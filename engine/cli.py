@@ -54,9 +54,9 @@ from loadrec.engine.load.settings import (
     settings_from,
 )
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, load_prices
-from loadrec.engine.presentation.terminal import search_sentence, summarize
 from loadrec.engine.process.lifeline import outlive_the_terminal, stop_signals
 from loadrec.engine.results.files import default_folder
+from loadrec.engine.results.outputs.terminal import search_sentence, summarize
 from loadrec.engine.telemetry.prometheus import RunCollector
 from loadrec.engine.telemetry.serve import add_metrics_flags, metrics_served
 from loadrec.shapes.preview import render_per_second_json, render_preview

@@ -30,8 +30,8 @@ def write_report(results_dir: Path | None) -> Path:
     """report.html of ``results_dir`` (rendered anew from its tests' files), or of the fixture."""
     if str(ROOT) not in sys.path:  # run as a plain script, the repository root is not on the path
         sys.path.insert(0, str(ROOT))
-    from loadrec.engine.presentation.report import render_report
     from loadrec.engine.results.files import REPORT, ResultsFolder
+    from loadrec.engine.results.outputs.report import render_report
     from loadrec.engine.running.manifest import load_results
     from tests.report_fixture import fixture_results
 

@@ -33,8 +33,8 @@ from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.operations import OPERATIONS
 from loadrec.engine.api.protocol import CONTENT_TYPE, MAX_BODY_BYTES, ApiError, operation, read_params, to_wire
 from loadrec.engine.api.sigv4 import AuthError, SignedRequest, verify
-from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
 from loadrec.engine.results.files import MEDIA_TYPES, SHARED_FILES, shared_file
+from loadrec.engine.results.outputs.report import STATUS_CLASS, STYLE
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
 HERE = Path(__file__).resolve().parent

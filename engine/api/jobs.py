@@ -37,9 +37,9 @@ from loadrec.engine.results import aws
 from loadrec.engine.results.aws_values import aws_failure_reason, echoed_input_config, role_arn
 from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import JobResults, Status
-from loadrec.engine.running.manifest import load_results, new_manifest, read_manifest, write_manifest
+from loadrec.engine.running.manifest import load_results, read_manifest, write_manifest
 from loadrec.engine.running.orchestrator import JobRunner, write_job_files
-from loadrec.engine.running.runner import Runner, RunnerFactory
+from loadrec.engine.running.runner import Runner, RunnerFactory, start_job
 
 JOBS_DIR = "jobs"
 SERVER_DIED = "the loadrec server stopped while this job ran; every second its tests measured is kept"
@@ -257,12 +257,11 @@ class JobManager:
             folder.release()
 
     def _runner(self, spec: JobSpec, tests: list[PreparedTest], folder: ResultsFolder, record: JobRecord) -> Runner:
-        manifest = replace(new_manifest(spec, self.data_dir, self.settings, record.created), job_arn=record.arn)
-
         def progress(line: str) -> None:
             self.progress(f"{record.name}: {line}")
 
-        return self.runner_factory(spec, tests, folder, manifest, progress, self.clock)
+        return start_job(spec, tests, self.settings, self.data_dir, folder, progress, self.clock,
+                         created=record.created, job_arn=record.arn, factory=self.runner_factory)  # fmt: skip
 
     def _end(self, record: JobRecord, status: str, reason: str | None) -> None:
         now = self._now()

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from loadrec.engine.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_THRESHOLDS_FAILED
 from loadrec.engine.gates.compare import NotComparable, Run, compare, regressions
+from loadrec.engine.gates.compare_view import render_html, render_markdown, render_terminal
 from loadrec.engine.gates.flags import file_problems, write_file
 from loadrec.engine.job.problems import BadInput
 from loadrec.engine.job.spec import JobSpecError
 from loadrec.engine.load.settings import non_negative
 from loadrec.engine.measurement.metrics import Timeline
-from loadrec.engine.presentation.compare import render_html, render_markdown, render_terminal
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.running.manifest import load_results
 

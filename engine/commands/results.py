@@ -16,9 +16,9 @@ from loadrec.engine.job.problems import BadInput
 from loadrec.engine.job.spec import JobSpecError
 from loadrec.engine.load.settings import at_least, non_negative, positive
 from loadrec.engine.measurement.scaling import DEFAULT_CPU_PER_CORE
-from loadrec.engine.presentation.terminal import render_results
 from loadrec.engine.results.aws import NoSuchRecommendation, scaling_configuration
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
+from loadrec.engine.results.outputs.terminal import render_results
 from loadrec.engine.running.manifest import load_results
 from loadrec.engine.running.orchestrator import write_job_files
 

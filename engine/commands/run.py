@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from loadrec.engine.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLDS_FAILED
@@ -22,13 +21,12 @@ from loadrec.engine.job.problems import BadInput
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings, at_least
-from loadrec.engine.presentation.terminal import render_results, summarize
 from loadrec.engine.provision.leftovers import overwrite_refusals
 from loadrec.engine.results.files import REPORT, ResultsFolder, ResultsFolderError, default_folder
 from loadrec.engine.results.model import JobResults
+from loadrec.engine.results.outputs.terminal import render_results, summarize
 from loadrec.engine.results.thresholds import failed, judge
-from loadrec.engine.running.manifest import new_manifest
-from loadrec.engine.running.orchestrator import JobRunner
+from loadrec.engine.running.runner import start_job
 from loadrec.engine.telemetry.prometheus import RunCollector
 from loadrec.engine.telemetry.serve import metrics_served
 
@@ -105,8 +103,7 @@ def _run_once(
     claim(args, folder, spec)
     print(summarize(spec), flush=True)
     try:
-        manifest = new_manifest(spec, job_dir, settings, time.time())
-        job = JobRunner(spec, tests, folder, manifest, _progress)
+        job = start_job(spec, tests, settings, job_dir, folder, _progress)
         results = job.run()
     finally:
         folder.release()

@@ -17,7 +17,7 @@ judged (a gate that cannot judge does not pass); MaxInvocations and tokens per s
 for all instances do not gate when the runs were sized to other instance counts (a
 faster instance means fewer of them): the per-instance figure is judged instead.
 
-Pure: the caller reads the folders (``Run``); rendering is :mod:`loadrec.engine.presentation.compare`.
+Pure: the caller reads the folders (``Run``); rendering is :mod:`loadrec.engine.gates.compare_view`.
 """
 
 from __future__ import annotations

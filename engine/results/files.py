@@ -12,6 +12,7 @@ Layout of ``DIR``::
                           it was deleted: the job removes what a killed test's process left behind
     tests/N/timeline.csv  test N's per-second table, once it has ended (written with the job's files)
     describe.json  steps.json  timeline.csv  report.html   the job's files, rendered from the typed results
+                          (:mod:`loadrec.engine.results.outputs`); this folder only writes them
 
 A test process killed mid-run loses nothing it measured: its seconds are on disk as
 they complete, and its result file says how far it got. The lock dies with its holder
@@ -26,20 +27,15 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from loadrec.engine.measurement.health import LIMITS
-from loadrec.engine.measurement.histograms import REPORTED_PERCENTILES
-from loadrec.engine.measurement.metrics import Timeline, TimelineRow, WindowStats
+from loadrec.engine.measurement.metrics import Timeline, WindowStats
 from loadrec.engine.process.claim import Held, claim, held_elsewhere
-from loadrec.engine.results import aws
-from loadrec.engine.results.model import Benchmark, JobResults
+from loadrec.engine.results.model import Benchmark
 from loadrec.engine.results.records import RECORDS, RecordKeeper
 from loadrec.engine.results.seconds import Journal, SecondsFileError, SecondsFollower, reason
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 LOCK = ".lock"
 RUN = "run.json"
@@ -214,25 +210,13 @@ class ResultsFolder:
 
     # --- the job ------------------------------------------------------------------------
 
-    def write_job(self, results: JobResults, report_html: str) -> None:
-        """describe.json, steps.json, timeline.csv (the job's, and each ended test's) and report.html from
-        ``results``."""
-        import pandas as pd  # loaded here: a test's process never needs it
-
-        body = aws.describe(results)
-        frames = []
-        for benchmark in results.benchmarks:
-            rows = list(results.timelines.get(benchmark.index, ()))
-            if rows:
-                frame = timeline_frame(benchmark.index, benchmark.label, rows, benchmark.start_epoch or 0.0)
-                frames.append(frame)
-                if benchmark.status.finished:
-                    write_atomically(self._made_test_dir(benchmark.index) / TIMELINE, frame.to_csv(index=False))
-        timeline = pd.concat(frames, ignore_index=True) if frames else timeline_frame(0, "", [])
-        write_atomically(self.path / TIMELINE, timeline.to_csv(index=False))
-        write_atomically(self.path / STEPS, json.dumps(aws.steps(results), indent=2, allow_nan=False) + "\n")
-        write_atomically(self.path / DESCRIBE, json.dumps(body, indent=2, allow_nan=False) + "\n")
-        write_atomically(self.path / REPORT, report_html)
+    def write_job(self, files: Mapping[str, str]) -> None:
+        """The job's files, each written atomically: ``files`` maps a name in the folder (``tests/N/...`` for a
+        test's own) to its text, as :func:`~loadrec.engine.results.outputs.job_files.job_files` renders them."""
+        for name, text in files.items():
+            path = self.path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, text)
 
     def records_keeper(self, index: int, limit: int) -> RecordKeeper:
         """Test ``index``'s per-request records, kept to ``limit`` and written in its folder (--records)."""
@@ -262,55 +246,3 @@ def shared_file(folder: Path, name: str) -> Path | None:
     if path.parent != folder or not path.is_file():
         return None
     return path
-
-
-def timeline_frame(index: int, label: str, rows: list[TimelineRow], start_epoch: float = 0.0) -> pd.DataFrame:
-    """One test's per-second rows; ``epoch`` places them on the job's clock, across tests."""
-    import pandas as pd  # loaded here: a test's process never needs it
-
-    records = []
-    for row in rows:
-        record: dict[str, Any] = {
-            "test": index,
-            "configuration": label,
-            "epoch": int(start_epoch) + row.second,
-            "second": row.second,
-            "users": row.users,
-            "running_users": row.running_users,
-            "workers": row.workers,
-            "invocations": row.successes,
-            "failures": row.failures,
-        }
-        for quantile in REPORTED_PERCENTILES:
-            record[f"p{quantile:g}_ms"] = row.latency_ms.get(quantile)
-        record["errors"] = ";".join(f"{k}={v}" for k, v in sorted(row.errors.items()))
-        for name, values in (("ttft", row.ttft_ms), ("itl", row.itl_ms)):
-            for quantile in REPORTED_PERCENTILES:
-                record[f"{name}_p{quantile:g}_ms"] = None if values is None else values.get(quantile)
-        record["output_tokens"] = row.output_tokens
-        record["answer_tokens_per_s_p50"] = row.answer_tokens_per_second
-        record["dropped"] = row.dropped
-        record["good"], record["good_output_tokens"] = row.good, row.good_tokens
-        for quantile in (50.0, 99.0):
-            record[f"late_p{quantile:g}_ms"] = None if row.late_ms is None else row.late_ms.get(quantile)
-        health = row.generator
-        record |= {
-            "cpu_percent": None if health is None else health.cpu_percent,
-            "loop_lag_ms": None if health is None else health.lag_ms,
-            "send_delay_ms": None if health is None else health.send_delay_ms,
-            "held_ms": None if health is None else health.held_ms,
-            "generator_bound": None if health is None else LIMITS.bound(health),
-        }
-        records.append(record)
-    columns = ["test", "configuration", "epoch", "second", "users", "running_users", "workers"]
-    columns += ["invocations", "failures"]
-    columns += [f"p{q:g}_ms" for q in REPORTED_PERCENTILES] + ["errors"]
-    if any(row.ttft_ms is not None for row in rows):  # a streamed endpoint's columns, only for one
-        columns += [f"{name}_p{q:g}_ms" for name in ("ttft", "itl") for q in REPORTED_PERCENTILES]
-        columns += ["output_tokens", "answer_tokens_per_s_p50"]
-    if any(row.late_ms is not None for row in rows):  # a request-rate test's: drops and how late sends went
-        columns += ["dropped", "late_p50_ms", "late_p99_ms"]
-    if any(row.good is not None for row in rows):  # with an SLO: the requests that met it, and their tokens
-        columns += ["good", "good_output_tokens"]
-    columns += ["cpu_percent", "loop_lag_ms", "send_delay_ms", "held_ms", "generator_bound"]  # the generator's health
-    return pd.DataFrame.from_records(records, columns=columns)

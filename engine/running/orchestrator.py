@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 
@@ -29,12 +29,12 @@ from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.measurement.metrics import TimelineRow
 from loadrec.engine.measurement.monitor import StopReason
-from loadrec.engine.presentation.report import render_report
 from loadrec.engine.process.job_lock import running_job
 from loadrec.engine.process.lifeline import STOP_SIGNALS
 from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.results.files import ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import Benchmark, JobResults, Status, ended_early, job_results, not_run, stopped_early
+from loadrec.engine.results.outputs.job_files import job_files
 from loadrec.engine.running.manifest import RunManifest, finish_manifest, load_results, write_manifest
 from loadrec.engine.running.plan import STOPPED_BEFORE_START, JobPlan, NotRun
 
@@ -43,10 +43,28 @@ POLL_S = 0.2
 STOP_GRACE_S = 30.0  # a stopped test process has this long to write its results
 
 
+class TestProcess(Protocol):
+    """What the runner needs of a test's process (a ``subprocess.Popen``; unit tests pass one in memory)."""
+
+    def poll(self) -> int | None: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def start_test_process(folder: ResultsFolder, index: int) -> TestProcess:
+    """Test ``index``'s own process, reading the job from ``folder`` (``-P``: the current folder never shadows
+    loadrec)."""
+    return subprocess.Popen([sys.executable, "-P", "-m", STEP_MODULE, str(folder.path.resolve()), str(index)])
+
+
 def write_job_files(folder: ResultsFolder, running: bool | None = None) -> JobResults:
     """Render every job file from the folder's tests, as they stand; returns the results."""
     results = load_results(folder, running)
-    folder.write_job(results, render_report(results))
+    folder.write_job(job_files(results))
     return results
 
 
@@ -71,10 +89,12 @@ class JobRunner:
         manifest: RunManifest,
         progress: Callable[[str], None],
         clock: Callable[[], float] = time.time,
+        launch: Callable[[ResultsFolder, int], TestProcess] = start_test_process,
+        pause: Callable[[float], object] = gevent.sleep,
     ) -> None:
         self.spec, self.tests, self.folder, self.manifest = spec, tests, folder, manifest
-        self.progress, self.clock = progress, clock
-        self.running: dict[int, subprocess.Popen[bytes]] = {}
+        self.progress, self.clock, self.launch, self.pause = progress, clock, launch, pause
+        self.running: dict[int, TestProcess] = {}
         self.interrupted = False
         self.stopped_at: float | None = None
         self.write_error: str | None = None  # where and why the results folder refused a write
@@ -107,7 +127,7 @@ class JobRunner:
                     else:
                         self._start(self.tests[index])
                 self._reap()
-                gevent.sleep(POLL_S)
+                self.pause(POLL_S)
         except BaseException:
             self._end_tests()  # no load is left running behind an error (or a kill of this greenlet)
             raise
@@ -162,8 +182,7 @@ class JobRunner:
     def _start(self, test: PreparedTest) -> None:
         where = test.target.label if test.target is not None else "an endpoint created for it"
         self.progress(f"test {test.index}: {test.label} -> {where}")
-        command = [sys.executable, "-P", "-m", STEP_MODULE, str(self.folder.path.resolve()), str(test.index)]
-        process = self.running[test.index] = subprocess.Popen(command)
+        process = self.running[test.index] = self.launch(self.folder, test.index)
         if self.stopped_at is not None:  # a stop came while it started (starting yields to other greenlets)
             process.send_signal(signal.SIGTERM)
 

@@ -28,8 +28,8 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from loadrec.engine.access.login import LoginThrottle, form_login, is_loopback
 from loadrec.engine.access.web_user import WebUser, load_user
 from loadrec.engine.measurement.outcome import Status
-from loadrec.engine.presentation.report import STATUS_CLASS, STYLE
 from loadrec.engine.results.files import MEDIA_TYPES, SHARED_FILES, shared_file
+from loadrec.engine.results.outputs.report import STATUS_CLASS, STYLE
 from loadrec.engine.webui import views
 from loadrec.engine.webui.console import READY, RUN_PREFIX, RUNNING, STOPPING, ConsoleError, JobConsole
 
@@ -55,7 +55,7 @@ def _templates() -> jinja2.Environment:
         loader=jinja2.ChoiceLoader(
             [
                 jinja2.PackageLoader("loadrec.engine.webui", "templates"),
-                jinja2.PackageLoader("loadrec.engine.presentation", "templates"),  # the parts the report shares
+                jinja2.PackageLoader("loadrec.engine.results.outputs", "templates"),  # the parts the report shares
             ]
         ),
         autoescape=True,

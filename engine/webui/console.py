@@ -31,9 +31,9 @@ from loadrec.engine.measurement.metrics import Timeline, WindowStats
 from loadrec.engine.results.files import RUN, ResultsFolder, ResultsFolderError
 from loadrec.engine.results.model import JobResults
 from loadrec.engine.results.seconds import SecondsFileError, SecondsFollower
-from loadrec.engine.running.manifest import load_results, new_manifest
+from loadrec.engine.running.manifest import load_results
 from loadrec.engine.running.orchestrator import JobRunner
-from loadrec.engine.running.runner import Runner, RunnerFactory
+from loadrec.engine.running.runner import Runner, RunnerFactory, start_job
 
 READY, RUNNING, STOPPING, FINISHED = "ready", "running", "stopping", "finished"
 RUN_PREFIX = "run-"
@@ -100,8 +100,8 @@ class JobConsole:
             raise ConsoleError(f"run {self.number} is still going: stop it or wait for its end")
         number, folder = self._new_folder()
         try:
-            manifest = new_manifest(self.spec, self.job_dir, self.settings, self.clock())
-            runner = self.runner_factory(self.spec, self.tests, folder, manifest, self.progress, self.clock)
+            runner = start_job(self.spec, self.tests, self.settings, self.job_dir, folder, self.progress, self.clock,
+                               factory=self.runner_factory)  # fmt: skip
         except BaseException:
             folder.release()
             raise

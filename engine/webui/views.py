@@ -29,10 +29,10 @@ from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import MonitorSettings, closest, readings
 from loadrec.engine.measurement.prices import PriceFileError, PriceTable, instance_price, load_prices
 from loadrec.engine.measurement.ranking import Importance, Weights
-from loadrec.engine.presentation.charts import ChartOptions, Series, line_chart
-from loadrec.engine.presentation.report import USERS, recommendation_table, test_section
-from loadrec.engine.presentation.terminal import search_sentence, stopping_sentence, test_notes
 from loadrec.engine.results.model import Benchmark, JobResults, Status
+from loadrec.engine.results.outputs.charts import ChartOptions, Series, line_chart
+from loadrec.engine.results.outputs.report import USERS, recommendation_table, test_section
+from loadrec.engine.results.outputs.terminal import search_sentence, stopping_sentence, test_notes
 from loadrec.engine.webui.console import Snapshot
 
 OBJECTIVES = ("cost", "latency", "throughput")

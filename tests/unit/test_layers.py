@@ -29,8 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("commands", "api", "webui", "locust_plugin", "sample"),  # the front ends: leaves of the CLI or their own
     ("telemetry",),
     ("running",),  # a whole job: its tests' processes, the manifest, the runner protocol
-    ("presentation",),
-    ("gates",),  # what CI reads of a run: thresholds' outputs, compare, repeats
+    ("gates",),  # what CI reads of a run: thresholds' outputs, compare and its tables, repeats
     ("provision",),
     ("load",),  # one test on Locust
     ("results",),

@@ -16,7 +16,7 @@ from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.problems import terminal_safe
 from loadrec.engine.job.rules import parse_percentile
 from loadrec.engine.job.spec import JobSpecError, parse_job
-from loadrec.engine.presentation.terminal import summarize
+from loadrec.engine.results.outputs.terminal import summarize
 
 
 def problems(request: dict[str, Any], mode: LimitsMode = LimitsMode.AWS) -> list[str]:

@@ -17,13 +17,13 @@ from loadrec.engine.gates.compare import (
     differences,
     regressions,
 )
+from loadrec.engine.gates.compare_view import render_html, render_markdown, render_terminal
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import parse_job
 from loadrec.engine.measurement.histograms import decoded, encoded, new_histogram, percentiles_ms
 from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.outcome import Sizing, Status
 from loadrec.engine.measurement.ranking import Weights
-from loadrec.engine.presentation.compare import render_html, render_markdown, render_terminal
 from loadrec.engine.results.model import Benchmark, JobResults, job_results
 from tests.report_fixture import CREATED, MALICIOUS, REQUEST, UPDATED
 

@@ -17,9 +17,9 @@ from loadrec.engine.measurement.monitor import MonitorSettings, StopReason, eval
 from loadrec.engine.measurement.outcome import Goodput, Measured, Sizing, measure, size
 from loadrec.engine.measurement.ranking import Weights
 from loadrec.engine.measurement.recording import SecondRecorder, check_wire
-from loadrec.engine.presentation.terminal import render_results, stopping_sentence
 from loadrec.engine.results.aws import describe
 from loadrec.engine.results.model import ranking_of
+from loadrec.engine.results.outputs.terminal import render_results, stopping_sentence
 from loadrec.engine.streaming.tokens import StreamTiming
 from tests.conftest import VALID_REQUEST
 from tests.report_fixture import COMPLETED, REQUEST, fixture_results

@@ -13,9 +13,9 @@ from loadrec.engine.job.request_rate import RequestRate
 from loadrec.engine.measurement.metrics import Timeline
 from loadrec.engine.measurement.open_model import RateFigures, rate_figures
 from loadrec.engine.measurement.recording import SecondRecorder, SecondStats, check_wire
-from loadrec.engine.presentation.terminal import render_results
 from loadrec.engine.results.aws import describe
 from loadrec.engine.results.model import Benchmark
+from loadrec.engine.results.outputs.terminal import render_results
 from tests.report_fixture import COMPLETED, fixture_results
 from tests.unit.measurement.test_metrics import Clock
 

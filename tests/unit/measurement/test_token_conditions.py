@@ -15,8 +15,8 @@ from loadrec.engine.measurement.metrics import WindowStats
 from loadrec.engine.measurement.monitor import MonitorSettings, StopReason, evaluate, readings, window_quantiles
 from loadrec.engine.measurement.outcome import Measured, Sizing, Status, measure, size
 from loadrec.engine.measurement.ranking import Weights
-from loadrec.engine.presentation.terminal import stopping_sentence
 from loadrec.engine.results.model import Benchmark, ranking_of
+from loadrec.engine.results.outputs.terminal import stopping_sentence
 from tests.conftest import VALID_REQUEST
 
 TTFT_P95 = TokenThreshold(TTFT, "P95", 95.0, 500.0)

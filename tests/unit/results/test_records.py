@@ -13,10 +13,10 @@ import pytest
 
 from loadrec.engine.measurement import recording
 from loadrec.engine.measurement.records import RecordsSummary, Sample, is_record, request_record
-from loadrec.engine.presentation.terminal import render_results
 from loadrec.engine.results.aws import describe
 from loadrec.engine.results.files import ResultsFolder
 from loadrec.engine.results.model import Benchmark
+from loadrec.engine.results.outputs.terminal import render_results
 from tests.report_fixture import COMPLETED, fixture_results
 
 

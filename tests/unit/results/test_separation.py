@@ -10,9 +10,9 @@ from loadrec.engine.job.spec import parse_job
 from loadrec.engine.measurement.confidence import MAX_INVOCATIONS, MODEL_LATENCY, TOKENS, TTFT, Confidence, Interval
 from loadrec.engine.measurement.outcome import Sizing, Status
 from loadrec.engine.measurement.ranking import Weights
-from loadrec.engine.presentation.terminal import render_results
 from loadrec.engine.results.aws import describe
 from loadrec.engine.results.model import Benchmark, JobResults, job_results
+from loadrec.engine.results.outputs.terminal import render_results
 from loadrec.engine.results.separation import cannot_tell_apart
 from tests.report_fixture import CREATED, REQUEST, UPDATED
 

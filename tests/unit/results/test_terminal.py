@@ -1,10 +1,10 @@
-"""The terminal's recommendation table (engine/presentation/terminal.py): every label readable."""
+"""The terminal's recommendation table (engine/results/outputs/terminal.py): every label readable."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from loadrec.engine.presentation.terminal import MAX_LABEL_WIDTH, render_results
+from loadrec.engine.results.outputs.terminal import MAX_LABEL_WIDTH, render_results
 from tests.report_fixture import COMPLETED, FAILED, fixture_results
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from loadrec.engine.measurement.outcome import Sizing, Status
 from loadrec.engine.measurement.ranking import Ranked
-from loadrec.engine.presentation.report import render_report
 from loadrec.engine.results.files import ResultsFolder
 from loadrec.engine.results.model import Benchmark
+from loadrec.engine.results.outputs.job_files import job_files
+from loadrec.engine.results.outputs.report import render_report
 from tests.report_fixture import COMPLETED, CREATED, FAILED, MALICIOUS, UPDATED, fixture_results
 
 
@@ -113,7 +115,7 @@ def test_the_job_files_replace_the_report_in_place(tmp_path: Path) -> None:
     timed = dataclasses.replace(COMPLETED, start_epoch=CREATED, end_epoch=UPDATED)
     results = fixture_results((timed, FAILED))
     (tmp_path / "report.html").write_text("stale")
-    ResultsFolder(tmp_path).write_job(results, render_report(results))
+    ResultsFolder(tmp_path).write_job(job_files(results))
     html = (tmp_path / "report.html").read_text()
     assert "report-job" in html and "P95 threshold 100 ms" in html and len(svgs(html)) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -128,5 +130,17 @@ def test_the_job_files_replace_the_report_in_place(tmp_path: Path) -> None:
 
 def test_a_report_without_a_timeline(tmp_path: Path) -> None:
     results = fixture_results(timelines=False)
-    ResultsFolder(tmp_path).write_job(results, render_report(results))
+    ResultsFolder(tmp_path).write_job(job_files(results))
     assert "No data" in (tmp_path / "report.html").read_text()
+
+
+def test_the_job_files_are_rendered_without_a_folder_and_written_as_rendered(tmp_path: Path) -> None:
+    # Rendering is pure (nothing is written), and the folder writes exactly what was rendered.
+    timed = dataclasses.replace(COMPLETED, start_epoch=CREATED, end_epoch=UPDATED)
+    results = fixture_results((timed, FAILED))
+    files = job_files(results)
+    assert list(tmp_path.iterdir()) == []
+    assert set(files) == {"tests/0/timeline.csv", "timeline.csv", "steps.json", "describe.json", "report.html"}
+    ResultsFolder(tmp_path).write_job(files)
+    assert all((tmp_path / name).read_text() == text for name, text in files.items())
+    assert json.loads(files["describe.json"])["JobName"] == "report-job"

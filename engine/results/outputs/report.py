@@ -6,7 +6,7 @@ pick highlighted, and three charts per test (load, latency, throughput against u
 The page itself is a Jinja2 template with autoescaping (labels and failure reasons are
 free text); Jinja2 comes with Locust's web UI (Flask). The file must open offline and
 from anywhere (an e-mail, a ticket), so the CSS is inline, the charts are inline SVG
-drawn by :mod:`loadrec.engine.presentation.charts`, and the page loads nothing.
+drawn by :mod:`loadrec.engine.results.outputs.charts`, and the page loads nothing.
 """
 
 from __future__ import annotations
@@ -22,16 +22,24 @@ import pandas as pd
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.measurement.health import LIMITS
 from loadrec.engine.measurement.monitor import Level
-from loadrec.engine.presentation.charts import ChartOptions, HRule, PointMark, Series, VRule, line_chart, scatter_chart
-from loadrec.engine.presentation.terminal import (
+from loadrec.engine.results.model import Benchmark, JobResults
+from loadrec.engine.results.outputs.charts import (
+    ChartOptions,
+    HRule,
+    PointMark,
+    Series,
+    VRule,
+    line_chart,
+    scatter_chart,
+)
+from loadrec.engine.results.outputs.terminal import (
     goodput_summary,
     stopping_sentence,
     streamed_summary,
     test_notes,
     threshold_lines,
 )
-from loadrec.engine.results.files import timeline_frame
-from loadrec.engine.results.model import Benchmark, JobResults
+from loadrec.engine.results.outputs.timeline import timeline_frame
 from loadrec.engine.results.separation import cannot_tell_apart
 
 TEMPLATE = "report.html.j2"
@@ -85,7 +93,7 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",san
 def template(name: str = TEMPLATE) -> jinja2.Template:
     """One of this room's pages (autoescaped: every value from a job or an endpoint is text)."""
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("loadrec.engine.presentation", "templates"),
+        loader=jinja2.PackageLoader("loadrec.engine.results.outputs", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )

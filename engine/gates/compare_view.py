@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from loadrec.engine.gates.ci_outputs import markdown_cell
 from loadrec.engine.gates.compare import ConfigurationChange, FigureChange, Verdict
 from loadrec.engine.measurement.confidence import LEVEL, RESAMPLES
-from loadrec.engine.presentation.report import STYLE, template
+from loadrec.engine.results.outputs.report import STYLE, template
 
 METHOD = (f"Change: candidate over baseline. Its {LEVEL:g} % interval comes from {RESAMPLES} block-bootstrap "
           "resamples of each run's measured window (seconds drawn in blocks of about the cube root of the window, "
