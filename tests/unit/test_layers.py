@@ -50,12 +50,17 @@ def _module_of(path: Path) -> list[str]:
     return [*top.split("."), *inner]
 
 
-def _imported(path: Path) -> set[str]:
+def _imported(path: Path) -> frozenset[str]:
     """Every loadrec module ``path`` imports, absolute or relative, at any depth of the file."""
+    return _imports_in(path, path.read_text(encoding="utf-8"))
+
+
+@cache  # each file is parsed once a run: the checks that add a line to one file parse that one again
+def _imports_in(path: Path, text: str) -> frozenset[str]:
     module = _module_of(path)
     package = module if path.name == "__init__.py" else module[:-1]  # what a relative import starts from
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in ast.walk(ast.parse(text, str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -63,7 +68,7 @@ def _imported(path: Path) -> set[str]:
             name = ".".join([*base, *(node.module.split(".") if node.module else [])])
             found.add(name)
             found.update(f"{name}.{alias.name}" for alias in node.names)  # `from pkg import module`
-    return {name for name in found if name.startswith("loadrec.")}
+    return frozenset(name for name in found if name.startswith("loadrec."))
 
 
 def _room(module: str) -> str | None:
