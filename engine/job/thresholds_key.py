@@ -8,7 +8,7 @@ Every threshold applies to every configuration of the job. A test that did not c
 with a recommendation, or that has no value for the metric (TTFT of a test that does not
 stream, goodput without an SLO), fails the threshold: a gate that cannot judge does not
 pass. What each metric is, and its unit, is written once here (``METRICS``); the values
-are read from the results by :mod:`loadrec.engine.gates.thresholds`.
+are read from the results by :mod:`loadrec.engine.results.thresholds`.
 """
 
 from __future__ import annotations

@@ -155,6 +155,7 @@ class LoadTestSession:
         if isinstance(runner, MasterRunner) and not self.workers:  # a stock master: whoever is connected
             self.workers = len(runner.clients.ready)
         context = self.context
+        self.running, journal = None, None  # a start that fails has measured nothing (the last test is not it)
         try:
             start = int(context.clock())
             journal = context.folder.open_journal(self.index, start)
@@ -171,6 +172,8 @@ class LoadTestSession:
             self.finished.clear()
             self._save_progress()
         except OSError as error:  # Locust's event hook would only log it, and the test would never end
+            if journal is not None and self.running is None:
+                journal.close()  # _finish closes only a running test's
             self._fail_running(f"its results could not be written ({error})")
             gevent.spawn(runner.stop)
             return

@@ -214,9 +214,11 @@ class ResultsFolder:
         """The job's files, each written atomically: ``files`` maps a name in the folder (``tests/N/...`` for a
         test's own) to its text, as :func:`~loadrec.engine.results.outputs.job_files.job_files` renders them."""
         for name, text in files.items():
-            path = self.path / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(path, text)
+            parts = Path(name).parts
+            # A test's own file goes in its folder, made if need be; the results folder itself is never made
+            # here: one removed mid-run makes the writes fail, not reappear half empty.
+            folder = self._made_test_dir(int(parts[1])) if parts[0] == TESTS else self.path
+            write_atomically(folder / parts[-1], text)
 
     def records_keeper(self, index: int, limit: int) -> RecordKeeper:
         """Test ``index``'s per-request records, kept to ``limit`` and written in its folder (--records)."""

@@ -115,8 +115,10 @@ class Benchmark:
             isinstance(sizing.get("initial_instance_count"), int) and sizing["initial_instance_count"] >= 1
         ):
             raise ValueError("a sizing of no instance")
+        if (status := Status(data["status"])) in (Status.PENDING, Status.STOPPING):
+            raise ValueError(f"{status} is an API job's status, never a test's")
         return cls(
-            **{**data, "status": Status(data["status"]), "worker_events": tuple(data.get("worker_events", ()))},
+            **{**data, "status": status, "worker_events": tuple(data.get("worker_events", ()))},
             sizing=Sizing(**sizing) if sizing else None,
             plateau=Level(**plateau) if plateau else None,
             generator=generator,

@@ -120,14 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     except ResultsFolderError as error:  # the folder was removed or damaged since the job started
         print(f"test {index_text}: {error}", file=sys.stderr)
         return EXIT_FAILED
-    settings, spec, job_dir = manifest.settings, manifest.spec(), Path(manifest.job_dir)
-    prefix = f"[{index} {spec.label_of(index)}]"
-
-    def say(line: str) -> None:
-        print(f"{prefix} {line}", flush=True)
-
-    # From here on a signal, or the end of the process that started this one, stops the test, even before it starts.
+    # From here on a signal, or the end of the process that started this one, stops the test, even before it starts
+    # (reading the job takes a moment: botocore loads its model).
     with stops_heard(manifest.pid) as stops:
+        settings, spec, job_dir = manifest.settings, manifest.spec(), Path(manifest.job_dir)
+        prefix = f"[{index} {spec.label_of(index)}]"
+
+        def say(line: str) -> None:
+            print(f"{prefix} {line}", flush=True)
+
         with contextlib.ExitStack() as held:
             try:
                 prices = load_prices(Path(settings.prices) if settings.prices else None)

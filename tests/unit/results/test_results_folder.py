@@ -145,6 +145,11 @@ def a_run(tmp_path: Path, request: dict[str, object]) -> Path:
             "tests/0/seconds.jsonl",
             "a damaged histogram",
         ),
+        (
+            lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "status": "STOPPING"})),
+            "tests/0/result.json",
+            "STOPPING is an API job's status, never a test's",
+        ),
         (lambda p: p.write_text("[]"), "run.json", "not a run description"),
         (lambda p: (p.unlink(), p.mkdir()), "run.json", "Is a directory"),
     ],
@@ -175,3 +180,15 @@ def test_a_journal_on_a_full_disk_reports_once_and_closes_quietly(tmp_path: Path
         journal.write(SecondStats(1_000).to_wire())
     journal.write(SecondStats(1_001).to_wire())  # stopped: nothing more is tried, nothing raised
     journal.close()  # the refused line is not retried at close
+
+
+def test_the_job_files_never_make_the_results_folder_itself(tmp_path: Path) -> None:
+    # A folder removed mid-run (or a volume unmounted) makes the writes fail: it never reappears half empty.
+    folder = ResultsFolder(tmp_path / "removed")
+    for name in ("describe.json", "tests/0/timeline.csv"):
+        with pytest.raises(FileNotFoundError):
+            folder.write_job({name: "{}"})
+    assert not folder.path.exists()
+    folder.path.mkdir()
+    folder.write_job({"tests/0/timeline.csv": "test\n", "describe.json": "{}\n"})
+    assert (folder.path / "tests" / "0" / "timeline.csv").read_text() == "test\n"
