@@ -5,10 +5,24 @@ from gevent import monkey
 monkey.patch_all()  # the tests' entry point: gevent patches the standard library before anything imports ssl
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis, seeded and bounded for ``make test``; ``make check`` (HYPOTHESIS_PROFILE=quick) tries fewer
+# examples to keep the inner loop short, ``make properties`` (HYPOTHESIS_PROFILE=long) many more.
+_QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+settings.register_profile(
+    "default", max_examples=120, derandomize=True, database=None, deadline=2000, suppress_health_check=_QUIET
+)
+settings.register_profile(
+    "quick", max_examples=30, derandomize=True, database=None, deadline=2000, suppress_health_check=_QUIET
+)
+settings.register_profile("long", max_examples=4000, derandomize=False, deadline=2000, suppress_health_check=_QUIET)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -5,32 +5,19 @@ any depth (the root, a member, an item) and deletes it, swaps it for another JSO
 a strange number (NaN, infinities, 10**300, a boolean) or strange text (NUL, a
 right-to-left override, 100,000 characters), buries it under 40 levels of lists, or
 repeats a list up to 300 times. Used for job files (tests/unit/cli/test_properties.py) and for
-API requests (tests/unit/api/test_api_properties.py), which also share the Hypothesis profiles
-and what a refusal's line looks like.
+API requests (tests/unit/api/test_api_properties.py), which also share what a refusal's line looks
+like (the Hypothesis profiles are tests/conftest.py's).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-
-# Seeded and bounded for ``make test``; ``make properties`` (HYPOTHESIS_PROFILE=long) runs many more.
-settings.register_profile(
-    "default", max_examples=120, derandomize=True, database=None, deadline=2000,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)  # fmt: skip
-settings.register_profile(
-    "long", max_examples=4000, derandomize=False, deadline=2000,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)  # fmt: skip
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 Path_ = tuple[str | int, ...]
 
