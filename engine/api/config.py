@@ -37,6 +37,7 @@ from loadrec.engine.job.environment_names import ENV_PREFIX
 from loadrec.engine.job.extension import KEY, check_extension
 from loadrec.engine.job.files import JobFileError, parse_json, read_text
 from loadrec.engine.job.headers import region_problem
+from loadrec.engine.job.loadrec_model import check_part
 from loadrec.engine.job.problems import Problem, is_int, join, show, unknown_fields
 from loadrec.engine.job.targets import target_problems
 from loadrec.engine.trust.bundles import TrustError, read_bundle
@@ -115,7 +116,8 @@ def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConf
     targets = {}
     for name, entry in endpoints.items():
         where = join("Endpoints", name)
-        found = target_problems(entry, where)
+        found = check_part("Target", entry, where) if entry is not None else [Problem(where, "must be a target")]
+        found = found or target_problems(entry, where)
         if not found:
             entry, found = _with_absolute_bundle(entry, base, where)
         targets[name] = entry

@@ -42,7 +42,8 @@ from typing import Any
 
 from loadrec.engine.job import prompts_key, request_rate, search_key, slo_key, thresholds_key, token_conditions
 from loadrec.engine.job.environment_names import env_references
-from loadrec.engine.job.problems import Problem, is_int, is_number, show, unknown_fields
+from loadrec.engine.job.loadrec_model import check_part
+from loadrec.engine.job.problems import Problem, clean
 from loadrec.engine.job.provisioning import (
     PlaceholderSample,
     Provisioning,
@@ -70,23 +71,6 @@ KEY = "Loadrec"
 DEFAULT_TIMEOUT_S = 60.0
 # SageMaker's own limit on an InvokeEndpoint answer; beyond it a request fails "answer too large".
 DEFAULT_MAX_RESPONSE_BYTES = 6 * 1024 * 1024
-MAX_RESPONSE_BYTES = 1024 * 1024 * 1024  # each user holds one answer in memory at a time
-MAX_TIMEOUT_S = 3600  # a request that may take longer than an hour is not load-tested
-EXTENSION_FIELDS = (
-    "Targets",
-    "Provisioner",
-    "SamplePayloadUrl",
-    "S3EndpointUrl",
-    "CloudWatchEndpointUrl",
-    "RequestTimeoutSeconds",
-    "MaxResponseSizeInBytes",
-    "StoppingConditions",
-    "RequestRate",
-    "Prompts",
-    "Slo",
-    "Search",
-    "Thresholds",
-)
 
 
 @dataclass(frozen=True)
@@ -116,44 +100,45 @@ def check_extension(
     raw: Any, configurations: int, parameters: list[set[str]] | None = None, request: Mapping[str, Any] | None = None
 ) -> list[Problem]:
     """Problems with the extension; ``configurations`` is how many targets it must name, ``parameters`` each
-    configuration's environment parameter names (only an endpoint loadrec creates can be given them)."""
+    configuration's environment parameter names (only an endpoint loadrec creates can be given them).
+
+    The model (:mod:`.loadrec_model`) checks every field's type and bounds; each key's rules then read
+    only the values it accepted (``clean``), so a value wrong in type is reported once."""
     parameters = parameters or []
-    if raw is None:
-        raw = {}
+    raw = {} if raw is None else raw
+    model = check_part(KEY, raw, KEY)
     if not isinstance(raw, dict):
-        return [Problem(KEY, "must be an object")]
-    found = unknown_fields(raw, EXTENSION_FIELDS, KEY)
+        return model
+    found = list(model)
+
+    def accepted(name: str) -> bool:
+        return name in raw and clean(model, f"{KEY}.{name}")
+
     provisioned = "Provisioner" in raw
-    if provisioned:
+    if accepted("Provisioner"):
         found += provisioner_problems(raw["Provisioner"], parameters or [set()], request)
-        command = raw["Provisioner"].get("Command") if isinstance(raw["Provisioner"], dict) else None
-        if isinstance(command, dict) and isinstance(command.get("Url"), str):
+        if "Command" in raw["Provisioner"]:
+            command = raw["Provisioner"]["Command"]
             server = {"Url": fill(command["Url"], PlaceholderSample())} | {
                 k: command[k] for k in ("Method", "Headers") if k in command
             }
             found += [p for p in http_problems(server, f"{KEY}.Provisioner.Command") if not p.path.endswith(".Url")]
     targets = raw.get("Targets")
-    if "Targets" in raw:
-        if not isinstance(targets, list):
-            found.append(Problem(f"{KEY}.Targets", "must be an array with one target per endpoint configuration"))
-            targets = []
-        else:
-            if configurations and len(targets) != configurations:
-                found.append(
-                    Problem(
-                        f"{KEY}.Targets",
-                        f"has {len(targets)} entries for {configurations} endpoint configurations (one each, in order)",
-                    )
-                )
-            for index, target in enumerate(targets):
-                if target is None and provisioned:
-                    continue  # created by the provisioner
-                found += target_problems(target, f"{KEY}.Targets[{index}]")
+    targets = targets if isinstance(targets, list) else []
+    if configurations and isinstance(raw.get("Targets"), list) and len(targets) != configurations:
+        count = f"has {len(targets)} entries for {configurations} endpoint configurations (one each, in order)"
+        found.append(Problem(f"{KEY}.Targets", count))
+    for index, target in enumerate(targets):
+        where = f"{KEY}.Targets[{index}]"
+        if target is None and not provisioned:
+            found.append(Problem(where, f"is null, asking loadrec to create the endpoint: configure {KEY}.Provisioner"))
+        elif target is not None and clean(model, where):
+            found += target_problems(target, where)
     for index, names in enumerate(parameters):
         if not names:
             continue
         where = f"InputConfig.EndpointConfigurations[{index}].EnvironmentParameterRanges"
-        if isinstance(targets, list) and index < len(targets) and targets[index] is not None:
+        if index < len(targets) and targets[index] is not None:
             found.append(
                 Problem(
                     where,
@@ -164,43 +149,27 @@ def check_extension(
         elif not provisioned:
             found.append(Problem(where, f"needs an endpoint loadrec creates: configure {KEY}.Provisioner"))
     # Which endpoints stream: each target given, and those the provisioner creates (all alike).
-    streaming = [isinstance(t, dict) and "Streaming" in t for t in targets or [] if t is not None]
+    streaming = [isinstance(t, dict) and "Streaming" in t for t in targets if t is not None]
     streaming += [provisioned_streams(raw["Provisioner"])] if provisioned else []
-    if "StoppingConditions" in raw:
-        found += token_conditions.check(raw["StoppingConditions"], f"{KEY}.StoppingConditions")
+    if accepted("StoppingConditions"):
+        found += token_conditions.rules(raw["StoppingConditions"], f"{KEY}.StoppingConditions")
         if not any(streaming) and token_conditions.asks_for_tokens(raw["StoppingConditions"]):
             found.append(Problem(f"{KEY}.StoppingConditions", "judges tokens, but no target streams "
                                  f"(give a target of {KEY}.Targets a Streaming key)"))  # fmt: skip
-    if "RequestRate" in raw:
-        found += request_rate.check(raw["RequestRate"], f"{KEY}.RequestRate")
-    if "Slo" in raw:
-        found += slo_key.check(raw["Slo"], f"{KEY}.Slo", any(streaming))
-    if "Search" in raw:
+    if accepted("Slo"):
+        found += slo_key.rules(raw["Slo"], f"{KEY}.Slo", any(streaming))
+    if accepted("Search"):
         judged_by = None if request is None else search_key.thresholds_named(request, raw)
-        found += search_key.check(raw["Search"], f"{KEY}.Search", judged_by)
-    if "Thresholds" in raw:
+        found += search_key.rules(raw["Search"], f"{KEY}.Search", judged_by)
+    if isinstance(raw.get("Thresholds"), list):
         found += thresholds_key.check(raw["Thresholds"], f"{KEY}.Thresholds")
+    if accepted("Prompts"):
+        found += prompts_key.rules(raw["Prompts"], f"{KEY}.Prompts", streaming)
     if "Prompts" in raw:
-        found += prompts_key.check(raw["Prompts"], f"{KEY}.Prompts", streaming)
         found += _payload_clash(raw, request)
-    for name in ("SamplePayloadUrl", "S3EndpointUrl", "CloudWatchEndpointUrl"):
-        if name in raw and (not isinstance(raw[name], str) or not raw[name]):
-            found.append(Problem(f"{KEY}.{name}", "must be a non-empty string"))
     for name in ("S3EndpointUrl", "CloudWatchEndpointUrl"):
-        if isinstance(raw.get(name), str) and raw[name]:
+        if accepted(name):
             found += url_problems(raw[name], f"{KEY}.{name}")
-    timeout = raw.get("RequestTimeoutSeconds")
-    if "RequestTimeoutSeconds" in raw and (not is_number(timeout) or timeout <= 0):
-        found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{show(timeout)} must be a number of seconds above 0"))
-    elif is_number(timeout) and timeout > MAX_TIMEOUT_S:
-        found.append(Problem(f"{KEY}.RequestTimeoutSeconds", f"{show(timeout)} is more than {MAX_TIMEOUT_S} s"))
-    size = raw.get("MaxResponseSizeInBytes")
-    if "MaxResponseSizeInBytes" in raw and (not is_int(size) or not 1 <= size <= MAX_RESPONSE_BYTES):
-        found.append(
-            Problem(
-                f"{KEY}.MaxResponseSizeInBytes", f"{show(size)} must be a whole number from 1 to {MAX_RESPONSE_BYTES}"
-            )
-        )
     return found
 
 

@@ -19,7 +19,8 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # RFC 9110 §5.5: visible ASCII, space and tab, and obs-text; C1 controls (0x80-0x9F) refused too.
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 _AUTHORITY_START = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*:)?//")
-_REGION = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+REGION = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+REGION_MEANING = "an AWS region name (lowercase letters, digits and hyphens, like us-east-1)"
 MAX_REGION_LENGTH = 64
 # Headers that say how the message is framed or the connection kept: the HTTP client sets them per request.
 FRAMING_HEADERS = frozenset(
@@ -76,8 +77,8 @@ def content_type_problem(value: str) -> str | None:
 
 
 def region_problem(value: str) -> str | None:
-    if len(value) > MAX_REGION_LENGTH or not _REGION.fullmatch(value):
-        return "is not an AWS region name (lowercase letters, digits and hyphens, like us-east-1)"
+    if len(value) > MAX_REGION_LENGTH or not REGION.fullmatch(value):
+        return f"is not {REGION_MEANING}"
     return None
 
 

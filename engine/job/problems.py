@@ -118,6 +118,11 @@ def one_of(allowed: list[str] | tuple[str, ...]) -> str:
     return f"one of {len(allowed)} values, such as: {', '.join(allowed[:MAX_ALLOWED_SHOWN])}, …"
 
 
+def clean(problems: list[Problem], path: str) -> bool:
+    """No problem is at ``path`` or under it: the model accepted that value, so its rules may read it."""
+    return not any(p.path == path or p.path.startswith((f"{path}.", f"{path}[")) for p in problems)
+
+
 def unknown_fields(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> list[Problem]:
     """A problem for each key of ``entry`` that is not ``allowed`` (each named with its dotted path)."""
     return [

@@ -29,28 +29,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadrec.engine.job.environment_names import ENVIRONMENT_NAME, refused_names
-from loadrec.engine.job.headers import region_problem, url_problem
+from loadrec.engine.job.environment_names import refused_names
+from loadrec.engine.job.headers import url_problem
 from loadrec.engine.job.problems import Problem, is_int, show
-from loadrec.engine.job.streaming_key import framing_of, streaming_problems
+from loadrec.engine.job.streaming_key import framing_of
 from loadrec.engine.job.targets import HttpTarget, SageMakerTarget, Target
 
 KEY = "Loadrec.Provisioner"
-ALLOWED = "AllowedEnvironment"
-MAX_ALLOWED_NAMES = 100
-COMMAND_FIELDS = ("Command", "ReadyUrl", "Url", "Method", "Headers", "StartTimeoutSeconds", "StopGraceSeconds",
-                  "Streaming", ALLOWED)  # fmt: skip
+ALLOWED = "AllowedEnvironment"  # the fields, types and bounds of each provisioner: loadrec_model.py
 # ``{name}`` is a placeholder; ``{{`` and ``}}`` are a literal brace (as in Python's str.format), so a
 # command can carry JSON: ``--config {{"workers": {W}}}``.
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 PORT = "port"
 DEFAULT_START_TIMEOUT_S = 60.0
 DEFAULT_STOP_GRACE_S = 10.0
-MAX_STOP_GRACE_S = 10.0  # a third of the time a stopped test's process gets before it is killed
-MAX_START_TIMEOUT_S = 3600.0  # a model server that needs more than an hour to start is not waited for
-SAGEMAKER_FIELDS = ("Region", "ApiEndpointUrl", "RuntimeEndpointUrl", "WaitTimeoutSeconds", "Streaming")
 DEFAULT_WAIT_TIMEOUT_S = 1800.0  # SageMaker's own waiter gives an endpoint 30 minutes to be InService
-MAX_WAIT_TIMEOUT_S = 4 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -114,25 +107,16 @@ def command_words(command: Any) -> list[str] | None:
 
 
 def provisioner_problems(
-    raw: Any, parameters: list[set[str]], request: Mapping[str, Any] | None = None
+    raw: Mapping[str, Any], parameters: list[set[str]], request: Mapping[str, Any] | None = None
 ) -> list[Problem]:
-    """Problems with ``Loadrec.Provisioner``; ``parameters``: each configuration's environment parameter names;
-    ``request``: the AWS request (the SageMaker provisioner needs its model and role)."""
-    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("Command", "SageMaker"):
-        return [
-            Problem(
-                KEY,
-                "must be an object with one of Command (a local model server per test) or SageMaker "
-                "(a SageMaker endpoint per test)",
-            )
-        ]
+    """What the model leaves to a ``Loadrec.Provisioner`` it accepted; ``parameters``: each configuration's
+    environment parameter names; ``request``: the AWS request (the SageMaker provisioner needs its model and
+    role)."""
     if "SageMaker" in raw:
         return _sagemaker_problems(raw["SageMaker"], request or {}, any(parameters))
     entry, path = raw["Command"], f"{KEY}.Command"
-    if not isinstance(entry, dict):
-        return [Problem(path, "must be an object")]
-    found = _unknown(entry, COMMAND_FIELDS, path, "Command")
-    words = command_words(entry.get("Command"))
+    words = command_words(entry["Command"])
+    found = []
     if not words:
         found.append(Problem(f"{path}.Command", "must be a non-empty list of strings (or one string) naming a program"))
         words = []
@@ -140,8 +124,7 @@ def provisioner_problems(
         found.append(Problem(f"{path}.Command", "must not hold a NUL character"))
     if any(PORT in names for names in parameters):
         found.append(Problem(path, f"{{{PORT}}} is the free port: no environment parameter may be named {PORT}"))
-    permitted, allowed_problems = allowed_names(entry.get(ALLOWED, []), f"{path}.{ALLOWED}")
-    found += allowed_problems
+    permitted = frozenset(entry.get(ALLOWED, ()))
     for configuration, names in enumerate(parameters):
         for name in refused_names(sorted(names), permitted):
             found.append(
@@ -153,18 +136,10 @@ def provisioner_problems(
             )
     templates = [(f"{path}.Command", word) for word in words]
     for name in ("ReadyUrl", "Url"):
-        value = entry.get(name)
-        if not isinstance(value, str) or not value:
-            found.append(Problem(f"{path}.{name}", "must be a URL (it may hold {port})"))
-            continue
-        templates.append((f"{path}.{name}", value))
-        problem = url_problem(fill(value, PlaceholderSample()))
+        templates.append((f"{path}.{name}", entry[name]))
+        problem = url_problem(fill(entry[name], PlaceholderSample()))
         if problem is not None:
             found.append(Problem(f"{path}.{name}", problem))
-    found += _seconds(entry, "StartTimeoutSeconds", MAX_START_TIMEOUT_S, path)
-    found += _seconds(entry, "StopGraceSeconds", MAX_STOP_GRACE_S, path)
-    if "Streaming" in entry:
-        found += streaming_problems(entry["Streaming"], f"{path}.Streaming")
     parallel = ((request or {}).get("InputConfig", {}).get("ResourceLimit") or {}).get("MaxParallelOfTests", 1)
     if is_int(parallel) and parallel > 1 and not any(PORT in placeholders(t) for _, t in templates):
         found.append(
@@ -190,34 +165,12 @@ def provisioner_problems(
     return found
 
 
-def allowed_names(raw: Any, path: str) -> tuple[frozenset[str], list[Problem]]:
-    """An ``AllowedEnvironment`` list: environment names, each once."""
-    if not isinstance(raw, list) or len(raw) > MAX_ALLOWED_NAMES:
-        return frozenset(), [Problem(path, f"must be an array of at most {MAX_ALLOWED_NAMES} environment names")]
-    found = [
-        Problem(f"{path}[{index}]", f"{show(name)} must be an environment name ([a-zA-Z_][a-zA-Z0-9_]*)")
-        for index, name in enumerate(raw)
-        if not isinstance(name, str) or not ENVIRONMENT_NAME.fullmatch(name)
-    ]
-    return frozenset(name for name in raw if isinstance(name, str)), found
-
-
-def _sagemaker_problems(entry: Any, request: Mapping[str, Any], with_parameters: bool) -> list[Problem]:
+def _sagemaker_problems(entry: Mapping[str, Any], request: Mapping[str, Any], with_parameters: bool) -> list[Problem]:
     path = f"{KEY}.SageMaker"
-    if not isinstance(entry, dict):
-        return [Problem(path, "must be an object")]
-    found = _unknown(entry, SAGEMAKER_FIELDS, path, "SageMaker")
-    region = entry.get("Region")
-    if "Region" in entry and (not isinstance(region, str) or region_problem(region)):
-        found.append(Problem(f"{path}.Region", f"{show(region)} {region_problem(str(region)) or 'must be a string'}"))
+    found = []
     for name in ("ApiEndpointUrl", "RuntimeEndpointUrl"):
-        value = entry.get(name)
-        problem = url_problem(value) if isinstance(value, str) else "must be a URL"
-        if name in entry and problem:
+        if name in entry and (problem := url_problem(entry[name])):
             found.append(Problem(f"{path}.{name}", problem))
-    found += _seconds(entry, "WaitTimeoutSeconds", MAX_WAIT_TIMEOUT_S, path)
-    if "Streaming" in entry:
-        found += streaming_problems(entry["Streaming"], f"{path}.Streaming")
     config = request.get("InputConfig")
     config = config if isinstance(config, dict) else {}
     package, model = config.get("ModelPackageVersionArn"), config.get("ModelName")
@@ -226,20 +179,6 @@ def _sagemaker_problems(entry: Any, request: Mapping[str, Any], with_parameters:
     if (package or with_parameters) and not request.get("RoleArn"):
         found.append(Problem("RoleArn", "the SageMaker provisioner creates a model: name its execution role"))
     return found
-
-
-def _unknown(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str, kind: str) -> list[Problem]:
-    return [
-        Problem(f"{path}.{name}", f"is not a field of the {kind} provisioner") for name in entry if name not in allowed
-    ]
-
-
-def _seconds(entry: Mapping[str, Any], name: str, maximum: float, path: str) -> list[Problem]:
-    """A duration field, when given: a number of seconds above 0 and at most ``maximum``."""
-    value = entry.get(name)
-    if name not in entry or (not isinstance(value, bool) and isinstance(value, int | float) and 0 < value <= maximum):
-        return []
-    return [Problem(f"{path}.{name}", f"{show(value)} must be a number of seconds above 0, at most {maximum:g}")]
 
 
 class PlaceholderSample(dict[str, str]):

@@ -186,7 +186,7 @@ def _endpoint_problems(config: Mapping[str, Any]) -> list[Problem]:
     return found
 
 
-_PERCENTILE = re.compile(r"P([0-9]{1,2}(?:\.[0-9]+)?)")  # ASCII digits: \d takes "P٩٥" too
+PERCENTILE = re.compile(r"P([0-9]{1,2}(?:\.[0-9]+)?)")  # ASCII digits: \d takes "P٩٥" too
 
 
 def _content_type_problems(config: Mapping[str, Any]) -> list[Problem]:
@@ -226,7 +226,7 @@ def _threshold_problems(stopping: Mapping[str, Any], mode: LimitsMode) -> list[P
 
 def parse_percentile(text: str) -> float | None:
     """``"P95"`` → 95.0; ``None`` unless it names a percentile strictly between 0 and 100."""
-    match = _PERCENTILE.fullmatch(text)
+    match = PERCENTILE.fullmatch(text)
     if match is None:
         return None
     value = float(match.group(1))

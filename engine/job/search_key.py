@@ -17,21 +17,17 @@ requests failed. A search needs one of these to judge by. In a request-rate test
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadrec.engine.job import limits
-from loadrec.engine.job.problems import Problem, is_int, is_number, show, unknown_fields
+from loadrec.engine.job.problems import Problem
 from loadrec.shapes.search import Search
 
-KEY = "Search"
-FIELDS = ("MinUsers", "MaxUsers", "TolerancePercent", "ProbeSeconds")
+KEY = "Search"  # its fields and bounds: loadrec_model.py
 DEFAULT_MIN_USERS = 1
 DEFAULT_TOLERANCE_PERCENT = 5.0
 DEFAULT_PROBE_S = 30
-MIN_PROBE_S = 4  # its judged second half: 2 s at least (a real endpoint's users may need more to start)
-MAX_PROBE_S = 3600
-MAX_TOLERANCE_PERCENT = 50.0
 
 
 @dataclass(frozen=True)
@@ -55,35 +51,14 @@ class SearchKey:
         }
 
 
-def check(raw: Any, path: str, judged_by: list[str] | None) -> list[Problem]:
-    """Problems with ``Loadrec.Search``; ``judged_by`` names the thresholds the job gives (a probe's verdict;
-    None: not known, the AWS fields having problems of their own)."""
-    if not isinstance(raw, dict):
-        return [Problem(path, 'must be an object, e.g. {"MaxUsers": 64}')]
-    found = unknown_fields(raw, FIELDS, path)
-    most, least = raw.get("MaxUsers"), raw.get("MinUsers", DEFAULT_MIN_USERS)
-    for name, value in (("MaxUsers", most), ("MinUsers", least)):
-        if name == "MaxUsers" and name not in raw:
-            found.append(Problem(f"{path}.MaxUsers", "is required: the most users the search may try"))
-        elif not is_int(value) or not 1 <= value <= limits.MAX_PEAK_USERS:
-            found.append(
-                Problem(f"{path}.{name}", f"{show(value)} must be a whole number from 1 to {limits.MAX_PEAK_USERS:,}")
-            )
-    if is_int(most) and is_int(least) and 1 <= most < least:
+def rules(raw: Mapping[str, Any], path: str, judged_by: list[str] | None) -> list[Problem]:
+    """What the model leaves to ``Loadrec.Search``: MinUsers at most MaxUsers, and something to judge a probe
+    by; ``judged_by`` names the thresholds the job gives (None: not known, the AWS fields having problems of
+    their own)."""
+    found = []
+    most, least = raw["MaxUsers"], raw.get("MinUsers", DEFAULT_MIN_USERS)
+    if most < least:
         found.append(Problem(f"{path}.MinUsers", f"{least} is more than MaxUsers ({most})"))
-    tolerance = raw.get("TolerancePercent", DEFAULT_TOLERANCE_PERCENT)
-    if not is_number(tolerance) or not 0 < tolerance <= MAX_TOLERANCE_PERCENT:
-        found.append(
-            Problem(
-                f"{path}.TolerancePercent",
-                f"{show(tolerance)} must be a percentage above 0, at most {MAX_TOLERANCE_PERCENT:g}",
-            )
-        )
-    probe = raw.get("ProbeSeconds", DEFAULT_PROBE_S)
-    if not is_int(probe) or not MIN_PROBE_S <= probe <= MAX_PROBE_S:
-        found.append(
-            Problem(f"{path}.ProbeSeconds", f"{show(probe)} must be a whole number from {MIN_PROBE_S} to {MAX_PROBE_S}")
-        )
     if judged_by == []:
         found.append(
             Problem(

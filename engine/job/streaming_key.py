@@ -8,21 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadrec.engine.job.problems import Problem, show, unknown_fields
-from loadrec.engine.streaming.frames import FRAMINGS, JSON_LINES, SSE
+from loadrec.engine.streaming.frames import JSON_LINES, SSE
 
-KEY = "Streaming"
-FIELDS = ("Framing",)
-
-
-def streaming_problems(entry: Any, path: str) -> list[Problem]:
-    if not isinstance(entry, dict):
-        return [Problem(path, 'must be an object, e.g. {"Framing": "ServerSentEvents"}')]
-    found = unknown_fields(entry, FIELDS, path)
-    framing = entry.get("Framing")
-    if "Framing" in entry and framing not in FRAMINGS:
-        found.append(Problem(f"{path}.Framing", f"{show(framing)} is not one of: {', '.join(FRAMINGS)}"))
-    return found
+KEY = "Streaming"  # its field: loadrec_model.py
 
 
 def framing_of(streaming: Any, sagemaker: bool) -> str | None:

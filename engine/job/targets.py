@@ -18,15 +18,13 @@ from loadrec.engine.job.environment_names import ENV_PREFIX
 from loadrec.engine.job.headers import (
     header_name_problem,
     header_value_problem,
-    region_problem,
     shown_url,
     url_problem,
     without_credentials,
 )
-from loadrec.engine.job.limits import MAX_PRICE_PER_HOUR
-from loadrec.engine.job.problems import Problem, is_number, show, unknown_fields
+from loadrec.engine.job.problems import Problem, join, show
 from loadrec.engine.job.runtime_model import invoke_endpoint_problems
-from loadrec.engine.job.streaming_key import framing_of, streaming_problems
+from loadrec.engine.job.streaming_key import framing_of
 
 SAGEMAKER_FIELDS = (
     "EndpointName",
@@ -38,10 +36,7 @@ SAGEMAKER_FIELDS = (
     "CustomAttributes",
 )
 SAGEMAKER_HEADER_FIELDS = ("Accept", "TargetVariant", "InferenceComponentName", "CustomAttributes")
-HTTP_FIELDS = ("Url", "Method", "Headers", "CaBundle")
-TARGET_FIELDS = ("SageMaker", "Http", "PricePerHour", "Streaming")
-_ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-MAX_ENDPOINT_NAME = 63
+MAX_ENDPOINT_NAME = 63  # SageMaker's; the fields, types and bounds of a target: loadrec_model.py
 
 
 @dataclass(frozen=True)
@@ -90,23 +85,10 @@ class HttpTarget:
 Target = SageMakerTarget | HttpTarget
 
 
-def target_problems(target: Any, path: str) -> list[Problem]:
-    if not isinstance(target, dict):
-        return [Problem(path, "must be an object with SageMaker or Http")]
-    found = unknown_fields(target, TARGET_FIELDS, path)
+def target_problems(target: Mapping[str, Any], path: str) -> list[Problem]:
+    """What the model leaves to a target it accepted (``path`` names it): one kind, its URL and headers."""
     kinds = [k for k in ("SageMaker", "Http") if k in target]
-    if len(kinds) != 1:
-        found.append(Problem(path, "needs exactly one of SageMaker or Http"))
-    price = target.get("PricePerHour")
-    if "PricePerHour" in target and (not is_number(price) or not 0 <= price <= MAX_PRICE_PER_HOUR):
-        found.append(
-            Problem(
-                f"{path}.PricePerHour",
-                f"{show(price)} must be a number of dollars, 0 or more, at most {MAX_PRICE_PER_HOUR:,}",
-            )
-        )
-    if "Streaming" in target:
-        found += streaming_problems(target["Streaming"], f"{path}.Streaming")
+    found = [] if len(kinds) == 1 else [Problem(path, "needs exactly one of SageMaker or Http")]
     if "SageMaker" in target:
         found += _sagemaker_problems(target["SageMaker"], f"{path}.SageMaker")
     if "Http" in target:
@@ -114,66 +96,31 @@ def target_problems(target: Any, path: str) -> list[Problem]:
     return found
 
 
-def _sagemaker_problems(entry: Any, path: str) -> list[Problem]:
-    if not isinstance(entry, dict):
-        return [Problem(path, "must be an object")]
-    found = unknown_fields(entry, SAGEMAKER_FIELDS, path)
-    found += [
-        Problem(f"{path}.{k}", "must be a string")
-        for k in SAGEMAKER_FIELDS
-        if k in entry and not isinstance(entry[k], str)
-    ]
-    name = entry.get("EndpointName")
-    if name is None:
-        found.append(Problem(f"{path}.EndpointName", "is required"))
-    elif isinstance(name, str) and not _ENDPOINT_NAME.fullmatch(name):
-        found.append(Problem(f"{path}.EndpointName", f"{show(name)} is not a SageMaker endpoint name"))
-    url = entry.get("EndpointUrl")
-    if isinstance(url, str):
-        found += url_problems(url, f"{path}.EndpointUrl")
-    region = entry.get("Region")
-    if isinstance(region, str) and (problem := region_problem(region)):
-        found.append(Problem(f"{path}.Region", f"{show(region)} {problem}"))
+def _sagemaker_problems(entry: Mapping[str, Any], path: str) -> list[Problem]:
+    found = url_problems(entry["EndpointUrl"], f"{path}.EndpointUrl") if "EndpointUrl" in entry else []
     for key in SAGEMAKER_HEADER_FIELDS:  # each is sent as a header
         value = entry.get(key)
-        if isinstance(value, str) and (problem := header_value_problem(value)):
+        if value is not None and (problem := header_value_problem(value)):
             found.append(Problem(f"{path}.{key}", f"{show(value)} {problem}"))
-        elif isinstance(value, str):  # and bounded as InvokeEndpoint's model bounds it (length, pattern)
+        elif value is not None:  # and bounded as InvokeEndpoint's model bounds it (length, pattern)
             found += invoke_endpoint_problems(key, value, f"{path}.{key}")
     return found
 
 
-def http_problems(entry: Any, path: str) -> list[Problem]:
-    if not isinstance(entry, dict):
-        return [Problem(path, "must be an object")]
-    found = unknown_fields(entry, HTTP_FIELDS, path)
-    url = entry.get("Url")
-    if url is None:
-        found.append(Problem(f"{path}.Url", "is required"))
-    elif not isinstance(url, str):
-        found.append(Problem(f"{path}.Url", f"{show(url)} is not an http(s) URL"))
-    else:
-        found += url_problems(url, f"{path}.Url")
-    bundle = entry.get("CaBundle")
-    if bundle is not None and (not isinstance(bundle, str) or not bundle.strip() or "\x00" in bundle):
-        found.append(Problem(f"{path}.CaBundle", f"{show(bundle)} is not a file path"))
-    elif bundle is not None and not (isinstance(url, str) and url.lower().startswith("https://")):
+def http_problems(entry: Mapping[str, Any], path: str) -> list[Problem]:
+    """What the model leaves to an HTTP server's entry (a target's, or a Command provisioner's)."""
+    url = entry["Url"]
+    found = url_problems(url, f"{path}.Url")
+    if "CaBundle" in entry and not url.lower().startswith("https://"):
         found.append(Problem(f"{path}.CaBundle", "is for an https:// Url only"))
-    method = entry.get("Method", "POST")
-    if method not in ("POST", "PUT", "GET"):
-        found.append(Problem(f"{path}.Method", f"{show(method)} is not one of: POST, PUT, GET"))
-    headers = entry.get("Headers", {})
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        found.append(Problem(f"{path}.Headers", "must be an object of header names to string values"))
-        return found
-    for name, value in headers.items():
+    for name, value in entry.get("Headers", {}).items():
         if problem := header_name_problem(name):
             found.append(Problem(f"{path}.Headers", f"{show(name)} {problem}"))
         elif problem := header_value_problem(value):
             # A header's value is never shown: any header may carry a secret (not only SENSITIVE_HEADERS).
-            found.append(Problem(f"{path}.Headers.{name}", f"the value {problem}"))
+            found.append(Problem(join(f"{path}.Headers", name), f"the value {problem}"))
         elif value.startswith(ENV_PREFIX) and not value.removeprefix(ENV_PREFIX):
-            found.append(Problem(f"{path}.Headers.{name}", '"env:" must name an environment variable'))
+            found.append(Problem(join(f"{path}.Headers", name), '"env:" must name an environment variable'))
     return found
 
 

@@ -20,19 +20,17 @@ AWS's rule and the default.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadrec.engine.job.problems import Problem, is_number, show, unknown_fields
+from loadrec.engine.job.problems import Problem, show
 from loadrec.engine.job.rules import parse_percentile
 
 KEY = "StoppingConditions"
-FIELDS = ("TokenLatencyThresholds", "FlatThroughput")
-THRESHOLD_FIELDS = ("Metric", "Percentile", "ValueInMilliseconds")
 TTFT, ITL = "TimeToFirstToken", "InterTokenLatency"
 METRICS = {TTFT: "time to first token", ITL: "inter-token latency"}
 INVOCATIONS, OUTPUT_TOKENS = "Invocations", "OutputTokens"
-MAX_THRESHOLDS = 10
 
 
 @dataclass(frozen=True)
@@ -58,36 +56,19 @@ class TokenConditions:
         return self.flat_throughput == OUTPUT_TOKENS
 
 
-def check(raw: Any, path: str) -> list[Problem]:
-    """Problems with ``Loadrec.StoppingConditions`` (``path`` names it)."""
-    if not isinstance(raw, dict):
-        return [Problem(path, "must be an object with TokenLatencyThresholds and/or FlatThroughput")]
-    found = unknown_fields(raw, FIELDS, path)
-    flat = raw.get("FlatThroughput", INVOCATIONS)
-    if flat not in (INVOCATIONS, OUTPUT_TOKENS):
-        found.append(Problem(f"{path}.FlatThroughput", f"{show(flat)} is not one of: {INVOCATIONS}, {OUTPUT_TOKENS}"))
-    thresholds = raw.get("TokenLatencyThresholds", [])
-    if not isinstance(thresholds, list) or len(thresholds) > MAX_THRESHOLDS:
-        return [*found, Problem(f"{path}.TokenLatencyThresholds", f"must be an array of at most {MAX_THRESHOLDS}")]
+def rules(raw: Mapping[str, Any], path: str) -> list[Problem]:
+    """What the model leaves to ``Loadrec.StoppingConditions`` (``path`` names it): each percentile one
+    strictly between 0 and 100, each metric and percentile judged once."""
+    found: list[Problem] = []
     seen: set[tuple[str, str]] = set()
-    for index, entry in enumerate(thresholds):
+    for index, entry in enumerate(raw.get("TokenLatencyThresholds", [])):
         where = f"{path}.TokenLatencyThresholds[{index}]"
-        if not isinstance(entry, dict):
-            found.append(Problem(where, "must be an object with Metric, Percentile and ValueInMilliseconds"))
-            continue
-        found += unknown_fields(entry, THRESHOLD_FIELDS, where)
-        found += [Problem(f"{where}.{k}", "is required") for k in THRESHOLD_FIELDS if k not in entry]
-        metric, percentile, value = entry.get("Metric"), entry.get("Percentile"), entry.get("ValueInMilliseconds")
-        if "Metric" in entry and (not isinstance(metric, str) or metric not in METRICS):
-            found.append(Problem(f"{where}.Metric", f"{show(metric)} is not one of: {', '.join(METRICS)}"))
-        if "Percentile" in entry and (not isinstance(percentile, str) or parse_percentile(percentile) is None):
-            found.append(Problem(f"{where}.Percentile", f"{show(percentile)} is not a percentile such as P95"))
-        positive = is_number(value) and value > 0
-        if "ValueInMilliseconds" in entry and not positive:
-            found.append(Problem(f"{where}.ValueInMilliseconds", f"{show(value)} must be a number of ms above 0"))
-        if (str(metric), str(percentile)) in seen:
+        metric, percentile = entry["Metric"], entry["Percentile"]
+        if parse_percentile(percentile) is None:
+            found.append(Problem(f"{where}.Percentile", f"{show(percentile)} is not a percentile between P0 and P100"))
+        if (metric, percentile) in seen:
             found.append(Problem(where, f"a second {percentile} {metric} threshold"))
-        seen.add((str(metric), str(percentile)))
+        seen.add((metric, percentile))
     return found
 
 

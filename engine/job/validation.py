@@ -5,6 +5,8 @@ Three layers, each adding only what the one before skips:
    types, required members and minimums (the schema is never copied by hand).
 2. A walk over the same model for what botocore skips: maximums, enums, patterns,
    plus the documented AWS limits of :mod:`loadrec.engine.job.limits` (per ``LimitsMode``).
+   The ``Loadrec`` key's model (:mod:`.loadrec_model`) is walked by these two layers as
+   well, with its three traits: ``exclusiveMin``, ``nullable`` and ``meaning``.
 3. Rules of a custom load test that no schema states, in :mod:`loadrec.engine.job.rules`
    (a traffic pattern is needed, phases need their three numbers, the phase-boundary
    jump, …).
@@ -15,15 +17,17 @@ Each problem carries the dotted path of the field, e.g.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
 import botocore.session
 import regex  # botocore's patterns are Java regexes with \p{L}-style classes
 from botocore.model import ServiceModel, Shape
-from botocore.validate import ParamValidator
+from botocore.validate import ParamValidator, ValidationErrors
 
 from loadrec.engine.job import limits
 from loadrec.engine.job.limits import LimitsMode, Range
@@ -52,13 +56,44 @@ def check_request(request: Mapping[str, Any], mode: LimitsMode) -> list[Problem]
     return problems
 
 
-def check_input(params: Mapping[str, Any], shape: Shape, mode: LimitsMode | None = None) -> list[Problem]:
-    """Every problem the model finds with ``params``, the input of an operation whose input shape is ``shape``;
-    ``mode`` None: the model's own bounds alone (AWS's documented job limits are for a job request)."""
-    return [*_botocore_problems(params, shape), *_model_problems(params, shape, "", mode)]
+def check_input(params: Any, shape: Shape, mode: LimitsMode | None = None, path: str = "") -> list[Problem]:
+    """Every problem the model finds with ``params``, a value of ``shape`` (an operation's input, or a part
+    of the ``Loadrec`` key at ``path``); ``mode`` None: the model's own bounds alone (AWS's documented job
+    limits are for a job request)."""
+    return [*_botocore_problems(params, shape, path), *_model_problems(params, shape, path, mode)]
 
 
 # --- layer 1: botocore -------------------------------------------------------------
+
+
+class _Validator(ParamValidator):
+    """botocore's validator from a value at ``path``, with a map's keys named as ``join`` names them
+    (botocore writes ``Headers.X Y``, which a key holding a dot or a space makes unreadable), ``null`` let
+    through where the model says ``nullable`` and a ``sensitive`` value never echoed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def validate(self, params: Any, shape: Shape) -> ValidationErrors:
+        errors = ValidationErrors()
+        self._validate(params, shape, errors, self.path)
+        return errors
+
+    def _validate(self, params: Any, shape: Shape, errors: Any, name: str) -> None:
+        if params is None and shape.metadata.get("nullable"):
+            return
+        if shape.metadata.get("sensitive"):
+            errors = _Withholding(errors)
+        super()._validate(params, shape, errors, name)
+
+    def _validate_map(self, params: Any, shape: Any, errors: Any, name: str) -> None:
+        if not isinstance(params, dict):
+            errors.report(name, "invalid type", param=params, valid_types=[str(dict)])
+            return
+        for key, value in params.items():
+            self._validate(key, shape.key, errors, name)
+            self._validate(value, shape.value, errors, join(name.lstrip("."), key))
+
 
 _JSON_TYPE_NAMES = {
     "<class 'str'>": "a string",
@@ -72,8 +107,25 @@ _JSON_TYPE_NAMES = {
 }
 
 
-def _botocore_problems(request: Mapping[str, Any], shape: Shape) -> Iterator[Problem]:
-    report = ParamValidator().validate(dict(request), shape)
+@dataclass(frozen=True)
+class _Withheld:
+    """A sensitive value in an error: its JSON type said, the value itself never."""
+
+    kind: str
+
+
+class _Withholding:
+    def __init__(self, errors: Any) -> None:
+        self.errors = errors
+
+    def report(self, name: str, reason: str, **info: Any) -> None:
+        if "param" in info and reason != "invalid length":
+            info["param"] = _Withheld(_json_type(info["param"]))
+        self.errors.report(name, reason, **info)
+
+
+def _botocore_problems(request: Any, shape: Shape, path: str) -> Iterator[Problem]:
+    report = _Validator(path).validate(request, shape)
     # botocore keeps the structured errors in a private list and offers only a joined
     # text report; the structured form gives us paths and values to phrase our own.
     for reason, name, info in report._errors:
@@ -86,10 +138,18 @@ def _botocore_problems(request: Mapping[str, Any], shape: Shape) -> Iterator[Pro
             allowed = ", ".join(info["valid_names"])
             yield Problem(join(path, info["unknown_param"]), f"unknown field (allowed here: {allowed})")
         elif reason == "invalid type":
-            expected = " or ".join(dict.fromkeys(_JSON_TYPE_NAMES.get(t, t) for t in info["valid_types"]))
-            yield Problem(path, f"{show(info['param'])} is {_json_type(info['param'])}, expected {expected}")
+            names = dict.fromkeys(_JSON_TYPE_NAMES.get(t, t) for t in info["valid_types"])
+            expected = "a number" if "a number" in names else " or ".join(names)  # an integer is a number
+            if info["param"] is None:
+                yield Problem(path, f"is null, expected {expected}")
+            else:
+                yield Problem(path, f"{_shown(info['param'])} is {_json_type(info['param'])}, expected {expected}")
+        elif reason == "empty input":
+            yield Problem(path, f"needs one of: {', '.join(info['members'])}")
+        elif reason == "more than one input":
+            yield Problem(path, f"takes only one of: {', '.join(info['members'])}")
         elif reason == "invalid range":
-            yield Problem(path, f"{show(info['param'])} is below the minimum of {info['min_allowed']}")
+            yield Problem(path, f"{_shown(info['param'])} is below the minimum of {info['min_allowed']}")
         elif reason == "invalid length":
             yield Problem(path, f"length {info['param']} is below the minimum of {info['min_allowed']}")
         else:  # pragma: no cover - reasons this operation's model cannot produce
@@ -101,14 +161,24 @@ def _botocore_problems(request: Mapping[str, Any], shape: Shape) -> Iterator[Pro
 
 def _model_problems(value: Any, shape: Shape, path: str, mode: LimitsMode | None) -> list[Problem]:
     kind = shape.type_name
+    found: list[Problem] = []
+    if shape.metadata.get("document"):
+        return found
+    if kind == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                found += [Problem(path, f"key {problem.message}") for problem in string_problems(key, shape.key, path)]
+            found += _model_problems(item, shape.value, join(path, str(key)), mode)
+        return found
+    if kind in ("double", "float") and value is not None:
+        return _number_problems(value, shape, path)
     if kind == "structure" and isinstance(value, dict):
-        found: list[Problem] = []
         for key, item in value.items():
             if key in shape.members:
                 found += _model_problems(item, shape.members[key], join(path, key), mode)
         return found
     if kind == "list" and isinstance(value, list):
-        found = _count_problems(len(value), shape, path, mode)
+        found += _count_problems(len(value), shape, path, mode)
         for index, item in enumerate(value):
             found += _model_problems(item, shape.member, f"{path}[{index}]", mode)
         return found
@@ -142,8 +212,33 @@ def string_problems(value: str, shape: Shape, path: str) -> list[Problem]:
     if "enum" in meta and value not in meta["enum"]:
         return [Problem(path, f"{show(value)} is not {one_of(meta['enum'])}")]
     if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
+        if "meaning" in meta:
+            return [Problem(path, f"{show(value)} is not {meta['meaning']}")]
         return [Problem(path, f"{show(value)} does not match the pattern {meta['pattern']}")]
     return []
+
+
+def _number_problems(value: Any, shape: Shape, path: str) -> list[Problem]:
+    """A double's bounds past botocore's minimum: a boolean, a non-finite value, the maximum, an exclusive minimum."""
+    meta = shape.metadata
+    if isinstance(value, bool):  # JSON true/false pass botocore's number check
+        return [Problem(path, f"{show(value)} is a boolean, expected a number")]
+    if not isinstance(value, int | float):
+        return []  # botocore reported its type
+    if isinstance(value, float) and not math.isfinite(value):
+        return [Problem(path, f"{show(value)} is not a finite number")]
+    if "min" in meta and value < meta["min"]:
+        return []  # botocore already reported it
+    if meta.get("exclusiveMin") and value == meta["min"]:
+        return [Problem(path, f"{show(value)} must be above {_figure(meta['min'])}")]
+    if "max" in meta and value > meta["max"]:
+        return [Problem(path, f"{show(value)} is above the maximum of {_figure(meta['max'])}")]
+    return []
+
+
+def _figure(bound: float) -> str:
+    """A bound as an error line writes it: 3600, 3,600,000, 0.5."""
+    return f"{int(bound):,}" if float(bound).is_integer() else f"{bound:,}"
 
 
 def _integer_problems(value: int, shape: Shape, path: str, mode: LimitsMode | None) -> list[Problem]:
@@ -153,7 +248,7 @@ def _integer_problems(value: int, shape: Shape, path: str, mode: LimitsMode | No
         return []  # botocore already reported it
     if mode is None:
         return (
-            [Problem(path, f"{show(value)} is above the maximum of {model_max}")]
+            [Problem(path, f"{show(value)} is above the maximum of {_figure(model_max)}")]
             if model_max is not None and value > model_max
             else []
         )
@@ -193,4 +288,10 @@ def _generic(path: str) -> str:
 
 
 def _json_type(value: Any) -> str:
+    if isinstance(value, _Withheld):
+        return value.kind
     return _JSON_TYPE_NAMES.get(str(type(value)), type(value).__name__)
+
+
+def _shown(value: Any) -> str:
+    return "the value" if isinstance(value, _Withheld) else show(value)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadrec.engine.job import request_rate
+from loadrec.engine.job.loadrec_model import check_part
 from loadrec.engine.job.request_rate import RequestRate
 from loadrec.engine.measurement.histograms import percentiles_ms
 from loadrec.engine.measurement.metrics import Timeline, WindowStats
@@ -103,7 +104,7 @@ class RateFigures:
     @classmethod
     def from_record(cls, data: dict[str, Any]) -> RateFigures:
         """Raises KeyError, TypeError or ValueError on anything ``to_record`` does not write."""
-        if problems := request_rate.check(data["rate"], "rate"):
+        if problems := check_part(request_rate.KEY, data["rate"], "rate"):
             raise ValueError(str(problems[0]))
         rate = request_rate.parse(data["rate"])
         assert rate is not None  # checked

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from loadrec.engine.job import search_key
+from loadrec.engine.job.loadrec_model import check_part
 from loadrec.engine.job.search_key import SearchKey
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.measurement.metrics import WindowStats
@@ -142,7 +143,7 @@ class SearchFigures:
     @classmethod
     def from_record(cls, data: dict[str, Any]) -> SearchFigures:
         """Raises KeyError, TypeError or ValueError on anything ``to_record`` does not write."""
-        if problems := search_key.check(data["key"], "key", None):
+        if problems := check_part(search_key.KEY, data["key"], "key") or search_key.rules(data["key"], "key", None):
             raise ValueError(str(problems[0]))
         key = search_key.parse(data["key"])
         assert key is not None  # checked

@@ -135,7 +135,7 @@ def test_every_problem_is_reported_at_once_with_its_path(base: Path) -> None:
         ({"PayloadRoots": ["notes.txt"]}, "PayloadRoots[0]", "is not a folder"),
         ({"PayloadRoots": ["payloads", "missing"]}, "PayloadRoots[1]", "is not a folder"),
         ({"Endpoints": []}, "Endpoints", "must be an object"),
-        ({"Endpoints": {"e": "http://10.0.0.5/"}}, "Endpoints.e", "must be an object with SageMaker or Http"),
+        ({"Endpoints": {"e": "http://10.0.0.5/"}}, "Endpoints.e", '"http://10.0.0.5/" is a string, expected an object'),
         ({"Endpoints": {"e": {}}}, "Endpoints.e", "needs exactly one of SageMaker or Http"),
         (
             {"Endpoints": {"e": {"Http": {"Url": "http://h/"}, "SageMaker": {"EndpointName": "x"}}}},
@@ -144,15 +144,15 @@ def test_every_problem_is_reported_at_once_with_its_path(base: Path) -> None:
         ),
         ({"Endpoints": {"e": {"SageMaker": {}}}}, "Endpoints.e.SageMaker.EndpointName", "is required"),
         ({"Endpoints": {"e": {"Http": {"Url": "ftp://h/"}}}}, "Endpoints.e.Http.Url", "is not an http(s) URL"),
-        ({"Endpoints": {"e": {**STAGING, "PricePerHour": -1}}}, "Endpoints.e.PricePerHour", "0 or more"),
+        ({"Endpoints": {"e": {**STAGING, "PricePerHour": -1}}}, "Endpoints.e.PricePerHour", "-1 is below the minimum"),
         ({"Endpoints": {"e": {**STAGING, "Colour": 1}}}, "Endpoints.e.Colour", "unknown field"),
         ({"Loadrec": {"Targets": [STAGING]}}, "Loadrec.Targets", "not allowed here"),
         ({"Loadrec": {"Targets": []}}, "Loadrec.Targets", "not allowed here"),
         ({"Loadrec": []}, "Loadrec", "must be an object"),
         ({"Loadrec": {"Colour": 1}}, "Loadrec.Colour", "unknown field"),
         ({"Loadrec": {"RequestTimeoutSeconds": 0}}, "Loadrec.RequestTimeoutSeconds", "above 0"),
-        ({"Loadrec": {"SamplePayloadUrl": ""}}, "Loadrec.SamplePayloadUrl", "non-empty string"),
-        ({"Loadrec": {"Provisioner": 5}}, "Loadrec.Provisioner", "must be an object"),
+        ({"Loadrec": {"SamplePayloadUrl": ""}}, "Loadrec.SamplePayloadUrl", "length 0 is below the minimum of 1"),
+        ({"Loadrec": {"Provisioner": 5}}, "Loadrec.Provisioner", "5 is an integer, expected an object"),
     ],
 )
 def test_each_problem_names_its_field(base: Path, raw: dict[str, Any], path: str, phrase: str) -> None:

@@ -43,18 +43,18 @@ def test_without_the_key_the_test_is_closed_loop() -> None:
 
 R = "RequestsPerSecondPerUser"
 BAD_VALUES = [
-    ([], ["Loadrec.RequestRate: must be an object"]),
+    ([], ["Loadrec.RequestRate: [] is an array, expected an object"]),
     ({}, [f"Loadrec.RequestRate.{R}: is required"]),
-    ({R: 0}, [f"Loadrec.RequestRate.{R}: 0 must be"]),
-    ({R: -1}, [f"{R}: -1 must be"]),
-    ({R: 1001}, [f"{R}: 1001 must be a number of requests a second above 0, at most 1000"]),
-    ({R: True}, [f"{R}: true must be"]),
-    ({R: "2"}, [f'{R}: "2" must be']),
+    ({R: 0}, [f"Loadrec.RequestRate.{R}: 0 must be above 0"]),
+    ({R: -1}, [f"{R}: -1 is below the minimum of 0"]),
+    ({R: 1001}, [f"{R}: 1001 is above the maximum of 1,000"]),
+    ({R: True}, [f"{R}: true is a boolean, expected a number"]),
+    ({R: "2"}, [f'{R}: "2" is a string, expected a number']),
     ({R: 10**400}, [f"{R}: 1000000"]),
     ({R: 1, "Arrivals": "poisson"}, ['Arrivals: "poisson" is not one of: Constant, Poisson']),
-    ({R: 1, "MaxRequestsInFlight": 0}, ["MaxRequestsInFlight: 0 must be a whole number from 1 to 100,000"]),
-    ({R: 1, "MaxRequestsInFlight": 2.5}, ["MaxRequestsInFlight: 2.5 must be"]),
-    ({R: 1, "MaxRequestsInFlight": 100_001}, ["MaxRequestsInFlight: 100001 must be"]),
+    ({R: 1, "MaxRequestsInFlight": 0}, ["MaxRequestsInFlight: 0 is below the minimum of 1"]),
+    ({R: 1, "MaxRequestsInFlight": 2.5}, ["MaxRequestsInFlight: 2.5 is a number, expected an integer"]),
+    ({R: 1, "MaxRequestsInFlight": 100_001}, ["MaxRequestsInFlight: 100001 is above the maximum of 100,000"]),
     ({R: 1, "Rate": 3}, [f"RequestRate.Rate: unknown field (allowed here: {R}, Arrivals, MaxRequestsInFlight)"]),
 ]
 
@@ -70,9 +70,9 @@ def test_each_bad_value_is_one_line_naming_its_field(rate: Any, expected: list[s
 
 def test_every_problem_is_collected_at_once() -> None:
     found = problems({"RequestsPerSecondPerUser": 0, "Arrivals": 3, "MaxRequestsInFlight": -2, "X": 1})
-    assert [line.split(":")[0] for line in found] == [
-        "Loadrec.RequestRate.X",
-        "Loadrec.RequestRate.RequestsPerSecondPerUser",
+    assert sorted(line.split(":")[0] for line in found) == [
         "Loadrec.RequestRate.Arrivals",
         "Loadrec.RequestRate.MaxRequestsInFlight",
+        "Loadrec.RequestRate.RequestsPerSecondPerUser",
+        "Loadrec.RequestRate.X",
     ]

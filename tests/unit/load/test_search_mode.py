@@ -60,18 +60,18 @@ def test_without_the_key_the_pattern_runs() -> None:
 
 S = "Loadrec.Search"
 BAD_VALUES = [
-    ([], [f"{S}: must be an object"]),
+    ([], [f"{S}: [] is an array, expected an object"]),
     ({}, [f"{S}.MaxUsers: is required"]),
-    ({"MaxUsers": 0}, [f"{S}.MaxUsers: 0 must be a whole number from 1 to 100,000"]),
-    ({"MaxUsers": 100_001}, [f"{S}.MaxUsers: 100001 must be"]),
-    ({"MaxUsers": 8.5}, [f"{S}.MaxUsers: 8.5 must be"]),
-    ({"MaxUsers": True}, [f"{S}.MaxUsers: true must be"]),
+    ({"MaxUsers": 0}, [f"{S}.MaxUsers: 0 is below the minimum of 1"]),
+    ({"MaxUsers": 100_001}, [f"{S}.MaxUsers: 100001 is above the maximum of 100,000"]),
+    ({"MaxUsers": 8.5}, [f"{S}.MaxUsers: 8.5 is a number, expected an integer"]),
+    ({"MaxUsers": True}, [f"{S}.MaxUsers: true is a boolean, expected an integer"]),
     ({"MaxUsers": 8, "MinUsers": 9}, [f"{S}.MinUsers: 9 is more than MaxUsers (8)"]),
-    ({"MaxUsers": 8, "MinUsers": 0}, [f"{S}.MinUsers: 0 must be"]),
-    ({"MaxUsers": 8, "TolerancePercent": 0}, [f"{S}.TolerancePercent: 0 must be a percentage above 0, at most 50"]),
-    ({"MaxUsers": 8, "TolerancePercent": "5"}, [f'{S}.TolerancePercent: "5" must be']),
-    ({"MaxUsers": 8, "TolerancePercent": 51}, [f"{S}.TolerancePercent: 51 must be"]),
-    ({"MaxUsers": 8, "ProbeSeconds": 3}, [f"{S}.ProbeSeconds: 3 must be a whole number from 4 to 3600"]),
+    ({"MaxUsers": 8, "MinUsers": 0}, [f"{S}.MinUsers: 0 is below the minimum of 1"]),
+    ({"MaxUsers": 8, "TolerancePercent": 0}, [f"{S}.TolerancePercent: 0 must be above 0"]),
+    ({"MaxUsers": 8, "TolerancePercent": "5"}, [f'{S}.TolerancePercent: "5" is a string, expected a number']),
+    ({"MaxUsers": 8, "TolerancePercent": 51}, [f"{S}.TolerancePercent: 51 is above the maximum of 50"]),
+    ({"MaxUsers": 8, "ProbeSeconds": 3}, [f"{S}.ProbeSeconds: 3 is below the minimum of 4"]),
     ({"MaxUsers": 8, "ProbeSeconds": 10**400}, [f"{S}.ProbeSeconds: 1000000"]),
     ({"MaxUsers": 8, "Users": 3}, [f"{S}.Users: unknown field (allowed here: MinUsers, MaxUsers,"]),
 ]

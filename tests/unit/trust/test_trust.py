@@ -116,7 +116,7 @@ def test_the_bundle_travels_with_a_target_sent_to_workers() -> None:
             {"Url": "http://127.0.0.1:9/x", "CaBundle": "ca.pem"},
             "Loadrec.Targets[0].Http.CaBundle: is for an https:// Url only",
         ),
-        ({"Url": URL, "CaBundle": 5}, "Loadrec.Targets[0].Http.CaBundle: 5 is not a file path"),
+        ({"Url": URL, "CaBundle": 5}, "Loadrec.Targets[0].Http.CaBundle: 5 is an integer, expected a string"),
         ({"Url": URL, "CaBundle": " "}, 'Loadrec.Targets[0].Http.CaBundle: " " is not a file path'),
         ({"Url": URL, "CaBundle": "a\u0000b"}, "Loadrec.Targets[0].Http.CaBundle: "),
     ],
