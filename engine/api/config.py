@@ -30,22 +30,42 @@ import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+from botocore.model import Shape
 
 from loadrec.engine.job.environment_names import ENV_PREFIX
 from loadrec.engine.job.extension import KEY, check_extension
 from loadrec.engine.job.files import JobFileError, parse_json, read_text
-from loadrec.engine.job.headers import region_problem
-from loadrec.engine.job.loadrec_model import check_part
-from loadrec.engine.job.problems import Problem, is_int, join, show, unknown_fields
+from loadrec.engine.job.loadrec_model import SHAPES, resolver
+from loadrec.engine.job.problems import Problem, clean, join, show
 from loadrec.engine.job.targets import target_problems
+from loadrec.engine.job.validation import check_input
 from loadrec.engine.trust.bundles import TrustError, read_bundle
 
-FIELDS = ("Region", "AccessKeys", "MaxConcurrentJobs", "PayloadRoots", "Endpoints", KEY)
 DEFAULT_REGION = "us-east-1"
 DEFAULT_MAX_CONCURRENT_JOBS = 2
-MAX_CONCURRENT_JOBS = 100
+# The configuration's shapes, in the format of the Loadrec key's model and naming its shapes (Region, Target).
+# Loadrec is walked by check_extension (the key's model and its rules), so it is any JSON value here.
+# fmt: off
+CONFIG_SHAPES: dict[str, dict[str, Any]] = {
+    "ServerConfig": {"type": "structure", "members": {
+        "Region": {"shape": "Region"}, "AccessKeys": {"shape": "AccessKeys"},
+        "MaxConcurrentJobs": {"shape": "ConcurrentJobs"}, "PayloadRoots": {"shape": "PayloadRoots"},
+        "Endpoints": {"shape": "Endpoints"}, KEY: {"shape": "ExtensionValue"}}},
+    "AccessKeys": {"type": "map", "key": {"shape": "AccessKeyId"}, "value": {"shape": "SecretAccessKey"},
+                   "sensitive": True},  # a wrong type is never echoed: it may hold the secrets
+    "AccessKeyId": {"type": "string", "min": 1, "max": 128, "pattern": "[A-Za-z0-9]+",
+                    "meaning": "an access key id (letters and digits)"},
+    "SecretAccessKey": {"type": "string", "min": 1, "max": 1024, "sensitive": True},  # or env:NAME
+    "ConcurrentJobs": {"type": "long", "min": 1, "max": 100},
+    "PayloadRoots": {"type": "list", "member": {"shape": "Path"}},
+    "Endpoints": {"type": "map", "key": {"shape": "EndpointName"}, "value": {"shape": "Target"}},
+    "ExtensionValue": {"type": "structure", "members": {}, "document": True},
+}
+# fmt: on
 PAYLOAD_URL_FIELDS = ("SamplePayloadUrl",)  # extension fields holding a local path, read from the file's folder
 
 
@@ -96,41 +116,38 @@ def load_config(path: str | None, environ: Mapping[str, str] = os.environ) -> Se
 def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConfig:
     if not isinstance(raw, dict):
         raise ConfigError(["the server configuration must be a JSON object"])
-    problems = unknown_fields(raw, FIELDS, "")
-    region = raw.get("Region", DEFAULT_REGION)
-    if not isinstance(region, str) or (problem := region_problem(region)) is not None:
-        problems.append(
-            Problem("Region", f"{show(region)} {problem if isinstance(region, str) else 'is not a string'}")
-        )
-    keys, secret_variables, key_problems = _access_keys(raw.get("AccessKeys", {}), environ)
-    jobs = raw.get("MaxConcurrentJobs", DEFAULT_MAX_CONCURRENT_JOBS)
-    if not is_int(jobs) or not 1 <= jobs <= MAX_CONCURRENT_JOBS:
-        problems.append(
-            Problem("MaxConcurrentJobs", f"{show(jobs)} must be a whole number from 1 to {MAX_CONCURRENT_JOBS}")
-        )
-    roots, root_problems = _roots(raw.get("PayloadRoots", []), base)
-    endpoints = raw.get("Endpoints", {})
-    if not isinstance(endpoints, dict):
-        problems.append(Problem("Endpoints", "must be an object of endpoint names to targets"))
-        endpoints = {}
+    model = check_input(raw, _config_shape(), None)
+    problems = list(model)
+    # Each rule reads the entries the model accepted (an entry it refused is reported once, by the model).
+    keys: dict[str, str] = {}
+    secret_variables = frozenset[str]()
+    if isinstance(raw.get("AccessKeys"), dict):
+        accepted = {k: v for k, v in raw["AccessKeys"].items() if clean(model, join("AccessKeys", k))}
+        keys, secret_variables, key_problems = _access_keys(accepted, environ)
+        problems += key_problems
+    roots: tuple[Path, ...] = ()
+    if clean(model, "PayloadRoots"):
+        roots, root_problems = _roots(raw.get("PayloadRoots", []), base)
+        problems += root_problems
     targets = {}
-    for name, entry in endpoints.items():
+    endpoints = raw.get("Endpoints")
+    for name, entry in endpoints.items() if isinstance(endpoints, dict) else ():
         where = join("Endpoints", name)
-        found = check_part("Target", entry, where) if entry is not None else [Problem(where, "must be a target")]
-        found = found or target_problems(entry, where)
+        if not clean(model, where):
+            continue
+        found = target_problems(entry, where)
         if not found:
             entry, found = _with_absolute_bundle(entry, base, where)
         targets[name] = entry
         problems += found
     extension = raw.get(KEY, {})
     problems += _extension_problems(extension)
-    problems = [*problems, *key_problems, *root_problems]
     if problems:
         raise ConfigError([str(p) for p in problems])
     return ServerConfig(
-        region=region,
+        region=raw.get("Region", DEFAULT_REGION),
         access_keys=keys,
-        max_concurrent_jobs=jobs,
+        max_concurrent_jobs=raw.get("MaxConcurrentJobs", DEFAULT_MAX_CONCURRENT_JOBS),
         payload_roots=roots,
         endpoints=targets,
         extension=_absolute_paths(extension, base),
@@ -138,21 +155,23 @@ def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConf
     )
 
 
-def _access_keys(raw: Any, environ: Mapping[str, str]) -> tuple[dict[str, str], frozenset[str], list[Problem]]:
+@cache
+def _config_shape() -> Shape:
+    return resolver({**SHAPES, **CONFIG_SHAPES}).get_shape_by_name("ServerConfig")
+
+
+def _access_keys(
+    raw: Mapping[str, str], environ: Mapping[str, str]
+) -> tuple[dict[str, str], frozenset[str], list[Problem]]:
     """(access key id → secret, the environment variables read for them, the problems)."""
-    if not isinstance(raw, dict):
-        return {}, frozenset(), [Problem("AccessKeys", "must be an object of access key ids to secret access keys")]
     keys, variables, problems = {}, set(), []
     for key_id, secret in raw.items():
-        where = join("AccessKeys", key_id)
-        if not key_id or not key_id.isalnum():
-            problems.append(Problem(where, "an access key id is letters and digits"))
-        elif not isinstance(secret, str) or not secret:
-            problems.append(Problem(where, "the secret access key must be a non-empty string (or env:NAME)"))
-        elif secret.startswith(ENV_PREFIX):
+        if secret.startswith(ENV_PREFIX):
             name = secret.removeprefix(ENV_PREFIX)
             if not environ.get(name):
-                problems.append(Problem(where, f"the environment variable {show(name)} is not set"))
+                problems.append(
+                    Problem(join("AccessKeys", key_id), f"the environment variable {show(name)} is not set")
+                )
             else:
                 keys[key_id] = environ[name]
                 variables.add(name)
@@ -161,9 +180,7 @@ def _access_keys(raw: Any, environ: Mapping[str, str]) -> tuple[dict[str, str], 
     return keys, frozenset(variables), problems
 
 
-def _roots(raw: Any, base: Path) -> tuple[tuple[Path, ...], list[Problem]]:
-    if not isinstance(raw, list) or not all(isinstance(item, str) and item for item in raw):
-        return (), [Problem("PayloadRoots", "must be an array of folder paths")]
+def _roots(raw: list[str], base: Path) -> tuple[tuple[Path, ...], list[Problem]]:
     roots, problems = [], []
     for index, item in enumerate(raw):
         path = _from_file(base, item)
@@ -176,7 +193,7 @@ def _roots(raw: Any, base: Path) -> tuple[tuple[Path, ...], list[Problem]]:
 
 def _extension_problems(extension: Any) -> list[Problem]:
     if not isinstance(extension, dict):
-        return [Problem(KEY, "must be an object")]
+        return check_extension(extension, 0)  # the model's line for a value that is no object
     found = []
     if "Targets" in extension:
         found.append(Problem(f"{KEY}.Targets", "not allowed here: map InputConfig.Endpoints names in Endpoints"))

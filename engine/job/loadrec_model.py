@@ -82,10 +82,10 @@ SHAPES: dict[str, dict[str, Any]] = {
     "RequestTimeoutSeconds": _seconds(HOUR_S),  # a request that may take longer than an hour is not load-tested
     "MaxResponseSizeInBytes": _whole(1, 1024**3),  # each user holds one answer in memory at a time
     # --- where traffic goes (targets.py) ---
-    "Targets": {"type": "list", "member": {"shape": "Target"}},
+    "Targets": {"type": "list", "member": {"shape": "Target", "nullable": True}},  # null: the provisioner's
     "Target": _structure(
         {"SageMaker": "SageMakerTarget", "Http": "HttpTarget", "PricePerHour": "PricePerHour",
-         "Streaming": "Streaming"}, nullable=True),
+         "Streaming": "Streaming"}),
     "PricePerHour": {"type": "double", "min": 0, "max": MAX_PRICE_PER_HOUR},
     "SageMakerTarget": _structure(
         {"EndpointName": "EndpointName", "Region": "Region", "EndpointUrl": "Text", "Accept": "Text",
@@ -186,7 +186,13 @@ class _Resolver(ShapeResolver):
     }
 
 
-_RESOLVER = _Resolver(SHAPES)
+def resolver(shapes: dict[str, dict[str, Any]]) -> ShapeResolver:
+    """Shapes in this format (these, or another file's that names them, as the server configuration does),
+    their traits read."""
+    return _Resolver(shapes)
+
+
+_RESOLVER = resolver(SHAPES)
 
 
 @cache

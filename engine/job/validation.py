@@ -91,8 +91,9 @@ class _Validator(ParamValidator):
             errors.report(name, "invalid type", param=params, valid_types=[str(dict)])
             return
         for key, value in params.items():
-            self._validate(key, shape.key, errors, name)
-            self._validate(value, shape.value, errors, join(name.lstrip("."), key))
+            where = join(name.lstrip("."), key)
+            self._validate(key, shape.key, errors, where)
+            self._validate(value, shape.value, errors, where)
 
 
 _JSON_TYPE_NAMES = {
@@ -167,7 +168,7 @@ def _model_problems(value: Any, shape: Shape, path: str, mode: LimitsMode | None
     if kind == "map" and isinstance(value, dict):
         for key, item in value.items():
             if isinstance(key, str):
-                found += [Problem(path, f"key {problem.message}") for problem in string_problems(key, shape.key, path)]
+                found += string_problems(key, shape.key, join(path, key))
             found += _model_problems(item, shape.value, join(path, str(key)), mode)
         return found
     if kind in ("double", "float") and value is not None:
@@ -207,14 +208,17 @@ def _count_problems(count: int, shape: Shape, path: str, mode: LimitsMode | None
 
 def string_problems(value: str, shape: Shape, path: str) -> list[Problem]:
     meta = shape.metadata
+    shown = "the value" if meta.get("sensitive") else show(value)
+    if "min" in meta and len(value) < meta["min"]:
+        return []  # botocore reported it
     if "max" in meta and len(value) > meta["max"]:
         return [Problem(path, f"length {len(value)} is above the maximum of {meta['max']}")]
     if "enum" in meta and value not in meta["enum"]:
-        return [Problem(path, f"{show(value)} is not {one_of(meta['enum'])}")]
+        return [Problem(path, f"{shown} is not {one_of(meta['enum'])}")]
     if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
         if "meaning" in meta:
-            return [Problem(path, f"{show(value)} is not {meta['meaning']}")]
-        return [Problem(path, f"{show(value)} does not match the pattern {meta['pattern']}")]
+            return [Problem(path, f"{shown} is not {meta['meaning']}")]
+        return [Problem(path, f"{shown} does not match the pattern {meta['pattern']}")]
     return []
 
 

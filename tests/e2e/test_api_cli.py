@@ -99,7 +99,7 @@ def test_bad_options_and_configuration_exit_2_with_one_line_each(tmp_path: Path)
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         f"--config: Extra: unknown field (allowed here: {FIELDS})",
-        "--config: MaxConcurrentJobs: 0 must be a whole number from 1 to 100",
+        "--config: MaxConcurrentJobs: 0 is below the minimum of 1",
         '--config: AccessKeys.AKID1: the environment variable "UNSET_SECRET_FOR_TEST" is not set',
     ]
     exposed = serve("--insecure-no-auth", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "data"))

@@ -35,8 +35,7 @@ from typing import Any
 
 import pytest
 
-from loadrec.engine.api.config import FIELDS as SERVE_FIELDS
-from loadrec.engine.api.config import ConfigError, parse_config
+from loadrec.engine.api.config import CONFIG_SHAPES, ConfigError, parse_config
 from loadrec.engine.job.extension import KEY, split_request
 from loadrec.engine.job.limits import LimitsMode
 from loadrec.engine.job.spec import JobSpecError, parse_job
@@ -51,6 +50,7 @@ FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # The example job that holds each member of the Loadrec key a fragment needs the rest of a job for.
 BASES = {"RequestRate": "request-rate.json", "Prompts": "prompts.json", "Slo": "prompts.json", "Search": "search.json"}
 DEFAULT_BASE = "stairs.json"
+SERVE_FIELDS = tuple(CONFIG_SHAPES["ServerConfig"]["members"])
 SERVE_ONLY = set(SERVE_FIELDS) - {KEY}
 OUTPUT_KINDS = {
     "a describe.json excerpt": {"JobArn", "Status", "InferenceRecommendations", "EndpointPerformances"},
