@@ -39,7 +39,7 @@ from loadrec.engine.job.files import (
 )
 from loadrec.engine.job.headers import authority
 from loadrec.engine.job.limits import LimitsMode
-from loadrec.engine.job.problems import BadInput, terminal_safe_output
+from loadrec.engine.job.problems import BadInput, say_on_stdout, terminal_safe_output
 from loadrec.engine.job.provisioning import CommandProvisioning
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
 from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_job
@@ -222,7 +222,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         raise BadInput([f"--out: {base}: cannot write results here ({error.strerror or error})"]) from None
     from loadrec.engine.webui.console import JobConsole
 
-    console = JobConsole(spec, tests, settings, job_dir, base, _progress)
+    console = JobConsole(spec, tests, settings, job_dir, base, say_on_stdout)
     with metrics_served(args, RunCollector(spec, lambda: console.folder)):
         return _serve_ui(args, spec, console, base, (login, loopback))
 
@@ -233,7 +233,7 @@ def _serve_ui(args: argparse.Namespace, spec: JobSpec, console: Any, base: Path,
     from loadrec.engine.webui.serve import ListenError, WebUI
 
     login, loopback = access
-    ui = WebUI(console, _progress)
+    ui = WebUI(console, say_on_stdout)
     try:
         port = ui.listen(args.host, args.port, login, loopback)
     except ListenError as error:
@@ -267,10 +267,6 @@ def _prepared(
 def cmd_locustfile(args: argparse.Namespace) -> int:
     print(LOCUSTFILE)
     return EXIT_OK
-
-
-def _progress(line: str) -> None:
-    print(line, flush=True)
 
 
 # Commands with a parser of their own (each module's ``main(argv)``): everything after the command name is theirs.

@@ -29,6 +29,7 @@ from loadrec.engine.api.intake import engine_request
 from loadrec.engine.api.protocol import ApiError, not_found, validation_error
 from loadrec.engine.api.store import JobExists, JobRecord, JobStore
 from loadrec.engine.job.extension import KEY
+from loadrec.engine.job.problems import Say
 from loadrec.engine.job.spec import JobSpec, JobSpecError, parse_job
 from loadrec.engine.load.prepare import PreparedTest, SetupError, prepare_job
 from loadrec.engine.load.settings import RunSettings
@@ -57,7 +58,7 @@ class JobManager:
         store: JobStore,
         data_dir: Path,
         settings: RunSettings,
-        progress: Callable[[str], None],
+        progress: Say,
         clock: Callable[[], float] = time.time,
         runner_factory: RunnerFactory = JobRunner,
     ) -> None:

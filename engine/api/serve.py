@@ -44,7 +44,7 @@ from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.store import JobStore
 from loadrec.engine.exit_codes import EXIT_BAD_INPUT, EXIT_OK
 from loadrec.engine.job.headers import authority
-from loadrec.engine.job.problems import BadInput, terminal_safe
+from loadrec.engine.job.problems import BadInput, say_on_stdout, terminal_safe
 from loadrec.engine.load.settings import LIMITS, SERVE, add_options, at_least, host_address, settings_from
 from loadrec.engine.measurement.prices import PriceFileError, load_prices
 from loadrec.engine.process.claim import Held, claim
@@ -112,7 +112,7 @@ def serve(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
     lock = _claim(data_dir)
     store = JobStore(data_dir)
-    jobs = JobManager(config, store, data_dir, settings, _progress)
+    jobs = JobManager(config, store, data_dir, settings, say_on_stdout)
     jobs.recover()
     keys = None if args.insecure_no_auth else config.access_keys
     app = create_app(jobs, keys, time.time)
@@ -131,7 +131,7 @@ def serve(args: argparse.Namespace) -> int:
             print(f"loadrec serve: listening on http://{where}/ (data in {data_dir})", flush=True)
             stopping.wait()
             if jobs.runners:
-                _progress("stopping the running jobs: their tests write what they measured")
+                say_on_stdout("stopping the running jobs: their tests write what they measured")
             jobs.close()
     finally:
         server.stop(timeout=CLOSE_TIMEOUT_S)
@@ -216,10 +216,6 @@ def _claim(data_dir: Path) -> IO[str]:
         raise BadInput([f"--data-dir: {data_dir}: in use by another loadrec serve"]) from None
     except OSError as error:
         raise BadInput([f"--data-dir: {data_dir}: cannot write here ({error.strerror or error})"]) from None
-
-
-def _progress(line: str) -> None:
-    print(terminal_safe(line), flush=True)
 
 
 if __name__ == "__main__":

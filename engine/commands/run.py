@@ -17,7 +17,7 @@ from pathlib import Path
 from loadrec.engine.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLDS_FAILED
 from loadrec.engine.gates.flags import write_file, write_outputs
 from loadrec.engine.gates.repeats import MAX_REPEATS, folder_name, summary_lines, to_dict
-from loadrec.engine.job.problems import BadInput
+from loadrec.engine.job.problems import BadInput, say_on_stdout
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings, at_least
@@ -103,7 +103,7 @@ def _run_once(
     claim(args, folder, spec)
     print(summarize(spec), flush=True)
     try:
-        job = start_job(spec, tests, settings, job_dir, folder, _progress)
+        job = start_job(spec, tests, settings, job_dir, folder, say_on_stdout)
         results = job.run()
     finally:
         folder.release()
@@ -128,10 +128,6 @@ def claim(args: argparse.Namespace, folder: ResultsFolder, spec: JobSpec) -> Non
         folder.claim(args.overwrite)
     except ResultsFolderError as error:
         raise BadInput([f"--out: {error}"]) from None
-
-
-def _progress(line: str) -> None:
-    print(line, flush=True)
 
 
 def _write_repeats(out: Path, runs: list[JobResults]) -> int:

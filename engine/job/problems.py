@@ -1,4 +1,5 @@
-"""A problem with a job, and how a value is echoed in one: shared by every validator.
+"""A problem with a job, and how a value is echoed in one: shared by every validator; and how a line reaches a
+terminal (``terminal_safe``, the progress reporter ``Say``).
 
 Each problem names the dotted path of its field (``InputConfig.TrafficPattern.Phases[0]``)
 or the file, and shows the offending value as the job file spells it, shortened.
@@ -11,7 +12,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -71,6 +72,15 @@ def terminal_safe_output() -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = streams
+
+
+Say = Callable[[str], None]  # where a run reports: one progress line a call, from the front end down
+
+
+def say_on_stdout(line: str) -> None:
+    """The front ends' reporter (the CLI, the web UI's and the API's servers): each line printed as a terminal
+    may show it, flushed (a line waiting in a buffer is a line a watcher does not see)."""
+    print(terminal_safe(line), flush=True)
 
 
 def _escape(character: str) -> str:

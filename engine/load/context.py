@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from loadrec.engine.job.problems import Say
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.live_monitor import Watch
 from loadrec.engine.load.prepare import PreparedTest
@@ -20,8 +21,6 @@ from loadrec.engine.load.settings import RunSettings
 from loadrec.engine.measurement.prices import PriceTable
 from loadrec.engine.results.files import ResultsFolder
 from loadrec.shapes.search import Search
-
-Say = Callable[[str], None]  # where a test reports: one progress line a call
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from loadrec.engine.job.cases import TestCase
+from loadrec.engine.job.problems import Say
 from loadrec.engine.job.provisioning import CommandProvisioning, SageMakerProvisioning
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.job.targets import Target
@@ -58,7 +59,7 @@ def delete_and_record(provisioner: Provisioner, provisioned: Provisioned, record
             record({**provisioned.record, "Deleted": True})
 
 
-def provisioner_for(spec: JobSpec, job_dir: Path, progress: Callable[[str], None], run_id: str) -> Provisioner:
+def provisioner_for(spec: JobSpec, job_dir: Path, progress: Say, run_id: str) -> Provisioner:
     """The provisioner the job's ``Loadrec.Provisioner`` names."""
     provisioning = spec.extension.provisioner
     if isinstance(provisioning, SageMakerProvisioning):

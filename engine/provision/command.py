@@ -34,6 +34,7 @@ import psutil
 from loadrec.engine.access.login import PASSWORD_ENV, USERNAME_ENV
 from loadrec.engine.access.redaction import SHORTEST_SECRET, redact
 from loadrec.engine.job.cases import TestCase
+from loadrec.engine.job.problems import Say
 from loadrec.engine.job.provisioning import PORT, CommandProvisioning, fill, placeholders, template_target
 from loadrec.engine.process.ports import free_port
 from loadrec.engine.provision.base import (
@@ -87,7 +88,7 @@ class CommandProvisioner:
         self,
         provisioning: CommandProvisioning,
         job_dir: Path,
-        progress: Callable[[str], None],
+        progress: Say,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.provisioning, self.job_dir, self.progress, self.clock = provisioning, job_dir, progress, clock

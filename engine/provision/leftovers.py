@@ -10,12 +10,11 @@ them, beside the SageMaker resources found by the job's tag.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from loadrec.engine.job.headers import region_problem, url_problem
-from loadrec.engine.job.problems import BadInput, show
+from loadrec.engine.job.problems import BadInput, Say, show
 from loadrec.engine.process.job_lock import job_running
 from loadrec.engine.provision.base import remove_leftover
 from loadrec.engine.provision.command import KIND as COMMAND_KIND
@@ -68,7 +67,7 @@ def clean_folder(folder: ResultsFolder, dry_run: bool) -> list[str]:
 
 
 def cleanup(job_name: str, region: str | None, api_endpoint_url: str | None, dry_run: bool,
-            force: bool, out: str | None, say: Callable[[str], None]) -> int:  # fmt: skip
+            force: bool, out: str | None, say: Say) -> int:  # fmt: skip
     """``loadrec cleanup``: the folder's records (``out``), then SageMaker's resources tagged with the job, each
     thing done said as it is done (so a failure of AWS's part loses none); how many. Raises BadInput before
     anything is signed or removed, and botocore's errors of AWS's part."""

@@ -28,6 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from loadrec.engine.job.cases import TestCase
+from loadrec.engine.job.problems import Say
 from loadrec.engine.job.provisioning import SageMakerProvisioning, template_target
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.provision.base import (
@@ -71,7 +72,7 @@ class SageMakerProvisioner:
         self,
         spec: JobSpec,
         provisioning: SageMakerProvisioning,
-        progress: Callable[[str], None],
+        progress: Say,
         run_id: str,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = gevent.sleep,

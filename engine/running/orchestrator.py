@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import gevent
 
 from loadrec.engine.exit_codes import EXIT_RESULTS_NOT_WRITTEN
+from loadrec.engine.job.problems import Say
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.measurement.metrics import TimelineRow
@@ -87,7 +88,7 @@ class JobRunner:
         tests: list[PreparedTest],
         folder: ResultsFolder,
         manifest: RunManifest,
-        progress: Callable[[str], None],
+        progress: Say,
         clock: Callable[[], float] = time.time,
         launch: Callable[[ResultsFolder, int], TestProcess] = start_test_process,
         pause: Callable[[float], object] = gevent.sleep,

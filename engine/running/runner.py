@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from loadrec.engine.job.problems import Say
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
@@ -37,9 +38,7 @@ class Runner(Protocol):
     def stop(self) -> None: ...
 
 
-RunnerFactory = Callable[
-    [JobSpec, list[PreparedTest], ResultsFolder, RunManifest, Callable[[str], None], Callable[[], float]], Runner
-]
+RunnerFactory = Callable[[JobSpec, list[PreparedTest], ResultsFolder, RunManifest, Say, Callable[[], float]], Runner]
 
 
 def start_job(
@@ -48,7 +47,7 @@ def start_job(
     settings: RunSettings,
     job_dir: Path,
     folder: ResultsFolder,
-    progress: Callable[[str], None],
+    progress: Say,
     clock: Callable[[], float] = time.time,
     *,
     created: float | None = None,

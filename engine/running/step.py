@@ -32,8 +32,9 @@ import gevent
 from locust.runners import STATE_STOPPED
 
 from loadrec.engine.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_RESULTS_NOT_WRITTEN
+from loadrec.engine.job.problems import Say
 from loadrec.engine.job.spec import JobSpec
-from loadrec.engine.load.context import Say, TestContext
+from loadrec.engine.load.context import TestContext
 from loadrec.engine.load.prepare import SetupError, load_payloads, prepare_test
 from loadrec.engine.load.runners import LoadTestRunner, create_runner
 from loadrec.engine.load.session import LoadTestSession, SessionState

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import gevent
 
+from loadrec.engine.job.problems import Say
 from loadrec.engine.job.spec import JobSpec
 from loadrec.engine.load.prepare import PreparedTest
 from loadrec.engine.load.settings import RunSettings
@@ -67,7 +68,7 @@ class JobConsole:
         settings: RunSettings,
         job_dir: Path,
         base: Path,
-        progress: Callable[[str], None],
+        progress: Say,
         clock: Callable[[], float] = time.time,
         runner_factory: RunnerFactory = JobRunner,
     ) -> None:

@@ -7,13 +7,12 @@ is lost.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import gevent
 import gevent.event
 from gevent.pywsgi import WSGIServer
 
 from loadrec.engine.job.headers import authority
+from loadrec.engine.job.problems import Say
 from loadrec.engine.webui.app import create_app
 from loadrec.engine.webui.console import RUNNING, JobConsole
 
@@ -27,7 +26,7 @@ class ListenError(Exception):
 class WebUI:
     """The job console behind a WSGI server: ``listen``, then ``serve_until`` a stop signal."""
 
-    def __init__(self, console: JobConsole, progress: Callable[[str], None]) -> None:
+    def __init__(self, console: JobConsole, progress: Say) -> None:
         self.console, self.progress = console, progress
         self.server: WSGIServer | None = None
 
