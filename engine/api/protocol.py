@@ -39,6 +39,11 @@ class ApiError(Exception):
         return {"__type": self.code, "message": self.message}
 
 
+# A message is one line, as AWS's are: past this many characters the problems not yet said are counted,
+# not listed (the caller fixes the first and is told the rest).
+MAX_MESSAGE = 1000
+
+
 def validation_error(problems: list[Problem], request: Mapping[str, Any] | None = None) -> ApiError:
     """A ValidationException worded as AWS words it, every problem in one message::
 
@@ -47,12 +52,16 @@ def validation_error(problems: list[Problem], request: Mapping[str, Any] | None 
 
     AWS's member paths (lower camel case, lists counted from 1 with ``.member``) and the value
     found there in ``request``; the constraint is loadrec's own words, less what only the
-    server's operator can act on (a command-line flag)."""
+    server's operator can act on (a command-line flag). Past MAX_MESSAGE characters the rest are counted."""
     said = [aws_constraint(problem, request or {}) for problem in problems]
     count = len(said)
-    return ApiError(
-        "ValidationException", f"{count} validation error{'s' if count != 1 else ''} detected: " + "; ".join(said)
-    )
+    text = f"{count} validation error{'s' if count != 1 else ''} detected: {said[0] if said else ''}"
+    for index, constraint in enumerate(said[1:], start=1):
+        if len(text) + len(constraint) + 2 > MAX_MESSAGE - 20:  # room left for the "and N more" said next
+            text += f"; and {count - index} more"
+            break
+        text += f"; {constraint}"
+    return ApiError("ValidationException", text if len(text) < MAX_MESSAGE else f"{text[: MAX_MESSAGE - 2]}…")
 
 
 def aws_constraint(problem: Problem, request: Mapping[str, Any]) -> str:

@@ -247,6 +247,16 @@ def test_a_validation_error_reads_as_aws_s_with_every_problem() -> None:
     assert error.status == 400 and "--limits" not in error.message
 
 
+def test_a_validation_error_past_a_thousand_characters_counts_the_problems_it_does_not_list() -> None:
+    problems = [Problem(f"Field{i}", f"is wrong because {'x' * 120}") for i in range(12)]
+    message = validation_error(problems).message
+    listed = message.count("failed to satisfy constraint")
+    assert message.startswith("12 validation errors detected: ") and len(message) < 1000
+    assert 1 < listed < 12 and message.endswith(f"; and {12 - listed} more")
+    alone = validation_error([Problem("Field", "x" * 2000)]).message  # one problem longer than a message
+    assert len(alone) < 1000 and alone.endswith("…")
+
+
 def test_timestamps_reach_the_operations_as_aware_datetimes_whatever_form_they_came_in() -> None:
     for sent in (1795521600.5, "2026-11-24T12:00:00.5Z"):
         params = read_params(json.dumps({"CreationTimeAfter": sent}).encode(), model(LIST_JOBS))
