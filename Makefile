@@ -39,8 +39,9 @@ unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
 # The inner loop: lint, types and the unit tests, in two pytest processes side by side and with fewer
-# Hypothesis examples than `make test` tries (about 30 s on two cores; `make unit` takes 60 s). The
-# folders in UNIT_A hold about half the time; the rest, new folders included, run in the other process. Not pytest-xdist: its workers and gevent's monkey-patching do not mix.
+# Hypothesis examples than `make test` tries: about half the time of `make unit` on two cores (30-35 s
+# against 60-80 s). The folders in UNIT_A hold about half the time; the rest, new folders included, run
+# in the other process. Not pytest-xdist: its workers and gevent's monkey-patching do not mix.
 UNIT_A := tests/unit/api tests/unit/payloads tests/unit/cli tests/unit/webui tests/unit/streaming tests/unit/measurement
 check: $(STAMP)
 	$(MAKE) -j3 --no-print-directory --output-sync=target lint unit-a unit-b
