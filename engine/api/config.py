@@ -40,7 +40,7 @@ from loadrec.engine.job.environment_names import ENV_PREFIX
 from loadrec.engine.job.extension import KEY, check_extension
 from loadrec.engine.job.files import JobFileError, parse_json, read_text
 from loadrec.engine.job.loadrec_model import SHAPES, resolver
-from loadrec.engine.job.problems import Problem, clean, join, show
+from loadrec.engine.job.problems import Accepted, Problem, join, show
 from loadrec.engine.job.targets import target_problems
 from loadrec.engine.job.validation import check_input
 from loadrec.engine.trust.bundles import TrustError, read_bundle
@@ -117,30 +117,30 @@ def parse_config(raw: Any, base: Path, environ: Mapping[str, str]) -> ServerConf
     if not isinstance(raw, dict):
         raise ConfigError(["the server configuration must be a JSON object"])
     model = check_input(raw, _config_shape(), None)
-    problems = list(model)
+    problems, accepted = list(model), Accepted(model)
     # Each rule reads the entries the model accepted (an entry it refused is reported once, by the model).
     keys: dict[str, str] = {}
     secret_variables = frozenset[str]()
     if isinstance(raw.get("AccessKeys"), dict):
-        accepted = {k: v for k, v in raw["AccessKeys"].items() if clean(model, join("AccessKeys", k))}
-        keys, secret_variables, key_problems = _access_keys(accepted, environ)
+        read = {k: v for k, v in raw["AccessKeys"].items() if accepted.whole(join("AccessKeys", k))}
+        keys, secret_variables, key_problems = _access_keys(read, environ)
         problems += key_problems
     roots: tuple[Path, ...] = ()
-    if clean(model, "PayloadRoots"):
+    if accepted.whole("PayloadRoots"):
         roots, root_problems = _roots(raw.get("PayloadRoots", []), base)
         problems += root_problems
     targets = {}
     endpoints = raw.get("Endpoints")
     for name, entry in endpoints.items() if isinstance(endpoints, dict) else ():
         where = join("Endpoints", name)
-        if not clean(model, where):
+        if not accepted.typed(where):
             continue
-        found = target_problems(entry, where)
-        if not found:
+        found = target_problems(entry, where, accepted)
+        if not found and accepted.whole(where):
             entry, found = _with_absolute_bundle(entry, base, where)
         targets[name] = entry
         problems += found
-    extension = raw.get(KEY, {})
+    extension = {} if raw.get(KEY) is None else raw[KEY]  # null: no extension, as in a job file
     problems += _extension_problems(extension)
     if problems:
         raise ConfigError([str(p) for p in problems])
@@ -184,7 +184,7 @@ def _roots(raw: list[str], base: Path) -> tuple[tuple[Path, ...], list[Problem]]
     roots, problems = [], []
     for index, item in enumerate(raw):
         path = _from_file(base, item)
-        if not path.is_dir():
+        if not _is_folder(path):
             problems.append(Problem(f"PayloadRoots[{index}]", f"{show(item)} is not a folder"))
         else:
             roots.append(path)
@@ -215,8 +215,20 @@ def _with_absolute_bundle(entry: dict[str, Any], base: Path, path: str) -> tuple
 
 
 def _from_file(base: Path, value: str) -> Path:
-    """A path written in the configuration file: relative ones from its folder, links resolved."""
-    return (base / Path(value).expanduser()).resolve()
+    """A path written in the configuration file: relative ones from its folder, links resolved (``~user``
+    of no such user is taken as written: it then names no folder)."""
+    try:
+        written = Path(value).expanduser()
+    except RuntimeError:  # "Could not determine home directory"
+        written = Path(value)
+    return (base / written).resolve()
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name longer than the file system allows, a loop of links
+        return False
 
 
 def _absolute_paths(extension: Mapping[str, Any], base: Path) -> dict[str, Any]:

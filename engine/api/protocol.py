@@ -40,8 +40,9 @@ class ApiError(Exception):
 
 
 # A message is one line, as AWS's are: past this many characters the problems not yet said are counted,
-# not listed (the caller fixes the first and is told the rest).
-MAX_MESSAGE = 1000
+# not listed (the caller fixes the first and is told the rest). A dozen problems of loadrec's longest
+# wording fit.
+MAX_MESSAGE = 4000
 
 
 def validation_error(problems: list[Problem], request: Mapping[str, Any] | None = None) -> ApiError:

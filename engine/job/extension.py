@@ -43,7 +43,7 @@ from typing import Any
 from loadrec.engine.job import prompts_key, request_rate, search_key, slo_key, thresholds_key, token_conditions
 from loadrec.engine.job.environment_names import env_references
 from loadrec.engine.job.loadrec_model import check_part
-from loadrec.engine.job.problems import Problem, clean
+from loadrec.engine.job.problems import Accepted, Problem
 from loadrec.engine.job.provisioning import (
     PlaceholderSample,
     Provisioning,
@@ -103,26 +103,26 @@ def check_extension(
     configuration's environment parameter names (only an endpoint loadrec creates can be given them).
 
     The model (:mod:`.loadrec_model`) checks every field's type and bounds; each key's rules then read
-    only the values it accepted (``clean``), so a value wrong in type is reported once."""
+    only the values it accepted (``Accepted``), so a value wrong in type is reported once."""
     parameters = parameters or []
     raw = {} if raw is None else raw
     model = check_part(KEY, raw, KEY)
     if not isinstance(raw, dict):
         return model
-    found = list(model)
+    found, accepted = list(model), Accepted(model)
 
-    def accepted(name: str) -> bool:
-        return name in raw and clean(model, f"{KEY}.{name}")
+    def given(name: str) -> bool:  # given, and an object or an array as the model says
+        return name in raw and accepted.typed(f"{KEY}.{name}")
 
     provisioned = "Provisioner" in raw
-    if accepted("Provisioner"):
-        found += provisioner_problems(raw["Provisioner"], parameters or [set()], request)
-        if "Command" in raw["Provisioner"]:
-            command = raw["Provisioner"]["Command"]
-            server = {"Url": fill(command["Url"], PlaceholderSample())} | {
-                k: command[k] for k in ("Method", "Headers") if k in command
-            }
-            found += [p for p in http_problems(server, f"{KEY}.Provisioner.Command") if not p.path.endswith(".Url")]
+    if given("Provisioner"):
+        found += provisioner_problems(raw["Provisioner"], parameters or [set()], accepted, request)
+        command, where = raw["Provisioner"].get("Command"), f"{KEY}.Provisioner.Command"
+        if command is not None and accepted.typed(where):  # its server is checked as a target's would be
+            server = {k: command[k] for k in ("Method", "Headers") if k in command}
+            if "Url" in command and accepted.whole(f"{where}.Url"):
+                server["Url"] = fill(command["Url"], PlaceholderSample())
+            found += [p for p in http_problems(server, where, accepted) if not p.path.endswith(".Url")]
     targets = raw.get("Targets")
     targets = targets if isinstance(targets, list) else []
     if configurations and isinstance(raw.get("Targets"), list) and len(targets) != configurations:
@@ -132,8 +132,8 @@ def check_extension(
         where = f"{KEY}.Targets[{index}]"
         if target is None and not provisioned:
             found.append(Problem(where, f"is null, asking loadrec to create the endpoint: configure {KEY}.Provisioner"))
-        elif target is not None and clean(model, where):
-            found += target_problems(target, where)
+        elif target is not None and accepted.typed(where):
+            found += target_problems(target, where, accepted)
     for index, names in enumerate(parameters):
         if not names:
             continue
@@ -151,24 +151,27 @@ def check_extension(
     # Which endpoints stream: each target given, and those the provisioner creates (all alike).
     streaming = [isinstance(t, dict) and "Streaming" in t for t in targets if t is not None]
     streaming += [provisioned_streams(raw["Provisioner"])] if provisioned else []
-    if accepted("StoppingConditions"):
-        found += token_conditions.rules(raw["StoppingConditions"], f"{KEY}.StoppingConditions")
+    if given("StoppingConditions"):
+        found += token_conditions.rules(raw["StoppingConditions"], f"{KEY}.StoppingConditions", accepted)
         if not any(streaming) and token_conditions.asks_for_tokens(raw["StoppingConditions"]):
             found.append(Problem(f"{KEY}.StoppingConditions", "judges tokens, but no target streams "
                                  f"(give a target of {KEY}.Targets a Streaming key)"))  # fmt: skip
-    if accepted("Slo"):
+    if given("Slo"):
         found += slo_key.rules(raw["Slo"], f"{KEY}.Slo", any(streaming))
-    if accepted("Search"):
+    if given("Search"):
         judged_by = None if request is None else search_key.thresholds_named(request, raw)
-        found += search_key.rules(raw["Search"], f"{KEY}.Search", judged_by)
-    if isinstance(raw.get("Thresholds"), list):
-        found += thresholds_key.check(raw["Thresholds"], f"{KEY}.Thresholds")
-    if accepted("Prompts"):
-        found += prompts_key.rules(raw["Prompts"], f"{KEY}.Prompts", streaming)
+        found += search_key.rules(raw["Search"], f"{KEY}.Search", judged_by, accepted)
+    if given("Thresholds"):
+        texts = enumerate(raw["Thresholds"])
+        found += thresholds_key.check(
+            {i: t for i, t in texts if accepted.whole(f"{KEY}.Thresholds[{i}]")}, f"{KEY}.Thresholds"
+        )
+    if given("Prompts"):
+        found += prompts_key.rules(raw["Prompts"], f"{KEY}.Prompts", streaming, accepted)
     if "Prompts" in raw:
         found += _payload_clash(raw, request)
     for name in ("S3EndpointUrl", "CloudWatchEndpointUrl"):
-        if accepted(name):
+        if name in raw and accepted.whole(f"{KEY}.{name}"):
             found += url_problems(raw[name], f"{KEY}.{name}")
     return found
 

@@ -128,9 +128,20 @@ def one_of(allowed: list[str] | tuple[str, ...]) -> str:
     return f"one of {len(allowed)} values, such as: {', '.join(allowed[:MAX_ALLOWED_SHOWN])}, …"
 
 
-def clean(problems: list[Problem], path: str) -> bool:
-    """No problem is at ``path`` or under it: the model accepted that value, so its rules may read it."""
-    return not any(p.path == path or p.path.startswith((f"{path}.", f"{path}[")) for p in problems)
+class Accepted:
+    """What a model accepted, from the problems it found: each rule reads a value only where it did, so a value
+    of the wrong type is reported once (by the model) and the rules of its siblings still run."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.paths = frozenset(p.path for p in problems)
+
+    def whole(self, path: str) -> bool:
+        """No problem at ``path`` or under it: the value is as the model says, all of it."""
+        return not any(p == path or p.startswith((f"{path}.", f"{path}[")) for p in self.paths)
+
+    def typed(self, path: str) -> bool:
+        """No problem at ``path`` itself: an object or an array as the model says (its members may not be)."""
+        return path not in self.paths
 
 
 def unknown_fields(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> list[Problem]:

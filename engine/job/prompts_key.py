@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from loadrec.engine.job.problems import Problem, show
+from loadrec.engine.job.problems import Accepted, Problem, show
 from loadrec.payloads.prompts import Lengths, PromptsSpec, Synthetic
 from loadrec.payloads.prompts.synthetic import MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
 from loadrec.payloads.prompts.templates import IGNORE_EOS_TEMPLATES
@@ -41,18 +41,20 @@ def _lengths(raw: Mapping[str, Any]) -> Lengths:
     return Lengths(float(raw["Mean"]), float(raw.get("StdDev", 0)), int(raw.get("Min", 1)), raw.get("Max"))
 
 
-def rules(raw: Mapping[str, Any], path: str, streams: list[bool]) -> list[Problem]:
-    """What the model leaves to ``Loadrec.Prompts``: Synthetic or Dataset, lengths whose mean lies between
-    their bounds, IgnoreEos where the template has it; ``streams`` says, per target, whether it streams."""
+def rules(raw: Mapping[str, Any], path: str, streams: list[bool], accepted: Accepted) -> list[Problem]:
+    """What the model leaves to ``Loadrec.Prompts``, on the fields it ``accepted``: Synthetic or Dataset,
+    lengths whose mean lies between their bounds, IgnoreEos where the template has it; ``streams`` says, per
+    target, whether it streams."""
     found = []
-    template = raw["Template"]
+    template = raw.get("Template") if accepted.whole(f"{path}.Template") else None
     if ("Synthetic" in raw) == ("Dataset" in raw):
         found.append(Problem(path, "needs one of Synthetic (prompts made to token lengths) or Dataset (a JSONL file)"))
-    if "Synthetic" in raw:
-        found += _lengths_problems(raw["Synthetic"]["InputTokens"], f"{path}.Synthetic.InputTokens", MAX_INPUT_TOKENS)
-    if "OutputTokens" in raw:
+    inputs = f"{path}.Synthetic.InputTokens"
+    if "Synthetic" in raw and accepted.whole(inputs) and "InputTokens" in raw["Synthetic"]:
+        found += _lengths_problems(raw["Synthetic"]["InputTokens"], inputs, MAX_INPUT_TOKENS)
+    if "OutputTokens" in raw and accepted.whole(f"{path}.OutputTokens"):
         found += _lengths_problems(raw["OutputTokens"], f"{path}.OutputTokens", MAX_OUTPUT_TOKENS)
-    eos = raw.get("IgnoreEos", False)
+    eos = raw.get("IgnoreEos", False) is True and template is not None
     if eos and template not in IGNORE_EOS_TEMPLATES:
         found.append(Problem(f"{path}.IgnoreEos", f"{template} servers have no ignore_eos option "
                              f"(it is: {', '.join(IGNORE_EOS_TEMPLATES)})"))  # fmt: skip

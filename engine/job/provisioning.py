@@ -31,7 +31,7 @@ from typing import Any
 
 from loadrec.engine.job.environment_names import refused_names
 from loadrec.engine.job.headers import url_problem
-from loadrec.engine.job.problems import Problem, is_int, show
+from loadrec.engine.job.problems import Accepted, Problem, is_int, show
 from loadrec.engine.job.streaming_key import framing_of
 from loadrec.engine.job.targets import HttpTarget, SageMakerTarget, Target
 
@@ -107,24 +107,33 @@ def command_words(command: Any) -> list[str] | None:
 
 
 def provisioner_problems(
-    raw: Mapping[str, Any], parameters: list[set[str]], request: Mapping[str, Any] | None = None
+    raw: Mapping[str, Any], parameters: list[set[str]], accepted: Accepted, request: Mapping[str, Any] | None = None
 ) -> list[Problem]:
-    """What the model leaves to a ``Loadrec.Provisioner`` it accepted; ``parameters``: each configuration's
-    environment parameter names; ``request``: the AWS request (the SageMaker provisioner needs its model and
-    role)."""
-    if "SageMaker" in raw:
-        return _sagemaker_problems(raw["SageMaker"], request or {}, any(parameters))
-    entry, path = raw["Command"], f"{KEY}.Command"
-    words = command_words(entry["Command"])
+    """What the model leaves to a ``Loadrec.Provisioner`` (an object), on the fields it ``accepted``;
+    ``parameters``: each configuration's environment parameter names; ``request``: the AWS request (the
+    SageMaker provisioner needs its model and role)."""
+    found: list[Problem] = []
+    if "SageMaker" in raw and accepted.typed(f"{KEY}.SageMaker"):
+        found += _sagemaker_problems(raw["SageMaker"], request or {}, any(parameters), accepted)
+    if "Command" in raw and accepted.typed(f"{KEY}.Command"):
+        found += _command_problems(raw["Command"], parameters, accepted, request)
+    return found
+
+
+def _command_problems(
+    entry: Mapping[str, Any], parameters: list[set[str]], accepted: Accepted, request: Mapping[str, Any] | None
+) -> list[Problem]:
+    path = f"{KEY}.Command"
+    words = command_words(entry["Command"]) if "Command" in entry else []
     found = []
-    if not words:
+    if words is None or ("Command" in entry and not words):
         found.append(Problem(f"{path}.Command", "must be a non-empty list of strings (or one string) naming a program"))
         words = []
     if any("\x00" in word for word in words):
         found.append(Problem(f"{path}.Command", "must not hold a NUL character"))
     if any(PORT in names for names in parameters):
         found.append(Problem(path, f"{{{PORT}}} is the free port: no environment parameter may be named {PORT}"))
-    permitted = frozenset(entry.get(ALLOWED, ()))
+    permitted = frozenset(entry.get(ALLOWED, ()) if accepted.whole(f"{path}.{ALLOWED}") else ())
     for configuration, names in enumerate(parameters):
         for name in refused_names(sorted(names), permitted):
             found.append(
@@ -135,13 +144,17 @@ def provisioner_problems(
                 )
             )
     templates = [(f"{path}.Command", word) for word in words]
-    for name in ("ReadyUrl", "Url"):
+    urls = [name for name in ("ReadyUrl", "Url") if name in entry and accepted.whole(f"{path}.{name}")]
+    for name in urls:
         templates.append((f"{path}.{name}", entry[name]))
         problem = url_problem(fill(entry[name], PlaceholderSample()))
         if problem is not None:
             found.append(Problem(f"{path}.{name}", problem))
-    parallel = ((request or {}).get("InputConfig", {}).get("ResourceLimit") or {}).get("MaxParallelOfTests", 1)
-    if is_int(parallel) and parallel > 1 and not any(PORT in placeholders(t) for _, t in templates):
+    config = (request or {}).get("InputConfig")  # the AWS fields, which may be wrong in type themselves
+    resources = config.get("ResourceLimit") if isinstance(config, dict) else None
+    parallel = resources.get("MaxParallelOfTests", 1) if isinstance(resources, dict) else 1
+    every_template = words and len(urls) == 2  # else a missing one might have named the port
+    if every_template and is_int(parallel) and parallel > 1 and not any(PORT in placeholders(t) for _, t in templates):
         found.append(
             Problem(
                 f"{path}.Command",
@@ -165,11 +178,13 @@ def provisioner_problems(
     return found
 
 
-def _sagemaker_problems(entry: Mapping[str, Any], request: Mapping[str, Any], with_parameters: bool) -> list[Problem]:
+def _sagemaker_problems(
+    entry: Mapping[str, Any], request: Mapping[str, Any], with_parameters: bool, accepted: Accepted
+) -> list[Problem]:
     path = f"{KEY}.SageMaker"
     found = []
     for name in ("ApiEndpointUrl", "RuntimeEndpointUrl"):
-        if name in entry and (problem := url_problem(entry[name])):
+        if name in entry and accepted.whole(f"{path}.{name}") and (problem := url_problem(entry[name])):
             found.append(Problem(f"{path}.{name}", problem))
     config = request.get("InputConfig")
     config = config if isinstance(config, dict) else {}

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadrec.engine.job.problems import Problem
+from loadrec.engine.job.problems import Accepted, Problem
 from loadrec.shapes.search import Search
 
 KEY = "Search"  # its fields and bounds: loadrec_model.py
@@ -51,13 +51,14 @@ class SearchKey:
         }
 
 
-def rules(raw: Mapping[str, Any], path: str, judged_by: list[str] | None) -> list[Problem]:
+def rules(raw: Mapping[str, Any], path: str, judged_by: list[str] | None, accepted: Accepted) -> list[Problem]:
     """What the model leaves to ``Loadrec.Search``: MinUsers at most MaxUsers, and something to judge a probe
     by; ``judged_by`` names the thresholds the job gives (None: not known, the AWS fields having problems of
     their own)."""
     found = []
-    most, least = raw["MaxUsers"], raw.get("MinUsers", DEFAULT_MIN_USERS)
-    if most < least:
+    most, least = raw.get("MaxUsers"), raw.get("MinUsers", DEFAULT_MIN_USERS)
+    compared = most is not None and accepted.whole(f"{path}.MaxUsers") and accepted.whole(f"{path}.MinUsers")
+    if compared and most < least:
         found.append(Problem(f"{path}.MinUsers", f"{least} is more than MaxUsers ({most})"))
     if judged_by == []:
         found.append(

@@ -22,7 +22,7 @@ from loadrec.engine.job.headers import (
     url_problem,
     without_credentials,
 )
-from loadrec.engine.job.problems import Problem, join, show
+from loadrec.engine.job.problems import Accepted, Problem, join, show
 from loadrec.engine.job.runtime_model import invoke_endpoint_problems
 from loadrec.engine.job.streaming_key import framing_of
 
@@ -85,21 +85,24 @@ class HttpTarget:
 Target = SageMakerTarget | HttpTarget
 
 
-def target_problems(target: Mapping[str, Any], path: str) -> list[Problem]:
-    """What the model leaves to a target it accepted (``path`` names it): one kind, its URL and headers."""
+def target_problems(target: Mapping[str, Any], path: str, accepted: Accepted) -> list[Problem]:
+    """What the model leaves to a target (an object, ``path`` naming it), on the fields it ``accepted``: one
+    kind, its URL and headers."""
     kinds = [k for k in ("SageMaker", "Http") if k in target]
     found = [] if len(kinds) == 1 else [Problem(path, "needs exactly one of SageMaker or Http")]
-    if "SageMaker" in target:
-        found += _sagemaker_problems(target["SageMaker"], f"{path}.SageMaker")
-    if "Http" in target:
-        found += http_problems(target["Http"], f"{path}.Http")
+    if "SageMaker" in target and accepted.typed(f"{path}.SageMaker"):
+        found += _sagemaker_problems(target["SageMaker"], f"{path}.SageMaker", accepted)
+    if "Http" in target and accepted.typed(f"{path}.Http"):
+        found += http_problems(target["Http"], f"{path}.Http", accepted)
     return found
 
 
-def _sagemaker_problems(entry: Mapping[str, Any], path: str) -> list[Problem]:
-    found = url_problems(entry["EndpointUrl"], f"{path}.EndpointUrl") if "EndpointUrl" in entry else []
+def _sagemaker_problems(entry: Mapping[str, Any], path: str, accepted: Accepted) -> list[Problem]:
+    found = []
+    if "EndpointUrl" in entry and accepted.whole(f"{path}.EndpointUrl"):
+        found += url_problems(entry["EndpointUrl"], f"{path}.EndpointUrl")
     for key in SAGEMAKER_HEADER_FIELDS:  # each is sent as a header
-        value = entry.get(key)
+        value = entry.get(key) if accepted.whole(f"{path}.{key}") else None
         if value is not None and (problem := header_value_problem(value)):
             found.append(Problem(f"{path}.{key}", f"{show(value)} {problem}"))
         elif value is not None:  # and bounded as InvokeEndpoint's model bounds it (length, pattern)
@@ -107,15 +110,18 @@ def _sagemaker_problems(entry: Mapping[str, Any], path: str) -> list[Problem]:
     return found
 
 
-def http_problems(entry: Mapping[str, Any], path: str) -> list[Problem]:
+def http_problems(entry: Mapping[str, Any], path: str, accepted: Accepted) -> list[Problem]:
     """What the model leaves to an HTTP server's entry (a target's, or a Command provisioner's)."""
-    url = entry["Url"]
-    found = url_problems(url, f"{path}.Url")
-    if "CaBundle" in entry and not url.lower().startswith("https://"):
+    url = entry.get("Url") if accepted.whole(f"{path}.Url") else None
+    found = [] if url is None else url_problems(url, f"{path}.Url")
+    if "CaBundle" in entry and url is not None and not url.lower().startswith("https://"):
         found.append(Problem(f"{path}.CaBundle", "is for an https:// Url only"))
-    for name, value in entry.get("Headers", {}).items():
+    headers = entry.get("Headers", {}) if accepted.typed(f"{path}.Headers") else {}
+    for name, value in headers.items():
         if problem := header_name_problem(name):
             found.append(Problem(f"{path}.Headers", f"{show(name)} {problem}"))
+        elif not accepted.whole(join(f"{path}.Headers", name)):
+            continue
         elif problem := header_value_problem(value):
             # A header's value is never shown: any header may carry a secret (not only SENSITIVE_HEADERS).
             found.append(Problem(join(f"{path}.Headers", name), f"the value {problem}"))

@@ -94,13 +94,11 @@ def parse_threshold(text: Any) -> Threshold:
     return Threshold(metric, op, limit)
 
 
-def check(raw: list[Any], path: str) -> list[Problem]:
-    """Problems with ``Loadrec.Thresholds`` past the model (an array): each string's form, at its index (an
-    entry of another type the model has reported)."""
+def check(texts: dict[int, str], path: str) -> list[Problem]:
+    """Problems with ``Loadrec.Thresholds`` past the model: each string's form, at its index (``texts``: the
+    entries the model accepted)."""
     found = []
-    for index, text in enumerate(raw):
-        if not isinstance(text, str):
-            continue
+    for index, text in texts.items():
         try:
             parse_threshold(text)
         except ThresholdError as error:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadrec.engine.job.problems import Problem, show
+from loadrec.engine.job.problems import Accepted, Problem, show
 from loadrec.engine.job.rules import parse_percentile
 
 KEY = "StoppingConditions"
@@ -56,13 +56,17 @@ class TokenConditions:
         return self.flat_throughput == OUTPUT_TOKENS
 
 
-def rules(raw: Mapping[str, Any], path: str) -> list[Problem]:
-    """What the model leaves to ``Loadrec.StoppingConditions`` (``path`` names it): each percentile one
-    strictly between 0 and 100, each metric and percentile judged once."""
+def rules(raw: Mapping[str, Any], path: str, accepted: Accepted) -> list[Problem]:
+    """What the model leaves to ``Loadrec.StoppingConditions`` (``path`` names it), on the thresholds it
+    ``accepted``: each percentile one strictly between 0 and 100, each metric and percentile judged once."""
     found: list[Problem] = []
     seen: set[tuple[str, str]] = set()
+    if not accepted.typed(f"{path}.TokenLatencyThresholds"):
+        return found
     for index, entry in enumerate(raw.get("TokenLatencyThresholds", [])):
         where = f"{path}.TokenLatencyThresholds[{index}]"
+        if not accepted.whole(where):
+            continue
         metric, percentile = entry["Metric"], entry["Percentile"]
         if parse_percentile(percentile) is None:
             found.append(Problem(f"{where}.Percentile", f"{show(percentile)} is not a percentile between P0 and P100"))

@@ -69,7 +69,8 @@ def check_input(params: Any, shape: Shape, mode: LimitsMode | None = None, path:
 class _Validator(ParamValidator):
     """botocore's validator from a value at ``path``, with a map's keys named as ``join`` names them
     (botocore writes ``Headers.X Y``, which a key holding a dot or a space makes unreadable), ``null`` let
-    through where the model says ``nullable`` and a ``sensitive`` value never echoed."""
+    through where the model says ``nullable``, and a ``sensitive`` value never echoed: nor a value of the
+    wrong type that holds one (a target given as an array may carry its headers)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -84,6 +85,8 @@ class _Validator(ParamValidator):
             return
         if shape.metadata.get("sensitive"):
             errors = _Withholding(errors)
+        elif _holds_secret(shape):
+            errors = _Withholding(errors, only=name)
         super()._validate(params, shape, errors, name)
 
     def _validate_map(self, params: Any, shape: Any, errors: Any, name: str) -> None:
@@ -116,13 +119,33 @@ class _Withheld:
 
 
 class _Withholding:
-    def __init__(self, errors: Any) -> None:
-        self.errors = errors
+    """botocore's error list, each value reported withheld (``only``: those reported at that path alone)."""
+
+    def __init__(self, errors: Any, only: str | None = None) -> None:
+        self.errors, self.only = errors, only
 
     def report(self, name: str, reason: str, **info: Any) -> None:
-        if "param" in info and reason != "invalid length":
+        mine = self.only is None or name == self.only
+        if mine and info.get("param") is not None and reason != "invalid length":  # null and lengths hide nothing
             info["param"] = _Withheld(_json_type(info["param"]))
         self.errors.report(name, reason, **info)
+
+
+@cache
+def _holds_secret(shape: Shape, seen: frozenset[str] = frozenset()) -> bool:
+    """Some value under ``shape`` is ``sensitive`` (``seen``: the shapes above, for a recursive one)."""
+    if shape.metadata.get("sensitive"):
+        return True
+    if shape.name in seen:
+        return False
+    kind, inner = shape.type_name, seen | {shape.name}
+    children: list[Any] = (
+        list(shape.members.values()) if kind == "structure" and not shape.metadata.get("document")
+        else [shape.member] if kind == "list"
+        else [shape.key, shape.value] if kind == "map"
+        else []
+    )  # fmt: skip
+    return any(_holds_secret(child, inner) for child in children)
 
 
 def _botocore_problems(request: Any, shape: Shape, path: str) -> Iterator[Problem]:
@@ -149,6 +172,8 @@ def _botocore_problems(request: Any, shape: Shape, path: str) -> Iterator[Proble
             yield Problem(path, f"needs one of: {', '.join(info['members'])}")
         elif reason == "more than one input":
             yield Problem(path, f"takes only one of: {', '.join(info['members'])}")
+        elif reason == "invalid range" and isinstance(info["param"], bool):
+            continue  # false below a minimum of 1: the second layer says it is a boolean
         elif reason == "invalid range":
             yield Problem(path, f"{_shown(info['param'])} is below the minimum of {info['min_allowed']}")
         elif reason == "invalid length":

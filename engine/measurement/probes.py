@@ -17,6 +17,7 @@ from typing import Any
 
 from loadrec.engine.job import search_key
 from loadrec.engine.job.loadrec_model import check_part
+from loadrec.engine.job.problems import Accepted
 from loadrec.engine.job.search_key import SearchKey
 from loadrec.engine.job.spec import StoppingConditions
 from loadrec.engine.measurement.metrics import WindowStats
@@ -143,7 +144,8 @@ class SearchFigures:
     @classmethod
     def from_record(cls, data: dict[str, Any]) -> SearchFigures:
         """Raises KeyError, TypeError or ValueError on anything ``to_record`` does not write."""
-        if problems := check_part(search_key.KEY, data["key"], "key") or search_key.rules(data["key"], "key", None):
+        model = check_part(search_key.KEY, data["key"], "key")
+        if problems := model or search_key.rules(data["key"], "key", None, Accepted(model)):
             raise ValueError(str(problems[0]))
         key = search_key.parse(data["key"])
         assert key is not None  # checked

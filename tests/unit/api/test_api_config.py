@@ -135,8 +135,8 @@ def test_every_problem_is_reported_at_once_with_its_path(base: Path) -> None:
         ({"PayloadRoots": ["missing"]}, "PayloadRoots[0]", "is not a folder"),
         ({"PayloadRoots": ["notes.txt"]}, "PayloadRoots[0]", "is not a folder"),
         ({"PayloadRoots": ["payloads", "missing"]}, "PayloadRoots[1]", "is not a folder"),
-        ({"Endpoints": []}, "Endpoints", "[] is an array, expected an object"),
-        ({"Endpoints": {"e": "http://10.0.0.5/"}}, "Endpoints.e", '"http://10.0.0.5/" is a string, expected an object'),
+        ({"Endpoints": []}, "Endpoints", "the value is an array, expected an object"),  # a target may hold secrets
+        ({"Endpoints": {"e": "http://10.0.0.5/"}}, "Endpoints.e", "the value is a string, expected an object"),
         ({"Endpoints": {"e": {}}}, "Endpoints.e", "needs exactly one of SageMaker or Http"),
         (
             {"Endpoints": {"e": {"Http": {"Url": "http://h/"}, "SageMaker": {"EndpointName": "x"}}}},
@@ -149,11 +149,11 @@ def test_every_problem_is_reported_at_once_with_its_path(base: Path) -> None:
         ({"Endpoints": {"e": {**STAGING, "Colour": 1}}}, "Endpoints.e.Colour", "unknown field"),
         ({"Loadrec": {"Targets": [STAGING]}}, "Loadrec.Targets", "not allowed here"),
         ({"Loadrec": {"Targets": []}}, "Loadrec.Targets", "not allowed here"),
-        ({"Loadrec": []}, "Loadrec", "[] is an array, expected an object"),
+        ({"Loadrec": []}, "Loadrec", "the value is an array, expected an object"),
         ({"Loadrec": {"Colour": 1}}, "Loadrec.Colour", "unknown field"),
         ({"Loadrec": {"RequestTimeoutSeconds": 0}}, "Loadrec.RequestTimeoutSeconds", "above 0"),
         ({"Loadrec": {"SamplePayloadUrl": ""}}, "Loadrec.SamplePayloadUrl", "length 0 is below the minimum of 1"),
-        ({"Loadrec": {"Provisioner": 5}}, "Loadrec.Provisioner", "5 is an integer, expected an object"),
+        ({"Loadrec": {"Provisioner": 5}}, "Loadrec.Provisioner", "the value is an integer, expected an object"),
     ],
 )
 def test_each_problem_names_its_field(base: Path, raw: dict[str, Any], path: str, phrase: str) -> None:
@@ -270,3 +270,13 @@ def test_no_problem_line_holds_a_secret(base: Path) -> None:
     lines = problems_of(raw, base)
     assert paths(lines) == ["MaxConcurrentJobs", 'AccessKeys["bad id"]']
     assert SECRET not in "\n".join(lines) and ENV_SECRET not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("root", ["~nosuchuser/x", "a" * 300])
+def test_a_payload_root_no_file_system_can_name_is_not_a_folder(base: Path, root: str) -> None:
+    lines = problems_of({"PayloadRoots": [root]}, base)
+    assert len(lines) == 1 and lines[0].startswith("PayloadRoots[0]: ") and lines[0].endswith("is not a folder")
+
+
+def test_a_null_extension_is_no_extension(base: Path) -> None:
+    assert parse_config({"Loadrec": None}, base, {}).extension == {}

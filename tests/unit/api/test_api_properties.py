@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from loadrec.engine.api.app import create_app
 from loadrec.engine.api.jobs import JobManager
 from loadrec.engine.api.operations import OPERATIONS
-from loadrec.engine.api.protocol import CONTENT_TYPE, TARGET_PREFIX
+from loadrec.engine.api.protocol import CONTENT_TYPE, MAX_MESSAGE, TARGET_PREFIX
 from tests.api_runners import InstantRunner, job_manager, payload_rows
 from tests.mutations import FIELD_LINE, mutated
 
@@ -151,7 +151,7 @@ def answer_is_sound(client: FlaskClient, target: str, body: bytes) -> None:
     assert error["__type"] != "InternalFailure", error["message"][:500]
     assert 400 <= response.status_code < 500
     lines = error["message"].splitlines()
-    assert lines and all(line.strip() and len(line) < 1000 for line in lines), error["message"][:2000]
+    assert lines and all(line.strip() and len(line) < MAX_MESSAGE for line in lines), error["message"][:2000]
     if error["__type"] == "ValidationException" and len(lines) > 1:  # several problems: each names its field
         assert all(FIELD_LINE.match(line) for line in lines), error["message"][:2000]
 

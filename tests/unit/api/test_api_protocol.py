@@ -13,6 +13,7 @@ import pytest
 from loadrec.engine.api.operations import OPERATIONS
 from loadrec.engine.api.protocol import (
     MAX_BODY_BYTES,
+    MAX_MESSAGE,
     ApiError,
     operation,
     read_params,
@@ -247,14 +248,14 @@ def test_a_validation_error_reads_as_aws_s_with_every_problem() -> None:
     assert error.status == 400 and "--limits" not in error.message
 
 
-def test_a_validation_error_past_a_thousand_characters_counts_the_problems_it_does_not_list() -> None:
-    problems = [Problem(f"Field{i}", f"is wrong because {'x' * 120}") for i in range(12)]
+def test_a_validation_error_past_its_bound_counts_the_problems_it_does_not_list() -> None:
+    problems = [Problem(f"Field{i}", f"is wrong because {'x' * 400}") for i in range(30)]
     message = validation_error(problems).message
     listed = message.count("failed to satisfy constraint")
-    assert message.startswith("12 validation errors detected: ") and len(message) < 1000
-    assert 1 < listed < 12 and message.endswith(f"; and {12 - listed} more")
-    alone = validation_error([Problem("Field", "x" * 2000)]).message  # one problem longer than a message
-    assert len(alone) < 1000 and alone.endswith("…")
+    assert message.startswith("30 validation errors detected: ") and len(message) < MAX_MESSAGE
+    assert 1 < listed < 30 and message.endswith(f"; and {30 - listed} more")
+    alone = validation_error([Problem("Field", "x" * 5000)]).message  # one problem longer than a message
+    assert len(alone) < MAX_MESSAGE and alone.endswith("…")
 
 
 def test_timestamps_reach_the_operations_as_aware_datetimes_whatever_form_they_came_in() -> None:

@@ -79,7 +79,67 @@ def test_a_header_value_of_the_wrong_type_is_never_echoed(value: Any) -> None:
 
 def test_a_map_key_that_is_no_plain_name_is_quoted_in_the_path() -> None:
     found = lines({"Targets": [{"Http": {**HTTP["Http"], "Headers": {"X Y.z": 5}}}]})
-    assert found == ['Loadrec.Targets[0].Http.Headers["X Y.z"]: the value is an integer, expected a string']
+    assert found == [
+        'Loadrec.Targets[0].Http.Headers["X Y.z"]: the value is an integer, expected a string',
+        'Loadrec.Targets[0].Http.Headers: "X Y.z" is not a header name (letters, digits and !#$%&\'*+-.^_`|~ only; '
+        "no spaces, ':' or line breaks)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"Targets": [{"Http": {**HTTP["Http"], "Headers": ["Authorization: Bearer s3cr3t"]}}]},
+        {"Targets": [[{"Http": {**HTTP["Http"], "Headers": {"Authorization": "Bearer s3cr3t"}}}]]},
+        {"Targets": {"a": {"Http": {**HTTP["Http"], "Headers": {"Authorization": "Bearer s3cr3t"}}}}},
+        {"Targets": [{"Http": [{**HTTP["Http"], "Headers": {"Authorization": "Bearer s3cr3t"}}]}]},
+        {"Provisioner": {"Command": [{**COMMAND, "Headers": {"Authorization": "Bearer s3cr3t"}}]}},
+        {"Targets": [{"Http": {**HTTP["Http"], "Headers": {"Authorization": None}}}]},
+    ],
+)
+def test_a_value_holding_a_header_is_never_echoed_when_its_type_is_wrong(raw: Any) -> None:
+    found = lines(raw, 0)
+    assert found and all("s3cr3t" not in line for line in found), found
+    assert all("the value is" in line or "is null, expected a string" in line for line in found), found
+
+
+def test_a_field_wrong_in_type_hides_none_of_its_siblings_rules() -> None:
+    http = {"Url": "ftp://x", "Method": "DELETE", "Headers": {"X": "a\r\nb"}}
+    assert sorted(lines({"Targets": [{"Http": http, "PricePerHour": "cheap"}]})) == [
+        "Loadrec.Targets[0].Http.Headers.X: the value holds a line break (CR or LF), which would split the request",
+        'Loadrec.Targets[0].Http.Method: "DELETE" is not one of: POST, PUT, GET',
+        'Loadrec.Targets[0].Http.Url: "ftp://x" is not an http(s) URL',
+        'Loadrec.Targets[0].PricePerHour: "cheap" is a string, expected a number',
+    ]
+    command = {**COMMAND, "Command": [], "Url": "ftp://{nope}", "StartTimeoutSeconds": 0}
+    assert sorted(p.split(":")[0] for p in lines({"Targets": [None], "Provisioner": {"Command": command}})) == [
+        "Loadrec.Provisioner.Command.Command",
+        "Loadrec.Provisioner.Command.StartTimeoutSeconds",
+        "Loadrec.Provisioner.Command.Url",
+        "Loadrec.Provisioner.Command.Url",  # not an http(s) URL, and {nope} is no placeholder
+    ]
+    sagemaker = {"Targets": [None], "Provisioner": {"SageMaker": {"WaitTimeoutSeconds": 0}}}
+    assert [str(p) for p in check_extension(sagemaker, 1, request={"InputConfig": {}})] == [
+        "Loadrec.Provisioner.SageMaker.WaitTimeoutSeconds: 0 must be above 0",
+        "InputConfig: the SageMaker provisioner needs ModelPackageVersionArn or ModelName",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"Search": {"MaxUsers": False}}, ["Loadrec.Search.MaxUsers: false is a boolean, expected an integer"]),
+        ({"Search": {"MaxUsers": 8, "ProbeSeconds": True}},
+         ["Loadrec.Search.ProbeSeconds: true is a boolean, expected an integer"]),
+        ({"MaxResponseSizeInBytes": False},
+         ["Loadrec.MaxResponseSizeInBytes: false is a boolean, expected an integer"]),
+        ({"Thresholds": ["LatencyP95Ms <= " + "1" * 210]},
+         ["Loadrec.Thresholds[0]: length 226 is above the maximum of 200"]),
+        ({"Thresholds": ["x"] * 101}, ["Loadrec.Thresholds: 101 entries is above the maximum of 100"]),
+    ],
+)  # fmt: skip
+def test_each_problem_is_said_once(raw: Any, expected: list[str]) -> None:
+    assert lines(raw, 0) == expected
 
 
 @pytest.mark.parametrize(
