@@ -50,7 +50,7 @@ def rules(raw: Mapping[str, Any], path: str, streams: list[bool], accepted: Acce
     if ("Synthetic" in raw) == ("Dataset" in raw):
         found.append(Problem(path, "needs one of Synthetic (prompts made to token lengths) or Dataset (a JSONL file)"))
     inputs = f"{path}.Synthetic.InputTokens"
-    if "Synthetic" in raw and accepted.whole(inputs) and "InputTokens" in raw["Synthetic"]:
+    if "Synthetic" in raw and accepted.typed(f"{path}.Synthetic") and accepted.whole(inputs):
         found += _lengths_problems(raw["Synthetic"]["InputTokens"], inputs, MAX_INPUT_TOKENS)
     if "OutputTokens" in raw and accepted.whole(f"{path}.OutputTokens"):
         found += _lengths_problems(raw["OutputTokens"], f"{path}.OutputTokens", MAX_OUTPUT_TOKENS)

@@ -136,6 +136,8 @@ def test_a_field_wrong_in_type_hides_none_of_its_siblings_rules() -> None:
         ({"Thresholds": ["LatencyP95Ms <= " + "1" * 210]},
          ["Loadrec.Thresholds[0]: length 226 is above the maximum of 200"]),
         ({"Thresholds": ["x"] * 101}, ["Loadrec.Thresholds: 101 entries is above the maximum of 100"]),
+        ({"Prompts": {"Template": "TGI", "Synthetic": 5}},
+         ["Loadrec.Prompts.Synthetic: 5 is an integer, expected an object"]),
     ],
 )  # fmt: skip
 def test_each_problem_is_said_once(raw: Any, expected: list[str]) -> None:
