@@ -39,8 +39,8 @@ unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
 # The inner loop: lint, types and the unit tests, in two pytest processes side by side and with fewer
-# Hypothesis examples than `make test` tries: about half the time of `make unit` on two cores (30-35 s
-# against 60-80 s). The folders in UNIT_A hold about half the time; the rest, new folders included, run
+# Hypothesis examples than `make test` tries: about half the time of `make unit` on two cores (25-35 s
+# against 45-80 s). The folders in UNIT_A hold about half the time; the rest, new folders included, run
 # in the other process. Not pytest-xdist: its workers and gevent's monkey-patching do not mix.
 UNIT_A := tests/unit/api tests/unit/payloads tests/unit/cli tests/unit/webui tests/unit/streaming tests/unit/measurement
 check: $(STAMP)
