@@ -26,6 +26,7 @@ from loadrec.engine.job.headers import MAX_REGION_LENGTH, REGION, REGION_MEANING
 from loadrec.engine.job.limits import MAX_PEAK_USERS, MAX_PRICE_PER_HOUR
 from loadrec.engine.job.problems import Problem
 from loadrec.engine.job.rules import PERCENTILE
+from loadrec.engine.job.targets import MAX_ENDPOINT_NAME
 from loadrec.engine.job.thresholds_key import MAX_TEXT, MAX_THRESHOLDS
 from loadrec.engine.job.validation import check_input
 from loadrec.engine.streaming.frames import FRAMINGS
@@ -91,7 +92,8 @@ SHAPES: dict[str, dict[str, Any]] = {
         {"EndpointName": "EndpointName", "Region": "Region", "EndpointUrl": "Text", "Accept": "Text",
          "TargetVariant": "Text", "InferenceComponentName": "Text", "CustomAttributes": "Text"},
         ("EndpointName",)),
-    "EndpointName": {"type": "string", "max": 63, "pattern": "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+    "EndpointName": {"type": "string", "max": MAX_ENDPOINT_NAME,
+                     "pattern": f"[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,{MAX_ENDPOINT_NAME - 1}}}",
                      "meaning": "a SageMaker endpoint name (letters, digits and hyphens)"},
     "Region": {"type": "string", "max": MAX_REGION_LENGTH, "pattern": REGION.pattern, "meaning": REGION_MEANING},
     "HttpTarget": _structure({"Url": "Text", "Method": "Method", "Headers": "Headers", "CaBundle": "Path"}, ("Url",)),

@@ -12,7 +12,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -142,12 +142,3 @@ class Accepted:
     def typed(self, path: str) -> bool:
         """No problem at ``path`` itself: an object or an array as the model says (its members may not be)."""
         return path not in self.paths
-
-
-def unknown_fields(entry: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> list[Problem]:
-    """A problem for each key of ``entry`` that is not ``allowed`` (each named with its dotted path)."""
-    return [
-        Problem(join(path, key), f"unknown field (allowed here: {', '.join(allowed)})")
-        for key in entry
-        if key not in allowed
-    ]

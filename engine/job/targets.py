@@ -118,15 +118,16 @@ def http_problems(entry: Mapping[str, Any], path: str, accepted: Accepted) -> li
         found.append(Problem(f"{path}.CaBundle", "is for an https:// Url only"))
     headers = entry.get("Headers", {}) if accepted.typed(f"{path}.Headers") else {}
     for name, value in headers.items():
+        where = join(f"{path}.Headers", name)
         if problem := header_name_problem(name):
             found.append(Problem(f"{path}.Headers", f"{show(name)} {problem}"))
-        elif not accepted.whole(join(f"{path}.Headers", name)):
+        elif not accepted.whole(where):
             continue
         elif problem := header_value_problem(value):
             # A header's value is never shown: any header may carry a secret (not only SENSITIVE_HEADERS).
-            found.append(Problem(join(f"{path}.Headers", name), f"the value {problem}"))
+            found.append(Problem(where, f"the value {problem}"))
         elif value.startswith(ENV_PREFIX) and not value.removeprefix(ENV_PREFIX):
-            found.append(Problem(join(f"{path}.Headers", name), '"env:" must name an environment variable'))
+            found.append(Problem(where, '"env:" must name an environment variable'))
     return found
 
 

@@ -192,9 +192,10 @@ def _model_problems(value: Any, shape: Shape, path: str, mode: LimitsMode | None
         return found
     if kind == "map" and isinstance(value, dict):
         for key, item in value.items():
+            where = join(path, str(key))
             if isinstance(key, str):
-                found += string_problems(key, shape.key, join(path, key))
-            found += _model_problems(item, shape.value, join(path, str(key)), mode)
+                found += string_problems(key, shape.key, where)
+            found += _model_problems(item, shape.value, where, mode)
         return found
     if kind in ("double", "float") and value is not None:
         return _number_problems(value, shape, path)
